@@ -1,0 +1,96 @@
+/* ctl.c - the text of /.jirafs/status. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+
+static void add_time(cJSON *o, const char *key, int64_t wall_ms)
+{
+	if (!wall_ms) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	char buf[32];
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+	if (v && *v)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+char *ctl_status_text(struct jirafs *fs, size_t *len)
+{
+	struct http_counters hc = { 0 };
+	struct tree_stats ts = { 0 };
+	char last[1024];
+
+	if (fs->client)
+		jira_client_counters(fs->client, &hc);
+	if (fs->tree)
+		tree_stats(fs->tree, &ts);
+	log_last_error(last, sizeof(last));
+
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "jirafs", JIRAFS_VERSION);
+	cJSON_AddStringToObject(o, "server", fs->jira->url);
+	add_str_or_null(o, "jira_version", fs->server_version);
+	add_str_or_null(o, "deployment", fs->deployment);
+	add_str_or_null(o, "user", fs->user);
+	cJSON_AddStringToObject(o, "auth", auth_name(fs->auth));
+	add_time(o, "mounted_at", (int64_t)fs->mounted_at.tv_sec * 1000);
+
+	cJSON *tr = cJSON_AddObjectToObject(o, "transport");
+	const char *state = "unknown";
+	if (hc.last_ok_ms && hc.last_ok_ms >= hc.last_failure_ms)
+		state = "up";
+	else if (hc.last_failure_ms)
+		state = "down";
+	cJSON_AddStringToObject(tr, "state", state);
+	cJSON_AddBoolToObject(tr, "tls_verify", !fs->jira->insecure);
+	add_str_or_null(tr, "cacert", fs->jira->cacert);
+	cJSON_AddNumberToObject(tr, "max_connections",
+				fs->jira->max_connections);
+	cJSON_AddNullToObject(tr, "proxy");
+	cJSON_AddNullToObject(tr, "tunnel");
+	add_time(tr, "last_answer", hc.last_ok_ms);
+	add_time(tr, "last_failure", hc.last_failure_ms);
+
+	cJSON_AddNumberToObject(o, "outbox", 0);
+	add_str_or_null(o, "last_error", last);
+
+	cJSON *c = cJSON_AddObjectToObject(o, "counters");
+	cJSON_AddNumberToObject(c, "requests", (double)hc.requests);
+	cJSON_AddNumberToObject(c, "retries", (double)hc.retries);
+	cJSON_AddNumberToObject(c, "failures", (double)hc.failures);
+	cJSON_AddNumberToObject(c, "bytes_received", (double)hc.bytes_in);
+	cJSON_AddNumberToObject(c, "listings", (double)ts.listings);
+	cJSON_AddNumberToObject(c, "listing_failures",
+				(double)ts.listing_failures);
+
+	cJSON *cache = cJSON_AddObjectToObject(o, "cache");
+	cJSON_AddNumberToObject(cache, "projects", (double)ts.projects);
+	cJSON_AddNumberToObject(cache, "tickets", (double)ts.tickets);
+	cJSON_AddNumberToObject(cache, "ttl_seconds", fs->cfg.cache_ttl_s);
+	cJSON_AddNumberToObject(o, "timeout_seconds", fs->jira->timeout_s);
+	cJSON_AddStringToObject(o, "state_dir", fs->state_dir);
+
+	struct strbuf sb = STRBUF_INIT;
+	json_pretty(&sb, o, 0);
+	strbuf_addc(&sb, '\n');
+	cJSON_Delete(o);
+	return strbuf_detach(&sb, len);
+}

@@ -1,0 +1,71 @@
+/*
+ * fs.h - the filesystem: FUSE operations over the tree (CONTRACT §2, §3).
+ *
+ *   /.jirafs/status   JSON: server, versions, user, auth, transport, counters
+ *   /.jirafs/log      the last 200 notable events
+ *   /.jirafs/outbox/  operations not yet applied (empty until writes land)
+ *   /KEY/             a project: its open tickets as KEY-N.json
+ *   /KEY/closed/      its tickets whose status category is "done"
+ *
+ * main.c fills a struct jirafs (options, the auth method, what the mount
+ * check learned) and hands jirafs_operations() to fuse_new().  The client
+ * and the tree are created in the FUSE init callback, after daemonizing,
+ * and freed in destroy.  Every operation computes one deadline from
+ * -o timeout and maps failures to errno through fs/errmap.h.
+ */
+#ifndef JIRAFS_FS_FS_H
+#define JIRAFS_FS_FS_H
+
+#include <fuse.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "fs/tree.h"
+#include "jira/client.h"
+
+#define JIRAFS_DEFAULT_CACHE_TTL_S 30
+
+/* Options of the fs module (-o projects=, cache_ttl=, state_dir=). */
+struct fs_config {
+	char **projects;     /* projects=SEC,OPS (NULL = all) */
+	size_t nprojects;
+	unsigned cache_ttl_s;
+	char *state_dir;     /* state_dir=, else resolved by fs_state_dir() */
+	bool projects_open;  /* parser state: the last option was projects= */
+};
+
+/* Take this module's options out of args; defaults filled in.  0 or -1. */
+int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg);
+void fs_config_release(struct fs_config *cfg);
+void fs_opt_help(void);
+
+/* The state directory for a Jira URL: -o state_dir, else
+ * $XDG_STATE_HOME/jirafs/<host>, else ~/.local/state/jirafs/<host>.
+ * malloc'd. */
+char *fs_state_dir(const struct fs_config *cfg, const char *url);
+
+struct jirafs {
+	struct fs_config cfg;
+	struct jira_config *jira; /* borrowed from main */
+	struct auth *auth;        /* borrowed from main */
+	char *state_dir;
+	/* learned by the mount check, immutable afterwards */
+	char *user;
+	char *server_version;
+	char *deployment;
+	struct timespec mounted_at;
+	uid_t uid;
+	gid_t gid;
+	/* created in init, freed in destroy */
+	struct jira_client *client;
+	struct tree *tree;
+};
+
+const struct fuse_operations *jirafs_operations(void);
+
+/* The text of /.jirafs/status (malloc'd, caller frees). */
+char *ctl_status_text(struct jirafs *fs, size_t *len);
+
+#endif

@@ -1,0 +1,155 @@
+/* options.c - the fs module's options and the state directory. */
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs.h"
+#include "jira/issue.h"
+#include "util/log.h"
+#include "util/path.h"
+
+enum { KEY_PROJECTS = 1, KEY_DISCARD };
+
+#define FS_OPT(t, p) { t, offsetof(struct fs_config, p), 0 }
+
+static const struct fuse_opt fs_opts[] = {
+	FS_OPT("cache_ttl=%u", cache_ttl_s),
+	FS_OPT("state_dir=%s", state_dir),
+	FUSE_OPT_KEY("projects=", KEY_PROJECTS),
+	/* /etc/fstab noise that mount(8) passes on */
+	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", KEY_DISCARD),
+	FUSE_OPT_KEY("auto", KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", KEY_DISCARD),
+	FUSE_OPT_KEY("user", KEY_DISCARD),
+	FUSE_OPT_KEY("users", KEY_DISCARD),
+	FUSE_OPT_KEY("comment=", KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+static int add_project(struct fs_config *cfg, const char *key)
+{
+	if (!*key)
+		return 0;
+	if (!jira_project_key_valid(key)) {
+		jlog_err("projects=: '%s' is not a Jira project key", key);
+		return -1;
+	}
+	char **p = realloc(cfg->projects,
+			   (cfg->nprojects + 1) * sizeof(*cfg->projects));
+	if (!p)
+		return -1;
+	cfg->projects = p;
+	p[cfg->nprojects] = strdup(key);
+	if (!p[cfg->nprojects])
+		return -1;
+	cfg->nprojects++;
+	return 0;
+}
+
+/* "projects=SEC,OPS" arrives as "projects=SEC" then "OPS": fuse_opt splits
+ * -o on commas.  A bare option that looks like a project key right after
+ * projects= continues the list (libfuse has no upper-case options). */
+static int fs_opt_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	(void)outargs;
+	struct fs_config *cfg = data;
+	switch (key) {
+	case KEY_PROJECTS: {
+		cfg->projects_open = true;
+		char *list = strdup(arg + strlen("projects="));
+		if (!list)
+			return -1;
+		char *save = NULL;
+		int ret = 0;
+		for (char *k = strtok_r(list, ",:", &save); k && !ret;
+		     k = strtok_r(NULL, ",:", &save))
+			ret = add_project(cfg, k);
+		free(list);
+		return ret;
+	}
+	case KEY_DISCARD:
+		cfg->projects_open = false;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "x-", 2) == 0) { /* x-systemd.*, x-gvfs-* */
+			cfg->projects_open = false;
+			return 0;
+		}
+		if (cfg->projects_open && jira_project_key_valid(arg))
+			return add_project(cfg, arg);
+		cfg->projects_open = false;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg)
+{
+	cfg->cache_ttl_s = JIRAFS_DEFAULT_CACHE_TTL_S;
+	if (fuse_opt_parse(args, cfg, fs_opts, fs_opt_proc) < 0)
+		return -1;
+	if (cfg->cache_ttl_s > 86400) {
+		jlog_err("cache_ttl must be at most 86400 seconds");
+		return -1;
+	}
+	return 0;
+}
+
+void fs_config_release(struct fs_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nprojects; i++)
+		free(cfg->projects[i]);
+	free(cfg->projects);
+	free(cfg->state_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void fs_opt_help(void)
+{
+	printf("Filesystem options:\n"
+	       "    -o projects=KEY,KEY    show only these projects (default: "
+	       "all the account can browse)\n"
+	       "    -o cache_ttl=SECONDS   how long listings are reused "
+	       "(default: %d)\n"
+	       "    -o state_dir=DIR       where state is kept (default: "
+	       "$XDG_STATE_HOME/jirafs/HOST)\n",
+	       JIRAFS_DEFAULT_CACHE_TTL_S);
+}
+
+char *fs_state_dir(const struct fs_config *cfg, const char *url)
+{
+	if (cfg->state_dir)
+		return path_expand_home(cfg->state_dir);
+	char *host = NULL, *port = NULL;
+	CURLU *u = curl_url();
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_HOST, &host, 0);
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+	}
+	char name[512];
+	snprintf(name, sizeof(name), "%s%s%s", host ? host : "jira",
+		 port ? "_" : "", port ? port : "");
+	for (char *c = name; *c; c++)
+		if (*c == '/' || *c == '[' || *c == ']')
+			*c = '_';
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+
+	const char *xdg = getenv("XDG_STATE_HOME");
+	char *base = xdg && *xdg == '/' ? strdup(xdg)
+					: path_expand_home("~/.local/state");
+	if (!base)
+		return NULL;
+	size_t n = strlen(base) + strlen(name) + sizeof("/jirafs/");
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/jirafs/%s", base, name);
+	free(base);
+	return out;
+}

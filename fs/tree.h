@@ -1,0 +1,83 @@
+/*
+ * tree.h - jirafs's memory model of the site: projects and their tickets.
+ *
+ * The tree caches what Jira said: the list of projects, and per project
+ * every ticket (open and done) from one paged search.  A listing is fresh
+ * for cache_ttl; an older one is refreshed on the next access, and when the
+ * refresh fails the old listing keeps being served (an outage never makes
+ * tickets vanish).  A ticket name that is not in a fresh listing is looked
+ * up with one GET, and remembered as missing for a while when Jira says 404.
+ *
+ * Locking: the tree lock guards the project map and the project-list state;
+ * each project's lock guards its tickets and listing state.  Order: tree
+ * lock before a project lock, never the reverse.  No lock is held across a
+ * network request: a refresher marks the listing `refreshing`, unlocks,
+ * fetches, relocks and swaps; other threads wait on the condvar (bounded by
+ * their deadline) or serve the old listing.
+ *
+ * Projects are never freed before tree_free(), so a struct project pointer
+ * stays valid for the life of the mount.  Tickets are struct jira_issue
+ * references (see jira/issue.h).  Functions return 0 or -errno.
+ */
+#ifndef JIRAFS_FS_TREE_H
+#define JIRAFS_FS_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "jira/client.h"
+#include "util/clock.h"
+
+struct tree;
+struct project;
+
+struct tree_config {
+	int64_t cache_ttl_ms;
+	char **only;   /* projects= filter, NULL for every browsable project */
+	size_t nonly;
+};
+
+struct tree *tree_new(struct jira_client *client,
+		      const struct tree_config *cfg);
+void tree_free(struct tree *t);
+
+/* Call fn for every visible project key, in key order (under the tree
+ * lock: fn must not block or call back into the tree). */
+int tree_projects(struct tree *t, deadline_t d,
+		  void (*fn)(void *ctx, const char *key), void *ctx);
+
+/* The visible project with this key, or -ENOENT. */
+int tree_project(struct tree *t, const char *key, deadline_t d,
+		 struct project **out);
+
+const char *project_key(const struct project *p);
+
+/* Call fn for every ticket of p that is done (closed) or not, fetching the
+ * listing if it is stale.  fn runs under the project lock and must not
+ * block. */
+int tree_tickets(struct tree *t, struct project *p, bool closed,
+		 deadline_t d, void (*fn)(void *ctx, struct jira_issue *i),
+		 void *ctx);
+
+/* The ticket `key` of p if it belongs in the open (closed=false) or
+ * closed/ directory; *out holds a new reference.  -ENOENT when Jira has no
+ * such ticket or it lives in the other directory. */
+int tree_ticket(struct tree *t, struct project *p, const char *key,
+		bool closed, deadline_t d, struct jira_issue **out);
+
+/* Times for the directories of p: the newest `updated` among its open
+ * (closed=false) or done tickets; the mount time if none is known. */
+struct timespec tree_project_mtime(struct tree *t, struct project *p,
+				   bool closed);
+
+struct tree_stats {
+	size_t projects;     /* visible */
+	size_t tickets;      /* held in memory, all projects */
+	uint64_t listings;   /* successful project listings */
+	uint64_t listing_failures;
+};
+void tree_stats(struct tree *t, struct tree_stats *out);
+
+#endif

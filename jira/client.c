@@ -1,0 +1,693 @@
+/* client.c - see client.h */
+#include "jira/client.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define RETRY_ATTEMPTS 4 /* so an outage fails a read in ~1.5 s, not at the deadline */
+#define RETRY_BASE_MS 200
+#define RETRY_CAP_MS 5000
+#define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
+
+struct jira_client {
+	struct http *http;
+	unsigned max_connections;
+};
+
+/* ---- options ---------------------------------------------------------- */
+
+enum { KEY_DEBUG = 1 };
+
+#define JIRA_OPT(t, p, v) { t, offsetof(struct jira_config, p), v }
+
+static const struct fuse_opt jira_opts[] = {
+	JIRA_OPT("timeout=%u", timeout_s, 0),
+	JIRA_OPT("cacert=%s", cacert, 0),
+	JIRA_OPT("insecure", insecure, 1),
+	JIRA_OPT("max_connections=%u", max_connections, 0),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_END
+};
+
+static int jira_opt_proc(void *data, const char *arg, int key,
+			 struct fuse_args *outargs)
+{
+	(void)arg;
+	(void)outargs;
+	struct jira_config *cfg = data;
+	if (key == KEY_DEBUG)
+		cfg->debug = 1;
+	return 1; /* keep: libfuse wants -d/debug too, others are not ours */
+}
+
+int jira_opt_parse(struct fuse_args *args, struct jira_config *cfg)
+{
+	cfg->timeout_s = JIRA_DEFAULT_TIMEOUT_S;
+	cfg->max_connections = JIRA_DEFAULT_MAX_CONNECTIONS;
+	if (fuse_opt_parse(args, cfg, jira_opts, jira_opt_proc) < 0)
+		return -1;
+	if (cfg->timeout_s == 0 || cfg->timeout_s > 3600) {
+		jlog_err("timeout must be between 1 and 3600 seconds");
+		return -1;
+	}
+	if (cfg->max_connections == 0 || cfg->max_connections > 64) {
+		jlog_err("max_connections must be between 1 and 64");
+		return -1;
+	}
+	return 0;
+}
+
+void jira_config_release(struct jira_config *cfg)
+{
+	free(cfg->url);
+	free(cfg->cacert);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void jira_opt_help(void)
+{
+	printf("Connection options:\n"
+	       "    -o timeout=SECONDS     longest network wait of any file "
+	       "operation (default: %d)\n"
+	       "    -o cacert=FILE         CA certificates to verify the server "
+	       "with\n"
+	       "    -o insecure            do not verify the server's "
+	       "certificate (unsafe)\n"
+	       "    -o max_connections=N   connections kept open to Jira "
+	       "(default: %d)\n"
+	       "    -o debug               log every request's headers "
+	       "(secrets redacted)\n",
+	       JIRA_DEFAULT_TIMEOUT_S, JIRA_DEFAULT_MAX_CONNECTIONS);
+}
+
+int jira_url_check(const char *url, char *errbuf, size_t errsize)
+{
+	int ret = -EINVAL;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *query = NULL, *frag = NULL;
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+		snprintf(errbuf, errsize, "'%s' is not a URL", url);
+		goto out;
+	}
+	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	curl_url_get(u, CURLUPART_HOST, &host, 0);
+	curl_url_get(u, CURLUPART_QUERY, &query, 0);
+	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+	if (!scheme || (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
+		snprintf(errbuf, errsize,
+			 "'%s': the URL must start with https:// or http://",
+			 url);
+		goto out;
+	}
+	if (!host || !*host) {
+		snprintf(errbuf, errsize, "'%s' has no host", url);
+		goto out;
+	}
+	if (query || frag) {
+		snprintf(errbuf, errsize,
+			 "'%s': give the Jira base URL, without ? or #", url);
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* ---- client ----------------------------------------------------------- */
+
+int jira_client_new(const struct jira_config *cfg, struct auth *auth,
+		    struct jira_client **out)
+{
+	struct jira_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	struct http_config hc = {
+		.base_url = cfg->url,
+		.cacert = cfg->cacert,
+		.insecure = cfg->insecure,
+		.max_connections = cfg->max_connections,
+		.debug = cfg->debug,
+	};
+	int ret = http_new(&hc, auth, &c->http);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	c->max_connections = hc.max_connections;
+	*out = c;
+	return 0;
+}
+
+void jira_client_free(struct jira_client *c)
+{
+	if (!c)
+		return;
+	http_free(c->http);
+	free(c);
+}
+
+const char *jira_client_url(const struct jira_client *c)
+{
+	return http_base_url(c->http);
+}
+
+char *jira_browse_url(const struct jira_client *c, const char *key)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/browse/%s", http_base_url(c->http), key);
+	return strbuf_detach(&sb, NULL);
+}
+
+void jira_client_counters(const struct jira_client *c,
+			  struct http_counters *out)
+{
+	http_counters(c->http, out);
+}
+
+/* ---- requests with retries ------------------------------------------- */
+
+static unsigned jitter_seed(void)
+{
+	return (unsigned)clock_mono_ms() ^ (unsigned)(uintptr_t)&jitter_seed;
+}
+
+/* Wait before retry number `attempt` (0-based); false when the wait would
+ * pass the deadline, so the caller should stop. */
+static bool backoff(const struct jira_error *e, int attempt,
+		    deadline_t deadline)
+{
+	int64_t wait;
+	if (e->retry_after_s >= 0) {
+		wait = (int64_t)e->retry_after_s * 1000;
+	} else {
+		unsigned seed = jitter_seed();
+		int64_t base = (int64_t)RETRY_BASE_MS << attempt;
+		if (base > RETRY_CAP_MS)
+			base = RETRY_CAP_MS;
+		wait = base / 2 + rand_r(&seed) % (base / 2 + 1);
+	}
+	if (wait >= deadline_left(deadline))
+		return false;
+	clock_sleep_ms(wait, deadline);
+	return true;
+}
+
+static bool content_is_json(const struct http_response *r)
+{
+	return strncasecmp(r->content_type, "application/json", 16) == 0;
+}
+
+/*
+ * Send a request whose answer should be JSON; retry transient failures when
+ * `idempotent`.  *out receives the parsed answer (NULL for an empty body).
+ */
+static enum jira_status request_json(struct jira_client *c,
+				     const char *method, const char *path,
+				     const char *body, deadline_t deadline,
+				     bool idempotent, cJSON **out,
+				     struct jira_error *err)
+{
+	struct jira_error local;
+	enum jira_status st = JIRA_OK;
+	if (!err)
+		err = &local;
+	*out = NULL;
+	for (int attempt = 0;; attempt++) {
+		struct http_response r;
+		st = http_request(c->http, method, path, body,
+				  body ? strlen(body) : 0, deadline, &r, err);
+		if (st == JIRA_OK && r.len > 0) {
+			if (!content_is_json(&r)) {
+				st = jira_error_set(
+					err, JIRA_ERR_BAD_RESPONSE,
+					"%s %s: answer is %s, not JSON", method,
+					path,
+					r.content_type[0] ? r.content_type
+							  : "untyped");
+			} else {
+				json_neutralize_nul(r.body, r.len);
+				*out = cJSON_ParseWithLength(r.body, r.len);
+				if (!*out)
+					st = jira_error_set(
+						err, JIRA_ERR_BAD_RESPONSE,
+						"%s %s: answer is not valid "
+						"JSON (%zu bytes)",
+						method, path, r.len);
+			}
+			err->retry_after_s = -1;
+		}
+		http_response_release(&r);
+		if (st == JIRA_OK || !idempotent ||
+		    !jira_status_transient(st) ||
+		    attempt + 1 >= RETRY_ATTEMPTS ||
+		    !backoff(err, attempt, deadline))
+			break;
+		http_count_retry(c->http);
+		jlog_debug("retrying %s %s after: %s", method, path, err->msg);
+	}
+	return st;
+}
+
+enum jira_status jira_get_json(struct jira_client *c, const char *path,
+			       deadline_t deadline, cJSON **out,
+			       struct jira_error *err)
+{
+	enum jira_status st = request_json(c, "GET", path, NULL, deadline,
+					   true, out, err);
+	if (st == JIRA_OK && !*out)
+		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				    "GET %s: empty answer", path);
+	return st;
+}
+
+static char *json_string_dup(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
+			     char **name, struct jira_error *err)
+{
+	cJSON *j;
+	*name = NULL;
+	enum jira_status st =
+		jira_get_json(c, "/rest/api/2/myself", deadline, &j, err);
+	if (st != JIRA_OK)
+		return st;
+	*name = json_string_dup(j, "name");
+	cJSON_Delete(j);
+	if (!*name)
+		return jira_error_set(err, JIRA_ERR_AUTH,
+				      "Jira did not say who the user is "
+				      "(answered as anonymous?)");
+	return JIRA_OK;
+}
+
+enum jira_status jira_server_info(struct jira_client *c, deadline_t deadline,
+				  char **version, char **deployment,
+				  struct jira_error *err)
+{
+	cJSON *j;
+	*version = *deployment = NULL;
+	enum jira_status st =
+		jira_get_json(c, "/rest/api/2/serverInfo", deadline, &j, err);
+	if (st != JIRA_OK)
+		return st;
+	*version = json_string_dup(j, "version");
+	*deployment = json_string_dup(j, "deploymentType");
+	cJSON_Delete(j);
+	return JIRA_OK;
+}
+
+static int cmp_project(const void *a, const void *b)
+{
+	return strcmp(((const struct jira_project *)a)->key,
+		      ((const struct jira_project *)b)->key);
+}
+
+enum jira_status jira_projects(struct jira_client *c, deadline_t deadline,
+			       struct jira_project **out, size_t *n,
+			       struct jira_error *err)
+{
+	cJSON *j;
+	*out = NULL;
+	*n = 0;
+	enum jira_status st =
+		jira_get_json(c, "/rest/api/2/project", deadline, &j, err);
+	if (st != JIRA_OK)
+		return st;
+	if (!cJSON_IsArray(j)) {
+		cJSON_Delete(j);
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "/rest/api/2/project is not a list");
+	}
+	size_t cap = (size_t)cJSON_GetArraySize(j);
+	struct jira_project *p = calloc(cap ? cap : 1, sizeof(*p));
+	if (!p) {
+		cJSON_Delete(j);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+	const cJSON *item;
+	size_t k = 0;
+	cJSON_ArrayForEach(item, j) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(item, "key");
+		if (!cJSON_IsString(key) ||
+		    !jira_project_key_valid(key->valuestring)) {
+			jlog_warn("ignoring a project with an unusable key");
+			continue;
+		}
+		p[k].key = strdup(key->valuestring);
+		p[k].name = json_string_dup(item, "name");
+		if (!p[k].key) {
+			jira_projects_free(p, k);
+			cJSON_Delete(j);
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
+		}
+		k++;
+	}
+	cJSON_Delete(j);
+	qsort(p, k, sizeof(*p), cmp_project);
+	*out = p;
+	*n = k;
+	return JIRA_OK;
+}
+
+void jira_projects_free(struct jira_project *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].key);
+		free(p[i].name);
+	}
+	free(p);
+}
+
+/* ---- search ------------------------------------------------------------ */
+
+struct page {
+	struct jira_issue **issues;
+	size_t n;
+	unsigned granted; /* maxResults of the answer */
+	unsigned total;
+	unsigned skipped;
+};
+
+static char *search_body(const char *jql, unsigned start, unsigned max)
+{
+	cJSON *b = cJSON_CreateObject();
+	if (!b)
+		return NULL;
+	cJSON_AddStringToObject(b, "jql", jql);
+	cJSON_AddNumberToObject(b, "startAt", start);
+	cJSON_AddNumberToObject(b, "maxResults", max);
+	cJSON *fields = cJSON_AddArrayToObject(b, "fields");
+	char spec[] = JIRA_ISSUE_FIELDS;
+	char *save = NULL;
+	for (char *f = strtok_r(spec, ",", &save); f;
+	     f = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(fields, cJSON_CreateString(f));
+	char *s = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	return s;
+}
+
+static void page_release(struct page *p)
+{
+	jira_issues_free(p->issues, p->n);
+	memset(p, 0, sizeof(*p));
+}
+
+static unsigned uint_of(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+		return 0;
+	return v->valuedouble > 1e9 ? 1000000000u : (unsigned)v->valuedouble;
+}
+
+static enum jira_status fetch_page(struct jira_client *c, const char *jql,
+				   unsigned start, unsigned max,
+				   deadline_t deadline, struct page *p,
+				   struct jira_error *err)
+{
+	cJSON *j = NULL;
+	memset(p, 0, sizeof(*p));
+	char *body = search_body(jql, start, max);
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = request_json(c, "POST", "/rest/api/2/search",
+					   body, deadline, true, &j, err);
+	free(body);
+	if (st != JIRA_OK)
+		return st;
+	const cJSON *issues = cJSON_GetObjectItemCaseSensitive(j, "issues");
+	if (!cJSON_IsArray(issues)) {
+		cJSON_Delete(j);
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "search answer without issues");
+	}
+	p->granted = uint_of(j, "maxResults");
+	p->total = uint_of(j, "total");
+	size_t cap = (size_t)cJSON_GetArraySize(issues);
+	p->issues = calloc(cap ? cap : 1, sizeof(*p->issues));
+	if (!p->issues) {
+		cJSON_Delete(j);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+	const cJSON *bean;
+	cJSON_ArrayForEach(bean, issues) {
+		char why[128];
+		struct jira_issue *i;
+		int r = jira_issue_from_json(bean, &i, why, sizeof(why));
+		if (r == -ENOMEM) {
+			cJSON_Delete(j);
+			page_release(p);
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
+		}
+		if (r) {
+			p->skipped++;
+			jlog_warn("search skipped %s", why);
+			continue;
+		}
+		p->issues[p->n++] = i;
+	}
+	cJSON_Delete(j);
+	return JIRA_OK;
+}
+
+struct page_job {
+	struct jira_client *c;
+	const char *jql;
+	deadline_t deadline;
+	unsigned page_size;
+	unsigned npages;       /* pages[0] is done before workers start */
+	struct page *pages;
+	atomic_uint next;      /* next page index to take */
+	atomic_bool failed;
+	pthread_mutex_t lock;  /* guards err */
+	struct jira_error err; /* the first failure */
+};
+
+static void *page_worker(void *arg)
+{
+	struct page_job *job = arg;
+	for (;;) {
+		unsigned idx = atomic_fetch_add(&job->next, 1);
+		if (idx >= job->npages || atomic_load(&job->failed))
+			break;
+		struct jira_error e = { 0 };
+		enum jira_status st =
+			fetch_page(job->c, job->jql, idx * job->page_size,
+				   job->page_size, job->deadline,
+				   &job->pages[idx], &e);
+		if (st != JIRA_OK) {
+			pthread_mutex_lock(&job->lock);
+			if (!atomic_exchange(&job->failed, true))
+				job->err = e;
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Fetch pages 1..npages-1 with up to `threads` workers. */
+static enum jira_status fetch_rest(struct page_job *job, unsigned threads,
+				   struct jira_error *err)
+{
+	pthread_t tids[64];
+	unsigned started = 0;
+	if (threads > 64)
+		threads = 64;
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, page_worker, job))
+			break;
+	if (started == 0)
+		page_worker(job); /* no threads to be had: do it here */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (atomic_load(&job->failed)) {
+		if (err)
+			*err = job->err;
+		return job->err.status;
+	}
+	return JIRA_OK;
+}
+
+enum jira_status jira_search(struct jira_client *c, const char *jql,
+			     deadline_t deadline, struct jira_issue ***issues,
+			     size_t *n, struct jira_search_stats *stats,
+			     struct jira_error *err)
+{
+	struct page first;
+	struct jira_search_stats s = { 0 };
+	*issues = NULL;
+	*n = 0;
+
+	enum jira_status st = fetch_page(c, jql, 0, SEARCH_PAGE_REQUEST,
+					 deadline, &first, err);
+	if (st != JIRA_OK)
+		return st;
+	unsigned size = first.granted ? first.granted : (unsigned)first.n;
+	if (size == 0)
+		size = 1;
+	unsigned total = first.total;
+	unsigned npages = total > first.n ? (total + size - 1) / size : 1;
+	s.pages = 1;
+	s.page_size = size;
+	s.total = total;
+	s.skipped = first.skipped;
+
+	struct page_job job = {
+		.c = c,
+		.jql = jql,
+		.deadline = deadline,
+		.page_size = size,
+		.npages = npages,
+	};
+	job.pages = calloc(npages, sizeof(*job.pages));
+	if (!job.pages) {
+		page_release(&first);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+	job.pages[0] = first;
+	atomic_init(&job.next, 1);
+	atomic_init(&job.failed, false);
+	pthread_mutex_init(&job.lock, NULL);
+	if (npages > 1) {
+		unsigned threads = npages - 1 < c->max_connections
+					   ? npages - 1
+					   : c->max_connections;
+		st = fetch_rest(&job, threads, err);
+		s.pages += npages - 1;
+	}
+	pthread_mutex_destroy(&job.lock);
+
+	size_t count = 0;
+	for (unsigned i = 0; i < npages; i++) {
+		count += job.pages[i].n;
+		s.skipped += i ? job.pages[i].skipped : 0;
+	}
+	struct jira_issue **all = NULL;
+	if (st == JIRA_OK) {
+		all = malloc((count ? count : 1) * sizeof(*all));
+		if (!all)
+			st = jira_error_set(err, JIRA_ERR_NOMEM,
+					    "out of memory");
+	}
+	size_t k = 0;
+	for (unsigned i = 0; i < npages; i++) {
+		if (all) {
+			memcpy(all + k, job.pages[i].issues,
+			       job.pages[i].n * sizeof(*all));
+			k += job.pages[i].n;
+			job.pages[i].n = 0;
+		}
+		page_release(&job.pages[i]);
+	}
+	free(job.pages);
+	if (st != JIRA_OK) {
+		free(all);
+		return st;
+	}
+	if (k + s.skipped < total)
+		jlog_notice("search returned %zu of %u issues (the project "
+			    "changed while it was read)",
+			    k, total);
+	*issues = all;
+	*n = k;
+	if (stats)
+		*stats = s;
+	return JIRA_OK;
+}
+
+void jira_issues_free(struct jira_issue **issues, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jira_issue_unref(issues[i]);
+	free(issues);
+}
+
+enum jira_status jira_issue_get(struct jira_client *c, const char *key,
+				deadline_t deadline, struct jira_issue **out,
+				struct jira_error *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	cJSON *j;
+	*out = NULL;
+	if (!jira_key_valid(key))
+		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
+				      "'%s' is not an issue key", key);
+	strbuf_addf(&path, "/rest/api/2/issue/%s?fields=", key);
+	strbuf_add_urlencoded(&path, JIRA_ISSUE_FIELDS);
+	if (path.failed)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st =
+		jira_get_json(c, strbuf_str(&path), deadline, &j, err);
+	strbuf_release(&path);
+	if (st != JIRA_OK)
+		return st;
+	char why[128];
+	int r = jira_issue_from_json(j, out, why, sizeof(why));
+	cJSON_Delete(j);
+	if (r == -ENOMEM)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	if (r)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE, "%s: %s",
+				      key, why);
+	if (strcmp((*out)->key, key) != 0) {
+		/* moved to another project: the old key answers with the new
+		 * issue; for this key's directory it is gone */
+		jira_issue_unref(*out);
+		*out = NULL;
+		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
+				      "%s was moved", key);
+	}
+	return JIRA_OK;
+}
+
+/* ---- JQL -------------------------------------------------------------- */
+
+char *jql_quote(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addc(&sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_addc(&sb, '\\');
+		strbuf_addc(&sb, (unsigned char)*s < 0x20 ? ' ' : *s);
+	}
+	strbuf_addc(&sb, '"');
+	return strbuf_detach(&sb, NULL);
+}
+
+char *jql_project_all(const char *project_key)
+{
+	char *q = jql_quote(project_key);
+	if (!q)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "project = %s ORDER BY key ASC", q);
+	free(q);
+	return strbuf_detach(&sb, NULL);
+}

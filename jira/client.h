@@ -1,0 +1,125 @@
+/*
+ * client.h - the Jira REST client: the calls jirafs makes, over http.h.
+ *
+ * A struct jira_client owns its transport (struct http) and borrows the
+ * auth method.  All functions are thread-safe and bounded by the deadline
+ * they are given; idempotent reads are retried on transient failures
+ * (timeouts, dropped connections, 429, 5xx, HTML pages) with exponential
+ * backoff and jitter, honouring Retry-After, but never past the deadline.
+ *
+ * Returned memory belongs to the caller (free functions named beside each
+ * call).  struct jira_error (may be NULL) receives the detail of a failure.
+ */
+#ifndef JIRAFS_JIRA_CLIENT_H
+#define JIRAFS_JIRA_CLIENT_H
+
+#include <fuse_opt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "jira/http.h"
+#include "jira/issue.h"
+#include "jira/status.h"
+#include "util/clock.h"
+
+/* Options of the jira module (-o timeout=, cacert=, insecure,
+ * max_connections=, debug), filled by jira_opt_parse(). */
+struct jira_config {
+	char *url;            /* the positional URL, set by main */
+	unsigned timeout_s;   /* timeout=, default 30 */
+	char *cacert;         /* cacert= */
+	int insecure;         /* insecure */
+	unsigned max_connections; /* max_connections=, default 8 */
+	int debug;            /* debug / -d (also kept for libfuse) */
+};
+
+#define JIRA_DEFAULT_TIMEOUT_S 30
+#define JIRA_DEFAULT_MAX_CONNECTIONS 8
+
+/* Take this module's options out of args (debug stays for libfuse too).
+ * Defaults are filled in.  0 or -1. */
+int jira_opt_parse(struct fuse_args *args, struct jira_config *cfg);
+void jira_config_release(struct jira_config *cfg);
+void jira_opt_help(void);
+
+/* Check the URL: http:// or https://, a host, no query or fragment.  0, or
+ * -EINVAL with the reason in errbuf. */
+int jira_url_check(const char *url, char *errbuf, size_t errsize);
+
+struct jira_client;
+
+int jira_client_new(const struct jira_config *cfg, struct auth *auth,
+		    struct jira_client **out);
+void jira_client_free(struct jira_client *c);
+
+const char *jira_client_url(const struct jira_client *c);
+/* Browse URL of a ticket ("https://jira/browse/SEC-12"), malloc'd. */
+char *jira_browse_url(const struct jira_client *c, const char *key);
+void jira_client_counters(const struct jira_client *c,
+			  struct http_counters *out);
+
+/* GET path and parse a JSON answer (retried when transient).  *out is a
+ * cJSON tree to free with cJSON_Delete. */
+enum jira_status jira_get_json(struct jira_client *c, const char *path,
+			       deadline_t deadline, cJSON **out,
+			       struct jira_error *err);
+
+/* Who am I: /rest/api/2/myself.  *name is malloc'd. */
+enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
+			     char **name, struct jira_error *err);
+
+/* /rest/api/2/serverInfo: version ("10.3.0") and deploymentType. */
+enum jira_status jira_server_info(struct jira_client *c, deadline_t deadline,
+				  char **version, char **deployment,
+				  struct jira_error *err);
+
+struct jira_project {
+	char *key;
+	char *name;
+};
+/* Every project the account can browse, sorted by key. */
+enum jira_status jira_projects(struct jira_client *c, deadline_t deadline,
+			       struct jira_project **out, size_t *n,
+			       struct jira_error *err);
+void jira_projects_free(struct jira_project *p, size_t n);
+
+/* Statistics of one search, for logs and tests. */
+struct jira_search_stats {
+	unsigned pages;      /* requests that succeeded */
+	unsigned page_size;  /* granted by the server */
+	unsigned total;      /* Jira's total */
+	unsigned skipped;    /* beans without a usable key */
+};
+
+/*
+ * Run a JQL search and fetch every page: the first page tells the page size
+ * the server grants and the total; the other pages are fetched in parallel
+ * (up to max_connections at once).  Each bean becomes a struct jira_issue
+ * (ticket file rendered), in the search's order.  *issues is a malloc'd
+ * array of references (free with jira_issues_free).
+ */
+enum jira_status jira_search(struct jira_client *c, const char *jql,
+			     deadline_t deadline, struct jira_issue ***issues,
+			     size_t *n, struct jira_search_stats *stats,
+			     struct jira_error *err);
+void jira_issues_free(struct jira_issue **issues, size_t n);
+
+/* One ticket by key, with every field the ticket file shows. */
+enum jira_status jira_issue_get(struct jira_client *c, const char *key,
+				deadline_t deadline, struct jira_issue **out,
+				struct jira_error *err);
+
+/* The fields requested for ticket files (search and GET). */
+#define JIRA_ISSUE_FIELDS "*all,-lastViewed"
+
+/*
+ * JQL building.  jql_quote() appends s as a JQL string literal;
+ * jql_project_all() is the query that lists a project, oldest key first.
+ * Return malloc'd strings (NULL when out of memory).
+ */
+char *jql_quote(const char *s);
+char *jql_project_all(const char *project_key);
+
+#endif

@@ -1,0 +1,521 @@
+/* http.c - see http.h */
+#include "jira/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define USER_AGENT "jirafs/" JIRAFS_VERSION
+#define CONNECT_TIMEOUT_MAX_MS 15000
+
+struct slot {
+	CURL *curl;
+	bool busy;
+};
+
+struct http {
+	char *base_url;  /* without trailing '/' */
+	char *cacert;
+	bool insecure;
+	bool debug;
+	struct auth *auth; /* borrowed */
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t lock;  /* guards slots[].busy, nslots, nfree */
+	pthread_cond_t freed;  /* a slot was returned (CLOCK_MONOTONIC) */
+	struct slot *slots;
+	unsigned nslots;       /* allocated so far, <= max */
+	unsigned max;
+
+	_Atomic uint64_t requests, failures, retries, bytes_in;
+	_Atomic int64_t last_ok_ms, last_failure_ms;
+};
+
+static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
+{
+	(void)c;
+	(void)a;
+	struct http *h = u;
+	pthread_mutex_lock(&h->share_locks[d]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data d, void *u)
+{
+	(void)c;
+	struct http *h = u;
+	pthread_mutex_unlock(&h->share_locks[d]);
+}
+
+int http_new(const struct http_config *cfg, struct auth *auth,
+	     struct http **out)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->base_url = strdup(cfg->base_url);
+	h->cacert = cfg->cacert ? strdup(cfg->cacert) : NULL;
+	h->max = cfg->max_connections ? cfg->max_connections : 1;
+	h->slots = calloc(h->max, sizeof(*h->slots));
+	if (!h->base_url || (cfg->cacert && !h->cacert) || !h->slots) {
+		free(h->base_url);
+		free(h->cacert);
+		free(h->slots);
+		free(h);
+		return -ENOMEM;
+	}
+	size_t n = strlen(h->base_url);
+	while (n > 0 && h->base_url[n - 1] == '/')
+		h->base_url[--n] = '\0';
+	h->insecure = cfg->insecure;
+	h->debug = cfg->debug;
+	h->auth = auth;
+
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_locks[i], NULL);
+
+	h->share = curl_share_init();
+	if (h->share) {
+		curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+		curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+		curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+		curl_share_setopt(h->share, CURLSHOPT_SHARE,
+				  CURL_LOCK_DATA_DNS);
+		curl_share_setopt(h->share, CURLSHOPT_SHARE,
+				  CURL_LOCK_DATA_SSL_SESSION);
+	}
+	*out = h;
+	return 0;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	for (unsigned i = 0; i < h->nslots; i++)
+		curl_easy_cleanup(h->slots[i].curl);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&h->share_locks[i]);
+	pthread_cond_destroy(&h->freed);
+	pthread_mutex_destroy(&h->lock);
+	free(h->slots);
+	free(h->base_url);
+	free(h->cacert);
+	free(h);
+}
+
+const char *http_base_url(const struct http *h)
+{
+	return h->base_url;
+}
+
+void http_counters(const struct http *h, struct http_counters *out)
+{
+	out->requests = atomic_load(&h->requests);
+	out->failures = atomic_load(&h->failures);
+	out->retries = atomic_load(&h->retries);
+	out->bytes_in = atomic_load(&h->bytes_in);
+	out->last_ok_ms = atomic_load(&h->last_ok_ms);
+	out->last_failure_ms = atomic_load(&h->last_failure_ms);
+}
+
+void http_count_retry(struct http *h)
+{
+	atomic_fetch_add(&h->retries, 1);
+}
+
+/* Borrow a handle, creating one if the pool is not full; NULL when the
+ * deadline passed or out of memory (*timed_out tells which). */
+static struct slot *slot_get(struct http *h, deadline_t deadline,
+			     bool *timed_out)
+{
+	struct slot *s = NULL;
+	*timed_out = false;
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		for (unsigned i = 0; i < h->nslots; i++) {
+			if (!h->slots[i].busy) {
+				s = &h->slots[i];
+				break;
+			}
+		}
+		if (!s && h->nslots < h->max) {
+			CURL *c = curl_easy_init();
+			if (c) {
+				s = &h->slots[h->nslots++];
+				s->curl = c;
+			}
+		}
+		if (s) {
+			s->busy = true;
+			break;
+		}
+		struct timespec ts = deadline_timespec(deadline);
+		if (pthread_cond_timedwait(&h->freed, &h->lock, &ts) ==
+		    ETIMEDOUT) {
+			*timed_out = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return s;
+}
+
+static void slot_put(struct http *h, struct slot *s)
+{
+	pthread_mutex_lock(&h->lock);
+	s->busy = false;
+	pthread_cond_signal(&h->freed);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* What the header callback collects. */
+struct reply {
+	struct strbuf body;
+	char content_type[128];
+	char ausername[64];
+	char login_reason[128];
+	char denied_reason[256];
+	int retry_after_s;
+};
+
+static void header_value(const char *line, size_t len, const char *name,
+			 char *dst, size_t dstsize)
+{
+	size_t nl = strlen(name);
+	if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 ||
+	    line[nl] != ':')
+		return;
+	const char *v = line + nl + 1;
+	const char *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+			   end[-1] == ' '))
+		end--;
+	size_t n = (size_t)(end - v);
+	if (n >= dstsize)
+		n = dstsize - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static int parse_retry_after(const char *v)
+{
+	if (!*v)
+		return -1;
+	char *end;
+	long s = strtol(v, &end, 10);
+	if (end != v && *end == '\0')
+		return s < 0 ? 0 : (s > 86400 ? 86400 : (int)s);
+	time_t when = curl_getdate(v, NULL);
+	if (when < 0)
+		return -1;
+	long d = (long)(when - time(NULL));
+	return d < 0 ? 0 : (d > 86400 ? 86400 : (int)d);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	char ra[64] = "";
+	/* a new response (after a 100 Continue or redirect) starts over */
+	if (len > 5 && strncmp(data, "HTTP/", 5) == 0) {
+		r->content_type[0] = r->ausername[0] = '\0';
+		r->login_reason[0] = r->denied_reason[0] = '\0';
+		r->retry_after_s = -1;
+	}
+	header_value(data, len, "Content-Type", r->content_type,
+		     sizeof(r->content_type));
+	header_value(data, len, "X-AUSERNAME", r->ausername,
+		     sizeof(r->ausername));
+	header_value(data, len, "X-Seraph-LoginReason", r->login_reason,
+		     sizeof(r->login_reason));
+	header_value(data, len, "X-Authentication-Denied-Reason",
+		     r->denied_reason, sizeof(r->denied_reason));
+	header_value(data, len, "Retry-After", ra, sizeof(ra));
+	if (ra[0])
+		r->retry_after_s = parse_retry_after(ra);
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	if (r->body.len + len > HTTP_MAX_BODY)
+		return 0; /* curl fails with CURLE_WRITE_ERROR */
+	if (strbuf_add(&r->body, data, len))
+		return 0;
+	return len;
+}
+
+/* Header lines whose values never reach a log. */
+static bool sensitive(const char *line, size_t len)
+{
+	static const char *names[] = { "authorization:", "proxy-authorization:",
+				       "cookie:", "set-cookie:" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (len >= n && strncasecmp(line, names[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
+		    void *user)
+{
+	(void)c;
+	(void)user;
+	const char *dir;
+	switch (type) {
+	case CURLINFO_TEXT: dir = "*"; break;
+	case CURLINFO_HEADER_IN: dir = "<"; break;
+	case CURLINFO_HEADER_OUT: dir = ">"; break;
+	default: return 0; /* bodies and TLS data are never logged */
+	}
+	/* header blocks may hold several lines */
+	const char *p = data, *end = data + size;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t shown = len;
+		while (shown && (p[shown - 1] == '\r'))
+			shown--;
+		if (shown) {
+			if (sensitive(p, shown)) {
+				const char *colon = memchr(p, ':', shown);
+				jlog_debug("http %s %.*s: <redacted>", dir,
+					   (int)(colon - p), p);
+			} else {
+				jlog_debug("http %s %.*s", dir,
+					   (int)(shown > 400 ? 400 : shown), p);
+			}
+		}
+		p += len + 1;
+	}
+	return 0;
+}
+
+static void reply_reset(struct reply *r)
+{
+	strbuf_release(&r->body);
+	r->content_type[0] = r->ausername[0] = '\0';
+	r->login_reason[0] = r->denied_reason[0] = '\0';
+	r->retry_after_s = -1;
+}
+
+/* One exchange on one handle.  Fills *a from what arrived. */
+static void perform(struct http *h, CURL *c, const char *method,
+		    const char *url, const char *body, size_t body_len,
+		    deadline_t deadline, struct reply *r, long *status,
+		    int *curl_code, char *curl_msg, bool *auth_failed)
+{
+	struct curl_slist *headers = NULL;
+	*auth_failed = false;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_msg);
+	if (h->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	if (h->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+	if (h->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	int64_t left = deadline_left(deadline);
+	if (left < 1)
+		left = 1;
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(left < CONNECT_TIMEOUT_MAX_MS
+					? left
+					: CONNECT_TIMEOUT_MAX_MS));
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	if (h->debug) {
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+	}
+
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (body) {
+		headers = curl_slist_append(headers,
+					    "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)body_len);
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	else if (strcmp(method, "POST") == 0 && !body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	/* Jira refuses state changes without this unless the request is
+	 * clearly not from a browser form (XSRF check). */
+	if (strcmp(method, "GET") != 0)
+		headers = curl_slist_append(headers,
+					    "X-Atlassian-Token: no-check");
+
+	if (h->auth) {
+		struct auth_request ar = {
+			.method = method,
+			.url = url,
+			.content_type = body ? "application/json" : NULL,
+			.body = body,
+			.body_len = body_len,
+		};
+		if (auth_decorate(h->auth, &ar, &headers) < 0) {
+			*auth_failed = true;
+			*curl_code = 0;
+			*status = 0;
+			curl_slist_free_all(headers);
+			return;
+		}
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+	atomic_fetch_add(&h->requests, 1);
+	*curl_code = (int)curl_easy_perform(c);
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(headers);
+}
+
+void http_response_release(struct http_response *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+enum jira_status http_request(struct http *h, const char *method,
+			      const char *path, const char *json_body,
+			      size_t body_len, deadline_t deadline,
+			      struct http_response *resp,
+			      struct jira_error *err)
+{
+	struct reply r = { .body = STRBUF_INIT, .retry_after_s = -1 };
+	struct strbuf url = STRBUF_INIT;
+	enum jira_status st;
+	bool timed_out;
+
+	memset(resp, 0, sizeof(*resp));
+	if (strbuf_adds(&url, h->base_url) || strbuf_adds(&url, path))
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+
+	struct slot *s = slot_get(h, deadline, &timed_out);
+	if (!s) {
+		strbuf_release(&url);
+		if (timed_out)
+			return jira_error_set(err, JIRA_ERR_TIMEOUT,
+					      "all %u connections busy until "
+					      "the deadline",
+					      h->max);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+
+	bool refreshed = false;
+	for (;;) {
+		char curl_msg[CURL_ERROR_SIZE] = "";
+		long status = 0;
+		int code = 0;
+		bool auth_failed;
+
+		reply_reset(&r);
+		if (deadline_left(deadline) <= 0) {
+			st = jira_error_set(err, JIRA_ERR_TIMEOUT,
+					    "no time left to send %s %s",
+					    method, path);
+			break;
+		}
+		jlog_debug("http %s %s", method, path);
+		perform(h, s->curl, method, strbuf_str(&url), json_body,
+			body_len, deadline, &r, &status, &code, curl_msg,
+			&auth_failed);
+		if (auth_failed) {
+			st = jira_error_set(err, JIRA_ERR_AUTH,
+					    "the %s method could not sign the "
+					    "request",
+					    auth_name(h->auth));
+			break;
+		}
+		struct jira_answer a = {
+			.curl_code = code,
+			.curl_msg = curl_msg,
+			.http_status = status,
+			.content_type = r.content_type,
+			.body = r.body.buf,
+			.body_len = r.body.len,
+			.anonymous = h->auth &&
+				     strcasecmp(r.ausername, "anonymous") == 0,
+			.login_reason = r.login_reason,
+			.denied_reason = r.denied_reason,
+			.retry_after_s = r.retry_after_s,
+			.deadline_passed = false,
+		};
+		st = jira_classify(&a, err);
+		atomic_fetch_add(&h->bytes_in, r.body.len);
+		if (code == 0)
+			atomic_store(&h->last_ok_ms, clock_wall_ms());
+		if (code != 0 || status >= 500) {
+			atomic_fetch_add(&h->failures, 1);
+			atomic_store(&h->last_failure_ms, clock_wall_ms());
+		}
+		if (st == JIRA_ERR_AUTH && status == 401 && !refreshed &&
+		    h->auth && h->auth->ops->refresh) {
+			refreshed = true;
+			if (auth_refresh(h->auth, deadline) == 0)
+				continue;
+		}
+		resp->status = status;
+		snprintf(resp->content_type, sizeof(resp->content_type), "%s",
+			 r.content_type);
+		break;
+	}
+	slot_put(h, s);
+	strbuf_release(&url);
+	if (r.body.failed) {
+		strbuf_release(&r.body);
+		if (st == JIRA_OK)
+			st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+					    "answer larger than %u bytes",
+					    HTTP_MAX_BODY);
+	}
+	resp->body = strbuf_detach(&r.body, &resp->len);
+	if (st != JIRA_OK)
+		jlog_debug("http %s %s: %s", method, path,
+			   err ? err->msg : jira_status_name(st));
+	return st;
+}

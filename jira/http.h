@@ -1,0 +1,82 @@
+/*
+ * http.h - the transport: a pool of keep-alive connections to one Jira.
+ *
+ * struct http owns up to max_connections curl easy handles, created lazily
+ * and lent to one request at a time; each keeps its connection open between
+ * requests.  DNS results and TLS sessions are shared among them (CURLSH).
+ * Any number of threads may call http_request() at once; a caller waits for
+ * a free handle no longer than its deadline.
+ *
+ * Every request is bounded by its deadline (connect, transfer and waiting
+ * for a handle), authenticated by the struct auth given at creation (which
+ * the pool borrows, not owns), and classified by jira_classify().  With
+ * debug on, request and response headers are logged with Authorization,
+ * Cookie and Set-Cookie values redacted; bodies are never logged.
+ */
+#ifndef JIRAFS_JIRA_HTTP_H
+#define JIRAFS_JIRA_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "jira/status.h"
+#include "util/clock.h"
+
+/* Largest answer accepted; a longer one fails as JIRA_ERR_BAD_RESPONSE. */
+#define HTTP_MAX_BODY (256u << 20)
+
+struct http_config {
+	const char *base_url;     /* "https://jira.example.com[/context]" */
+	const char *cacert;       /* CA bundle file, NULL = system store */
+	bool insecure;            /* no certificate verification */
+	unsigned max_connections; /* >= 1 */
+	bool debug;               /* header traces through the log */
+};
+
+struct http;
+
+/* 0, or -errno (bad URL, out of memory). */
+int http_new(const struct http_config *cfg, struct auth *auth,
+	     struct http **out);
+void http_free(struct http *h);
+
+struct http_response {
+	long status;
+	char *body;          /* NUL-terminated, malloc'd; NULL if empty */
+	size_t len;
+	char content_type[128];
+};
+
+void http_response_release(struct http_response *r);
+
+/*
+ * Send one request: method "GET"/"POST"/"PUT"/"DELETE", path relative to
+ * the base URL ("/rest/api/2/myself?x=1"), an optional JSON body.  On a 401
+ * the auth method may refresh once and the request is sent again.
+ *
+ * Returns the classification; *resp holds whatever arrived (release it in
+ * every case).  err (may be NULL) receives the detail.
+ */
+enum jira_status http_request(struct http *h, const char *method,
+			      const char *path, const char *json_body,
+			      size_t body_len, deadline_t deadline,
+			      struct http_response *resp,
+			      struct jira_error *err);
+
+/* Counters since creation; read without locking (approximate). */
+struct http_counters {
+	uint64_t requests;   /* sent */
+	uint64_t failures;   /* transport failures and 5xx */
+	uint64_t retries;    /* incremented by callers via http_count_retry */
+	uint64_t bytes_in;
+	int64_t last_ok_ms;      /* wall clock of the last answer, 0 = never */
+	int64_t last_failure_ms; /* wall clock of the last transport failure */
+};
+void http_counters(const struct http *h, struct http_counters *out);
+void http_count_retry(struct http *h);
+
+const char *http_base_url(const struct http *h);
+
+#endif

@@ -1,0 +1,345 @@
+/* issue.c - see issue.h: IssueBean -> ticket file (CONTRACT §3). */
+#include "jira/issue.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+#include "util/strbuf.h"
+
+/* Fields shown under their own names; everything else non-null goes under
+ * "fields". */
+static const char *const mapped_fields[] = {
+	"project", "issuetype", "summary", "description", "status",
+	"resolution", "priority", "labels", "components", "assignee",
+	"reporter", "created", "updated", "comment",
+};
+
+static bool is_mapped(const char *name)
+{
+	for (size_t i = 0; i < sizeof(mapped_fields) / sizeof(*mapped_fields);
+	     i++)
+		if (strcmp(name, mapped_fields[i]) == 0)
+			return true;
+	return false;
+}
+
+bool jira_project_key_valid(const char *key)
+{
+	if (!key || !(key[0] >= 'A' && key[0] <= 'Z'))
+		return false;
+	size_t n = 1;
+	for (; key[n]; n++)
+		if (!((key[n] >= 'A' && key[n] <= 'Z') ||
+		      (key[n] >= '0' && key[n] <= '9') || key[n] == '_'))
+			return false;
+	return n <= 255;
+}
+
+bool jira_key_valid(const char *key)
+{
+	if (!key)
+		return false;
+	const char *dash = strrchr(key, '-');
+	if (!dash || dash == key || dash - key > 255)
+		return false;
+	char proj[256];
+	memcpy(proj, key, (size_t)(dash - key));
+	proj[dash - key] = '\0';
+	if (!jira_project_key_valid(proj))
+		return false;
+	const char *num = dash + 1;
+	if (!*num || *num == '0' || strlen(num) > 18)
+		return false;
+	for (const char *p = num; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+int jira_time_parse(const char *s, struct timespec *out)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, ms = 0;
+	const char *p = s;
+
+	if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) || *p++ != 'T' ||
+	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		int n = 0, v = 0;
+		while (isdigit((unsigned char)*p)) {
+			if (n < 3)
+				v = v * 10 + (*p - '0');
+			n++;
+			p++;
+		}
+		if (!n)
+			return -EINVAL;
+		for (; n < 3; n++)
+			v *= 10;
+		ms = v;
+	}
+	long off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1, oh, om;
+		if (digits(&p, 2, &oh))
+			return -EINVAL;
+		if (*p == ':')
+			p++;
+		if (digits(&p, 2, &om))
+			return -EINVAL;
+		off = sign * (oh * 3600L + om * 60L);
+	} else {
+		return -EINVAL;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	out->tv_sec = t - off;
+	out->tv_nsec = ms * 1000000L;
+	return 0;
+}
+
+/* The "name" of a Jira object (user, status, priority...), NULL if none. */
+static const char *name_of(const cJSON *obj)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
+	return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+static const cJSON *field(const cJSON *fields, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(fields, name);
+}
+
+static const char *string_of(const cJSON *v)
+{
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Add "key": value to obj, where value is a string or null. */
+static void add_str(cJSON *obj, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(obj, key, value);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+/* An array of the names (or strings) in a Jira array value. */
+static cJSON *names_array(const cJSON *v)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *c;
+	if (!arr)
+		return NULL;
+	cJSON_ArrayForEach(c, v) {
+		const char *s = cJSON_IsString(c) ? c->valuestring : name_of(c);
+		if (s)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+	}
+	return arr;
+}
+
+static cJSON *comments_array(const cJSON *comment_field)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *list = cJSON_IsArray(comment_field)
+				    ? comment_field
+				    : field(comment_field, "comments");
+	const cJSON *c;
+	if (!arr)
+		return NULL;
+	cJSON_ArrayForEach(c, list) {
+		if (!cJSON_IsObject(c))
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		if (!o)
+			break;
+		add_str(o, "id", string_of(field(c, "id")));
+		add_str(o, "author", name_of(field(c, "author")));
+		add_str(o, "created", string_of(field(c, "created")));
+		const cJSON *upd = field(c, "updated");
+		const cJSON *cre = field(c, "created");
+		if (cJSON_IsString(upd) &&
+		    !(cJSON_IsString(cre) &&
+		      strcmp(upd->valuestring, cre->valuestring) == 0))
+			add_str(o, "updated", upd->valuestring);
+		add_str(o, "body", string_of(field(c, "body")));
+		const cJSON *vis = field(c, "visibility");
+		if (cJSON_IsObject(vis))
+			cJSON_AddItemToObject(o, "visibility",
+					      cJSON_Duplicate(vis, true));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* The §3 object for a bean; NULL when out of memory. */
+static cJSON *ticket_object(const cJSON *bean, const char *key)
+{
+	const cJSON *f = field(bean, "fields");
+	cJSON *t = cJSON_CreateObject();
+	if (!t)
+		return NULL;
+	const cJSON *proj = field(f, "project");
+	const cJSON *pkey = field(proj, "key");
+	char projbuf[256] = "";
+	if (cJSON_IsString(pkey)) {
+		snprintf(projbuf, sizeof(projbuf), "%s", pkey->valuestring);
+	} else {
+		const char *dash = strrchr(key, '-');
+		snprintf(projbuf, sizeof(projbuf), "%.*s", (int)(dash - key),
+			 key);
+	}
+	add_str(t, "key", key);
+	add_str(t, "project", projbuf);
+	add_str(t, "issuetype", name_of(field(f, "issuetype")));
+	add_str(t, "summary", string_of(field(f, "summary")));
+	add_str(t, "description", string_of(field(f, "description")));
+	add_str(t, "status", name_of(field(f, "status")));
+	add_str(t, "resolution", name_of(field(f, "resolution")));
+	add_str(t, "priority", name_of(field(f, "priority")));
+	cJSON_AddItemToObject(t, "labels", names_array(field(f, "labels")));
+	cJSON_AddItemToObject(t, "components",
+			      names_array(field(f, "components")));
+	add_str(t, "assignee", name_of(field(f, "assignee")));
+	add_str(t, "reporter", name_of(field(f, "reporter")));
+	add_str(t, "created", string_of(field(f, "created")));
+	add_str(t, "updated", string_of(field(f, "updated")));
+
+	cJSON *other = cJSON_CreateObject();
+	const cJSON *c;
+	cJSON_ArrayForEach(c, f) {
+		if (!c->string || is_mapped(c->string) || cJSON_IsNull(c))
+			continue;
+		cJSON_AddItemToObject(other, c->string,
+				      cJSON_Duplicate(c, true));
+	}
+	json_sort_object(other, false);
+	cJSON_AddItemToObject(t, "fields", other);
+	cJSON_AddItemToObject(t, "comments",
+			      comments_array(field(f, "comment")));
+	return t;
+}
+
+static char *render_object(const cJSON *t, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_pretty(&sb, t, 0);
+	strbuf_addc(&sb, '\n');
+	return strbuf_detach(&sb, len);
+}
+
+char *jira_issue_render(const cJSON *bean, size_t *len)
+{
+	const char *key = string_of(field(bean, "key"));
+	if (!jira_key_valid(key))
+		return NULL;
+	cJSON *t = ticket_object(bean, key);
+	if (!t)
+		return NULL;
+	char *out = render_object(t, len);
+	cJSON_Delete(t);
+	return out;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
+			 char *errbuf, size_t errsize)
+{
+	const char *key = string_of(field(bean, "key"));
+	*out = NULL;
+	if (!cJSON_IsObject(bean)) {
+		snprintf(errbuf, errsize, "an issue that is not an object");
+		return -EINVAL;
+	}
+	if (!jira_key_valid(key)) {
+		snprintf(errbuf, errsize, "an issue with an unusable key");
+		return -EINVAL;
+	}
+	struct jira_issue *i = calloc(1, sizeof(*i));
+	if (!i)
+		return -ENOMEM;
+	atomic_init(&i->refs, 1);
+
+	const cJSON *f = field(bean, "fields");
+	const cJSON *st = field(f, "status");
+	const cJSON *cat = field(st, "statusCategory");
+	const char *catkey = string_of(field(cat, "key"));
+	const char *created = string_of(field(f, "created"));
+	const char *updated = string_of(field(f, "updated"));
+	const cJSON *idv = field(bean, "id");
+
+	i->key = strdup(key);
+	i->id = dup_or_empty(string_of(idv));
+	const char *dash = strrchr(key, '-');
+	i->project = strndup(key, (size_t)(dash - key));
+	i->status = dup_or_empty(name_of(st));
+	i->done = catkey && strcmp(catkey, "done") == 0;
+	i->updated_raw = dup_or_empty(updated);
+	if (created)
+		jira_time_parse(created, &i->created);
+	if (updated)
+		jira_time_parse(updated, &i->updated);
+	i->text = jira_issue_render(bean, &i->text_len);
+	if (!i->key || !i->id || !i->project || !i->status ||
+	    !i->updated_raw || !i->text) {
+		jira_issue_unref(i);
+		return -ENOMEM;
+	}
+	*out = i;
+	return 0;
+}
+
+struct jira_issue *jira_issue_ref(struct jira_issue *i)
+{
+	atomic_fetch_add(&i->refs, 1);
+	return i;
+}
+
+void jira_issue_unref(struct jira_issue *i)
+{
+	if (!i || atomic_fetch_sub(&i->refs, 1) != 1)
+		return;
+	free(i->key);
+	free(i->id);
+	free(i->project);
+	free(i->status);
+	free(i->updated_raw);
+	free(i->text);
+	free(i);
+}

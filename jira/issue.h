@@ -1,0 +1,60 @@
+/*
+ * issue.h - one Jira ticket as jirafs shows it.
+ *
+ * jira_issue_from_json() turns an IssueBean (as /search and /issue return
+ * it) into a struct jira_issue: a few fields the tree needs (key, status
+ * category, times) plus `text`, the ticket file of CONTRACT §3: pretty JSON
+ * with a two-space indent, fixed key order, `fields` sorted by id, and a
+ * trailing newline.  The rendering is deterministic: the same IssueBean
+ * always gives the same bytes, and it is always valid JSON and UTF-8 even
+ * when Jira's data is not.
+ *
+ * A struct jira_issue is immutable once built and reference-counted, so a
+ * reader may keep one (an open file does) while the tree replaces it.
+ * jira_issue_ref/unref are thread-safe.
+ */
+#ifndef JIRAFS_JIRA_ISSUE_H
+#define JIRAFS_JIRA_ISSUE_H
+
+#include <cjson/cJSON.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct jira_issue {
+	atomic_int refs;
+	char *key;      /* "SEC-12"; always matches jira_key_valid() */
+	char *id;       /* Jira's numeric id as text, may be "" */
+	char *project;  /* "SEC" */
+	char *status;   /* status name, "" if Jira gave none */
+	bool done;      /* status category is "done" */
+	struct timespec created, updated; /* zero when unparseable */
+	char *updated_raw; /* Jira's "updated" string, "" if none */
+	char *text;     /* the ticket file, NUL-terminated */
+	size_t text_len;
+};
+
+/* Build from one element of a search's "issues" (or GET issue's answer).
+ * Returns 0, -EINVAL with a reason in errbuf when the bean has no usable
+ * key, or -ENOMEM.  The new issue holds one reference. */
+int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
+			 char *errbuf, size_t errsize);
+
+/* Render the §3 ticket file of an IssueBean into a malloc'd string. */
+char *jira_issue_render(const cJSON *bean, size_t *len);
+
+struct jira_issue *jira_issue_ref(struct jira_issue *i);
+void jira_issue_unref(struct jira_issue *i);
+
+/* "SEC-12": a project key ([A-Z][A-Z0-9_]*), '-', a number without leading
+ * zero. */
+bool jira_key_valid(const char *key);
+/* A project key: [A-Z][A-Z0-9_]{0,254}. */
+bool jira_project_key_valid(const char *key);
+
+/* Parse Jira's time format "2026-11-02T09:14:03.000+0000" (also "Z",
+ * "+05:30", no fraction).  0 or -EINVAL. */
+int jira_time_parse(const char *s, struct timespec *out);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * main.c - jirafs: mount a Jira Server / Data Center site as files.
+ *
+ * Linear: parse the options of each module, build the auth method, check
+ * the site and the credentials with /myself (refusing to mount with one
+ * clear line when that fails), mount, daemonize, run the multithreaded
+ * loop, and unwind in reverse.
+ *
+ * Exit status: 0 ok, 1 usage or configuration error, 2 credentials refused,
+ * 3 Jira unreachable or unusable (network, TLS, unexpected answers),
+ * 4 the mount itself failed.
+ */
+#include <curl/curl.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs/fs.h"
+#include "util/log.h"
+#include "util/path.h"
+
+enum {
+	EXIT_USAGE = 1,
+	EXIT_AUTH = 2,
+	EXIT_UNREACHABLE = 3,
+	EXIT_MOUNT = 4,
+};
+
+struct main_opts {
+	int help;
+	int version;
+	char *url;
+};
+
+enum { KEY_HELP, KEY_VERSION };
+
+static const struct fuse_opt main_opts[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static int main_proc(void *data, const char *arg, int key,
+		     struct fuse_args *outargs)
+{
+	(void)outargs;
+	struct main_opts *mo = data;
+	switch (key) {
+	case KEY_HELP:
+		mo->help = 1;
+		return 0;
+	case KEY_VERSION:
+		mo->version = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (!mo->url) {
+			mo->url = strdup(arg);
+			return mo->url ? 0 : -1;
+		}
+		return 1; /* the mount point, for fuse_parse_cmdline */
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o opt[,opt...]] URL MOUNTPOINT\n\n"
+	       "Mount the Jira Server / Data Center site at URL on "
+	       "MOUNTPOINT: one directory\nper project, one JSON file per "
+	       "ticket.  See jirafs(1).\n\n"
+	       "General options:\n"
+	       "    -h, --help             print this help\n"
+	       "    -V, --version          print the version\n"
+	       "    -f                     stay in the foreground\n"
+	       "    -d, -o debug           foreground, with FUSE and HTTP "
+	       "traces\n\n",
+	       prog);
+}
+
+static void to_fuse_log(enum jlog_level level, const char *line)
+{
+	fuse_log((enum fuse_log_level)level, "%s\n", line);
+}
+
+static __attribute__((format(printf, 2, 0))) void
+to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
+/* Ask Jira who we are; on failure print one line and return the exit
+ * status. */
+static int check_site(struct jirafs *fs)
+{
+	struct jira_client *c = NULL;
+	struct jira_error err = { 0 };
+	const char *url = fs->jira->url;
+	deadline_t d = deadline_in((int64_t)fs->jira->timeout_s * 1000);
+	int ret = 0;
+
+	if (jira_client_new(fs->jira, fs->auth, &c)) {
+		fprintf(stderr, "jirafs: out of memory\n");
+		return EXIT_UNREACHABLE;
+	}
+	enum jira_status st = jira_myself(c, d, &fs->user, &err);
+	switch (st) {
+	case JIRA_OK:
+		break;
+	case JIRA_ERR_AUTH:
+		fprintf(stderr,
+			"jirafs: %s did not accept the credentials (auth=%s): "
+			"%s; %s\n",
+			url, auth_name(fs->auth), err.msg,
+			strcmp(auth_name(fs->auth), "pat") == 0
+				? "the token is wrong, revoked or expired"
+				: "check the user name and password");
+		ret = EXIT_AUTH;
+		goto out;
+	case JIRA_ERR_CAPTCHA:
+		fprintf(stderr,
+			"jirafs: %s requires a CAPTCHA after failed logins: log "
+			"in once through the web interface, then mount again\n",
+			url);
+		ret = EXIT_AUTH;
+		goto out;
+	case JIRA_ERR_AUTH_DISABLED:
+		fprintf(stderr,
+			"jirafs: %s refuses auth=%s (disabled by the "
+			"administrator?): %s\n",
+			url, auth_name(fs->auth), err.msg);
+		ret = EXIT_AUTH;
+		goto out;
+	case JIRA_ERR_FORBIDDEN:
+		fprintf(stderr, "jirafs: %s refused access: %s\n", url,
+			err.msg);
+		ret = EXIT_AUTH;
+		goto out;
+	case JIRA_ERR_TLS:
+		fprintf(stderr,
+			"jirafs: TLS failure with %s: %s (for a private CA, "
+			"give -o cacert=FILE)\n",
+			url, err.msg);
+		ret = EXIT_UNREACHABLE;
+		goto out;
+	case JIRA_ERR_TIMEOUT:
+		fprintf(stderr, "jirafs: no answer from %s within %u s\n", url,
+			fs->jira->timeout_s);
+		ret = EXIT_UNREACHABLE;
+		goto out;
+	case JIRA_ERR_UNREACHABLE:
+		fprintf(stderr, "jirafs: cannot reach %s: %s\n", url, err.msg);
+		ret = EXIT_UNREACHABLE;
+		goto out;
+	default:
+		fprintf(stderr,
+			"jirafs: %s does not answer like Jira (%s): %s\n", url,
+			jira_status_name(st), err.msg);
+		ret = EXIT_UNREACHABLE;
+		goto out;
+	}
+	st = jira_server_info(c, d, &fs->server_version, &fs->deployment,
+			      &err);
+	if (st != JIRA_OK)
+		jlog_warn("cannot read the server version: %s", err.msg);
+out:
+	jira_client_free(c);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct main_opts mo = { 0 };
+	struct jira_config jcfg = { 0 };
+	struct auth_config acfg = { 0 };
+	struct fuse_cmdline_opts fo = { 0 };
+	struct jirafs fs = { 0 };
+	struct fuse *fuse = NULL;
+	struct fuse_loop_config *loop = NULL;
+	char errbuf[512] = "";
+	int ret = EXIT_USAGE;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fprintf(stderr, "jirafs: cannot initialize libcurl\n");
+		return EXIT_USAGE;
+	}
+	fs.jira = &jcfg;
+	if (fuse_opt_parse(&args, &mo, main_opts, main_proc) < 0)
+		goto out;
+	if (mo.help) {
+		usage(argv[0]);
+		fs_opt_help();
+		printf("\n");
+		jira_opt_help();
+		printf("\n");
+		auth_opt_help();
+		printf("\nFUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lib_help(&args);
+		ret = 0;
+		goto out;
+	}
+	if (mo.version) {
+		printf("jirafs %s\nlibfuse %s\n%s\n", JIRAFS_VERSION,
+		       fuse_pkgversion(), curl_version());
+		ret = 0;
+		goto out;
+	}
+	if (fs_opt_parse(&args, &fs.cfg) || jira_opt_parse(&args, &jcfg) ||
+	    auth_opt_parse(&args, &acfg) || fuse_parse_cmdline(&args, &fo))
+		goto out;
+	if (!mo.url || !fo.mountpoint) {
+		fprintf(stderr,
+			"usage: %s [-f] [-d] [-o opt,...] URL MOUNTPOINT "
+			"(see --help)\n",
+			argv[0]);
+		goto out;
+	}
+	if (jira_url_check(mo.url, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		goto out;
+	}
+	jcfg.url = mo.url;
+	mo.url = NULL;
+	log_set_debug(jcfg.debug);
+
+	if (auth_new(&acfg, &fs.auth, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		goto out;
+	}
+	if (fs.auth->needs_tls && strncmp(jcfg.url, "http://", 7) == 0) {
+		fprintf(stderr,
+			"jirafs: auth=%s would send the password unencrypted "
+			"over http://; use https://\n",
+			auth_name(fs.auth));
+		goto out;
+	}
+	if (jcfg.insecure)
+		fprintf(stderr, "jirafs: warning: -o insecure: the server's "
+				"certificate is not verified\n");
+
+	fs.uid = getuid();
+	fs.gid = getgid();
+
+	/* Parses the remaining (libfuse) options: a typo fails here, before
+	 * anything touches the network. */
+	fuse = fuse_new(&args, jirafs_operations(), sizeof(struct fuse_operations),
+			&fs);
+	if (!fuse)
+		goto out;
+	fs.state_dir = fs_state_dir(&fs.cfg, jcfg.url);
+	int r = fs.state_dir ? path_mkdirs(fs.state_dir, 0700) : -ENOMEM;
+	if (r) {
+		fprintf(stderr, "jirafs: cannot create the state directory %s: "
+				"%s\n",
+			fs.state_dir ? fs.state_dir : "?", strerror(-r));
+		goto out;
+	}
+	if ((ret = check_site(&fs)))
+		goto out;
+	if (fuse_mount(fuse, fo.mountpoint)) {
+		ret = EXIT_MOUNT;
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &fs.mounted_at);
+	if (fuse_daemonize(fo.foreground)) {
+		ret = EXIT_MOUNT;
+		goto unmount;
+	}
+	if (!fo.foreground) {
+		openlog("jirafs", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(to_syslog);
+	}
+	log_set_sink(to_fuse_log);
+	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {
+		ret = EXIT_MOUNT;
+		goto unmount;
+	}
+	if (fo.singlethread) {
+		r = fuse_loop(fuse);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (!loop) {
+			r = -1;
+		} else {
+			fuse_loop_cfg_set_clone_fd(loop, fo.clone_fd);
+			fuse_loop_cfg_set_idle_threads(loop,
+						       fo.max_idle_threads);
+			r = fuse_loop_mt(fuse, loop);
+		}
+	}
+	ret = r ? EXIT_MOUNT : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+unmount:
+	fuse_unmount(fuse);
+out:
+	if (fuse)
+		fuse_destroy(fuse);
+	fuse_loop_cfg_destroy(loop);
+	free(fo.mountpoint);
+	free(fs.user);
+	free(fs.server_version);
+	free(fs.deployment);
+	free(fs.state_dir);
+	auth_free(fs.auth);
+	auth_config_release(&acfg);
+	jira_config_release(&jcfg);
+	fs_config_release(&fs.cfg);
+	free(mo.url);
+	fuse_opt_free_args(&args);
+	curl_global_cleanup();
+	return ret;
+}

@@ -1,0 +1,86 @@
+"""Authentication as Jira Server/DC does it (Seraph).
+
+- ``Authorization: Bearer <PAT>``: a valid, unexpired token authenticates its user. A wrong or
+  expired token does NOT fail the request: it runs as anonymous and the answer carries
+  ``X-Seraph-LoginReason: AUTHENTICATED_FAILED`` and ``X-AUSERNAME: anonymous``.
+- ``Authorization: Basic``: right password -> user (resets the failure counter); wrong
+  password or unknown user -> 401 with ``X-Seraph-LoginReason: AUTHENTICATED_FAILED``; after
+  3 consecutive failures for a user every Basic request for that user answers 403 with
+  ``X-Seraph-LoginReason: AUTHENTICATION_DENIED`` and ``X-Authentication-Denied-Reason:
+  CAPTCHA_CHALLENGE; login-url=<base>/login.jsp`` (until POST /_emu/reset-captcha).
+- Basic disabled (config ``basic_auth: false``): any Basic request answers 401 with
+  ``X-Seraph-LoginReason: AUTHENTICATION_DENIED`` and the Jira-shaped error
+  ``{"errorMessages": ["Basic authentication is disabled"], "errors": {}}`` (no
+  X-Authentication-Denied-Reason header, which is what tells it apart from the CAPTCHA case).
+- Anything else (no header, other schemes) is anonymous.
+"""
+
+import base64
+import binascii
+import time
+
+import catalog as C
+
+CAPTCHA_AFTER = 3
+
+
+class AuthResult:
+    __slots__ = ("user", "kind", "headers", "error")
+
+    def __init__(self, user=None, kind="anonymous", headers=None, error=None):
+        self.user = user
+        self.kind = kind
+        self.headers = headers or {}
+        self.error = error   # (status, body dict, headers) or None
+
+
+def _err(status, msg, reason, extra=None):
+    h = {"X-Seraph-LoginReason": reason, "X-AUSERNAME": "anonymous"}
+    if extra:
+        h.update(extra)
+    return (status, {"errorMessages": [msg], "errors": {}}, h)
+
+
+def authenticate(state, header):
+    """header: the Authorization header value or None. Caller holds state.lock."""
+    if not header:
+        return AuthResult(headers={"X-AUSERNAME": "anonymous"})
+    scheme, _, cred = header.strip().partition(" ")
+    scheme = scheme.lower()
+    cred = cred.strip()
+    if scheme == "bearer":
+        tok = state.tokens.get(cred)
+        if tok is not None:
+            user, expires = tok
+            if expires is None or expires > time.time() * 1000:
+                return AuthResult(user, "pat", {"X-AUSERNAME": user})
+        return AuthResult(None, "anonymous", {"X-AUSERNAME": "anonymous",
+                                              "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+    if scheme == "basic":
+        if not state.config.get("basic_auth", True):
+            return AuthResult(None, "basic", error=_err(
+                401, "Basic authentication is disabled", "AUTHENTICATION_DENIED"))
+        try:
+            raw = base64.b64decode(cred, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raw = ""
+        name, sep, password = raw.partition(":")
+        if not sep:
+            return AuthResult(None, "basic", error=_err(
+                401, "You are not authenticated. Authentication required to perform this "
+                "operation.", "AUTHENTICATED_FAILED"))
+        if state.basic_failures.get(name, 0) >= CAPTCHA_AFTER:
+            return AuthResult(None, "basic", error=_err(
+                403, "CAPTCHA_CHALLENGE", "AUTHENTICATION_DENIED",
+                {"X-Authentication-Denied-Reason":
+                 "CAPTCHA_CHALLENGE; login-url=%s/login.jsp" % state.base}))
+        info = C.USERS.get(name)
+        if info is not None and password == info[3]:
+            state.basic_failures.pop(name, None)
+            return AuthResult(name, "basic", {"X-AUSERNAME": name})
+        state.basic_failures[name] = state.basic_failures.get(name, 0) + 1
+        return AuthResult(None, "basic", error=_err(
+            401, "You are not authenticated. Authentication required to perform this "
+            "operation.", "AUTHENTICATED_FAILED",
+            {"WWW-Authenticate": 'OAuth realm="%s"' % state.base.replace('"', "")}))
+    return AuthResult(headers={"X-AUSERNAME": "anonymous"})

@@ -1,0 +1,344 @@
+"""Client for the Jira emulator, for pytest, the benchmark and the demo (standard library only).
+
+    import sys; sys.path.insert(0, "tests/emulator")
+    from control import Emulator
+
+    emu = Emulator.start(tmp_path, seed_projects=["SEC:2500"], max_results=100)
+    emu.url, emu.port, emu.ca_path        # ca_path only with tls=True
+    emu.add_faults([{"path": "/rest/api/2/search", "action": "status", "status": 503,
+                     "count": 1}])
+    emu.requests()                         # the request log
+    emu.stop()
+
+This module imports nothing from the emulator itself, so it never clashes with other modules.
+"""
+
+import base64
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+DEFAULT_TOKEN = "alice-pat"
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+class Response:
+    """A REST answer: status, headers (case-insensitive get), body (bytes), json (or None)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            self.json = None
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:200])
+
+
+class Emulator:
+    def __init__(self, workdir, argv, port, tls_dir, state_path, log_path, proc):
+        self.workdir = workdir
+        self.argv = argv
+        self.port = port
+        self.tls_dir = tls_dir
+        self.ca_path = os.path.join(tls_dir, "ca.pem") if tls_dir else None
+        self.state_path = state_path
+        self.log_path = log_path
+        self.proc = proc
+        self.token = DEFAULT_TOKEN
+        self._ssl = None
+
+    # ------------------------------------------------------------------ process
+    @classmethod
+    def start(cls, tmpdir, tls=False, max_results=None, seed_projects=(), seed=None,
+              latency_ms=None, state=True, port=0, quiet=True, extra_args=(), timeout=30):
+        """Start an emulator subprocess and wait until it listens.
+
+        tmpdir: working directory (port file, log, state, TLS files go there).
+        tls: False, True (certificates in tmpdir/tls) or a directory for them.
+        seed_projects: "KEY:N[:DONE_EVERY]" strings or (key, n[, done_every]) tuples.
+        seed: "demo" for the SEC/OPS/WEB sample projects.
+        state: True (tmpdir/emulator-state.json), a path, or False for no --state.
+        """
+        workdir = os.path.abspath(str(tmpdir))
+        os.makedirs(workdir, exist_ok=True)
+        tag = uuid.uuid4().hex[:8]
+        args = []
+        tls_dir = None
+        if tls:
+            tls_dir = os.path.join(workdir, "tls") if tls is True else os.path.abspath(str(tls))
+            args += ["--tls", tls_dir]
+        if max_results is not None:
+            args += ["--max-results", str(int(max_results))]
+        if latency_ms is not None:
+            args += ["--latency-ms", str(int(latency_ms))]
+        if seed:
+            args += ["--seed", seed]
+        for sp in seed_projects or ():
+            if not isinstance(sp, str):
+                sp = ":".join(str(x) for x in sp)
+            args += ["--seed-project", sp]
+        state_path = None
+        if state:
+            state_path = os.path.join(workdir, "emulator-state.json") if state is True \
+                else os.path.abspath(str(state))
+            args += ["--state", state_path]
+        if quiet:
+            args.append("--quiet")
+        args += [str(a) for a in extra_args or ()]
+        log_path = os.path.join(workdir, "emulator-%s.log" % tag)
+        emu = cls(workdir, args, None, tls_dir, state_path, log_path, None)
+        emu._tag = tag
+        emu._launch(port, timeout)
+        return emu
+
+    def _launch(self, port, timeout):
+        port_file = os.path.join(self.workdir, "emulator-%s.port" % self._tag)
+        try:
+            os.unlink(port_file)
+        except FileNotFoundError:
+            pass
+        argv = [PYTHON, HERE, "--port", str(port), "--port-file", port_file] + self.argv
+        deadline = time.time() + timeout
+        while True:
+            log = open(self.log_path, "ab")
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=log, cwd=self.workdir)
+            finally:
+                log.close()
+            while time.time() < deadline:
+                if os.path.exists(port_file):
+                    with open(port_file) as f:
+                        text = f.read().strip()
+                    if text:
+                        self.port = int(text)
+                        self._ssl = None
+                        return
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            if self.proc.poll() is None:
+                self.kill()
+                raise EmulatorError("emulator did not start within %ss; log: %s"
+                                    % (timeout, self._log_tail()))
+            # exited: a fixed port may still be held by the previous process; retry
+            if port and time.time() < deadline and b"Address already in use" in \
+                    self._log_tail().encode():
+                time.sleep(0.2)
+                continue
+            raise EmulatorError("emulator exited with %s; log: %s"
+                                % (self.proc.returncode, self._log_tail()))
+
+    def _log_tail(self, n=3000):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    @property
+    def scheme(self):
+        return "https" if self.tls_dir else "http"
+
+    @property
+    def url(self):
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=15):
+        """SIGTERM (state is saved), wait; -> exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL (nothing saved), wait; -> exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        return self.proc.returncode
+
+    def restart(self, timeout=30):
+        """Stop (saving state) and start again on the same port with the same options."""
+        if self.alive:
+            self.stop()
+        self._launch(self.port, timeout)
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ------------------------------------------------------------------ HTTP
+    def ssl_context(self):
+        if not self.tls_dir:
+            return None
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context(cafile=self.ca_path)
+        return self._ssl
+
+    def http(self, method, path, body=None, headers=None, timeout=30):
+        """Raw request to path (absolute path with query) -> Response. Never raises on status."""
+        data = body
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            data = json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=dict(headers or {}))
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as r:
+                return Response(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.headers, e.read())
+
+    def rest(self, method, path, body=None, token=DEFAULT_TOKEN, basic=None, headers=None,
+             query=None, content_type="application/json", timeout=30):
+        """REST call. path is relative to /rest/api/2 unless it starts with '/'.
+        token: PAT (None: no Bearer); basic: (user, password) instead."""
+        if not path.startswith("/"):
+            path = "/rest/api/2/" + path
+        if query:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(query, doseq=True)
+        h = {"Accept": "application/json"}
+        if body is not None and content_type:
+            h["Content-Type"] = content_type
+        if basic is not None:
+            h["Authorization"] = "Basic " + base64.b64encode(
+                ("%s:%s" % tuple(basic)).encode()).decode()
+        elif token:
+            h["Authorization"] = "Bearer " + token
+        h.update(headers or {})
+        return self.http(method, path, body, h, timeout)
+
+    def _ctl(self, method, path, body=None, ok404=False):
+        r = self.http(method, "/_emu" + path, body,
+                      {"Content-Type": "application/json"} if body is not None else {})
+        if r.status == 404 and ok404:
+            return None
+        if r.status >= 400:
+            raise EmulatorError("%s /_emu%s -> %d %s" % (method, path, r.status, r.body[:500]))
+        return r.json
+
+    # ------------------------------------------------------------------ control API
+    def requests(self, since=0, method=None, path=None):
+        """Logged REST requests with seq >= since, optionally filtered by method and path
+        prefix. Entries: seq, method, path, query, status, user, auth, body, fault, headers,
+        time, duration_ms."""
+        out = self._ctl("GET", "/requests?since=%d" % since)["requests"]
+        return [e for e in out if (method is None or e["method"] == method)
+                and (path is None or e["path"].startswith(path))]
+
+    def mark(self):
+        """The seq the next logged request will get (use as requests(since=...))."""
+        return self._ctl("GET", "/requests?since=%d" % (1 << 62))["next"]
+
+    request_seq = mark
+
+    def clear_requests(self):
+        self._ctl("DELETE", "/requests")
+
+    def add_faults(self, rules):
+        if isinstance(rules, dict):
+            rules = [rules]
+        return self._ctl("POST", "/faults", {"rules": list(rules)})["added"]
+
+    def faults(self):
+        return self._ctl("GET", "/faults")["rules"]
+
+    def clear_faults(self):
+        self._ctl("DELETE", "/faults")
+
+    def config(self, **kw):
+        """Change settings (max_results, latency_ms, basic_auth, property_search,
+        ignore_transitions); -> the current settings."""
+        if not kw:
+            return self._ctl("GET", "/config")
+        return self._ctl("POST", "/config", kw)
+
+    def seed(self, project, count, done_every=4, comments=None, name=None):
+        body = {"project": project, "count": count, "done_every": done_every}
+        if comments is not None:
+            body["comments"] = comments
+        if name is not None:
+            body["name"] = name
+        return self._ctl("POST", "/seed", body)
+
+    def create_project(self, key, name=None, browse=None, components=None):
+        body = {"key": key}
+        if name is not None:
+            body["name"] = name
+        if browse is not None:
+            body["browse"] = list(browse)
+        if components is not None:
+            body["components"] = list(components)
+        return self._ctl("POST", "/project", body)
+
+    def issues(self, project):
+        return self._ctl("GET", "/issues?project=%s" % urllib.parse.quote(project))
+
+    def issue(self, key):
+        """The issue as GET /rest/api/2/issue/{key} returns it (plus "properties"), or None."""
+        return self._ctl("GET", "/issue/%s" % urllib.parse.quote(key), ok404=True)
+
+    def set_issue(self, key, fields=None, comments=None, properties=None):
+        body = {}
+        if fields is not None:
+            body["fields"] = fields
+        if comments is not None:
+            body["comments"] = comments
+        if properties is not None:
+            body["properties"] = properties
+        return self._ctl("POST", "/issue/%s" % urllib.parse.quote(key), body)
+
+    def delete_issue(self, key):
+        return self._ctl("DELETE", "/issue/%s" % urllib.parse.quote(key))
+
+    def move_issue(self, key, project):
+        return self._ctl("POST", "/move", {"key": key, "project": project})["key"]
+
+    def new_pat(self, user="alice", expires_in=None):
+        body = {"user": user}
+        if expires_in is not None:
+            body["expires_in"] = expires_in
+        return self._ctl("POST", "/pat", body)["token"]
+
+    def reset_captcha(self):
+        self._ctl("POST", "/reset-captcha", {})
+
+    def state(self):
+        return self._ctl("GET", "/state")
+
+    def save(self):
+        return self._ctl("POST", "/save", {})

@@ -1,0 +1,111 @@
+"""Fault injection rules (see README "Fault rules").
+
+A rule: {"method": "GET"|null, "path": prefix|null, "action": A, "count": N|null,
+"skip": K, ...action options}. Rules are tried in order; the first rule that matches the
+request and still has a count left takes it: while its ``skip`` is above zero the request
+passes untouched (and skip goes down by one), otherwise the rule applies (count goes down
+by one, ``applied`` up by one). ``path`` is a prefix of the path without the query string,
+unless it contains ``?``, then it is a prefix of path+query.
+"""
+
+import threading
+
+ACTIONS = {"status", "html", "drop", "drop_after", "truncate", "latency", "hang"}
+
+
+class FaultError(ValueError):
+    pass
+
+
+class Rule:
+    def __init__(self, d, seq):
+        if not isinstance(d, dict):
+            raise FaultError("a rule must be an object")
+        self.seq = seq
+        self.action = d.get("action")
+        if self.action not in ACTIONS:
+            raise FaultError("unknown action %r (one of %s)" % (self.action,
+                                                                ", ".join(sorted(ACTIONS))))
+        self.method = d.get("method")
+        self.method = self.method.upper() if isinstance(self.method, str) else None
+        self.path = d.get("path") if isinstance(d.get("path"), str) else None
+        count = d.get("count")
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise FaultError("count must be a non-negative integer or null")
+        self.count = count
+        skip = d.get("skip") or 0
+        if not isinstance(skip, int) or skip < 0:
+            raise FaultError("skip must be a non-negative integer")
+        self.skip = skip
+        self.status = d.get("status")
+        self.html = bool(d.get("html"))
+        self.retry_after = d.get("retry_after")
+        self.ms = d.get("ms")
+        for name in ("status", "ms"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+                raise FaultError("%s must be a number" % name)
+        self.body = d.get("body")   # optional custom body (status/html)
+        self.applied = 0
+        self.released = threading.Event()
+        self.spec = {k: v for k, v in d.items()}
+
+    def matches(self, method, path, target):
+        if self.method and self.method != method:
+            return False
+        if self.path:
+            subject = target if "?" in self.path else path
+            if not subject.startswith(self.path):
+                return False
+        return self.count is None or self.count > 0
+
+    def describe(self):
+        d = dict(self.spec)
+        d.update({"id": self.seq, "remaining": self.count, "skip": self.skip,
+                  "applied": self.applied})
+        return d
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.seq = 0
+
+    def add(self, rules):
+        if isinstance(rules, dict):
+            rules = [rules]
+        if not isinstance(rules, list):
+            raise FaultError("rules must be a list")
+        new = []
+        with self.lock:
+            for d in rules:
+                self.seq += 1
+                new.append(Rule(d, self.seq))
+            self.rules.extend(new)
+        return [r.describe() for r in new]
+
+    def clear(self):
+        with self.lock:
+            old, self.rules = self.rules, []
+        for r in old:
+            r.released.set()
+
+    def list(self):
+        with self.lock:
+            return [r.describe() for r in self.rules]
+
+    def match(self, method, path, target):
+        """-> the Rule to apply, or None."""
+        with self.lock:
+            for r in self.rules:
+                if not r.matches(method, path, target):
+                    continue
+                if r.skip > 0:
+                    r.skip -= 1
+                    return None
+                if r.count is not None:
+                    r.count -= 1
+                r.applied += 1
+                return r
+        return None

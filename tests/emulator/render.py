@@ -1,0 +1,409 @@
+"""Jira JSON shapes (Jira DC 10.3 REST v2) built from the internal model.
+
+Shared fragments (users, statuses, priorities, ...) are built once per base URL and shared by
+reference between issues; callers must treat rendered objects as read-only.
+"""
+
+import html
+
+import catalog as C
+from state import fmt_date
+
+ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
+SEARCH_ISSUE_EXPAND = "operations,versionedRepresentations,editmeta,changelog,renderedFields"
+
+
+class Selection:
+    """A parsed "fields" parameter.
+
+    Tokens: ``*all``, ``*navigable``, field ids, ``-id`` exclusions, comma lists. Only
+    exclusions (or nothing) start from the default (``*navigable`` for search, ``*all`` for a
+    single issue). Unknown ids are ignored unless a raw override holds them.
+    """
+
+    def __init__(self, tokens, default):
+        toks = []
+        for t in tokens or []:
+            if isinstance(t, str):
+                toks.extend(x.strip() for x in t.split(","))
+        toks = [t for t in toks if t]
+        mode = None
+        include, exclude = [], set()
+        named = False
+        for t in toks:
+            if t == "*all":
+                mode = "all"
+            elif t == "*navigable" and mode != "all":
+                mode = "nav"
+            elif t.startswith("-"):
+                exclude.add(t[1:])
+            elif t in ("key", "id", "self", "expand"):
+                named = True      # always at the top level; asks for no field
+            else:
+                include.append(t)
+        if mode is None and not include and not named:
+            mode = default
+        self.mode = mode
+        base = C.FIELD_IDS if mode == "all" else C.NAVIGABLE_IDS if mode == "nav" else []
+        ids = [f for f in base if f not in exclude]
+        seen = set(ids)
+        self.other = []
+        for f in include:
+            if f in seen or f in exclude:
+                continue
+            seen.add(f)
+            if f in C.FIELD_BY_ID:
+                ids.append(f)
+            else:
+                self.other.append(f)   # only served from raw overrides
+        self.ids = ids
+        self.exclude = exclude
+        self.key = (mode, tuple(ids), tuple(self.other))
+
+    def wants_extra(self, fid):
+        return fid in self.other or (self.mode is not None and fid not in self.exclude)
+
+
+def _avatars(base, kind, ident):
+    if kind == "user":
+        u = "%s/secure/useravatar?ownerId=%s&avatarId=10122" % (base, ident)
+        return {"48x48": u, "24x24": u.replace("?", "?size=small&", 1),
+                "16x16": u.replace("?", "?size=xsmall&", 1),
+                "32x32": u.replace("?", "?size=medium&", 1)}
+    u = "%s/secure/projectavatar?avatarId=10324" % base
+    return {"48x48": u, "24x24": u.replace("?", "?size=small&", 1),
+            "16x16": u.replace("?", "?size=xsmall&", 1),
+            "32x32": u.replace("?", "?size=medium&", 1)}
+
+
+class Renderer:
+    def __init__(self, state):
+        self.state = state
+        self.base = state.base
+        self.api = self.base + "/rest/api/2"
+        self._users = {}
+        self._projects = {}
+        self._components = {}
+        b, a = self.base, self.api
+        self.categories = {cid: {"self": "%s/statuscategory/%d" % (a, cid), "id": cid, "key": v[0],
+                                 "colorName": v[2], "name": v[1]}
+                           for cid, v in C.CATEGORIES.items()}
+        self.statuses = {sid: {"self": "%s/status/%d" % (a, sid), "description": v[1],
+                               "iconUrl": "%s/images/icons/statuses/%s" % (b, v[3]),
+                               "name": v[0], "id": str(sid),
+                               "statusCategory": self.categories[v[2]]}
+                         for sid, v in C.STATUSES.items()}
+        self.priorities = {pid: {"self": "%s/priority/%d" % (a, pid),
+                                 "iconUrl": "%s/images/icons/priorities/%s" % (b, v[3]),
+                                 "name": v[0], "id": str(pid)}
+                           for pid, v in C.PRIORITIES.items()}
+        self.issuetypes = {tid: {"self": "%s/issuetype/%d" % (a, tid), "id": str(tid),
+                                 "description": v[1],
+                                 "iconUrl": "%s/secure/viewavatar?size=xsmall&avatarId=%d"
+                                            "&avatarType=issuetype" % (b, v[2]),
+                                 "name": v[0], "subtask": False, "avatarId": v[2]}
+                           for tid, v in C.ISSUETYPES.items()}
+        self.resolutions = {rid: {"self": "%s/resolution/%d" % (a, rid), "id": str(rid),
+                                  "description": v[1], "name": v[0]}
+                            for rid, v in C.RESOLUTIONS.items()}
+        self.options = {oid: {"self": "%s/customFieldOption/%d" % (a, oid), "value": v,
+                              "id": str(oid), "disabled": False}
+                        for oid, v in C.SOURCE_OPTIONS.items()}
+
+    # ------------------------------------------------------------ fragments
+    def user(self, name):
+        if name is None:
+            return None
+        u = self._users.get(name)
+        if u is None:
+            info = C.USERS.get(name)
+            if info:
+                key, display, email = info[0], info[1], info[2]
+                active = True
+            else:
+                key, display, email, active = name, name, "%s@example.com" % name, False
+            u = {"self": "%s/user?username=%s" % (self.api, name), "key": key, "name": name,
+                 "emailAddress": email, "avatarUrls": _avatars(self.base, "user", key),
+                 "displayName": display, "active": active, "deleted": False,
+                 "timeZone": "Etc/UTC", "locale": "en_US"}
+            self._users[name] = u
+        return u
+
+    def myself(self, name):
+        u = dict(self.user(name))
+        u["groups"] = {"size": 2, "items": []}
+        u["applicationRoles"] = {"size": 1, "items": []}
+        u["expand"] = "groups,applicationRoles"
+        return u
+
+    def status(self, sid):
+        return self.statuses.get(sid)
+
+    def priority(self, pid):
+        return None if pid is None else self.priorities.get(pid)
+
+    def resolution(self, rid):
+        return None if rid is None else self.resolutions.get(rid)
+
+    def project_short(self, pkey):
+        p = self.state.projects.get(pkey)
+        if p is None:
+            return None
+        j = self._projects.get((p.key, p.id, p.name))
+        if j is None:
+            j = {"self": "%s/project/%d" % (self.api, p.id), "id": str(p.id), "key": p.key,
+                 "name": p.name, "projectTypeKey": p.type,
+                 "avatarUrls": _avatars(self.base, "project", p.id)}
+            self._projects[(p.key, p.id, p.name)] = j
+        return j
+
+    def project_full(self, p, expand=()):
+        j = {"expand": "description,lead,url,projectKeys"}
+        j.update(self.project_short(p.key))
+        j.update({
+            "description": p.description,
+            "lead": self.user(p.lead),
+            "components": [dict(self.component(p.key, cid), isAssigneeTypeValid=False,
+                                assigneeType="PROJECT_DEFAULT", realAssigneeType="PROJECT_DEFAULT",
+                                project=p.key, projectId=p.id)
+                           for cid in sorted(p.components, key=lambda c: p.components[c])],
+            "issueTypes": [self.issuetypes[t] for t in C.ISSUETYPE_ORDER],
+            "assigneeType": "UNASSIGNED",
+            "versions": [],
+            "roles": {"Developers": "%s/project/%d/role/10001" % (self.api, p.id),
+                      "Administrators": "%s/project/%d/role/10002" % (self.api, p.id)},
+            "projectKeys": [p.key],
+            "archived": False,
+        })
+        return j
+
+    def project_list_item(self, p, expand=()):
+        j = {"expand": "description,lead,url,projectKeys"}
+        j.update(self.project_short(p.key))
+        j["archived"] = False
+        if "description" in expand:
+            j["description"] = p.description
+        if "lead" in expand:
+            j["lead"] = self.user(p.lead)
+        if "projectKeys" in expand:
+            j["projectKeys"] = [p.key]
+        if "issueTypes" in expand:
+            j["issueTypes"] = [self.issuetypes[t] for t in C.ISSUETYPE_ORDER]
+        return j
+
+    def component(self, pkey, cid):
+        j = self._components.get(cid)
+        if j is None:
+            p = self.state.projects.get(pkey)
+            name = p.components.get(cid) if p else None
+            if name is None:
+                return None
+            j = {"self": "%s/component/%d" % (self.api, cid), "id": str(cid), "name": name}
+            self._components[cid] = j
+        return j
+
+    def comment(self, issue, c):
+        j = {"self": "%s/issue/%d/comment/%d" % (self.api, issue.id, c.id), "id": str(c.id),
+             "author": self.user(c.author), "body": c.body,
+             "updateAuthor": self.user(c.update_author), "created": fmt_date(c.created),
+             "updated": fmt_date(c.updated)}
+        if c.visibility:
+            j["visibility"] = c.visibility
+        return j
+
+    def comments_page(self, issue, start=0, maxr=None):
+        allc = issue.comments
+        page = allc[start:] if maxr is None else allc[start:start + maxr]
+        return {"comments": [self.comment(issue, c) for c in page],
+                "maxResults": len(page) if maxr is None else maxr,
+                "total": len(allc), "startAt": start}
+
+    # ------------------------------------------------------------ issues
+    def issue(self, i, sel, expand=(), props=None, search=False):
+        raw = i.raw
+        f = {}
+        R = FIELD_RENDER
+        if raw:
+            for fid in sel.ids:
+                f[fid] = raw[fid] if fid in raw else R[fid](self, i)
+            for fid, v in raw.items():
+                if fid not in C.FIELD_BY_ID and sel.wants_extra(fid):
+                    f[fid] = v
+        else:
+            for fid in sel.ids:
+                f[fid] = R[fid](self, i)
+        j = {"expand": SEARCH_ISSUE_EXPAND if search else ISSUE_EXPAND, "id": str(i.id),
+             "self": "%s/issue/%d" % (self.api, i.id), "key": i.key}
+        if f:   # Jira leaves "fields" out when no field was selected (e.g. fields=key)
+            j["fields"] = f
+        if expand:
+            if "renderedFields" in expand:
+                j["renderedFields"] = {k: self._rendered(i, k) for k in f}
+            if "names" in expand:
+                j["names"] = {k: C.FIELD_NAMES.get(k, k) for k in f}
+            if "schema" in expand:
+                j["schema"] = {k: C.FIELD_BY_ID[k][6] for k in f if k in C.FIELD_BY_ID}
+            if "transitions" in expand:
+                j["transitions"] = [self.transition(t, i, False)
+                                    for t in self.state.available_transitions(i)]
+            if "changelog" in expand:
+                j["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
+            if "operations" in expand:
+                j["operations"] = {"linkGroups": []}
+            if "editmeta" in expand:
+                j["editmeta"] = {"fields": {fid: self.field_meta(fid, self.state.projects[i.project],
+                                                                 i.issuetype)
+                                            for fid in EDIT_META_FIELDS}}
+            if "versionedRepresentations" in expand:
+                j["versionedRepresentations"] = {k: {"1": v} for k, v in f.items()}
+        if props is not None:
+            if "*all" in props:
+                j["properties"] = dict(i.properties)
+            else:
+                j["properties"] = {k: i.properties[k] for k in props if k in i.properties}
+        return j
+
+    def _rendered(self, i, fid):
+        if fid in ("description", "environment"):
+            v = getattr(i, fid)
+            return None if v is None else "<p>%s</p>" % html.escape(v).replace("\n", "<br/>\n")
+        if fid == "comment":
+            page = self.comments_page(i)
+            for c, src in zip(page["comments"], i.comments):
+                c["body"] = "<p>%s</p>" % html.escape(src.body).replace("\n", "<br/>\n")
+            return page
+        if fid in ("created", "updated", "resolutiondate"):
+            return fmt_date(getattr(i, fid))
+        return None
+
+    # ------------------------------------------------------------ workflow / meta
+    def transition(self, t, issue, with_fields):
+        j = {"id": str(t[0]), "name": t[1], "opsbarSequence": 2147483647,
+             "to": self.statuses[t[3]], "hasScreen": t[4] is not None, "isGlobal": False,
+             "isInitial": False, "isAvailable": True, "isConditional": False, "isLooped": False}
+        if with_fields:
+            fields = {}
+            if t[4] == "resolve":
+                p = self.state.projects[issue.project]
+                for fid in ("resolution", "fixVersions", "assignee"):
+                    fields[fid] = self.field_meta(fid, p, issue.issuetype, issue=issue,
+                                                  transition=True)
+            j["fields"] = fields
+        return j
+
+    def field_meta(self, fid, project, issuetype, issue=None, transition=False):
+        schema = C.FIELD_BY_ID[fid][6]
+        required = fid in ("summary", "issuetype", "project", "reporter") or \
+            (transition and fid == "resolution")
+        m = {"required": required, "schema": schema, "name": C.FIELD_NAMES[fid], "fieldId": fid,
+             "hasDefaultValue": fid == "priority", "operations": ["set"]}
+        if fid in ("labels", "components", "fixVersions", "versions"):
+            m["operations"] = ["add", "set", "remove"]
+        if fid == "issuetype":
+            m["allowedValues"] = [self.issuetypes[issuetype]] if issuetype else \
+                [self.issuetypes[t] for t in C.ISSUETYPE_ORDER]
+        elif fid == "project":
+            m["allowedValues"] = [self.project_short(project.key)]
+        elif fid == "priority":
+            m["allowedValues"] = [self.priorities[p] for p in C.PRIORITY_ORDER]
+            m["defaultValue"] = self.priorities[C.DEFAULT_PRIORITY]
+        elif fid == "resolution":
+            m["allowedValues"] = [self.resolutions[r] for r in C.RESOLUTION_ORDER]
+        elif fid == "components":
+            m["allowedValues"] = [self.component(project.key, c)
+                                  for c in sorted(project.components,
+                                                  key=lambda c: project.components[c])]
+        elif fid in ("fixVersions", "versions"):
+            m["allowedValues"] = []
+        elif fid == "customfield_10022":
+            m["allowedValues"] = [self.options[o] for o in sorted(C.SOURCE_OPTIONS)]
+        elif fid in ("assignee", "reporter"):
+            q = ("issueKey=%s" % issue.key) if issue is not None else ("project=%s" % project.key)
+            m["autoCompleteUrl"] = "%s/user/assignable/search?%s&username=" % (self.api, q)
+        elif fid == "labels":
+            m["autoCompleteUrl"] = "%s/rest/api/1.0/labels/suggest?query=" % self.base
+        return m
+
+    def field_list_item(self, f):
+        j = {"id": f[0], "name": f[1], "custom": f[0].startswith("customfield_"),
+             "orderable": f[3], "navigable": f[2], "searchable": f[4], "clauseNames": f[5],
+             "schema": f[6]}
+        return j
+
+
+CREATE_META_FIELDS = ["summary", "issuetype", "project", "reporter", "priority", "components",
+                      "labels", "description", "assignee", "environment", "duedate",
+                      "fixVersions", "versions", "customfield_10020", "customfield_10021",
+                      "customfield_10022"]
+EDIT_META_FIELDS = [f for f in CREATE_META_FIELDS if f != "project"]
+
+_EMPTY_PROGRESS = {"progress": 0, "total": 0}
+
+
+def _watches(r, i):
+    return {"self": "%s/issue/%s/watchers" % (r.api, i.key), "watchCount": len(i.watchers),
+            "isWatching": False}
+
+
+def _votes(r, i):
+    return {"self": "%s/issue/%s/votes" % (r.api, i.key), "votes": 0, "hasVoted": False}
+
+
+def _comment(r, i):
+    return r.comments_page(i)
+
+
+def _components(r, i):
+    out = []
+    for c in i.components:
+        j = r.component(i.project, c)
+        if j is not None:
+            out.append(j)
+    return out
+
+
+FIELD_RENDER = {
+    "issuetype": lambda r, i: r.issuetypes.get(i.issuetype),
+    "project": lambda r, i: r.project_short(i.project),
+    "fixVersions": lambda r, i: [],
+    "resolution": lambda r, i: r.resolution(i.resolution),
+    "resolutiondate": lambda r, i: fmt_date(i.resolutiondate),
+    "workratio": lambda r, i: -1,
+    "lastViewed": lambda r, i: None,
+    "watches": _watches,
+    "created": lambda r, i: fmt_date(i.created),
+    "priority": lambda r, i: r.priority(i.priority),
+    "labels": lambda r, i: list(i.labels),
+    "versions": lambda r, i: [],
+    "issuelinks": lambda r, i: [],
+    "assignee": lambda r, i: r.user(i.assignee),
+    "updated": lambda r, i: fmt_date(i.updated),
+    "status": lambda r, i: r.statuses.get(i.status),
+    "components": _components,
+    "description": lambda r, i: i.description,
+    "archiveddate": lambda r, i: None,
+    "archivedby": lambda r, i: None,
+    "summary": lambda r, i: i.summary,
+    "creator": lambda r, i: r.user(i.creator),
+    "subtasks": lambda r, i: [],
+    "reporter": lambda r, i: r.user(i.reporter),
+    "environment": lambda r, i: i.environment,
+    "duedate": lambda r, i: i.duedate,
+    "votes": _votes,
+    "progress": lambda r, i: _EMPTY_PROGRESS,
+    "aggregateprogress": lambda r, i: _EMPTY_PROGRESS,
+    "timespent": lambda r, i: None,
+    "aggregatetimespent": lambda r, i: None,
+    "timeestimate": lambda r, i: None,
+    "aggregatetimeestimate": lambda r, i: None,
+    "timeoriginalestimate": lambda r, i: None,
+    "aggregatetimeoriginalestimate": lambda r, i: None,
+    "comment": _comment,
+    "timetracking": lambda r, i: {},
+    "worklog": lambda r, i: {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
+    "attachment": lambda r, i: [],
+    "customfield_10020": lambda r, i: i.custom.get("customfield_10020"),
+    "customfield_10021": lambda r, i: i.custom.get("customfield_10021"),
+    "customfield_10022": lambda r, i: r.options.get(i.custom.get("customfield_10022")),
+}
+assert set(FIELD_RENDER) == set(C.FIELD_IDS)

@@ -1,0 +1,810 @@
+"""HTTP layer: the REST API v2 subset, the /_emu control API, fault injection and the
+request log. ThreadingHTTPServer, HTTP/1.1 keep-alive, Content-Length on every answer."""
+
+import itertools
+import json
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import auth
+import catalog as C
+import faults as F
+import jql
+import render as R
+import seed
+from state import ApiError, fmt_date
+
+JSON_TYPE = "application/json;charset=UTF-8"
+LOG_CAP = 200000
+SAFE_HEADERS = ("Content-Type", "Accept", "User-Agent", "X-Atlassian-Token",
+                "X-ExperimentalApi")
+
+
+def encode_json(obj):
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:   # lone surrogates from hostile raw data: escape them
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _redact(v):
+    if isinstance(v, dict):
+        return {k: ("<redacted>" if isinstance(k, str) and "password" in k.lower() else _redact(x))
+                for k, x in v.items()}
+    if isinstance(v, list):
+        return [_redact(x) for x in v]
+    return v
+
+
+HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
+             "<h1>%s</h1><p>%s</p></body></html>\n")
+
+
+class Resp:
+    __slots__ = ("status", "headers", "body", "obj", "user", "auth")
+
+    def __init__(self, status, obj=None, headers=None, body=None, ctype=JSON_TYPE):
+        self.status = status
+        self.obj = obj
+        self.headers = dict(headers or {})
+        if body is None and obj is not None:
+            body = encode_json(obj)
+        self.body = body or b""
+        if self.body or ctype != JSON_TYPE:
+            self.headers.setdefault("Content-Type", ctype)
+        self.user = None
+        self.auth = "anonymous"
+
+
+def err(status, messages=None, errors=None):
+    return Resp(status, {"errorMessages": list(messages or []), "errors": dict(errors or {})})
+
+
+class ReqCtx:
+    """One REST request: who, what, parameters."""
+
+    def __init__(self, method, path, query, body, user, kind):
+        self.method, self.path, self.query, self.body = method, path, query, body
+        self.user, self.auth = user, kind
+
+    def q(self, name, default=None):
+        v = self.query.get(name)
+        return v[-1] if v else default
+
+    def qlist(self, name):
+        return self.query.get(name, [])
+
+
+def _int_param(v, name, default):
+    if v is None or v == "":
+        return default
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise ApiError(400, ["The value '%s' for parameter '%s' is not an integer." % (v, name)])
+
+
+def _split(values):
+    out = []
+    for v in values or []:
+        if isinstance(v, str):
+            out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+class App:
+    def __init__(self, state, quiet=False, state_path=None):
+        self.state = state
+        self.render = R.Renderer(state)
+        self.faults = F.Faults()
+        self.quiet = quiet
+        self.state_path = state_path
+        self.log_lock = threading.Lock()
+        self.log = []
+        self.seq = 0
+        self.req_counter = itertools.count(1)
+        self.routes = self._routes()
+
+    # ------------------------------------------------------------------ log
+    def record(self, entry):
+        with self.log_lock:
+            entry["seq"] = self.seq
+            self.seq += 1
+            self.log.append(entry)
+            if len(self.log) > LOG_CAP:
+                del self.log[:len(self.log) - LOG_CAP]
+
+    # ------------------------------------------------------------------ REST
+    def _routes(self):
+        r = [
+            ("GET", r"serverInfo", self.server_info),
+            ("GET", r"myself", self.myself),
+            ("GET", r"user", self.get_user),
+            ("GET", r"project", self.project_list),
+            ("GET", r"project/([^/]+)", self.project_get),
+            ("GET", r"project/([^/]+)/components", self.project_components),
+            ("GET", r"project/([^/]+)/statuses", self.project_statuses),
+            ("GET", r"search", self.search_get),
+            ("POST", r"search", self.search_post),
+            ("POST", r"issue", self.issue_create),
+            ("GET", r"issue/createmeta/([^/]+)/issuetypes", self.createmeta_types),
+            ("GET", r"issue/createmeta/([^/]+)/issuetypes/([^/]+)", self.createmeta_fields),
+            ("GET", r"issue/([^/]+)", self.issue_get),
+            ("PUT", r"issue/([^/]+)", self.issue_edit),
+            ("GET", r"issue/([^/]+)/comment", self.comments_get),
+            ("POST", r"issue/([^/]+)/comment", self.comment_add),
+            ("GET", r"issue/([^/]+)/comment/([^/]+)", self.comment_get),
+            ("GET", r"issue/([^/]+)/transitions", self.transitions_get),
+            ("POST", r"issue/([^/]+)/transitions", self.transitions_post),
+            ("GET", r"issue/([^/]+)/properties", self.props_list),
+            ("GET", r"issue/([^/]+)/properties/([^/]+)", self.prop_get),
+            ("PUT", r"issue/([^/]+)/properties/([^/]+)", self.prop_put),
+            ("DELETE", r"issue/([^/]+)/properties/([^/]+)", self.prop_delete),
+            ("GET", r"priority", self.priorities),
+            ("GET", r"priority/([^/]+)", self.priority_get),
+            ("GET", r"status", self.statuses),
+            ("GET", r"status/([^/]+)", self.status_get),
+            ("GET", r"statuscategory", self.statuscategories),
+            ("GET", r"resolution", self.resolutions),
+            ("GET", r"resolution/([^/]+)", self.resolution_get),
+            ("GET", r"issuetype", self.issuetypes),
+            ("GET", r"issuetype/([^/]+)", self.issuetype_get),
+            ("GET", r"field", self.fields),
+        ]
+        return [(m, re.compile("^" + p + "/?$"), f) for m, p, f in r]
+
+    def handle_rest(self, method, path, query, body, headers):
+        m = re.match(r"^/rest/api/(?:2|latest)/(.*)$", path)
+        if not m:
+            if path.startswith("/rest/"):
+                return Resp(404, {"message": "null for uri: %s%s" % (self.state.base, path),
+                                  "status-code": 404})
+            return Resp(200, body=(HTML_PAGE % ("System Dashboard - Jira", "Jira emulator",
+                                                "Nothing to see here.")).encode(),
+                        ctype="text/html;charset=UTF-8")
+        sub = m.group(1)
+        handler, args, allowed = None, None, set()
+        for rm, rx, fn in self.routes:
+            mm = rx.match(sub)
+            if mm:
+                allowed.add(rm)
+                if rm == method:
+                    handler, args = fn, [unquote(g) for g in mm.groups()]
+                    break
+        if handler is None:
+            if allowed:
+                return Resp(405, headers={"Allow": ",".join(sorted(allowed))})
+            return Resp(404, {"message": "null for uri: %s%s" % (self.state.base, path),
+                              "status-code": 404})
+        # Atlassian XSRF protection and JAX-RS @Consumes(application/json)
+        parsed = None
+        if method in ("POST", "PUT"):
+            ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype in ("application/x-www-form-urlencoded", "multipart/form-data",
+                         "text/plain") and \
+                    (headers.get("X-Atlassian-Token") or "").lower() != "no-check":
+                return Resp(403, body=b"XSRF check failed", ctype="text/plain;charset=UTF-8")
+            if ctype != "application/json":
+                return Resp(415, body=b"", ctype="text/html;charset=UTF-8")
+            if body:
+                try:
+                    parsed = json.loads(body.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as e:
+                    return err(400, ["Unexpected character in JSON input: %s" % e])
+            else:
+                if sub.rstrip("/") == "search" or "/properties/" in sub:
+                    return err(400, ["No content to map to Object due to end of input"])
+        with self.state.lock:
+            a = auth.authenticate(self.state, headers.get("Authorization"))
+            if a.error is not None:
+                status, obj, h = a.error
+                r = Resp(status, obj, h)
+                r.auth = a.kind
+                return r
+            ctx = ReqCtx(method, path, query, parsed, a.user, a.kind)
+            try:
+                r = handler(ctx, *args)
+            except ApiError as e:
+                r = Resp(e.status, e.body(), e.headers)
+            except jql.JQLError as e:
+                r = err(400, e.messages)
+        if callable(r):        # deferred encoding outside the lock
+            r = r()
+        r.headers.update(a.headers)
+        r.user, r.auth = a.user, a.kind
+        return r
+
+    def need_user(self, ctx):
+        if ctx.user is None:
+            raise ApiError(401, ["You are not authenticated. Authentication required to perform "
+                                 "this operation."])
+
+    # ---------------------------------------------------------- simple resources
+    def server_info(self, ctx):
+        now = int(time.time() * 1000)
+        return Resp(200, {"baseUrl": self.state.base, "version": "10.3.4",
+                          "versionNumbers": [10, 3, 4], "deploymentType": "Server",
+                          "buildNumber": 10030004, "buildDate": "2025-02-18T00:00:00.000+0000",
+                          "databaseBuildNumber": 10030004, "serverTime": fmt_date(now),
+                          "scmInfo": "0f0d1e2c3b4a5968778695a4b3c2d1e0f9a8b7c6",
+                          "serverTitle": "Jira (emulator)"})
+
+    def myself(self, ctx):
+        self.need_user(ctx)
+        return Resp(200, self.render.myself(ctx.user))
+
+    def get_user(self, ctx):
+        ref = ctx.q("username") or ctx.q("key")
+        name = self.state.user_by_ref(ref) if ref else None
+        if name is None:
+            raise ApiError(404, ["The user named '%s' does not exist" % ref])
+        if ctx.user is None:
+            self.need_user(ctx)
+        return Resp(200, self.render.user(name))
+
+    def project_list(self, ctx):
+        expand = set(_split(ctx.qlist("expand")))
+        return Resp(200, [self.render.project_list_item(p, expand)
+                          for p in self.state.visible_projects(ctx.user)])
+
+    def _project(self, ctx, ref):
+        p = self.state.find_project(ctx.user, ref)
+        if p is None:
+            raise ApiError(404, ["No project could be found with key '%s'." % ref])
+        return p
+
+    def project_get(self, ctx, ref):
+        return Resp(200, self.render.project_full(self._project(ctx, ref)))
+
+    def project_components(self, ctx, ref):
+        return Resp(200, self.render.project_full(self._project(ctx, ref))["components"])
+
+    def project_statuses(self, ctx, ref):
+        self._project(ctx, ref)
+        return Resp(200, [dict(self.render.issuetypes[t],
+                               statuses=[self.render.statuses[s] for s in C.STATUS_ORDER])
+                          for t in C.ISSUETYPE_ORDER])
+
+    def priorities(self, ctx):
+        return Resp(200, [self._priority_full(p) for p in C.PRIORITY_ORDER])
+
+    def _priority_full(self, pid):
+        j = dict(self.render.priorities[pid])
+        j["statusColor"] = C.PRIORITIES[pid][2]
+        j["description"] = C.PRIORITIES[pid][1]
+        return j
+
+    def priority_get(self, ctx, ref):
+        for pid in C.PRIORITY_ORDER:
+            if ref == str(pid):
+                return Resp(200, self._priority_full(pid))
+        raise ApiError(404, ["Cannot find priority with id: %s" % ref])
+
+    def statuses(self, ctx):
+        return Resp(200, [self.render.statuses[s] for s in C.STATUS_ORDER])
+
+    def status_get(self, ctx, ref):
+        for sid in C.STATUS_ORDER:
+            if ref == str(sid) or ref.lower() == C.STATUSES[sid][0].lower():
+                return Resp(200, self.render.statuses[sid])
+        raise ApiError(404, ["The status with id '%s' does not exist" % ref])
+
+    def statuscategories(self, ctx):
+        return Resp(200, list(self.render.categories.values()))
+
+    def resolutions(self, ctx):
+        return Resp(200, [self.render.resolutions[r] for r in C.RESOLUTION_ORDER])
+
+    def resolution_get(self, ctx, ref):
+        for rid in C.RESOLUTION_ORDER:
+            if ref == str(rid):
+                return Resp(200, self.render.resolutions[rid])
+        raise ApiError(404, ["Cannot find resolution with id: %s" % ref])
+
+    def issuetypes(self, ctx):
+        return Resp(200, [self.render.issuetypes[t] for t in C.ISSUETYPE_ORDER])
+
+    def issuetype_get(self, ctx, ref):
+        for tid in C.ISSUETYPE_ORDER:
+            if ref == str(tid):
+                return Resp(200, self.render.issuetypes[tid])
+        raise ApiError(404, ["The issue type with id '%s' does not exist" % ref])
+
+    def fields(self, ctx):
+        return Resp(200, [self.render.field_list_item(f) for f in C.ALL_FIELDS])
+
+    # ---------------------------------------------------------- search
+    def search_get(self, ctx):
+        return self._search(ctx, ctx.q("jql", ""), ctx.q("startAt"), ctx.q("maxResults"),
+                            ctx.qlist("fields"), _split(ctx.qlist("expand")), ctx.q("validateQuery"),
+                            _split(ctx.qlist("properties")) if ctx.qlist("properties") else None)
+
+    def search_post(self, ctx):
+        b = ctx.body
+        if not isinstance(b, dict):
+            raise ApiError(400, ["Can not deserialize instance of SearchRequestBean"])
+
+        def lst(v):
+            if v is None:
+                return []
+            return v if isinstance(v, list) else [v]
+        props = b.get("properties")
+        return self._search(ctx, b.get("jql") or "", b.get("startAt"), b.get("maxResults"),
+                            lst(b.get("fields")), _split(lst(b.get("expand"))),
+                            b.get("validateQuery"),
+                            _split(lst(props)) if props is not None else None)
+
+    def _search(self, ctx, jql_text, start, maxr, fields, expand, validate, props):
+        if not isinstance(jql_text, str):
+            raise ApiError(400, ["The jql must be a string"])
+        start = max(0, _int_param(start, "startAt", 0))
+        maxr = _int_param(maxr, "maxResults", 50)
+        if maxr < 0:
+            maxr = 50
+        granted = min(maxr, self.state.config["max_results"])
+        v = str(validate).lower() if validate is not None else "strict"
+        strict = v not in ("false", "warn", "none")
+        issues, warnings = self.state.search(ctx.user, jql_text, strict)
+        sel = R.Selection(fields, "nav")
+        exp = set(expand)
+        page = issues[start:start + granted]
+        rendered = [self.render.issue(i, sel, exp, props, search=True) for i in page]
+        out = {"expand": "schema,names", "startAt": start, "maxResults": granted,
+               "total": len(issues), "issues": rendered}
+        if warnings and v != "none":
+            out["warningMessages"] = list(warnings)
+        if "names" in exp:
+            out["names"] = {f: C.FIELD_NAMES[f] for f in sel.ids}
+        if "schema" in exp:
+            out["schema"] = {f: C.FIELD_BY_ID[f][6] for f in sel.ids}
+        return lambda: Resp(200, out)
+
+    # ---------------------------------------------------------- issues
+    def issue_create(self, ctx):
+        self.need_user(ctx)
+        i = self.state.create_issue(ctx.user, ctx.body)
+        return Resp(201, {"id": str(i.id), "key": i.key,
+                          "self": "%s/issue/%d" % (self.render.api, i.id)})
+
+    def issue_get(self, ctx, ref):
+        i = self.state.get_issue(ctx.user, ref)
+        sel = R.Selection(ctx.qlist("fields"), "all")
+        exp = set(_split(ctx.qlist("expand")))
+        props = _split(ctx.qlist("properties")) if ctx.qlist("properties") else None
+        j = self.render.issue(i, sel, exp, props)
+        return lambda: Resp(200, j)
+
+    def issue_edit(self, ctx, ref):
+        self.need_user(ctx)
+        i = self.state.get_issue(ctx.user, ref)
+        self.state.edit_issue(ctx.user, i, ctx.body)
+        return Resp(204)
+
+    def comments_get(self, ctx, ref):
+        i = self.state.get_issue(ctx.user, ref)
+        start = max(0, _int_param(ctx.q("startAt"), "startAt", 0))
+        maxr = _int_param(ctx.q("maxResults"), "maxResults", 5000)
+        if maxr < 0:
+            maxr = 5000
+        page = self.render.comments_page(i, start, maxr)
+        page["maxResults"] = maxr
+        return Resp(200, {"startAt": page["startAt"], "maxResults": maxr,
+                          "total": page["total"], "comments": page["comments"]})
+
+    def comment_add(self, ctx, ref):
+        self.need_user(ctx)
+        i = self.state.get_issue(ctx.user, ref)
+        c = self.state.add_comment(ctx.user, i, ctx.body)
+        return Resp(201, self.render.comment(i, c))
+
+    def comment_get(self, ctx, ref, cid):
+        i = self.state.get_issue(ctx.user, ref)
+        for c in i.comments:
+            if str(c.id) == cid:
+                return Resp(200, self.render.comment(i, c))
+        raise ApiError(404, ["Can not find a comment for the id: %s." % cid])
+
+    def transitions_get(self, ctx, ref):
+        i = self.state.get_issue(ctx.user, ref)
+        exp = set(_split(ctx.qlist("expand")))
+        with_fields = "transitions.fields" in exp
+        only = ctx.q("transitionId")
+        ts = [self.render.transition(t, i, with_fields)
+              for t in self.state.available_transitions(i)
+              if only is None or str(t[0]) == only]
+        return Resp(200, {"expand": "transitions", "transitions": ts})
+
+    def transitions_post(self, ctx, ref):
+        self.need_user(ctx)
+        i = self.state.get_issue(ctx.user, ref)
+        self.state.do_transition(ctx.user, i, ctx.body)
+        return Resp(204)
+
+    def createmeta_types(self, ctx, ref):
+        self.need_user(ctx)
+        self._project(ctx, ref)
+        vals = [self.render.issuetypes[t] for t in C.ISSUETYPE_ORDER]
+        return Resp(200, self._paged(ctx, vals))
+
+    def createmeta_fields(self, ctx, ref, tid):
+        self.need_user(ctx)
+        p = self._project(ctx, ref)
+        if not tid.isdigit() or int(tid) not in C.ISSUETYPES:
+            raise ApiError(404, ["Issue type with id '%s' does not exist or is not valid for "
+                                 "project '%s'." % (tid, p.key)])
+        vals = [self.render.field_meta(f, p, int(tid)) for f in R.CREATE_META_FIELDS]
+        return Resp(200, self._paged(ctx, vals))
+
+    def _paged(self, ctx, vals):
+        start = max(0, _int_param(ctx.q("startAt"), "startAt", 0))
+        maxr = _int_param(ctx.q("maxResults"), "maxResults", 50)
+        if maxr < 0:
+            maxr = 50
+        page = vals[start:start + maxr]
+        return {"maxResults": maxr, "startAt": start, "total": len(vals),
+                "isLast": start + len(page) >= len(vals), "values": page}
+
+    # ---------------------------------------------------------- properties
+    def props_list(self, ctx, ref):
+        i = self.state.get_issue(ctx.user, ref)
+        return Resp(200, {"keys": [{"self": "%s/issue/%d/properties/%s" % (self.render.api, i.id, k),
+                                    "key": k} for k in i.properties]})
+
+    def prop_get(self, ctx, ref, key):
+        i = self.state.get_issue(ctx.user, ref)
+        if key not in i.properties:
+            raise ApiError(404, ["The property with key '%s' does not exist." % key])
+        return Resp(200, {"key": key, "value": i.properties[key]})
+
+    def prop_put(self, ctx, ref, key):
+        self.need_user(ctx)
+        i = self.state.get_issue(ctx.user, ref)
+        existed = self.state.set_property(i, key, ctx.body)
+        return Resp(200 if existed else 201)
+
+    def prop_delete(self, ctx, ref, key):
+        self.need_user(ctx)
+        i = self.state.get_issue(ctx.user, ref)
+        self.state.delete_property(i, key)
+        return Resp(204)
+
+    # ------------------------------------------------------------------ control API
+    def control(self, method, path, query, body):
+        """-> (status, obj). /_emu requests are never logged and never faulted."""
+        st = self.state
+        sub = path[len("/_emu"):].rstrip("/") or "/"
+        q = lambda n, d=None: (query.get(n) or [d])[-1]
+        try:
+            if sub == "/requests" and method == "GET":
+                since = int(q("since", 0))
+                with self.log_lock:
+                    entries = [e for e in self.log if e["seq"] >= since]
+                    nxt = self.seq
+                return 200, {"requests": entries, "next": nxt}
+            if sub == "/requests" and method == "DELETE":
+                with self.log_lock:
+                    self.log = []
+                return 200, {"next": self.seq}
+            if sub == "/faults" and method == "POST":
+                rules = body.get("rules") if isinstance(body, dict) else body
+                return 200, {"added": self.faults.add(rules)}
+            if sub == "/faults" and method == "DELETE":
+                self.faults.clear()
+                return 200, {"rules": []}
+            if sub == "/faults" and method == "GET":
+                return 200, {"rules": self.faults.list()}
+            if sub == "/config" and method == "GET":
+                with st.lock:
+                    return 200, dict(st.config)
+            if sub == "/config" and method == "POST":
+                if not isinstance(body, dict):
+                    return 400, {"error": "body must be an object"}
+                with st.lock:
+                    for k, v in body.items():
+                        if k not in st.config:
+                            return 400, {"error": "unknown setting %r" % k}
+                        if isinstance(st.config[k], bool):
+                            st.config[k] = bool(v)
+                        else:
+                            st.config[k] = int(v)
+                    st.changed()
+                    return 200, dict(st.config)
+            if sub == "/seed" and method == "POST":
+                if not isinstance(body, dict) or not body.get("project"):
+                    return 400, {"error": "project is required"}
+                with st.lock:
+                    res = seed.seed_project(st, str(body["project"]), int(body.get("count", 0)),
+                                            body.get("done_every", 4), body.get("comments"),
+                                            body.get("name"))
+                return 200, res
+            if sub == "/project" and method == "POST":
+                if not isinstance(body, dict) or not body.get("key"):
+                    return 400, {"error": "key is required"}
+                with st.lock:
+                    p = st.create_project(body["key"], body.get("name"), body.get("browse"),
+                                          body.get("components"), body.get("lead", "alice"),
+                                          body.get("description"))
+                    return 200, self.render.project_full(p)
+            if sub == "/issues" and method == "GET":
+                with st.lock:
+                    p = st.projects.get((q("project") or "").upper())
+                    if p is None:
+                        return 404, {"error": "no such project"}
+                    sel = R.Selection([], "all")
+                    return 200, [self.render.issue(i, sel) for i in p.issues]
+            m = re.match(r"^/issue/([^/]+)$", sub)
+            if m:
+                key = unquote(m.group(1))
+                with st.lock:
+                    i = st.lookup_issue(key)
+                    if i is None:
+                        return 404, {"error": "no such issue"}
+                    if method == "GET":
+                        return 200, self.render.issue(i, R.Selection([], "all"),
+                                                      props=["*all"])
+                    if method == "POST":
+                        if not isinstance(body, dict):
+                            return 400, {"error": "body must be an object"}
+                        st.overwrite_raw(i, body.get("fields"), body.get("comments"),
+                                         body.get("properties"))
+                        return 200, self.render.issue(i, R.Selection([], "all"),
+                                                      props=["*all"])
+                    if method == "DELETE":
+                        st.delete_issue(i)
+                        return 200, {"deleted": i.key}
+            if sub == "/move" and method == "POST":
+                with st.lock:
+                    i = st.lookup_issue(body.get("key", ""))
+                    p = st.projects.get(str(body.get("project", "")).upper())
+                    if i is None or p is None:
+                        return 404, {"error": "no such issue or project"}
+                    old = i.key
+                    st.move_issue(i, p)
+                    return 200, {"old": old, "key": i.key}
+            if sub == "/pat" and method == "POST":
+                user = body.get("user", "alice") if isinstance(body, dict) else "alice"
+                if user not in C.USERS:
+                    return 400, {"error": "unknown user"}
+                exp = body.get("expires_in") if isinstance(body, dict) else None
+                import secrets
+                tok = secrets.token_urlsafe(33)
+                with st.lock:
+                    st.tokens[tok] = [user, int(time.time() * 1000 + float(exp) * 1000)
+                                      if exp is not None else None]
+                return 200, {"token": tok, "user": user}
+            if sub == "/reset-captcha" and method == "POST":
+                with st.lock:
+                    st.basic_failures.clear()
+                return 200, {}
+            if sub == "/state" and method == "GET":
+                with st.lock:
+                    return 200, {"projects": len(st.projects), "issues": len(st.issues),
+                                 "comments": sum(len(i.comments) for i in st.issues.values()),
+                                 "version": st.version}
+            if sub == "/save" and method == "POST":
+                if not self.state_path:
+                    return 400, {"error": "no --state file"}
+                with st.lock:
+                    st.save(self.state_path)
+                return 200, {"saved": self.state_path}
+        except F.FaultError as e:
+            return 400, {"error": str(e)}
+        except ApiError as e:
+            return e.status, e.body()
+        except (ValueError, TypeError, AttributeError, KeyError) as e:
+            return 400, {"error": "%s: %s" % (type(e).__name__, e)}
+        return 404, {"error": "no such control endpoint: %s %s" % (method, path)}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Jira-Emulator/10.3.4"
+    timeout = 300
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        if not self.server.app.quiet:
+            sys.stderr.write("emulator: %s - %s\n" % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n < 0 or n > 256 * 1024 * 1024:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(n) if n else b""
+
+    _pending = None
+
+    def flush_log(self):
+        """Record the pending log entry before any byte of the answer leaves, so a client that
+        has its answer always finds the request in the log."""
+        entry, self._pending = self._pending, None
+        if entry is not None:
+            entry["duration_ms"] = int((time.time() - entry["time"]) * 1000)
+            self.server.app.record(entry)
+
+    def abort(self):
+        self.flush_log()
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send(self, status, headers, body, truncate=False):
+        self.flush_log()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if body:
+            self.wfile.write(body[:len(body) // 2] if truncate else body)
+        if truncate:
+            self.abort()
+
+    def dispatch(self):
+        app = self.server.app
+        t0 = time.time()
+        method = self.command
+        target = self.path
+        u = urlsplit(target)
+        path = u.path
+        query = parse_qs(u.query, keep_blank_values=True)
+        try:
+            body = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            self.send(400, {"Content-Type": "text/plain"}, b"bad request body")
+            return
+        parsed_body = None
+        if body:
+            try:
+                parsed_body = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                parsed_body = body.decode("utf-8", "replace")
+
+        if path == "/_emu" or path.startswith("/_emu/"):
+            status, obj = app.control(method, path, query, parsed_body)
+            self.send(status, {"Content-Type": JSON_TYPE}, encode_json(obj))
+            return
+
+        entry = {"method": method, "path": path, "query": query, "status": None, "user": None,
+                 "auth": "anonymous", "body": _redact(parsed_body), "fault": None,
+                 "headers": {h: self.headers.get(h) for h in SAFE_HEADERS
+                             if self.headers.get(h) is not None},
+                 "time": t0}
+        self._pending = entry
+        try:
+            self._rest(app, method, path, target, query, body, entry)
+        finally:
+            self.flush_log()
+
+    def _rest(self, app, method, path, target, query, body, entry):
+        rule = app.faults.match(method, path, target) if path.startswith("/rest/") else None
+        latency = app.state.config.get("latency_ms") or 0
+        if latency > 0:
+            time.sleep(latency / 1000.0)
+        if rule is not None:
+            entry["fault"] = rule.action
+            a = rule.action
+            if a == "latency":
+                time.sleep((rule.ms if rule.ms is not None else 1000) / 1000.0)
+            elif a == "drop":
+                self.abort()
+                return
+            elif a == "hang":
+                rule.released.wait((rule.ms / 1000.0) if rule.ms else 600)
+                self.abort()
+                return
+            elif a == "status":
+                status = int(rule.status or 503)
+                h = {}
+                if rule.retry_after is not None:
+                    h["Retry-After"] = str(rule.retry_after)
+                if rule.html:
+                    b = rule.body if isinstance(rule.body, str) else HTML_PAGE % (
+                        "%d Error" % status, "HTTP Status %d" % status,
+                        "The server is temporarily unable to service your request.")
+                    h["Content-Type"] = "text/html;charset=UTF-8"
+                    self.send(status, h, b.encode("utf-8"))
+                else:
+                    h["Content-Type"] = JSON_TYPE
+                    obj = rule.body if rule.body is not None else {
+                        "errorMessages": ["Injected fault: HTTP %d" % status], "errors": {}}
+                    self.send(status, h, encode_json(obj))
+                entry["status"] = status
+                return
+            elif a == "html":
+                status = int(rule.status or 200)
+                b = rule.body if isinstance(rule.body, str) else HTML_PAGE % (
+                    "Log in - Jira", "Log in", "Your session has expired. Please log in again.")
+                h = {"Content-Type": "text/html;charset=UTF-8"}
+                if rule.retry_after is not None:
+                    h["Retry-After"] = str(rule.retry_after)
+                self.send(status, h, b.encode("utf-8"))
+                entry["status"] = status
+                return
+        r = app.handle_rest(method, path, query, body, self.headers)
+        entry["status"] = r.status
+        entry["user"] = r.user
+        entry["auth"] = r.auth
+        if rule is not None and rule.action == "drop_after":
+            self.abort()
+            return
+        h = dict(r.headers)
+        h["X-AREQUESTID"] = "%dx%dx1" % ((int(time.time()) // 60) % 1440, next(app.req_counter))
+        h.setdefault("Cache-Control", "no-cache, no-store, no-transform")
+        h["X-Content-Type-Options"] = "nosniff"
+        self.send(r.status, h, r.body, truncate=rule is not None and rule.action == "truncate")
+
+
+class EmuServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, app, ssl_ctx=None):
+        self.app = app
+        self.ssl_ctx = ssl_ctx
+        super().__init__(addr, Handler)
+
+    def finish_request(self, request, client_address):
+        if self.ssl_ctx is None:
+            return super().finish_request(request, client_address)
+        try:
+            request.settimeout(30)
+            sslsock = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            try:
+                request.close()
+            except OSError:
+                pass
+            return
+        try:
+            sslsock.settimeout(None)
+            self.RequestHandlerClass(sslsock, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            try:
+                sslsock.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout, TimeoutError)):
+            return
+        super().handle_error(request, client_address)

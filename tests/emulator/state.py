@@ -1,0 +1,969 @@
+"""Data model of the emulator: projects, issues, comments, properties, the workflow,
+searches (with a result cache) and persistence.
+
+Every public method must be called with ``State.lock`` held (the HTTP layer does that).
+Issues are kept in a compact internal form; ``render.py`` turns them into Jira JSON.
+"""
+
+import calendar
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+
+import catalog as C
+import jql
+
+DONE_STATUSES = {s for s, v in C.STATUSES.items() if v[2] == 3}
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def fmt_date(ms):
+    """Jira's date-time format: 2026-11-02T09:14:03.000+0000 (UTC)."""
+    if ms is None:
+        return None
+    s, m = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + ".%03d+0000" % m
+
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?)?"
+                      r"\s*(Z|[+-]\d\d:?\d\d)?$")
+
+
+def parse_date(s):
+    """Parse a Jira date-time string to epoch milliseconds, or None."""
+    if not isinstance(s, str):
+        return None
+    m = _DATE_RE.match(s.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mm, ss, frac, tz = m.groups()
+    try:
+        secs = calendar.timegm((int(y), int(mo), int(d), int(hh or 0), int(mm or 0),
+                                int(ss or 0), 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    ms = int((frac or "0").ljust(3, "0")[:3])
+    if tz and tz != "Z":
+        sign = -1 if tz[0] == "-" else 1
+        tz = tz[1:].replace(":", "")
+        secs -= sign * (int(tz[:2]) * 3600 + int(tz[2:]) * 60)
+    return secs * 1000 + ms
+
+
+class ApiError(Exception):
+    """A Jira-shaped error answer."""
+
+    def __init__(self, status, messages=None, errors=None, headers=None):
+        super().__init__(status, messages, errors)
+        self.status = status
+        self.messages = list(messages or [])
+        self.errors = dict(errors or {})
+        self.headers = headers or {}
+
+    def body(self):
+        return {"errorMessages": self.messages, "errors": self.errors}
+
+
+class FieldError(Exception):
+    pass
+
+
+class Comment:
+    __slots__ = ("id", "author", "body", "created", "updated", "update_author", "visibility")
+
+    def __init__(self, cid, author, body, created, visibility=None):
+        self.id = cid
+        self.author = author
+        self.update_author = author
+        self.body = body
+        self.created = created
+        self.updated = created
+        self.visibility = visibility
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, d):
+        c = cls(d["id"], d["author"], d["body"], d["created"], d.get("visibility"))
+        c.updated = d.get("updated", c.created)
+        c.update_author = d.get("update_author", c.author)
+        return c
+
+
+class Issue:
+    __slots__ = ("id", "key", "project", "num", "issuetype", "summary", "description",
+                 "environment", "status", "priority", "resolution", "labels", "components",
+                 "assignee", "reporter", "creator", "created", "updated", "resolutiondate",
+                 "duedate", "custom", "comments", "properties", "raw", "watchers")
+
+    def to_dict(self):
+        d = {k: getattr(self, k) for k in self.__slots__}
+        d["comments"] = [c.to_dict() for c in self.comments]
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        i = cls()
+        for k in cls.__slots__:
+            setattr(i, k, d.get(k))
+        i.comments = [Comment.from_dict(c) for c in d.get("comments") or []]
+        for k in ("labels", "components", "watchers"):
+            if getattr(i, k) is None:
+                setattr(i, k, [])
+        for k in ("custom", "properties", "raw"):
+            if getattr(i, k) is None:
+                setattr(i, k, {})
+        return i
+
+
+class Project:
+    __slots__ = ("id", "key", "name", "description", "lead", "browse", "components",
+                 "next_num", "issues", "type")
+
+    def to_dict(self):
+        return {"id": self.id, "key": self.key, "name": self.name,
+                "description": self.description, "lead": self.lead,
+                "browse": sorted(self.browse) if self.browse is not None else None,
+                "components": [[cid, name] for cid, name in self.components.items()],
+                "next_num": self.next_num, "type": self.type}
+
+
+ISSUE_KEY_RE = re.compile(r"^([A-Z][A-Z0-9_]*)-(\d+)$")
+PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
+
+
+class State:
+    def __init__(self, base_url="http://127.0.0.1", max_results=1000, latency_ms=0):
+        self.lock = threading.RLock()
+        self.base = base_url.rstrip("/")
+        self.config = {"max_results": int(max_results), "latency_ms": int(latency_ms),
+                       "basic_auth": True, "property_search": True,
+                       "ignore_transitions": False}
+        self.projects = {}
+        self.issues = {}          # key -> Issue
+        self.issues_by_id = {}    # id -> Issue
+        self.aliases = {}         # old key -> issue id (moved issues)
+        self.next_ids = {"issue": 10000, "comment": 10000, "project": 10000,
+                         "component": 10000}
+        self.tokens = {pat: [name, None] for name, u in C.USERS.items() for pat in [u[4]]}
+        self.basic_failures = {}
+        self.version = 0
+        self.search_cache = {}
+
+    # ------------------------------------------------------------------ basics
+    def changed(self):
+        self.version += 1
+        if self.search_cache:
+            self.search_cache.clear()
+
+    def next_id(self, kind):
+        v = self.next_ids[kind]
+        self.next_ids[kind] = v + 1
+        return v
+
+    def can_browse(self, user, project):
+        return user is not None and (project.browse is None or user in project.browse)
+
+    def visible_projects(self, user):
+        return [p for p in self.projects.values() if self.can_browse(user, p)]
+
+    def find_project(self, user, ref):
+        """Project by key (case-insensitive) or id, if visible to user, else None."""
+        if ref is None:
+            return None
+        ref = str(ref)
+        p = self.projects.get(ref.upper())
+        if p is None and ref.isdigit():
+            p = next((x for x in self.projects.values() if x.id == int(ref)), None)
+        if p is None or not self.can_browse(user, p):
+            return None
+        return p
+
+    def lookup_issue(self, ref):
+        ref = str(ref)
+        if ref.isdigit():
+            return self.issues_by_id.get(int(ref))
+        key = ref.upper()
+        i = self.issues.get(key)
+        if i is None and key in self.aliases:
+            i = self.issues_by_id.get(self.aliases[key])
+        return i
+
+    def get_issue(self, user, ref):
+        i = self.lookup_issue(ref)
+        if i is None or not self.can_browse(user, self.projects[i.project]):
+            raise ApiError(404, ["Issue Does Not Exist"])
+        return i
+
+    def user_exists(self, name):
+        return name in C.USERS
+
+    def user_by_ref(self, ref):
+        """Name of the user given by name or key, or None."""
+        if not isinstance(ref, str):
+            return None
+        if ref in C.USERS:
+            return ref
+        for name, u in C.USERS.items():
+            if u[0] == ref or name.lower() == ref.lower():
+                return name
+        return None
+
+    # ------------------------------------------------------------------ projects
+    def create_project(self, key, name=None, browse=None, components=None, lead="alice",
+                       description=None):
+        key = str(key).upper()
+        if not PROJECT_KEY_RE.match(key):
+            raise ApiError(400, [], {"projectKey": "Project keys must start with an uppercase "
+                                     "letter, followed by one or more uppercase alphanumeric "
+                                     "characters."})
+        if key in self.projects:
+            p = self.projects[key]
+            for c in components or []:
+                if c not in p.components.values():
+                    p.components[self.next_id("component")] = c
+            return p
+        p = Project()
+        p.id = self.next_id("project")
+        p.key = key
+        p.name = name or key.title()
+        p.description = description or ""
+        p.lead = lead
+        p.browse = set(browse) if browse is not None else None
+        p.components = {}
+        for c in components if components is not None else ["web", "db", "infra"]:
+            p.components[self.next_id("component")] = c
+        p.next_num = 1
+        p.issues = []
+        p.type = "software"
+        self.projects[key] = p
+        self.changed()
+        return p
+
+    # ------------------------------------------------------------------ issues
+    def new_issue(self, project, summary, issuetype=3, reporter="alice", created=None,
+                  updated=None, description=None, priority=C.DEFAULT_PRIORITY, labels=(),
+                  components=(), assignee=None, status=C.OPEN, resolution=None,
+                  resolutiondate=None, environment=None, duedate=None, custom=None,
+                  properties=None, creator=None):
+        """Add an issue without validation (seeding and create after validation)."""
+        i = Issue()
+        i.id = self.next_id("issue")
+        i.project = project.key
+        i.num = project.next_num
+        project.next_num += 1
+        i.key = "%s-%d" % (project.key, i.num)
+        i.issuetype = issuetype
+        i.summary = summary
+        i.description = description
+        i.environment = environment
+        i.status = status
+        i.priority = priority
+        i.resolution = resolution
+        i.labels = sorted(set(labels))
+        i.components = sorted(components, key=lambda c: project.components.get(c, ""))
+        i.assignee = assignee
+        i.reporter = reporter
+        i.creator = creator or reporter
+        t = now_ms()
+        i.created = created if created is not None else t
+        i.updated = updated if updated is not None else i.created
+        i.resolutiondate = resolutiondate
+        if status in DONE_STATUSES and i.resolutiondate is None:
+            i.resolutiondate = i.updated
+        i.duedate = duedate
+        i.custom = dict(custom or {})
+        i.comments = []
+        i.properties = dict(properties or {})
+        i.raw = {}
+        i.watchers = [reporter] if reporter else []
+        self.issues[i.key] = i
+        self.issues_by_id[i.id] = i
+        project.issues.append(i)
+        self.changed()
+        return i
+
+    def new_comment(self, issue, author, body, created=None, visibility=None):
+        c = Comment(self.next_id("comment"), author, body,
+                    created if created is not None else now_ms(), visibility)
+        issue.comments.append(c)
+        return c
+
+    def touch(self, issue, *fields):
+        """Record a mutation: bump updated (real clock, ms) and drop raw overrides."""
+        t = now_ms()
+        issue.updated = t if t > issue.updated else issue.updated + 1
+        for f in fields + ("updated",):
+            issue.raw.pop(f, None)
+        self.changed()
+
+    def delete_issue(self, issue):
+        p = self.projects[issue.project]
+        p.issues.remove(issue)
+        del self.issues[issue.key]
+        del self.issues_by_id[issue.id]
+        for k in [k for k, v in self.aliases.items() if v == issue.id]:
+            del self.aliases[k]
+        self.changed()
+
+    def move_issue(self, issue, project):
+        old = self.projects[issue.project]
+        old.issues.remove(issue)
+        del self.issues[issue.key]
+        self.aliases[issue.key] = issue.id
+        issue.project = project.key
+        issue.num = project.next_num
+        project.next_num += 1
+        issue.key = "%s-%d" % (project.key, issue.num)
+        issue.components = []
+        project.issues.append(issue)
+        self.issues[issue.key] = issue
+        self.touch(issue, "project", "components")
+
+    # ---------------------------------------------------------- field parsing
+    @staticmethod
+    def _ref(value, what):
+        if isinstance(value, dict):
+            if value.get("id") is not None:
+                return "id", str(value["id"])
+            if value.get("name") is not None:
+                return "name", str(value["name"])
+        if isinstance(value, str):
+            return "name", value
+        raise FieldError("Could not find valid 'id' or 'name' in %s object." % what)
+
+    def parse_issuetype(self, value):
+        kind, v = self._ref(value, "issuetype")
+        for tid, t in C.ISSUETYPES.items():
+            if (kind == "id" and v == str(tid)) or (kind == "name" and v.lower() == t[0].lower()):
+                return tid
+        if kind == "id":
+            raise FieldError("valid issue type is required")
+        raise FieldError("Specify a valid issue type")
+
+    def parse_priority(self, value):
+        if value is None:
+            return None
+        kind, v = self._ref(value, "priority")
+        for pid, p in C.PRIORITIES.items():
+            if (kind == "id" and v == str(pid)) or (kind == "name" and v.lower() == p[0].lower()):
+                return pid
+        if kind == "id":
+            raise FieldError("Invalid priority id '%s'" % v)
+        raise FieldError("Priority name '%s' is not valid" % v)
+
+    def parse_resolution(self, value):
+        if value is None:
+            return None
+        kind, v = self._ref(value, "resolution")
+        for rid, r in C.RESOLUTIONS.items():
+            if (kind == "id" and v == str(rid)) or (kind == "name" and v.lower() == r[0].lower()):
+                return rid
+        if kind == "id":
+            raise FieldError("Could not find resolution with id '%s'." % v)
+        raise FieldError("Could not find resolution with name '%s'." % v)
+
+    def parse_user(self, value, fid):
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            ref = value.get("name", value.get("key"))
+            if ref is None and ("name" in value or "key" in value):
+                return None
+        else:
+            ref = value
+        name = self.user_by_ref(ref) if isinstance(ref, str) else None
+        if name is None:
+            raise FieldError("User '%s' does not exist." % (ref,))
+        return name
+
+    def parse_component(self, project, value):
+        kind, v = self._ref(value, "component")
+        for cid, name in project.components.items():
+            if (kind == "id" and v == str(cid)) or (kind == "name" and v == name):
+                return cid
+        if kind == "id":
+            raise FieldError("Component with id '%s' does not exist." % v)
+        raise FieldError("Component name '%s' is not valid" % v)
+
+    def parse_components(self, project, value):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise FieldError("data was not an array")
+        out = []
+        for v in value:
+            cid = self.parse_component(project, v)
+            if cid not in out:
+                out.append(cid)
+        return sorted(out, key=lambda c: project.components[c])
+
+    @staticmethod
+    def check_label(v):
+        if not isinstance(v, str):
+            raise FieldError("data was not an array")
+        if not v.strip():
+            raise FieldError("Label must not be empty.")
+        if re.search(r"\s", v):
+            raise FieldError("The label '%s' contains spaces which is invalid." % v)
+        if len(v) > 255:
+            raise FieldError("The label '%s' exceeds the maximum length for a single label of "
+                             "255 characters." % v)
+        return v
+
+    def parse_labels(self, value):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise FieldError("data was not an array")
+        return sorted({self.check_label(v) for v in value})
+
+    @staticmethod
+    def parse_text(value, fid, required=False):
+        if value is None:
+            if required:
+                raise FieldError("You must specify a summary of the issue.")
+            return None
+        if not isinstance(value, str):
+            raise FieldError("Operation value must be a string")
+        if fid == "summary":
+            if not value.strip():
+                raise FieldError("You must specify a summary of the issue.")
+            if "\n" in value or "\r" in value:
+                raise FieldError("The summary is invalid because it contains newline characters.")
+            if len(value) > 255:
+                raise FieldError("Summary must be less than 255 characters.")
+        elif len(value) > C.MAX_TEXT:
+            raise FieldError(C.TOO_LONG)
+        return value
+
+    @staticmethod
+    def parse_duedate(value):
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not re.match(r"^\d{4}-\d\d-\d\d$", value):
+            raise FieldError("Error parsing date string: %s" % (value,))
+        return value
+
+    @staticmethod
+    def parse_versions(value, fid):
+        if value is None or value == []:
+            return []
+        if not isinstance(value, list):
+            raise FieldError("data was not an array")
+        v = value[0]
+        if isinstance(v, dict) and "id" in v:
+            raise FieldError("Version id '%s' is not valid" % v["id"])
+        name = v.get("name") if isinstance(v, dict) else v
+        raise FieldError("Version name '%s' is not valid" % (name,))
+
+    def parse_custom(self, fid, value):
+        if value is None:
+            return None
+        if fid == "customfield_10020":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise FieldError("Operation value must be a number")
+            return value
+        if fid == "customfield_10021":
+            if not isinstance(value, str):
+                raise FieldError("Operation value must be a string")
+            if len(value) > 255:
+                raise FieldError("Text fields cannot be more than 255 characters.")
+            return value
+        if fid == "customfield_10022":
+            if isinstance(value, dict):
+                if value.get("id") is not None:
+                    oid = str(value["id"])
+                    for k in C.SOURCE_OPTIONS:
+                        if str(k) == oid:
+                            return k
+                    raise FieldError("Option id '%s' is not valid" % oid)
+                if value.get("value") is not None:
+                    for k, v in C.SOURCE_OPTIONS.items():
+                        if v == value["value"]:
+                            return k
+                    raise FieldError("Option value '%s' is not valid" % value["value"])
+            raise FieldError("Could not find valid 'id' or 'value' in the Parent Option object.")
+        raise FieldError("Field '%s' cannot be set. It is not on the appropriate screen, or "
+                         "unknown." % fid)
+
+    def parse_field(self, project, fid, value):
+        if fid == "summary":
+            return self.parse_text(value, fid, required=True)
+        if fid in ("description", "environment"):
+            return self.parse_text(value, fid)
+        if fid == "issuetype":
+            if value is None:
+                raise FieldError("issue type is required")
+            return self.parse_issuetype(value)
+        if fid == "priority":
+            return self.parse_priority(value)
+        if fid == "labels":
+            return self.parse_labels(value)
+        if fid == "components":
+            return self.parse_components(project, value)
+        if fid in ("assignee", "reporter"):
+            v = self.parse_user(value, fid)
+            if v is None and fid == "reporter":
+                raise FieldError("Reporter is required.")
+            return v
+        if fid == "duedate":
+            return self.parse_duedate(value)
+        if fid in ("fixVersions", "versions"):
+            return self.parse_versions(value, fid)
+        if fid.startswith("customfield_") and fid in C.FIELD_BY_ID:
+            return self.parse_custom(fid, value)
+        raise FieldError("Field '%s' cannot be set. It is not on the appropriate screen, or "
+                         "unknown." % fid)
+
+    def set_field(self, issue, fid, value):
+        if fid in ("fixVersions", "versions"):
+            return
+        if fid.startswith("customfield_"):
+            if value is None:
+                issue.custom.pop(fid, None)
+            else:
+                issue.custom[fid] = value
+            return
+        setattr(issue, fid, value)
+
+    def get_field(self, issue, fid):
+        if fid in ("fixVersions", "versions"):
+            return []
+        if fid.startswith("customfield_"):
+            return issue.custom.get(fid)
+        return getattr(issue, fid)
+
+    # ---------------------------------------------------------- comments
+    def check_comment(self, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, ["Can not deserialize instance of "
+                                 "com.atlassian.jira.rest.v2.issue.CommentJsonBean"])
+        text = body.get("body")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, [], {"comment": "Comment body can not be empty!"})
+        if len(text) > C.MAX_TEXT:
+            raise ApiError(400, [], {"comment": C.TOO_LONG})
+        vis = body.get("visibility")
+        if vis is not None:
+            if not isinstance(vis, dict) or vis.get("type") not in ("group", "role") \
+                    or not vis.get("value"):
+                raise ApiError(400, [], {"commentLevel": "You are currently not a member of "
+                                         "the project role: %s." % (vis,)})
+            vis = {"type": vis["type"], "value": vis["value"]}
+        return text, vis
+
+    def add_comment(self, user, issue, body):
+        text, vis = self.check_comment(body)
+        c = self.new_comment(issue, user, text, visibility=vis)
+        self.touch(issue, "comment")
+        return c
+
+    # ---------------------------------------------------------- create / edit
+    def _apply_update_ops(self, project, current, update, errors, comments):
+        """Apply an IssueUpdateBean "update" section onto the dict ``current``."""
+        if not isinstance(update, dict):
+            raise ApiError(400, ["Can not deserialize the 'update' section"])
+        for fid, ops in update.items():
+            if not isinstance(ops, list):
+                errors[fid] = "Operations for field '%s' must be a list." % fid
+                continue
+            for op in ops:
+                if not isinstance(op, dict) or len(op) != 1:
+                    errors[fid] = "Operation must be an object with one key."
+                    break
+                (verb, value), = op.items()
+                try:
+                    if fid == "comment":
+                        if verb != "add":
+                            raise FieldError("Operation '%s' is not supported for comments." % verb)
+                        try:
+                            comments.append(self.check_comment(value))
+                        except ApiError as e:
+                            raise FieldError(next(iter(e.errors.values()), "invalid comment"))
+                        continue
+                    if fid not in C.SETTABLE:
+                        raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
+                                         "screen, or unknown." % fid)
+                    if verb == "set":
+                        current[fid] = self.parse_field(project, fid, value)
+                    elif verb in ("add", "remove") and fid == "labels":
+                        lab = set(current.get("labels", []))
+                        v = self.check_label(value)
+                        lab.add(v) if verb == "add" else lab.discard(v)
+                        current["labels"] = sorted(lab)
+                    elif verb in ("add", "remove") and fid == "components":
+                        comps = list(current.get("components", []))
+                        cid = self.parse_component(project, value)
+                        if verb == "add" and cid not in comps:
+                            comps.append(cid)
+                        elif verb == "remove" and cid in comps:
+                            comps.remove(cid)
+                        current["components"] = sorted(comps, key=lambda c: project.components[c])
+                    elif verb in ("add", "remove") and fid in ("fixVersions", "versions"):
+                        self.parse_versions([value], fid)
+                    else:
+                        raise FieldError("Field '%s' does not support operation '%s'"
+                                         % (fid, verb))
+                except FieldError as e:
+                    errors[fid] = str(e)
+                    break
+
+    def create_issue(self, user, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, ["Can not deserialize instance of "
+                                 "com.atlassian.jira.rest.v2.issue.IssueUpdateBean"])
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ApiError(400, ["Can not deserialize the 'fields' section"])
+        errors = {}
+        pref = fields.get("project")
+        project = None
+        if isinstance(pref, dict):
+            project = self.find_project(user, pref.get("key") or pref.get("id"))
+        elif isinstance(pref, (str, int)):
+            project = self.find_project(user, pref)
+        if project is None:
+            raise ApiError(400, [], {"project": "project is required"} if pref is None else
+                           {"project": "valid project is required"})
+        values = {"priority": C.DEFAULT_PRIORITY, "labels": [], "components": [],
+                  "reporter": user}
+        if "summary" not in fields:
+            errors["summary"] = "You must specify a summary of the issue."
+        if "issuetype" not in fields:
+            errors["issuetype"] = "issue type is required"
+        for fid, value in fields.items():
+            if fid == "project":
+                continue
+            try:
+                if fid not in C.SETTABLE:
+                    raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
+                                     "screen, or unknown." % fid)
+                values[fid] = self.parse_field(project, fid, value)
+            except FieldError as e:
+                errors[fid] = str(e)
+        comments = []
+        if body.get("update"):
+            self._apply_update_ops(project, values, body["update"], errors, comments)
+        props = {}
+        for p in body.get("properties") or []:
+            if not isinstance(p, dict) or not isinstance(p.get("key"), str) or not p["key"] \
+                    or len(p["key"]) > 255:
+                errors["properties"] = "The property key is invalid."
+                break
+            if len(json.dumps(p.get("value"))) > 32768:
+                errors["properties"] = "The property value is too long."
+                break
+            props[p["key"]] = p.get("value")
+        if errors:
+            raise ApiError(400, [], errors)
+        custom = {k: v for k, v in values.items() if k.startswith("customfield_") and v is not None}
+        i = self.new_issue(project, values["summary"], issuetype=values["issuetype"],
+                           reporter=values["reporter"], description=values.get("description"),
+                           priority=values.get("priority"), labels=values["labels"],
+                           components=values["components"], assignee=values.get("assignee"),
+                           environment=values.get("environment"),
+                           duedate=values.get("duedate"), custom=custom, properties=props,
+                           creator=user)
+        for text, vis in comments:
+            self.new_comment(i, user, text, visibility=vis)
+        return i
+
+    def edit_issue(self, user, issue, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, ["Can not deserialize instance of "
+                                 "com.atlassian.jira.rest.v2.issue.IssueUpdateBean"])
+        project = self.projects[issue.project]
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ApiError(400, ["Can not deserialize the 'fields' section"])
+        errors = {}
+        current = {}
+        for fid in C.SETTABLE:
+            current[fid] = self.get_field(issue, fid)
+        changed = set()
+        for fid, value in fields.items():
+            try:
+                if fid not in C.SETTABLE:
+                    raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
+                                     "screen, or unknown." % fid)
+                current[fid] = self.parse_field(project, fid, value)
+                changed.add(fid)
+            except FieldError as e:
+                errors[fid] = str(e)
+        comments = []
+        update = body.get("update") or {}
+        if update:
+            self._apply_update_ops(project, current, update, errors, comments)
+            changed.update(k for k in update if k != "comment")
+        if errors:
+            raise ApiError(400, [], errors)
+        for fid in changed:
+            self.set_field(issue, fid, current[fid])
+        for text, vis in comments:
+            self.new_comment(issue, user, text, visibility=vis)
+        if changed or comments:
+            self.touch(issue, *(list(changed) + (["comment"] if comments else [])))
+
+    # ---------------------------------------------------------- workflow
+    def available_transitions(self, issue):
+        return [t for t in C.TRANSITIONS if issue.status in t[2]]
+
+    def do_transition(self, user, issue, body):
+        if not isinstance(body, dict) or not isinstance(body.get("transition"), dict):
+            raise ApiError(400, ["Missing 'transition' identifier"])
+        tid = body["transition"].get("id")
+        tname = body["transition"].get("name")
+        avail = self.available_transitions(issue)
+        t = None
+        if tid is not None:
+            t = next((x for x in avail if str(x[0]) == str(tid)), None)
+            if t is None:
+                known = next((x for x in C.TRANSITIONS if str(x[0]) == str(tid)), None)
+                if known is None:
+                    raise ApiError(400, ["Transition id '%s' is not valid for this issue." % tid])
+                raise ApiError(400, ["It seems that you have tried to perform a workflow "
+                                     "operation (%s) that is not valid for the current state of "
+                                     "this issue (%s). The likely cause is that somebody has "
+                                     "changed the issue recently, please look at the issue "
+                                     "history for details." % (known[1], issue.key)])
+        elif tname is not None:
+            t = next((x for x in avail if x[1] == tname), None)
+            if t is None:
+                raise ApiError(400, ["Transition name '%s' is not valid for this issue." % tname])
+        else:
+            raise ApiError(400, ["Missing 'transition' identifier"])
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ApiError(400, ["Can not deserialize the 'fields' section"])
+        errors = {}
+        screen = ("resolution", "assignee", "fixVersions") if t[4] == "resolve" else ()
+        new = {}
+        for fid, value in fields.items():
+            try:
+                if fid not in screen:
+                    raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
+                                     "screen, or unknown." % fid)
+                if fid == "resolution":
+                    new[fid] = self.parse_resolution(value)
+                else:
+                    new[fid] = self.parse_field(self.projects[issue.project], fid, value)
+            except FieldError as e:
+                errors[fid] = str(e)
+        comments = []
+        update = body.get("update") or {}
+        if update:
+            extra = {}
+            self._apply_update_ops(self.projects[issue.project], extra,
+                                   {k: v for k, v in update.items() if k == "comment"},
+                                   errors, comments)
+            for k in update:
+                if k != "comment":
+                    errors[k] = ("Field '%s' cannot be set. It is not on the appropriate screen, "
+                                 "or unknown." % k)
+        if t[4] == "resolve" and not errors:
+            res = new.get("resolution", issue.resolution)
+            if res is None:
+                errors["resolution"] = "Resolution is required."
+        if errors:
+            raise ApiError(400, [], errors)
+        for text, vis in comments:
+            self.new_comment(issue, user, text, visibility=vis)
+        if self.config.get("ignore_transitions"):
+            if comments:
+                self.touch(issue, "comment")
+            return
+        touched = ["status", "resolution", "resolutiondate"]
+        for fid, v in new.items():
+            self.set_field(issue, fid, v)
+            touched.append(fid)
+        was_done = issue.status in DONE_STATUSES
+        issue.status = t[3]
+        if t[3] in DONE_STATUSES:
+            if not was_done or issue.resolutiondate is None:
+                issue.resolutiondate = now_ms()
+        else:
+            issue.resolution = None
+            issue.resolutiondate = None
+        self.touch(issue, *(touched + (["comment"] if comments else [])))
+
+    # ---------------------------------------------------------- properties
+    def set_property(self, issue, key, value):
+        if not key or len(key) > 255:
+            raise ApiError(400, ["The property key cannot be longer than 255 characters."])
+        if len(json.dumps(value)) > 32768:
+            raise ApiError(400, ["The property value cannot be longer than 32768 characters."])
+        existed = key in issue.properties
+        issue.properties[key] = value
+        self.touch(issue)
+        return existed
+
+    def delete_property(self, issue, key):
+        if key not in issue.properties:
+            raise ApiError(404, ["The property with key '%s' does not exist." % key])
+        del issue.properties[key]
+        self.touch(issue)
+
+    # ---------------------------------------------------------- raw overwrite
+    def overwrite_raw(self, issue, fields=None, comments=None, properties=None):
+        """Control API: store raw field values verbatim (they win when rendering) and keep the
+        internal model in step where the value makes sense (so JQL sees it)."""
+        for fid, value in (fields or {}).items():
+            issue.raw[fid] = value
+            self._sync_raw(issue, fid, value)
+        if comments is not None:
+            issue.comments = []
+            for c in comments:
+                author = self.user_by_ref(c.get("author")) or c.get("author") or "alice"
+                created = parse_date(c.get("created")) if c.get("created") else None
+                cm = self.new_comment(issue, author, c.get("body", ""), created=created,
+                                      visibility=c.get("visibility"))
+                if c.get("id") is not None:
+                    try:
+                        cm.id = int(c["id"])
+                    except (TypeError, ValueError):
+                        pass
+            issue.raw.pop("comment", None)
+        if properties is not None:
+            issue.properties = dict(properties)
+        if "updated" not in (fields or {}):
+            t = now_ms()
+            issue.updated = t if t > issue.updated else issue.updated + 1
+        self.changed()
+
+    def _sync_raw(self, issue, fid, value):
+        def name_of(v):
+            if isinstance(v, dict):
+                return v.get("name")
+            return v if isinstance(v, str) else None
+        try:
+            if fid in ("summary", "description", "environment"):
+                if value is None or isinstance(value, str):
+                    setattr(issue, fid, value)
+            elif fid == "labels" and isinstance(value, list):
+                issue.labels = [v for v in value if isinstance(v, str)]
+            elif fid in ("assignee", "reporter", "creator"):
+                setattr(issue, fid, name_of(value))
+            elif fid in ("created", "updated", "resolutiondate"):
+                ms = parse_date(value)
+                if ms is not None or (value is None and fid == "resolutiondate"):
+                    setattr(issue, fid, ms)
+            elif fid == "status":
+                for sid, s in C.STATUSES.items():
+                    if isinstance(value, dict) and (str(value.get("id")) == str(sid)
+                                                    or value.get("name") == s[0]):
+                        issue.status = sid
+                    elif isinstance(value, str) and value == s[0]:
+                        issue.status = sid
+            elif fid == "resolution":
+                issue.resolution = None if value is None else self.parse_resolution(value)
+            elif fid == "priority":
+                issue.priority = None if value is None else self.parse_priority(value)
+            elif fid == "issuetype":
+                issue.issuetype = self.parse_issuetype(value)
+            elif fid == "duedate":
+                issue.duedate = value if value is None or isinstance(value, str) else None
+            elif fid.startswith("customfield_"):
+                if value is None:
+                    issue.custom.pop(fid, None)
+                else:
+                    issue.custom[fid] = value
+        except FieldError:
+            pass
+
+    # ---------------------------------------------------------- search
+    def search(self, user, jql_text, validate=True):
+        """Return (issues, warnings) for a JQL query; results are cached until the next
+        state change (queries with relative dates are not cached)."""
+        ck = (user, jql_text, validate)
+        hit = self.search_cache.get(ck)
+        if hit is not None:
+            return hit
+        query = jql.parse(jql_text or "")
+        compiled = jql.compile_query(query, jql.Context(self, user, validate))
+        cands = []
+        for p in self.visible_projects(user):
+            if compiled.projects is None or p.key in compiled.projects:
+                cands.extend(p.issues)
+        pred = compiled.predicate
+        result = [i for i in cands if pred(i)] if pred is not None else cands
+        for keyfunc, desc in reversed(compiled.order):
+            result.sort(key=keyfunc, reverse=desc)
+        out = (result, compiled.warnings)
+        if compiled.cacheable:
+            if len(self.search_cache) > 256:
+                self.search_cache.clear()
+            self.search_cache[ck] = out
+        return out
+
+    # ---------------------------------------------------------- persistence
+    def to_dict(self):
+        return {
+            "format": 1,
+            "base": self.base,
+            "config": self.config,
+            "next_ids": self.next_ids,
+            "projects": [p.to_dict() for p in self.projects.values()],
+            "issues": [i.to_dict() for p in self.projects.values() for i in p.issues],
+            "aliases": self.aliases,
+            "tokens": self.tokens,
+        }
+
+    def load_dict(self, d):
+        self.config.update(d.get("config") or {})
+        self.next_ids.update(d.get("next_ids") or {})
+        self.projects = {}
+        for pd in d.get("projects", []):
+            p = Project()
+            p.id, p.key, p.name = pd["id"], pd["key"], pd["name"]
+            p.description, p.lead = pd.get("description", ""), pd.get("lead", "alice")
+            p.browse = set(pd["browse"]) if pd.get("browse") is not None else None
+            p.components = {int(cid): name for cid, name in pd.get("components", [])}
+            p.next_num, p.type, p.issues = pd["next_num"], pd.get("type", "software"), []
+            self.projects[p.key] = p
+        self.issues, self.issues_by_id = {}, {}
+        for idd in d.get("issues", []):
+            i = Issue.from_dict(idd)
+            self.issues[i.key] = i
+            self.issues_by_id[i.id] = i
+            self.projects[i.project].issues.append(i)
+        self.aliases = dict(d.get("aliases") or {})
+        self.tokens.update({k: list(v) for k, v in (d.get("tokens") or {}).items()})
+        self.changed()
+
+    def save(self, path):
+        data = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        old_base = self.base
+        d = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".emu-state.", dir=d)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return old_base
+
+    def load(self, path):
+        with open(path, encoding="utf-8", errors="surrogatepass") as f:
+            text = f.read()
+        d = json.loads(text)
+        old = d.get("base")
+        if old and old != self.base:
+            # raw overrides may contain absolute URLs of the previous run
+            text = text.replace(json.dumps(old)[1:-1], json.dumps(self.base)[1:-1])
+            d = json.loads(text)
+        self.load_dict(d)

@@ -1,0 +1,801 @@
+"""Tests of the Jira emulator: /usr/bin/python3 -m pytest tests/emulator -q"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control import Emulator, EmulatorError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    e = Emulator.start(tmp_path_factory.mktemp("emu"), seed="demo",
+                       seed_projects=["BIG:2500", "TEN:10:2"], max_results=100, state=False)
+    yield e
+    assert e.stop() == 0
+
+
+def search(emu, jql, **kw):
+    q = {"jql": jql}
+    q.update(kw)
+    return emu.rest("GET", "search", query=q)
+
+
+def keys_of(r):
+    return [i["key"] for i in r.json["issues"]]
+
+
+def all_keys(emu, jql, fields="key"):
+    r = search(emu, jql, maxResults=100, fields=fields)
+    assert r.status == 200, r.body
+    out = keys_of(r)
+    while len(out) < r.json["total"]:
+        r = search(emu, jql, maxResults=100, fields=fields, startAt=len(out))
+        out += keys_of(r)
+    return out
+
+
+# ------------------------------------------------------------------ basics
+def test_server_info_and_lists(emu):
+    r = emu.rest("GET", "serverInfo", token=None)
+    assert r.status == 200 and r.json["versionNumbers"][0] == 10
+    assert r.json["baseUrl"] == emu.url
+    for path in ("priority", "status", "resolution", "issuetype", "field"):
+        r = emu.rest("GET", path)
+        assert r.status == 200 and isinstance(r.json, list) and r.json, path
+    st = {s["name"]: s["statusCategory"] for s in emu.rest("GET", "status").json}
+    assert st["Open"] == {"self": emu.url + "/rest/api/2/statuscategory/2", "id": 2,
+                          "key": "new", "colorName": "blue-gray", "name": "To Do"}
+    assert st["In Progress"]["key"] == "indeterminate" and st["In Progress"]["colorName"] == "yellow"
+    assert st["Closed"]["key"] == "done" and st["Resolved"]["id"] == 3
+    fields = {f["id"]: f for f in emu.rest("GET", "field").json}
+    assert fields["customfield_10020"]["name"] == "CVSS score"
+    assert fields["customfield_10020"]["custom"] is True
+    r = emu.rest("GET", "project")
+    assert [p["key"] for p in r.json] == ["SEC", "OPS", "WEB", "BIG", "TEN"]
+    r = emu.rest("GET", "project/SEC")
+    assert {c["name"] for c in r.json["components"]} == {"web", "db", "infra"}
+    assert r.json["issueTypes"]
+    assert emu.rest("GET", "project/NOPE").status == 404
+    assert emu.rest("GET", "nonexistent").status == 404
+
+
+def test_demo_data_is_realistic(emu):
+    sec = emu.issues("SEC")
+    assert 15 <= len(sec) <= 30
+    for p in ("OPS", "WEB"):
+        assert 15 <= len(emu.issues(p)) <= 30
+    i = emu.issue("SEC-1")
+    f = i["fields"]
+    assert f["summary"] == "OpenSSL 3.0.7 on web-01 (CVE-2023-0286)"
+    assert f["created"][10] == "T" and f["created"].endswith(".000+0000") or \
+        f["created"].endswith("+0000")
+    for k in ("watches", "votes", "creator", "environment", "duedate", "fixVersions", "versions",
+              "resolutiondate", "lastViewed", "timetracking", "customfield_10020",
+              "customfield_10021", "comment", "issuetype", "project", "priority", "reporter"):
+        assert k in f, k
+    assert f["lastViewed"] is None and f["timetracking"] == {}
+    assert set(f["reporter"]) >= {"self", "key", "name", "emailAddress", "avatarUrls",
+                                  "displayName", "active", "deleted", "timeZone", "locale"}
+    assert set(f["issuetype"]) >= {"self", "id", "description", "iconUrl", "name", "subtask",
+                                   "avatarId"}
+    assert set(f["project"]) >= {"self", "id", "key", "name", "projectTypeKey", "avatarUrls"}
+    assert set(f["priority"]) == {"self", "iconUrl", "name", "id"}
+    assert set(f["comment"]) == {"comments", "maxResults", "total", "startAt"}
+    cats = {x["fields"]["status"]["statusCategory"]["key"] for x in sec}
+    assert cats == {"new", "indeterminate", "done"}
+    assert any(x["fields"]["comment"]["total"] for x in sec)
+    assert any(x["fields"]["customfield_10021"] is None for x in sec)
+    done = [x for x in sec if x["fields"]["status"]["statusCategory"]["key"] == "done"]
+    assert all(x["fields"]["resolution"] and x["fields"]["resolutiondate"] for x in done)
+
+
+# ------------------------------------------------------------------ paging
+def test_paging_clamp_and_parallel_pages(emu):
+    r = search(emu, "project = BIG", maxResults=1000, fields="summary")
+    assert r.status == 200
+    assert r.json["maxResults"] == 100 and r.json["total"] == 2500
+    assert len(r.json["issues"]) == 100
+    assert r.json["expand"] == "schema,names" and r.json["startAt"] == 0
+    # default and negative maxResults -> 50
+    assert search(emu, "project = BIG").json["maxResults"] == 50
+    assert search(emu, "project = BIG", maxResults=-1).json["maxResults"] == 50
+    r = search(emu, "project = BIG", maxResults=0)
+    assert r.json["maxResults"] == 0 and r.json["issues"] == [] and r.json["total"] == 2500
+    assert search(emu, "project = BIG", startAt=5000).json["issues"] == []
+
+    def page(start):
+        r = search(emu, "project = BIG ORDER BY key ASC", startAt=start, maxResults=1000,
+                   fields="summary,updated,comment")
+        assert r.status == 200
+        return keys_of(r)
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        pages = list(ex.map(page, range(0, 2500, 100)))
+    assert time.time() - t0 < 10
+    keys = [k for p in pages for k in p]
+    assert len(keys) == 2500 and len(set(keys)) == 2500
+    assert keys[:3] == ["BIG-1", "BIG-2", "BIG-3"] and keys[-1] == "BIG-2500"
+    # clamp change through the control API
+    emu.config(max_results=1000)
+    try:
+        assert search(emu, "project = BIG", maxResults=1000).json["maxResults"] == 1000
+    finally:
+        emu.config(max_results=100)
+    # POST search
+    r = emu.rest("POST", "search", {"jql": "project = BIG", "startAt": 10, "maxResults": 500,
+                                    "fields": ["summary", "status"]})
+    assert r.status == 200 and r.json["maxResults"] == 100 and r.json["startAt"] == 10
+    assert set(r.json["issues"][0]["fields"]) == {"summary", "status"}
+
+
+def test_fields_selection(emu):
+    def fields(**kw):
+        r = search(emu, "key = SEC-2", **kw)
+        assert r.status == 200, r.body
+        return set(r.json["issues"][0]["fields"])
+    nav = fields()
+    assert "summary" in nav and "comment" not in nav and "customfield_10020" in nav
+    assert "comment" in fields(fields="*all")
+    assert "comment" not in fields(fields="*all,-comment")
+    no_desc = fields(fields="-description")
+    assert "description" not in no_desc and "summary" in no_desc and "comment" not in no_desc
+    assert fields(fields="summary,comment") == {"summary", "comment"}
+    assert fields(fields=["summary", "status"]) == {"summary", "status"}  # repeated params
+    assert fields(fields="*navigable,comment") == nav | {"comment"}
+    r = search(emu, "project = SEC", fields="key", maxResults=3)
+    assert [set(i) for i in r.json["issues"]] == [{"expand", "id", "self", "key"}] * 3
+    # GET issue default is *all
+    r = emu.rest("GET", "issue/SEC-2")
+    assert "comment" in r.json["fields"] and r.json["key"] == "SEC-2"
+    assert set(r.json) >= {"expand", "id", "self", "key", "fields"}
+    r = emu.rest("GET", "issue/SEC-2", query={"fields": "summary", "expand": "names,schema"})
+    assert set(r.json["fields"]) == {"summary"} and r.json["names"] == {"summary": "Summary"}
+    assert emu.rest("GET", "issue/SEC-9999").json == {"errorMessages": ["Issue Does Not Exist"],
+                                                     "errors": {}}
+    # by id and lower-case key
+    i = emu.rest("GET", "issue/SEC-2").json
+    assert emu.rest("GET", "issue/" + i["id"]).json["key"] == "SEC-2"
+    assert emu.rest("GET", "issue/sec-2").json["key"] == "SEC-2"
+
+
+# ------------------------------------------------------------------ JQL
+def test_jql_subset(emu):
+    sec = emu.issues("SEC")
+    ops = emu.issues("OPS")
+    f = lambda i: i["fields"]
+
+    def expect(jql, pred, pool=None):
+        pool = pool if pool is not None else sec + ops
+        want = {i["key"] for i in pool if pred(i)}
+        got = set(all_keys(emu, jql))
+        assert got == want, jql
+        return got
+
+    expect("project = SEC", lambda i: True, sec)
+    expect("project in (SEC, OPS)", lambda i: True)
+    expect("project = sec", lambda i: True, sec)
+    expect("key = SEC-3", lambda i: i["key"] == "SEC-3")
+    expect("issuekey in (SEC-3, OPS-2)", lambda i: i["key"] in ("SEC-3", "OPS-2"))
+    expect('project = SEC AND status = "In Progress"',
+           lambda i: f(i)["status"]["name"] == "In Progress", sec)
+    expect("project = SEC AND status in (Open, Reopened)",
+           lambda i: f(i)["status"]["name"] in ("Open", "Reopened"), sec)
+    expect("project = SEC AND statusCategory = Done",
+           lambda i: f(i)["status"]["statusCategory"]["key"] == "done", sec)
+    expect("project = SEC AND statusCategory != done",
+           lambda i: f(i)["status"]["statusCategory"]["key"] != "done", sec)
+    expect("project = SEC AND resolution is EMPTY", lambda i: f(i)["resolution"] is None, sec)
+    expect("project = SEC AND resolution IS NOT EMPTY", lambda i: f(i)["resolution"] is not None,
+           sec)
+    expect("project = SEC AND resolution = Unresolved", lambda i: f(i)["resolution"] is None, sec)
+    expect('project in (SEC, OPS) AND summary ~ "OpenSSL"', lambda i: "openssl" in f(i)["summary"].lower())
+    expect('project = SEC AND text ~ "staging"',
+           lambda i: "staging" in json.dumps([f(i)["summary"], f(i)["description"],
+                                              f(i)["environment"],
+                                              [c["body"] for c in f(i)["comment"]["comments"]]
+                                              ]).lower(), sec)
+    expect("labels = critical AND project in (SEC, OPS)", lambda i: "critical" in f(i)["labels"])
+    expect("project = SEC AND assignee = jdoe",
+           lambda i: (f(i)["assignee"] or {}).get("name") == "jdoe", sec)
+    expect("project = SEC AND assignee is EMPTY", lambda i: f(i)["assignee"] is None, sec)
+    expect("project = SEC AND assignee = currentUser()",
+           lambda i: (f(i)["assignee"] or {}).get("name") == "alice", sec)
+    expect("project = SEC AND assignee != jdoe",
+           lambda i: f(i)["assignee"] is not None and f(i)["assignee"]["name"] != "jdoe", sec)
+    expect("project = SEC AND NOT (status = Open OR status = Closed)",
+           lambda i: f(i)["status"]["name"] not in ("Open", "Closed"), sec)
+    expect("project = SEC AND priority = Highest AND component = web",
+           lambda i: f(i)["priority"]["name"] == "Highest"
+           and "web" in [c["name"] for c in f(i)["components"]], sec)
+    expect("project = SEC AND cf[10020] >= 9", lambda i: (f(i)["customfield_10020"] or 0) >= 9,
+           sec)
+    expect('project = SEC AND "CVSS score" < 5',
+           lambda i: f(i)["customfield_10020"] is not None and f(i)["customfield_10020"] < 5, sec)
+    expect("project = SEC AND type = Bug", lambda i: True, sec)
+    expect("(project = SEC OR project = OPS) AND issuetype = Task",
+           lambda i: f(i)["issuetype"]["name"] == "Task")
+    expect("project = SEC && status = Open || project = OPS && status = Closed",
+           lambda i: (i["key"].startswith("SEC") and f(i)["status"]["name"] == "Open")
+           or (i["key"].startswith("OPS") and f(i)["status"]["name"] == "Closed"))
+
+
+def test_jql_dates_and_order(emu):
+    sec = emu.issues("SEC")
+    upd = sorted(i["fields"]["updated"] for i in sec)
+    mid = upd[len(upd) // 2]          # 2026-11-02T09:14:03.000+0000
+    jdate = mid[:10].replace("-", "/") + " " + mid[11:16]
+    minute = mid[:16].replace("T", " ")
+
+    def cnt(jql):
+        r = search(emu, jql, maxResults=0)
+        assert r.status == 200, (jql, r.body)
+        return r.json["total"]
+    ge = sum(1 for u in upd if u[:16].replace("T", " ") >= minute)
+    assert cnt('project = SEC AND updated >= "%s"' % jdate) == ge
+    assert cnt('project = SEC AND updated >= "%s"' % minute) == ge
+    assert cnt('project = SEC AND updated < "%s"' % minute) == len(upd) - ge
+    assert cnt("project = SEC AND updated >= %s" % mid[:10]) == \
+        sum(1 for u in upd if u[:10] >= mid[:10])
+    assert cnt('project = SEC AND updated > "-5m"') == 0
+    assert cnt('project = SEC AND updated <= "-1m"') == len(upd)
+    assert cnt("project = SEC AND created >= -1000d") == len(upd)
+    assert cnt("project = SEC AND created > -2h") == 0
+    assert cnt("project = SEC AND created < now()") == len(upd)
+    # ORDER BY
+    r = search(emu, "project = BIG ORDER BY key", maxResults=12, fields="key")
+    assert keys_of(r)[:11] == ["BIG-%d" % n for n in range(1, 12)]
+    r = search(emu, "project = BIG ORDER BY key DESC", maxResults=2)
+    assert keys_of(r) == ["BIG-2500", "BIG-2499"]
+    r = search(emu, "project in (TEN, BIG) ORDER BY key ASC", maxResults=100)
+    assert keys_of(r)[0] == "BIG-1"
+    r = search(emu, "project = SEC ORDER BY updated DESC, key ASC", maxResults=100,
+               fields="updated")
+    ups = [i["fields"]["updated"] for i in r.json["issues"]]
+    assert ups == sorted(ups, reverse=True)
+    r = search(emu, "project = SEC ORDER BY priority DESC", maxResults=100, fields="priority")
+    assert r.json["issues"][0]["fields"]["priority"]["name"] == "Highest"
+    # default order is key DESC
+    r = search(emu, "project = TEN", maxResults=3)
+    assert keys_of(r) == ["TEN-10", "TEN-9", "TEN-8"]
+    # generated projects: every DONE_EVERY-th closed with resolution Done
+    r = search(emu, "project = TEN AND status = Closed ORDER BY key", fields="resolution")
+    assert keys_of(r) == ["TEN-%d" % n for n in (2, 4, 6, 8, 10)]
+    assert {i["fields"]["resolution"]["name"] for i in r.json["issues"]} == {"Done"}
+    assert cnt("project = BIG AND statusCategory = Done") == 625
+
+
+def test_jql_errors(emu):
+    def e(jql, **kw):
+        r = search(emu, jql, **kw)
+        assert r.status == 400, (jql, r.body)
+        assert r.json["errors"] == {}
+        return r.json["errorMessages"]
+    assert e("project = ")[0].startswith("Error in the JQL Query: ")
+    assert e("project = SEC AND (status = Open")[0].startswith("Error in the JQL Query: ")
+    assert e('summary ~ "unterminated')[0].startswith("Error in the JQL Query: ")
+    assert e("project = SEC ORDER key")[0].startswith("Error in the JQL Query: ")
+    assert e("project SEC")[0].startswith("Error in the JQL Query: ")
+    assert e("nosuchfield = 1") == [
+        "Field 'nosuchfield' does not exist or you do not have permission to view it."]
+    assert e("project = NOPE") == ["The value 'NOPE' does not exist for the field 'project'."]
+    assert e("project in (SEC, NOPE)") == [
+        "The value 'NOPE' does not exist for the field 'project'."]
+    assert e("status = Bogus") == ["The value 'Bogus' does not exist for the field 'status'."]
+    assert e("key = SEC-99999") == [
+        "An issue with key 'SEC-99999' does not exist for field 'key'."]
+    assert "not supported" in e("status ~ Open")[0]
+    assert "Date value" in e('updated > "yesterday"')[0]
+    assert "Unable to find JQL function" in e("assignee = whoever()")[0]
+    # validateQuery=false turns value errors into warnings
+    r = search(emu, "project in (SEC, NOPE)", validateQuery="warn", maxResults=0)
+    assert r.status == 200 and r.json["total"] == len(emu.issues("SEC"))
+    assert r.json["warningMessages"]
+    # POST search errors too
+    r = emu.rest("POST", "search", {"jql": "project = NOPE"})
+    assert r.status == 400
+
+
+# ------------------------------------------------------------------ auth
+def test_auth(emu):
+    emu.reset_captcha()
+    r = emu.rest("GET", "myself")
+    assert r.status == 200 and r.json["name"] == "alice" and r.header("X-AUSERNAME") == "alice"
+    assert emu.rest("GET", "myself", token="bot-pat").json["name"] == "nucleus-bot"
+    # wrong PAT: anonymous, not 401 (except myself)
+    r = emu.rest("GET", "project", token="wrong")
+    assert r.status == 200 and r.json == []
+    assert r.header("X-AUSERNAME") == "anonymous"
+    assert r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    r = emu.rest("GET", "myself", token="wrong")
+    assert r.status == 401 and r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    r = emu.rest("GET", "myself", token=None)
+    assert r.status == 401 and r.header("X-AUSERNAME") == "anonymous"
+    assert search(emu, "project = SEC").status == 200
+    r = emu.rest("GET", "search", token="wrong", query={"jql": "project = SEC"})
+    assert r.status == 400 and "does not exist for the field 'project'" in r.json["errorMessages"][0]
+    assert emu.rest("GET", "issue/SEC-1", token=None).status == 404
+    assert emu.rest("POST", "issue/SEC-1/comment", {"body": "x"}, token=None).status == 401
+    # expiring PATs
+    tok = emu.new_pat("bob", expires_in=0.5)
+    assert emu.rest("GET", "myself", token=tok).json["name"] == "bob"
+    time.sleep(0.7)
+    r = emu.rest("GET", "myself", token=tok)
+    assert r.status == 401 and r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    # Basic
+    r = emu.rest("GET", "myself", basic=("bob", "bob-pass"))
+    assert r.status == 200 and r.json["name"] == "bob"
+    for _ in range(3):
+        r = emu.rest("GET", "myself", basic=("bob", "nope"))
+        assert r.status == 401 and r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    r = emu.rest("GET", "myself", basic=("bob", "bob-pass"))
+    assert r.status == 403
+    assert r.header("X-Seraph-LoginReason") == "AUTHENTICATION_DENIED"
+    assert r.header("X-Authentication-Denied-Reason").startswith("CAPTCHA_CHALLENGE; login-url=")
+    assert emu.rest("GET", "myself", basic=("alice", "alice-pass")).status == 200
+    emu.reset_captcha()
+    assert emu.rest("GET", "myself", basic=("bob", "bob-pass")).status == 200
+    emu.config(basic_auth=False)
+    try:
+        r = emu.rest("GET", "myself", basic=("bob", "bob-pass"))
+        assert r.status == 401 and r.header("X-Seraph-LoginReason") == "AUTHENTICATION_DENIED"
+        assert r.header("X-Authentication-Denied-Reason") is None
+        assert r.json == {"errorMessages": ["Basic authentication is disabled"], "errors": {}}
+        assert emu.rest("GET", "myself").status == 200
+    finally:
+        emu.config(basic_auth=True)
+    # restricted project
+    emu.create_project("PRIV", "Private", browse=["bob"])
+    emu.seed("PRIV", 3)
+    assert "PRIV" not in [p["key"] for p in emu.rest("GET", "project").json]
+    assert "PRIV" in [p["key"] for p in emu.rest("GET", "project", token="bob-pat").json]
+    assert emu.rest("GET", "issue/PRIV-1").status == 404
+    assert search(emu, "project = PRIV").status == 400
+    # the log never holds credentials
+    log = json.dumps(emu.requests())
+    for secret in ("alice-pat", "bob-pass", "Basic ", "Bearer", tok):
+        assert secret not in log
+
+
+def test_xsrf_and_media_type(emu):
+    r = emu.rest("POST", "issue/SEC-1/comment", b"body=x",
+                 content_type="application/x-www-form-urlencoded")
+    assert r.status == 403 and r.body == b"XSRF check failed"
+    r = emu.rest("POST", "issue/SEC-1/comment", b"<x/>", content_type="application/xml")
+    assert r.status == 415
+    r = emu.rest("POST", "issue/SEC-1/comment", b"{not json")
+    assert r.status == 400 and r.json["errorMessages"]
+
+
+# ------------------------------------------------------------------ writes
+def test_create_update_comment_transition(emu):
+    r = emu.rest("POST", "issue", {"fields": {"project": {"key": "OPS"},
+                                              "issuetype": {"name": "Task"}}})
+    assert r.status == 400
+    assert r.json == {"errorMessages": [],
+                      "errors": {"summary": "You must specify a summary of the issue."}}
+    r = emu.rest("POST", "issue", {"fields": {"project": {"key": "OPS"}, "summary": "x",
+                                              "issuetype": {"name": "Nope"}}})
+    assert r.status == 400 and "issuetype" in r.json["errors"]
+    r = emu.rest("POST", "issue", {"fields": {"project": {"key": "OPS"}, "summary": "x",
+                                              "issuetype": {"name": "Task"}, "status": "Open"}})
+    assert r.status == 400 and "status" in r.json["errors"]
+    r = emu.rest("POST", "issue", {"fields": {"project": {"key": "OPS"}, "summary": "x",
+                                              "issuetype": {"name": "Task"},
+                                              "components": [{"name": "nope"}]}})
+    assert r.status == 400 and "components" in r.json["errors"]
+    ops = emu.rest("GET", "project/OPS").json
+    body = {"fields": {"project": {"id": ops["id"]}, "summary": "Rotate keys on db-01",
+                       "issuetype": {"id": "3"}, "priority": {"name": "High"},
+                       "components": [{"name": "db"}], "labels": ["ops", "keys"],
+                       "assignee": {"name": "jdoe"}, "description": "Do it.\nNow.",
+                       "customfield_10020": 5.5, "customfield_10021": "db-01",
+                       "customfield_10022": {"value": "Manual"}}}
+    r = emu.rest("POST", "issue", body)
+    assert r.status == 201, r.body
+    key = r.json["key"]
+    assert set(r.json) == {"id", "key", "self"} and key.startswith("OPS-")
+    i = emu.rest("GET", "issue/" + key).json["fields"]
+    assert i["status"]["name"] == "Open" and i["resolution"] is None
+    assert i["labels"] == ["keys", "ops"] and i["components"][0]["name"] == "db"
+    assert i["assignee"]["name"] == "jdoe" and i["reporter"]["name"] == "alice"
+    assert i["creator"]["name"] == "alice" and i["priority"]["name"] == "High"
+    assert i["customfield_10022"]["value"] == "Manual" and i["customfield_10020"] == 5.5
+    assert i["created"] == i["updated"]
+    updated0 = i["updated"]
+    time.sleep(0.01)
+    # edit: fields + update
+    r = emu.rest("PUT", "issue/" + key, {"fields": {"summary": "Rotate keys on db-02"},
+                                         "update": {"labels": [{"add": "urgent"},
+                                                               {"remove": "keys"}],
+                                                    "components": [{"add": {"name": "infra"}}],
+                                                    "comment": [{"add": {"body": "via edit"}}]}})
+    assert r.status == 204 and r.body == b""
+    i = emu.rest("GET", "issue/" + key).json["fields"]
+    assert i["summary"] == "Rotate keys on db-02" and i["labels"] == ["ops", "urgent"]
+    assert [c["name"] for c in i["components"]] == ["db", "infra"]
+    assert i["comment"]["comments"][-1]["body"] == "via edit"
+    assert i["updated"] > updated0
+    r = emu.rest("PUT", "issue/" + key, {"fields": {"resolution": {"name": "Done"}}})
+    assert r.status == 400 and "resolution" in r.json["errors"]
+    r = emu.rest("PUT", "issue/" + key, {"fields": {"summary": "a\nb"}})
+    assert r.status == 400 and "summary" in r.json["errors"]
+    # comments
+    r = emu.rest("POST", "issue/%s/comment" % key, {"body": "Patched on staging"})
+    assert r.status == 201
+    assert set(r.json) >= {"self", "id", "author", "body", "updateAuthor", "created", "updated"}
+    assert r.json["author"]["name"] == "alice"
+    r = emu.rest("POST", "issue/%s/comment" % key,
+                 {"body": "restricted", "visibility": {"type": "role", "value": "Developers"}})
+    assert r.status == 201 and r.json["visibility"] == {"type": "role", "value": "Developers"}
+    r = emu.rest("POST", "issue/%s/comment" % key, {"body": "x" * 32768})
+    assert r.status == 400 and r.json["errors"]["comment"].startswith("The entered text is too long")
+    assert emu.rest("POST", "issue/%s/comment" % key, {"body": "x" * 32767}).status == 201
+    r = emu.rest("GET", "issue/%s/comment" % key)
+    assert r.json["total"] == 4 and len(r.json["comments"]) == 4
+    # transitions
+    r = emu.rest("GET", "issue/%s/transitions" % key, query={"expand": "transitions.fields"})
+    ts = {t["name"]: t for t in r.json["transitions"]}
+    assert set(ts) == {"Start Progress", "Resolve Issue", "Close Issue"}
+    res = ts["Resolve Issue"]["fields"]["resolution"]
+    assert res["required"] is True and res["schema"]["type"] == "resolution"
+    assert {"Done", "Fixed"} <= {v["name"] for v in res["allowedValues"]}
+    assert res["name"] == "Resolution" and res["operations"] == ["set"]
+    assert ts["Resolve Issue"]["to"]["statusCategory"]["key"] == "done"
+    assert ts["Start Progress"]["fields"] == {}
+    r = emu.rest("GET", "issue/%s/transitions" % key)
+    assert "fields" not in r.json["transitions"][0]
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "5"}})
+    assert r.status == 400
+    assert r.json == {"errorMessages": [], "errors": {"resolution": "Resolution is required."}}
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "3"}})
+    assert r.status == 400 and r.json["errorMessages"]       # Reopen not available from Open
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "999"}})
+    assert r.status == 400
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "4"}})
+    assert r.status == 204
+    assert emu.issue(key)["fields"]["status"]["name"] == "In Progress"
+    r = emu.rest("POST", "issue/%s/transitions" % key,
+                 {"transition": {"id": "2"}, "fields": {"resolution": {"name": "Won't Fix"}},
+                  "update": {"comment": [{"add": {"body": "closing"}}]}})
+    assert r.status == 204, r.body
+    f = emu.issue(key)["fields"]
+    assert f["status"]["name"] == "Closed" and f["resolution"]["name"] == "Won't Fix"
+    assert f["resolutiondate"] and f["comment"]["comments"][-1]["body"] == "closing"
+    ts = emu.rest("GET", "issue/%s/transitions" % key).json["transitions"]
+    assert [t["name"] for t in ts] == ["Reopen Issue"]
+    assert emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": ts[0]["id"]}}
+                    ).status == 204
+    f = emu.issue(key)["fields"]
+    assert f["status"]["name"] == "Reopened" and f["resolution"] is None
+    assert f["resolutiondate"] is None
+    assert search(emu, "key = %s AND statusCategory != Done" % key).json["total"] == 1
+    # resolution by id
+    r = emu.rest("POST", "issue/%s/transitions" % key,
+                 {"transition": {"id": 5}, "fields": {"resolution": {"id": "10000"}}})
+    assert r.status == 204 and emu.issue(key)["fields"]["resolution"]["name"] == "Done"
+    # ignore_transitions: 204 but no move
+    emu.config(ignore_transitions=True)
+    try:
+        assert emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "701"}}
+                        ).status == 204
+        assert emu.issue(key)["fields"]["status"]["name"] == "Resolved"
+    finally:
+        emu.config(ignore_transitions=False)
+
+
+def test_createmeta(emu):
+    r = emu.rest("GET", "issue/createmeta/SEC/issuetypes")
+    assert r.status == 200
+    assert set(r.json) == {"maxResults", "startAt", "total", "isLast", "values"}
+    names = {t["name"]: t for t in r.json["values"]}
+    assert {"Bug", "Task", "Story"} <= set(names) and r.json["isLast"] is True
+    r = emu.rest("GET", "issue/createmeta/SEC/issuetypes", query={"maxResults": 2})
+    assert len(r.json["values"]) == 2 and r.json["isLast"] is False
+    r = emu.rest("GET", "issue/createmeta/SEC/issuetypes/" + names["Bug"]["id"])
+    assert r.status == 200
+    fm = {f["fieldId"]: f for f in r.json["values"]}
+    assert fm["summary"]["required"] is True and fm["summary"]["schema"]["type"] == "string"
+    assert fm["description"]["required"] is False
+    assert {v["name"] for v in fm["components"]["allowedValues"]} == {"web", "db", "infra"}
+    assert {v["name"] for v in fm["priority"]["allowedValues"]} >= {"High", "Low"}
+    assert fm["issuetype"]["allowedValues"][0]["name"] == "Bug"
+    assert fm["labels"]["operations"] == ["add", "set", "remove"]
+    assert fm["customfield_10020"]["name"] == "CVSS score"
+    assert emu.rest("GET", "issue/createmeta/SEC/issuetypes/424242").status == 404
+    assert emu.rest("GET", "issue/createmeta/NOPE/issuetypes").status == 404
+    assert emu.rest("GET", "issue/createmeta", query={"projectKeys": "SEC"}).status == 404
+
+
+def test_properties_and_property_jql(emu):
+    marker = {"id": "3f1c-77", "host": "scanner-1"}
+    r = emu.rest("POST", "issue", {"fields": {"project": {"key": "WEB"}, "summary": "with marker",
+                                              "issuetype": {"name": "Bug"}},
+                                   "properties": [{"key": "jirafs.create", "value": marker}]})
+    assert r.status == 201, r.body
+    key = r.json["key"]
+    r = emu.rest("GET", "issue/%s/properties" % key)
+    assert [k["key"] for k in r.json["keys"]] == ["jirafs.create"] and "self" in r.json["keys"][0]
+    r = emu.rest("GET", "issue/%s/properties/jirafs.create" % key)
+    assert r.json == {"key": "jirafs.create", "value": marker}
+    assert search(emu, 'issue.property[jirafs.create].id = "3f1c-77"').json["total"] == 1
+    assert keys_of(search(emu, 'project = WEB AND issue.property[jirafs.create].id = "3f1c-77"')
+                   ) == [key]
+    assert search(emu, 'issue.property[jirafs.create].id = "other"').json["total"] == 0
+    assert search(emu, "project = WEB AND issue.property[jirafs.create].id IS NOT EMPTY"
+                  ).json["total"] == 1
+    before = emu.issue(key)["fields"]["updated"]
+    time.sleep(0.01)
+    assert emu.rest("PUT", "issue/%s/properties/p2" % key, {"n": 1}).status == 201
+    assert emu.rest("PUT", "issue/%s/properties/p2" % key, {"n": 2}).status == 200
+    assert emu.rest("PUT", "issue/%s/properties/p3" % key, "plain").status == 201
+    assert emu.rest("GET", "issue/%s/properties/p2" % key).json["value"] == {"n": 2}
+    assert emu.issue(key)["fields"]["updated"] > before
+    assert search(emu, "issue.property[p2].n = 2").json["total"] == 1
+    assert search(emu, "issue.property[p3] = plain").json["total"] == 1
+    assert emu.rest("DELETE", "issue/%s/properties/p2" % key).status == 204
+    assert emu.rest("DELETE", "issue/%s/properties/p2" % key).status == 404
+    assert emu.rest("GET", "issue/%s/properties/p2" % key).status == 404
+    r = emu.rest("GET", "issue/" + key, query={"properties": "jirafs.create"})
+    assert r.json["properties"] == {"jirafs.create": marker}
+    emu.config(property_search=False)
+    try:
+        assert search(emu, 'issue.property[jirafs.create].id = "3f1c-77"').json["total"] == 0
+    finally:
+        emu.config(property_search=True)
+
+
+def test_hostile_raw_fields_and_control(emu):
+    emu.set_issue("WEB-3", fields={"summary": "\u202e evil \x00 \ud83d\ude00 " + "y" * 300,
+                                       "customfield_99999": {"weird": [1, None, "x"]},
+                                       "labels": ["a b", ""]},
+                      comments=[{"author": "bob", "body": "raw comment"}])
+    f = emu.rest("GET", "issue/WEB-3").json["fields"]
+    assert f["summary"].startswith("\u202e evil \x00")
+    assert f["customfield_99999"] == {"weird": [1, None, "x"]}
+    assert f["labels"] == ["a b", ""]
+    assert [c["body"] for c in f["comment"]["comments"]] == ["raw comment"]
+    assert search(emu, 'summary ~ "evil"').json["total"] == 1
+    # a normal edit of the field replaces the raw value
+    assert emu.rest("PUT", "issue/WEB-3", {"fields": {"summary": "sane"}}).status == 204
+    assert emu.rest("GET", "issue/WEB-3").json["fields"]["summary"] == "sane"
+    st = emu.state()
+    assert st["issues"] > 2500 and st["projects"] >= 5
+    # delete and move
+    emu.seed("TMP", 3)
+    emu.delete_issue("TMP-1")
+    assert emu.issue("TMP-1") is None
+    new = emu.move_issue("TMP-2", "OPS")
+    assert new.startswith("OPS-") and emu.rest("GET", "issue/TMP-2").json["key"] == new
+
+
+# ------------------------------------------------------------------ faults
+def _raw_get(emu, path, timeout=5):
+    c = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=timeout)
+    c.request("GET", path, headers={"Authorization": "Bearer alice-pat"})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def test_faults(emu):
+    emu.clear_faults()
+    m = emu.mark()
+    p = "/rest/api/2/serverInfo"
+    emu.add_faults([{"path": p, "action": "status", "status": 503, "retry_after": 7,
+                     "count": 1, "skip": 1}])
+    assert emu.rest("GET", p).status == 200            # skipped
+    r = emu.rest("GET", p)
+    assert r.status == 503 and r.header("Retry-After") == "7"
+    assert r.header("Content-Type").startswith("application/json") and r.json["errorMessages"]
+    assert emu.rest("GET", p).status == 200            # count used up
+    assert emu.faults()[0]["applied"] == 1 and emu.faults()[0]["remaining"] == 0
+    emu.clear_faults()
+    emu.add_faults({"method": "GET", "path": p, "action": "status", "status": 429, "html": True,
+                    "count": 1})
+    assert emu.rest("POST", p, {}).status == 405     # method does not match
+    r = emu.rest("GET", p)
+    assert r.status == 429 and r.header("Content-Type").startswith("text/html")
+    emu.add_faults({"path": p, "action": "html", "count": 1})
+    r = emu.rest("GET", p)
+    assert r.status == 200 and r.header("Content-Type").startswith("text/html")
+    assert b"<html>" in r.body
+    # control API is never faulted
+    emu.add_faults({"path": None, "action": "status", "status": 500, "count": 1})
+    assert emu.state()["issues"]
+    emu.clear_faults()
+    # drop: no answer
+    emu.add_faults({"path": p, "action": "drop", "count": 1})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        _raw_get(emu, p)
+    # drop_after: processed, then dropped
+    emu.add_faults({"method": "POST", "path": "/rest/api/2/issue", "action": "drop_after",
+                    "count": 1})
+    n_before = len(emu.issues("OPS"))
+    with pytest.raises((urllib.error.URLError, http.client.HTTPException, ConnectionError)):
+        req = urllib.request.Request(
+            emu.url + "/rest/api/2/issue", method="POST",
+            data=json.dumps({"fields": {"project": {"key": "OPS"}, "summary": "dropped",
+                                        "issuetype": {"name": "Task"}}}).encode(),
+            headers={"Authorization": "Bearer alice-pat", "Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=5).read()
+    assert len(emu.issues("OPS")) == n_before + 1
+    # truncate: full Content-Length, half the body
+    emu.add_faults({"path": "/rest/api/2/issue/SEC-1", "action": "truncate", "count": 1})
+    with pytest.raises(http.client.IncompleteRead):
+        _raw_get(emu, "/rest/api/2/issue/SEC-1")
+    # latency
+    emu.add_faults({"path": p, "action": "latency", "ms": 300, "count": 1})
+    t0 = time.time()
+    assert emu.rest("GET", p).status == 200
+    assert time.time() - t0 >= 0.3
+    # global latency
+    emu.config(latency_ms=200)
+    t0 = time.time()
+    emu.rest("GET", p)
+    assert time.time() - t0 >= 0.2
+    emu.config(latency_ms=0)
+    # hang until the rule is deleted
+    emu.add_faults({"path": p, "action": "hang", "count": 1})
+    box = {}
+
+    def hang():
+        t = time.time()
+        try:
+            _raw_get(emu, p, timeout=10)
+        except Exception as e:  # noqa: BLE001
+            box["err"] = e
+        box["t"] = time.time() - t
+    th = threading.Thread(target=hang)
+    th.start()
+    time.sleep(0.4)
+    assert th.is_alive()
+    emu.clear_faults()
+    th.join(5)
+    assert not th.is_alive() and "err" in box and 0.3 < box["t"] < 5
+    # the log names the faults
+    log = emu.requests(since=m, path="/rest/")
+    faults = [e["fault"] for e in log if e["fault"]]
+    assert faults == ["status", "status", "html", "drop", "drop_after", "truncate", "latency",
+                      "hang"]
+    da = [e for e in log if e["fault"] == "drop_after"][0]
+    assert da["status"] == 201 and da["body"]["fields"]["summary"] == "dropped"
+    assert da["user"] == "alice" and da["auth"] == "pat"
+    assert [e for e in log if e["fault"] == "drop"][0]["status"] is None
+    assert all(not e["path"].startswith("/_emu") for e in emu.requests())
+    with pytest.raises(EmulatorError):
+        emu.add_faults({"action": "explode"})
+
+
+def test_request_log(emu):
+    m = emu.mark()
+    search(emu, "project = SEC", maxResults=5)
+    emu.rest("POST", "search", {"jql": "project = OPS"})
+    emu.rest("GET", "myself", basic=("alice", "alice-pass"))
+    log = emu.requests(since=m)
+    assert [e["method"] for e in log] == ["GET", "POST", "GET"]
+    e = log[0]
+    assert e["path"] == "/rest/api/2/search" and e["query"]["maxResults"] == ["5"]
+    assert e["status"] == 200 and e["user"] == "alice" and e["auth"] == "pat"
+    assert e["seq"] == m and log[1]["body"] == {"jql": "project = OPS"}
+    assert log[2]["auth"] == "basic"
+    assert "Authorization" not in json.dumps(log) and "alice-pass" not in json.dumps(log)
+    assert emu.requests(since=m, method="POST")[0]["path"] == "/rest/api/2/search"
+    emu.clear_requests()
+    assert emu.requests() == []
+
+
+# ------------------------------------------------------------------ python-jira
+def test_python_jira(emu):
+    jira = pytest.importorskip("jira")
+    j = jira.JIRA(server=emu.url, token_auth="alice-pat")
+    assert j.myself()["name"] == "alice"
+    assert {"SEC", "OPS", "WEB"} <= {p.key for p in j.projects()}
+    n_sec = len(emu.issues("SEC"))
+    issues = j.search_issues("project = SEC", maxResults=False)
+    assert len(issues) == n_sec
+    big = j.search_issues("project = BIG", maxResults=False, fields="summary")
+    assert len(big) == 2500 and len({i.key for i in big}) == 2500
+    i = j.issue("SEC-2")
+    assert i.fields.summary and i.fields.status.statusCategory.key in ("new", "indeterminate",
+                                                                        "done")
+    assert isinstance(i.fields.comment.comments, list)
+    assert i.fields.reporter.name == "nucleus-bot"
+    new = j.create_issue(project="SEC", summary="Found by python-jira",
+                         issuetype={"name": "Bug"})
+    assert new.key.startswith("SEC-") and new.fields.status.name == "Open"
+    new2 = j.create_issue(project="SEC", summary="By name", issuetype="Task")
+    assert new2.fields.issuetype.name == "Task"
+    c = j.add_comment(new, "Retested: still vulnerable")
+    assert c.body == "Retested: still vulnerable" and c.author.name == "alice"
+    names = [t["name"] for t in j.transitions(new)]
+    assert "Resolve Issue" in names
+    j.transition_issue(new, "Resolve Issue", fields={"resolution": {"name": "Done"}})
+    new = j.issue(new.key)
+    assert new.fields.status.name == "Resolved" and new.fields.resolution.name == "Done"
+    assert len(new.fields.comment.comments) == 1
+    with pytest.raises(jira.JIRAError) as ei:
+        j.transition_issue(new2, "Close Issue")
+    assert ei.value.status_code == 400
+
+
+# ------------------------------------------------------------------ TLS, persistence
+def test_tls(tmp_path):
+    with Emulator.start(tmp_path, tls=True, seed_projects=["TLS:5"], state=False) as e:
+        assert e.url.startswith("https://") and os.path.exists(e.ca_path)
+        ctx = ssl.create_default_context(cafile=e.ca_path)
+        req = urllib.request.Request(e.url + "/rest/api/2/myself",
+                                     headers={"Authorization": "Bearer alice-pat"})
+        with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+            assert json.loads(r.read())["name"] == "alice"
+        req = urllib.request.Request("https://localhost:%d/rest/api/2/serverInfo" % e.port)
+        with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+            assert json.loads(r.read())["baseUrl"] == e.url
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(e.url + "/rest/api/2/serverInfo",
+                                   context=ssl.create_default_context(), timeout=5)
+        r = e.rest("GET", "search", query={"jql": "project = TLS"})
+        assert r.json["total"] == 5
+        assert e.seed("TLS", 2)["last"] == "TLS-7"
+        # a garbage handshake does not hurt the server
+        s = socket.create_connection(("127.0.0.1", e.port))
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        s.close()
+        assert e.rest("GET", "serverInfo").status == 200
+    # certificates are reused
+    ca = open(os.path.join(tmp_path, "tls", "ca.pem")).read()
+    with Emulator.start(tmp_path, tls=True, state=False) as e2:
+        assert open(e2.ca_path).read() == ca
+        assert e2.rest("GET", "serverInfo").status == 200
+
+
+def test_state_persistence(tmp_path):
+    e = Emulator.start(tmp_path, seed_projects=["KEEP:20"])
+    try:
+        r = e.rest("POST", "issue", {"fields": {"project": {"key": "KEEP"}, "summary": "persist me",
+                                                "issuetype": {"name": "Task"}},
+                                     "properties": [{"key": "m", "value": {"id": 1}}]})
+        key = r.json["key"]
+        assert key == "KEEP-21"
+        e.rest("POST", "issue/%s/comment" % key, {"body": "kept"})
+        before = e.issue(key)
+        port = e.port
+        assert e.stop() == 0
+        assert os.path.exists(e.state_path)
+        e.restart()
+        assert e.port == port
+        after = e.issue(key)
+        assert after == before
+        assert len(e.issues("KEEP")) == 21         # not seeded twice
+        r = e.rest("POST", "issue", {"fields": {"project": {"key": "KEEP"}, "summary": "next",
+                                                "issuetype": {"name": "Task"}}})
+        assert r.json["key"] == "KEEP-22"
+        assert search(e, "issue.property[m].id = 1").json["total"] == 1
+        e.kill()                                    # SIGKILL: nothing saved
+        e.restart()
+        assert e.issue("KEEP-22") is None and e.issue(key) is not None
+    finally:
+        e.stop()
+
+
+def test_token_file_and_cli(tmp_path):
+    tf = tmp_path / "token"
+    with Emulator.start(tmp_path, state=False, extra_args=["--token-file", str(tf)]) as e:
+        assert oct(os.stat(tf).st_mode & 0o777) == "0o600"
+        tok = tf.read_text().strip()
+        assert e.rest("GET", "myself", token=tok).json["name"] == "alice"
+        assert e.rest("GET", "project").json == []
+    with pytest.raises(EmulatorError):
+        Emulator.start(tmp_path, state=False, extra_args=["--seed-project", "bad"], timeout=10)

@@ -1,0 +1,159 @@
+"""Outages, faults and hostile data: never a crash, never a hang, never
+ENOENT for an outage; valid JSON or a clean errno with a log line."""
+import errno
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from ticket_model import expected_ticket, is_done, nul_to_fffd
+
+
+def read_log(m):
+    with open(m.p(".jirafs", "log")) as f:
+        return f.read()
+
+
+def timed_errno(fn):
+    t0 = time.monotonic()
+    try:
+        fn()
+    except OSError as e:
+        return e.errno, time.monotonic() - t0
+    return 0, time.monotonic() - t0
+
+
+def cat(path):
+    return subprocess.run(["cat", path], capture_output=True, timeout=120)
+
+
+def test_outage_serves_cached_listing_and_fails_unfetched_with_eio(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "cache_ttl=1", "timeout=3")
+    listing = sorted(os.listdir(m.p("SEC")))
+    some = [n for n in listing if n.endswith(".json")][0]
+    content = open(m.p("SEC", some)).read()
+    emu.stop()
+    time.sleep(1.2)                      # the listing is now stale
+
+    t0 = time.monotonic()
+    assert sorted(os.listdir(m.p("SEC"))) == listing
+    assert open(m.p("SEC", some)).read() == content
+    assert time.monotonic() - t0 < 3
+
+    for path in (m.p("OPS", "OPS-1.json"), m.p("SEC", "SEC-99999.json"), m.p("WEB")):
+        err, took = timed_errno(lambda: os.listdir(path) if path.endswith("WEB")
+                                else os.stat(path))
+        assert err in (errno.EIO, errno.ETIMEDOUT), (path, err)
+        assert took <= 3 + 1
+    r = cat(m.p("OPS", "OPS-2.json"))
+    assert r.returncode != 0 and b"No such file" not in r.stderr
+
+    status = json.loads(open(m.p(".jirafs", "status")).read())
+    assert status["transport"]["state"] == "down"
+    assert status["last_error"]
+    log = read_log(m)
+    assert "cannot refresh SEC" in log and "showing the listing" in log
+    assert "cannot list OPS" in log
+
+    emu.restart()
+    time.sleep(2.1)                      # past the pause after a failure
+    assert any(n.endswith(".json") for n in os.listdir(m.p("OPS")))
+
+
+def test_hung_server_times_out_within_the_deadline(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "timeout=2")
+    os.listdir(m.p("SEC"))
+    emu.add_faults([{"action": "hang", "path": "/rest/api/2/search"},
+                    {"action": "hang", "path": "/rest/api/2/issue/"}])
+    err, took = timed_errno(lambda: os.listdir(m.p("OPS")))
+    assert err in (errno.ETIMEDOUT, errno.EIO)
+    assert took <= 2 + 1
+    err, took = timed_errno(lambda: os.stat(m.p("SEC", "SEC-99999.json")))
+    assert err in (errno.ETIMEDOUT, errno.EIO)
+    assert took <= 2 + 1
+    assert os.listdir(m.p("SEC"))        # the cached project still answers
+    emu.clear_faults()
+
+
+@pytest.mark.parametrize("fault,word", [
+    ({"action": "html", "status": 200}, "HTML"),
+    ({"action": "status", "status": 502, "html": True}, "502"),
+    ({"action": "truncate"}, ""),
+    ({"action": "status", "status": 500}, "500"),
+    ({"action": "drop"}, ""),
+])
+def test_bad_answers_give_eio_and_a_log_line(fresh_emulator, mount, fault, word):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "timeout=4")
+    emu.add_faults([dict(fault, path="/rest/api/2/search")])
+    err, took = timed_errno(lambda: os.listdir(m.p("OPS")))
+    assert err == errno.EIO
+    log = read_log(m)
+    assert "cannot list OPS" in log and word in log
+    emu.clear_faults()
+    time.sleep(2.1)
+    assert any(n.endswith(".json") for n in os.listdir(m.p("OPS")))
+
+
+def test_transient_failures_are_retried_within_the_deadline(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "timeout=10")
+    emu.add_faults([
+        {"action": "status", "status": 503, "count": 1, "path": "/rest/api/2/search"},
+        {"action": "drop", "count": 1, "path": "/rest/api/2/search"},
+        {"action": "status", "status": 429, "retry_after": 1, "count": 1,
+         "path": "/rest/api/2/search"},
+    ])
+    since = emu.request_seq()
+    t0 = time.monotonic()
+    names = os.listdir(m.p("OPS"))
+    assert any(n.endswith(".json") for n in names)
+    assert time.monotonic() - t0 >= 1.0          # Retry-After honoured
+    tries = [r for r in emu.requests(since=since) if r["path"] == "/rest/api/2/search"]
+    # curl itself resends once on a connection that died before answering
+    assert len(tries) == 4
+    status = json.loads(open(m.p(".jirafs", "status")).read())
+    assert status["counters"]["retries"] >= 2
+
+
+def test_hostile_ticket_data_renders_valid_json(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    key = sorted(b["key"] for b in emu.issues("WEB") if not is_done(b))[0]
+    hostile = {
+        "summary": "quotes \" ' ` \\ back\\slash {\"json\": [1]} <script>",
+        "description": ("unicode: é ü 日本語 🔒 \u200b\u2028 "
+                        "controls: \x00\x01\x07\x1b[31m\x7f tabs\tand\r\nnewlines\n\n"
+                        + "x" * 32000),
+        "labels": ["ünï", "a\"b", "new\nline"],
+        "customfield_10021": "\x00" * 10,
+    }
+    emu.set_issue(key, fields=hostile,
+                  comments=[{"author": "bob", "body": "comment\u0000with\u0001controls 🔒"}])
+    m = mount(emu)
+    path = m.p("WEB", key + ".json")
+    raw = open(path, "rb").read()
+    assert os.stat(path).st_size == len(raw)
+    doc = json.loads(raw.decode("utf-8"))
+    assert doc == nul_to_fffd(expected_ticket(emu.issue(key)))
+    assert "\ufffd" * 10 == doc["fields"]["customfield_10021"]
+    assert len(doc["description"]) > 32000
+    assert subprocess.run(["jq", "-e", ".key"], input=raw, capture_output=True).returncode == 0
+
+
+def test_many_parallel_readers_during_faults_do_not_crash(fresh_emulator, mount):
+    emu = fresh_emulator(seed_projects=["P:600:3"])
+    m = mount(emu, "timeout=5", "cache_ttl=0")
+    emu.add_faults([{"action": "status", "status": 500, "path": "/rest/api/2/search",
+                     "count": 6},
+                    {"action": "drop", "path": "/rest/api/2/search", "count": 3}])
+    procs = [subprocess.Popen(f"ls -l {m.p('P')} >/dev/null; cat {m.p('P')}/*.json >/dev/null",
+                              shell=True) for _ in range(6)]
+    for p in procs:
+        p.wait(timeout=60)
+    emu.clear_faults()
+    time.sleep(2.1)
+    assert len(os.listdir(m.p("P"))) == 1 + 400   # closed/ + open tickets

@@ -1,0 +1,249 @@
+"""The read side of the mount (CONTRACT §2, §3, §8) with ordinary tools."""
+import errno
+import json
+import math
+import os
+import random
+import stat
+import subprocess
+
+import pytest
+
+from ticket_model import KEY_ORDER, expected_ticket, is_done
+
+
+def search_requests(emu, since):
+    return [r for r in emu.requests(since=since)
+            if r["path"] == "/rest/api/2/search"]
+
+
+def issue_gets(emu, since):
+    return [r for r in emu.requests(since=since)
+            if r["method"] == "GET" and r["path"].startswith("/rest/api/2/issue/")]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.fixture(scope="module")
+def big_issues(emulator):
+    return {b["key"]: b for b in emulator.issues("BIG")}
+
+
+def test_listing_2500_tickets_matches_emulator_in_the_pages_needed(emulator, mount, big_issues):
+    m = mount(emulator)
+    since = emulator.request_seq()
+    open_keys = sorted(k for k, b in big_issues.items() if not is_done(b))
+    done_keys = sorted(k for k, b in big_issues.items() if is_done(b))
+    assert len(open_keys) == 2000 and len(done_keys) == 500
+
+    listed = sorted(n[:-5] for n in os.listdir(m.p("BIG")) if n.endswith(".json"))
+    closed = sorted(n[:-5] for n in os.listdir(m.p("BIG", "closed")))
+    assert listed == open_keys
+    assert closed == done_keys
+    assert "closed" in os.listdir(m.p("BIG"))
+
+    searches = search_requests(emulator, since)
+    assert len(searches) == math.ceil(2500 / 100)          # the clamp is 100
+    starts = sorted(r["body"]["startAt"] for r in searches)
+    assert starts == list(range(0, 2500, 100))
+    assert all(r["body"]["maxResults"] >= 100 for r in searches)
+    # the listing is cached: listing again costs nothing
+    since = emulator.request_seq()
+    os.listdir(m.p("BIG"))
+    os.listdir(m.p("BIG", "closed"))
+    assert emulator.requests(since=since) == []
+
+
+def test_cat_of_sampled_tickets_equals_emulator_data(emulator, mount, big_issues):
+    m = mount(emulator)
+    rnd = random.Random(2)
+    sample = rnd.sample(sorted(big_issues), 100)
+    os.listdir(m.p("BIG"))
+    since = emulator.request_seq()
+    for key in sample:
+        bean = big_issues[key]
+        path = m.p("BIG", "closed" if is_done(bean) else "", key + ".json")
+        out = subprocess.run(["cat", path], capture_output=True, check=True).stdout
+        text = out.decode("utf-8")
+        assert text.endswith("}\n")
+        doc = json.loads(text)
+        assert doc == expected_ticket(bean)
+        assert list(doc) == KEY_ORDER
+        assert text.startswith('{\n  "key": ')           # two-space indent
+        jq = subprocess.run(["jq", "-e", ".key"], input=out, capture_output=True)
+        assert jq.returncode == 0 and json.loads(jq.stdout) == key
+    assert issue_gets(emulator, since) == []
+
+
+def test_stat_size_equals_bytes_read(emulator, mount):
+    m = mount(emulator)
+    checked = 0
+    for d in ("SEC", "SEC/closed", "OPS", "WEB", "BIG"):
+        names = sorted(os.listdir(m.p(d)))
+        for name in names[:150]:
+            path = m.p(d, name)
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            assert st.st_size == len(data), path
+            checked += 1
+    assert checked > 150
+
+
+def test_grep_r_finds_tickets_without_per_ticket_requests(emulator, mount, big_issues):
+    m = mount(emulator)
+    since = emulator.request_seq()
+    word = "CVE-2023-0286"
+    want = sorted(
+        ("closed/" if is_done(b) else "") + k + ".json"
+        for k, b in big_issues.items()
+        if word in json.dumps(expected_ticket(b), ensure_ascii=False))
+    r = sh(f"grep -rl {word} .", cwd=m.p("BIG"))
+    got = sorted(p[2:] for p in r.stdout.split())
+    assert got == want
+    assert issue_gets(emulator, since) == []
+    assert len(search_requests(emulator, since)) == 25
+
+
+def test_tree_shape_modes_times_and_owner(emulator, mount):
+    m = mount(emulator)
+    root = sorted(os.listdir(m.path))
+    assert root == [".jirafs", "BIG", "OPS", "SEC", "WEB"]
+    assert sorted(os.listdir(m.p(".jirafs"))) == ["log", "outbox", "status"]
+    for d in (m.path, m.p("SEC"), m.p("SEC", "closed"), m.p(".jirafs")):
+        st = os.stat(d)
+        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o755
+        assert st.st_uid == os.getuid()
+    for f in ("status", "log"):
+        assert stat.S_IMODE(os.stat(m.p(".jirafs", f)).st_mode) == 0o444
+    bean = emulator.issue("SEC-1")
+    path = m.p("SEC", "closed" if is_done(bean) else "", "SEC-1.json")
+    st = os.stat(path)
+    assert stat.S_IMODE(st.st_mode) == 0o644 and st.st_uid == os.getuid()
+    from datetime import datetime
+    fmt = "%Y-%m-%dT%H:%M:%S.%f%z"
+    assert st.st_mtime == pytest.approx(
+        datetime.strptime(bean["fields"]["updated"], fmt).timestamp(), abs=0.001)
+    assert st.st_ctime == pytest.approx(
+        datetime.strptime(bean["fields"]["created"], fmt).timestamp(), abs=0.001)
+
+
+def test_xattrs_key_url_status(emulator, mount):
+    m = mount(emulator)
+    names = [n for n in os.listdir(m.p("SEC")) if n.endswith(".json")]
+    path = m.p("SEC", names[0])
+    key = names[0][:-5]
+    bean = emulator.issue(key)
+    assert os.getxattr(path, "user.jira.key") == key.encode()
+    assert os.getxattr(path, "user.jira.url") == f"{emulator.url}/browse/{key}".encode()
+    assert os.getxattr(path, "user.jira.status") == bean["fields"]["status"]["name"].encode()
+    assert set(os.listxattr(path)) >= {"user.jira.key", "user.jira.url", "user.jira.status"}
+    with pytest.raises(OSError) as e:
+        os.getxattr(path, "user.jira.nothing")
+    assert e.value.errno == errno.ENODATA
+    r = sh(f"getfattr -n user.jira.key --only-values {path}")
+    assert r.stdout == key
+
+
+def test_status_file_is_json_and_log_has_events(emulator, mount):
+    m = mount(emulator)
+    os.listdir(m.p("SEC"))
+    with open(m.p(".jirafs", "status")) as f:
+        text = f.read()
+    st = json.loads(text)
+    assert st["server"] == emulator.url
+    assert st["user"] == "alice"
+    assert st["auth"] == "pat"
+    assert st["jira_version"]
+    assert st["transport"]["state"] == "up"
+    assert st["outbox"] == 0
+    assert st["counters"]["requests"] >= 2          # projects + one search page
+    assert os.stat(m.p(".jirafs", "status")).st_size == len(text.encode())
+    with open(m.p(".jirafs", "log")) as f:
+        log = f.read()
+    assert "mounted " + emulator.url in log
+    assert os.listdir(m.p(".jirafs", "outbox")) == []
+
+
+def test_writes_are_refused_read_only(emulator, mount):
+    m = mount(emulator)
+    since = emulator.request_seq()
+    name = [n for n in os.listdir(m.p("SEC")) if n.endswith(".json")][0]
+    attempts = [
+        lambda: open(m.p("SEC", "new.json"), "w"),
+        lambda: open(m.p("SEC", name), "a"),
+        lambda: open(m.p("SEC", name), "w"),
+        lambda: os.mkdir(m.p("SEC", "dir")),
+        lambda: os.unlink(m.p("SEC", name)),
+        lambda: os.rename(m.p("SEC", name), m.p("SEC", "closed", name)),
+        lambda: os.chmod(m.p("SEC", name), 0o600),
+        lambda: open(m.p(".jirafs", "status"), "w"),
+        lambda: os.setxattr(m.p("SEC", name), "user.x", b"1"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(OSError) as e:
+            attempt()
+        assert e.value.errno in (errno.EROFS, errno.EACCES, errno.EPERM), attempt
+    writes = [r for r in emulator.requests(since=since) if r["method"] != "GET"
+              and r["path"] != "/rest/api/2/search"]
+    assert writes == []
+
+
+def test_unknown_names_are_enoent_without_requests(emulator, mount):
+    m = mount(emulator)
+    os.listdir(m.p("SEC"))
+    since = emulator.request_seq()
+    for name in ("SEC/notes.txt", "SEC/.SEC-1.json.swp", "SEC/OPS-1.json", "NOPE",
+                 "SEC/closed/x", "lowercase", ".jirafs/nothing", "SEC/SEC-1.json/x"):
+        with pytest.raises(OSError) as e:
+            os.stat(m.p(name))
+        assert e.value.errno in (errno.ENOENT, errno.ENOTDIR), name
+    # only a (rate-limited) look at the project list, for the unknown "NOPE"
+    paths = [r["path"] for r in emulator.requests(since=since)]
+    assert paths in ([], ["/rest/api/2/project"]), paths
+
+
+def test_ticket_missing_from_listing_is_fetched_once(emulator, mount):
+    m = mount(emulator)
+    os.listdir(m.p("OPS"))
+    since = emulator.request_seq()
+    with pytest.raises(FileNotFoundError):
+        os.stat(m.p("OPS", "OPS-99999.json"))
+    with pytest.raises(FileNotFoundError):
+        os.stat(m.p("OPS", "OPS-99999.json"))
+    gets = issue_gets(emulator, since)
+    assert len(gets) == 1 and gets[0]["status"] == 404
+
+
+def test_projects_option_limits_the_tree(emulator, mount):
+    m = mount(emulator, "projects=SEC,OPS")
+    assert sorted(os.listdir(m.path)) == [".jirafs", "OPS", "SEC"]
+    with pytest.raises(FileNotFoundError):
+        os.listdir(m.p("WEB"))
+
+
+def test_cache_ttl_refreshes_listing_and_content(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "cache_ttl=1")
+    key = sorted(n for n in os.listdir(m.p("OPS")) if n.endswith(".json"))[0][:-5]
+    before = open(m.p("OPS", key + ".json")).read()
+    emu.set_issue(key, fields={"summary": "changed behind jirafs's back"})
+    import time
+    time.sleep(1.2)
+    os.listdir(m.p("OPS"))
+    after = json.loads(open(m.p("OPS", key + ".json")).read())
+    assert after["summary"] == "changed behind jirafs's back"
+    assert json.loads(before)["summary"] != after["summary"]
+
+
+def test_parallel_readers_share_one_listing(emulator, mount):
+    m = mount(emulator)
+    since = emulator.request_seq()
+    procs = [subprocess.Popen(["ls", "-l", m.p("BIG")], stdout=subprocess.DEVNULL)
+             for _ in range(8)]
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    assert len(search_requests(emulator, since)) == 25

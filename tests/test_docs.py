@@ -1,0 +1,40 @@
+"""The man page and README stay true: lint-clean, and they name every option."""
+import os
+import re
+import subprocess
+
+from testenv import ROOT
+
+MAN = os.path.join(ROOT, "man", "jirafs.1")
+README = os.path.join(ROOT, "README.md")
+
+OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl", "timeout",
+           "cacert", "insecure", "state_dir", "debug", "max_connections"]
+
+
+def test_man_page_is_lint_clean():
+    r = subprocess.run(["mandoc", "-Tlint", "-W", "warning", MAN], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
+
+
+def test_man_page_documents_options_files_and_exit_status():
+    text = open(MAN).read()
+    for opt in OPTIONS:
+        assert re.search(r"\b" + opt + r"\b", text), opt
+    for f in (".jirafs/status", ".jirafs/log", ".jirafs/outbox", "closed/"):
+        assert f in text, f
+    for section in ("SYNOPSIS", "OPTIONS", "FILES", "EXIT STATUS", "EXAMPLES",
+                    "TROUBLESHOOTING"):
+        assert re.search(r"^\.Sh " + section, text, re.M), section
+
+
+def test_readme_has_the_two_commands_and_options():
+    text = open(README).read()
+    assert "scripts/demo" in text and "scripts/test" in text
+    for opt in OPTIONS:
+        assert f"`{opt}" in text, opt
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = open(os.path.join(ROOT, ".ci", "run")).read()
+    assert "scripts/test" in ci

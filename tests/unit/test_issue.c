@@ -1,0 +1,223 @@
+/* Unit tests: jira/issue.c - IssueBean -> ticket file (CONTRACT §3). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "jira/issue.h"
+#include "util/json.h"
+
+static const char bean_sec12[] =
+	"{\"expand\":\"renderedFields\",\"id\":\"10012\","
+	"\"self\":\"http://j/rest/api/2/issue/10012\",\"key\":\"SEC-12\","
+	"\"fields\":{"
+	"\"summary\":\"OpenSSL 3.0.7 on web-01 (CVE-2023-0286)\","
+	"\"description\":\"line1\\nline2 \\\"quoted\\\"\","
+	"\"project\":{\"key\":\"SEC\",\"name\":\"Security\"},"
+	"\"issuetype\":{\"name\":\"Bug\",\"id\":\"1\"},"
+	"\"status\":{\"name\":\"In Progress\","
+	"\"statusCategory\":{\"key\":\"indeterminate\"}},"
+	"\"resolution\":null,"
+	"\"priority\":{\"name\":\"High\"},"
+	"\"labels\":[\"security\",\"cve-2023-0286\"],"
+	"\"components\":[{\"name\":\"web\",\"id\":\"10000\"}],"
+	"\"assignee\":{\"name\":\"jdoe\",\"displayName\":\"J Doe\"},"
+	"\"reporter\":{\"name\":\"nucleus-bot\"},"
+	"\"created\":\"2026-11-02T09:14:03.000+0000\","
+	"\"updated\":\"2026-11-27T16:40:55.000+0000\","
+	"\"watches\":{\"watchCount\":1,\"isWatching\":false},"
+	"\"customfield_10021\":\"web-01\","
+	"\"customfield_10020\":7.5,"
+	"\"environment\":null,"
+	"\"fixVersions\":[],"
+	"\"comment\":{\"comments\":[{\"id\":\"10100\","
+	"\"author\":{\"name\":\"jdoe\"},"
+	"\"created\":\"2026-11-03T10:00:00.000+0000\","
+	"\"updated\":\"2026-11-03T10:00:00.000+0000\","
+	"\"body\":\"Patched on staging\"},"
+	"{\"id\":\"10101\",\"author\":{\"name\":\"bob\"},"
+	"\"created\":\"2026-11-04T10:00:00.000+0000\","
+	"\"updated\":\"2026-11-05T11:00:00.000+0000\","
+	"\"body\":\"ok\",\"visibility\":{\"type\":\"role\","
+	"\"value\":\"Developers\"}}],"
+	"\"maxResults\":2,\"total\":2,\"startAt\":0}}}";
+
+static const char text_sec12[] =
+	"{\n"
+	"  \"key\": \"SEC-12\",\n"
+	"  \"project\": \"SEC\",\n"
+	"  \"issuetype\": \"Bug\",\n"
+	"  \"summary\": \"OpenSSL 3.0.7 on web-01 (CVE-2023-0286)\",\n"
+	"  \"description\": \"line1\\nline2 \\\"quoted\\\"\",\n"
+	"  \"status\": \"In Progress\",\n"
+	"  \"resolution\": null,\n"
+	"  \"priority\": \"High\",\n"
+	"  \"labels\": [\"security\", \"cve-2023-0286\"],\n"
+	"  \"components\": [\"web\"],\n"
+	"  \"assignee\": \"jdoe\",\n"
+	"  \"reporter\": \"nucleus-bot\",\n"
+	"  \"created\": \"2026-11-02T09:14:03.000+0000\",\n"
+	"  \"updated\": \"2026-11-27T16:40:55.000+0000\",\n"
+	"  \"fields\": {\n"
+	"    \"customfield_10020\": 7.5,\n"
+	"    \"customfield_10021\": \"web-01\",\n"
+	"    \"fixVersions\": [],\n"
+	"    \"watches\": { \"watchCount\": 1, \"isWatching\": false }\n"
+	"  },\n"
+	"  \"comments\": [\n"
+	"    {\n"
+	"      \"id\": \"10100\",\n"
+	"      \"author\": \"jdoe\",\n"
+	"      \"created\": \"2026-11-03T10:00:00.000+0000\",\n"
+	"      \"body\": \"Patched on staging\"\n"
+	"    },\n"
+	"    {\n"
+	"      \"id\": \"10101\",\n"
+	"      \"author\": \"bob\",\n"
+	"      \"created\": \"2026-11-04T10:00:00.000+0000\",\n"
+	"      \"updated\": \"2026-11-05T11:00:00.000+0000\",\n"
+	"      \"body\": \"ok\",\n"
+	"      \"visibility\": { \"type\": \"role\", \"value\": \"Developers\" }\n"
+	"    }\n"
+	"  ]\n"
+	"}\n";
+
+TEST(issue_render_matches_contract_shape)
+{
+	cJSON *bean = cJSON_Parse(bean_sec12);
+	struct jira_issue *i = NULL;
+	char why[128];
+	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
+	CHECK_STR(i->text, text_sec12);
+	CHECK_INT(i->text_len, strlen(text_sec12));
+	CHECK_STR(i->key, "SEC-12");
+	CHECK_STR(i->project, "SEC");
+	CHECK_STR(i->status, "In Progress");
+	CHECK_STR(i->id, "10012");
+	CHECK(!i->done);
+	CHECK_INT(i->updated.tv_sec, 1795797655); /* 2026-11-27T16:40:55Z */
+	CHECK_INT(i->created.tv_sec, 1793610843); /* 2026-11-02T09:14:03Z */
+	jira_issue_unref(i);
+	cJSON_Delete(bean);
+}
+
+TEST(issue_render_is_deterministic_whatever_field_order)
+{
+	/* the same issue with "fields" members in another order */
+	cJSON *a = cJSON_Parse(bean_sec12);
+	cJSON *b = cJSON_Parse(bean_sec12);
+	json_sort_object(cJSON_GetObjectItem(b, "fields"), false);
+	size_t la, lb;
+	char *ta = jira_issue_render(a, &la), *tb = jira_issue_render(b, &lb);
+	CHECK_STR(ta, tb);
+	free(ta);
+	free(tb);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
+TEST(issue_done_category_and_minimal_bean)
+{
+	cJSON *bean = cJSON_Parse(
+		"{\"key\":\"OPS-7\",\"fields\":{\"status\":{\"name\":"
+		"\"Closed\",\"statusCategory\":{\"key\":\"done\"}}}}");
+	struct jira_issue *i = NULL;
+	char why[128];
+	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
+	CHECK(i->done);
+	CHECK_STR(i->text, "{\n"
+			   "  \"key\": \"OPS-7\",\n"
+			   "  \"project\": \"OPS\",\n"
+			   "  \"issuetype\": null,\n"
+			   "  \"summary\": null,\n"
+			   "  \"description\": null,\n"
+			   "  \"status\": \"Closed\",\n"
+			   "  \"resolution\": null,\n"
+			   "  \"priority\": null,\n"
+			   "  \"labels\": [],\n"
+			   "  \"components\": [],\n"
+			   "  \"assignee\": null,\n"
+			   "  \"reporter\": null,\n"
+			   "  \"created\": null,\n"
+			   "  \"updated\": null,\n"
+			   "  \"fields\": {},\n"
+			   "  \"comments\": []\n"
+			   "}\n");
+	jira_issue_unref(i);
+	cJSON_Delete(bean);
+}
+
+TEST(issue_hostile_values_still_render_valid_json)
+{
+	/* wrong types everywhere, invalid UTF-8, control characters */
+	cJSON *bean = cJSON_Parse(
+		"{\"key\":\"SEC-3\",\"fields\":{\"summary\":42,"
+		"\"description\":\"\\u0000x\\u001b[31m\\r\\n\","
+		"\"status\":\"Open\",\"labels\":\"notalist\","
+		"\"components\":[1,null,{\"name\":\"db\"}],"
+		"\"assignee\":[],\"comment\":{\"comments\":[7,{\"body\":1}]},"
+		"\"customfield_1\":{\"deep\":[[[]]]}}}");
+	CHECK(bean != NULL);
+	cJSON *f = cJSON_GetObjectItem(bean, "fields");
+	cJSON_AddStringToObject(f, "customfield_2", "bad\xff\xfe utf8");
+	struct jira_issue *i = NULL;
+	char why[128];
+	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
+	CHECK(utf8_valid(i->text, i->text_len));
+	cJSON *back = cJSON_Parse(i->text);
+	CHECK(back != NULL);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(back, "summary")));
+	CHECK_STR(cJSON_GetObjectItem(back, "description")->valuestring,
+		  "");
+	cJSON_Delete(back);
+	jira_issue_unref(i);
+	cJSON_Delete(bean);
+}
+
+TEST(issue_rejects_unusable_keys)
+{
+	const char *bad[] = { "{\"key\":\"../../etc/passwd-1\"}",
+			      "{\"key\":\"SEC-01\"}", "{\"key\":\"sec-1\"}",
+			      "{\"key\":\"SEC-1/x\"}", "{\"key\":7}", "{}",
+			      "[]" };
+	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
+		cJSON *bean = cJSON_Parse(bad[k]);
+		struct jira_issue *i = NULL;
+		char why[128];
+		CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)),
+			  -EINVAL);
+		CHECK(i == NULL);
+		cJSON_Delete(bean);
+	}
+}
+
+TEST(key_validation)
+{
+	CHECK(jira_key_valid("SEC-1"));
+	CHECK(jira_key_valid("A_B2-123456"));
+	CHECK(!jira_key_valid("SEC-"));
+	CHECK(!jira_key_valid("-1"));
+	CHECK(!jira_key_valid("SEC-1a"));
+	CHECK(!jira_key_valid("2SEC-1"));
+	CHECK(!jira_key_valid("SEC-0"));
+	CHECK(jira_project_key_valid("OPS"));
+	CHECK(!jira_project_key_valid("closed"));
+	CHECK(!jira_project_key_valid(".jirafs"));
+}
+
+TEST(time_parse_formats)
+{
+	struct timespec ts;
+	CHECK_INT(jira_time_parse("2026-11-02T09:14:03.000+0000", &ts), 0);
+	CHECK_INT(ts.tv_sec, 1793610843);
+	CHECK_INT(jira_time_parse("2026-11-02T10:14:03.250+0100", &ts), 0);
+	CHECK_INT(ts.tv_sec, 1793610843);
+	CHECK_INT(ts.tv_nsec, 250000000);
+	CHECK_INT(jira_time_parse("2026-11-02T04:44:03-04:30", &ts), 0);
+	CHECK_INT(ts.tv_sec, 1793610843);
+	CHECK_INT(jira_time_parse("2026-11-02T09:14:03Z", &ts), 0);
+	CHECK_INT(ts.tv_sec, 1793610843);
+	CHECK(jira_time_parse("2026-11-02", &ts) < 0);
+	CHECK(jira_time_parse("2026-13-02T09:14:03Z", &ts) < 0);
+	CHECK(jira_time_parse("2026-11-02T09:14:03.000+0000x", &ts) < 0);
+}

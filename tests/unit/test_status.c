@@ -1,0 +1,136 @@
+/* Unit tests: jira/status.c classification and fs/errmap.c errno table. */
+#include <curl/curl.h>
+#include <errno.h>
+
+#include "fs/errmap.h"
+#include "harness.h"
+#include "jira/status.h"
+
+static enum jira_status classify(long status, const char *ctype,
+				 const char *body, struct jira_error *e)
+{
+	struct jira_answer a = {
+		.http_status = status,
+		.content_type = ctype,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.retry_after_s = -1,
+	};
+	return jira_classify(&a, e);
+}
+
+TEST(classify_http_statuses)
+{
+	struct jira_error e;
+	CHECK_INT(classify(200, "application/json", "{}", &e), JIRA_OK);
+	CHECK_INT(classify(204, NULL, NULL, &e), JIRA_OK);
+	CHECK_INT(classify(400, "application/json", "{}", &e),
+		  JIRA_ERR_BAD_REQUEST);
+	CHECK_INT(classify(401, "application/json", NULL, &e), JIRA_ERR_AUTH);
+	CHECK_INT(classify(403, "text/html", "<html></html>", &e),
+		  JIRA_ERR_FORBIDDEN);
+	CHECK_INT(classify(404, "application/json", NULL, &e),
+		  JIRA_ERR_NOT_FOUND);
+	CHECK_INT(classify(409, NULL, NULL, &e), JIRA_ERR_CONFLICT);
+	CHECK_INT(classify(429, NULL, NULL, &e), JIRA_ERR_RATE_LIMITED);
+	CHECK_INT(classify(500, NULL, NULL, &e), JIRA_ERR_SERVER);
+	CHECK_INT(classify(503, NULL, NULL, &e), JIRA_ERR_SERVER);
+	CHECK_INT(e.http_status, 503);
+	CHECK_INT(classify(302, NULL, NULL, &e), JIRA_ERR_BAD_RESPONSE);
+}
+
+TEST(classify_keeps_jira_messages_verbatim)
+{
+	struct jira_error e;
+	classify(400, "application/json;charset=UTF-8",
+		 "{\"errorMessages\":[\"Field 'x' cannot be set.\"],"
+		 "\"errors\":{\"summary\":\"You must specify a summary of "
+		 "the issue.\"}}",
+		 &e);
+	CHECK_STR(e.msg, "Field 'x' cannot be set.; summary: You must "
+			 "specify a summary of the issue.");
+}
+
+TEST(classify_html_pages)
+{
+	struct jira_error e;
+	CHECK_INT(classify(200, "text/html; charset=utf-8",
+			   "<html><head><title>Log in - Jira</title></head>"
+			   "<body>x</body></html>",
+			   &e),
+		  JIRA_ERR_BAD_RESPONSE);
+	CHECK(strstr(e.msg, "Log in - Jira") != NULL);
+	CHECK_INT(classify(502, "text/html",
+			   "<html><body><h1>502 Bad\n Gateway</h1></body></html>",
+			   &e),
+		  JIRA_ERR_SERVER);
+	CHECK(strstr(e.msg, "502 Bad Gateway") != NULL);
+	CHECK(jira_status_transient(JIRA_ERR_BAD_RESPONSE));
+}
+
+TEST(classify_anonymous_and_captcha)
+{
+	struct jira_error e;
+	struct jira_answer a = { .http_status = 200,
+				 .content_type = "application/json",
+				 .anonymous = true,
+				 .retry_after_s = -1 };
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH);
+	a.anonymous = false;
+	a.login_reason = "AUTHENTICATED_FAILED";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH);
+	a.http_status = 403;
+	a.login_reason = "AUTHENTICATION_DENIED";
+	a.denied_reason = "CAPTCHA_CHALLENGE; login-url=http://j/login.jsp";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_CAPTCHA);
+	a.http_status = 401;
+	a.denied_reason = "";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH_DISABLED);
+}
+
+TEST(classify_transport_failures)
+{
+	struct jira_error e;
+	struct jira_answer a = { .retry_after_s = -1 };
+	a.curl_code = CURLE_OPERATION_TIMEDOUT;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TIMEOUT);
+	a.curl_code = CURLE_COULDNT_CONNECT;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_UNREACHABLE);
+	a.curl_code = CURLE_GOT_NOTHING;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_UNREACHABLE);
+	a.curl_code = CURLE_PARTIAL_FILE;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_UNREACHABLE);
+	a.curl_code = CURLE_PEER_FAILED_VERIFICATION;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TLS);
+	a.curl_code = CURLE_SSL_CACERT_BADFILE;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TLS);
+	a.curl_code = 0;
+	a.deadline_passed = true;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TIMEOUT);
+}
+
+TEST(retry_after_is_reported)
+{
+	struct jira_error e;
+	struct jira_answer a = { .http_status = 429, .retry_after_s = 7 };
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_RATE_LIMITED);
+	CHECK_INT(e.retry_after_s, 7);
+}
+
+TEST(errno_table_never_says_enoent_for_outages)
+{
+	for (int st = JIRA_OK; st <= JIRA_ERR_INTERNAL; st++) {
+		int e = jira_errno((enum jira_status)st);
+		if (st == JIRA_ERR_NOT_FOUND)
+			CHECK_INT(e, ENOENT);
+		else
+			CHECK(e != ENOENT);
+	}
+	CHECK_INT(jira_errno(JIRA_OK), 0);
+	CHECK_INT(jira_errno(JIRA_ERR_TIMEOUT), ETIMEDOUT);
+	CHECK_INT(jira_errno(JIRA_ERR_UNREACHABLE), EIO);
+	CHECK_INT(jira_errno(JIRA_ERR_SERVER), EIO);
+	CHECK_INT(jira_errno(JIRA_ERR_AUTH), EACCES);
+	CHECK_INT(jira_errno(JIRA_ERR_FORBIDDEN), EACCES);
+	CHECK_INT(jira_errno(JIRA_ERR_BAD_REQUEST), EINVAL);
+}

@@ -1,0 +1,100 @@
+/* Unit tests: util/ - map, strbuf, path, log ring. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "util/log.h"
+#include "util/map.h"
+#include "util/path.h"
+#include "util/strbuf.h"
+
+TEST(map_put_get_delete_and_grow)
+{
+	struct map *m = map_new();
+	char key[32];
+	for (intptr_t i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "K-%ld", (long)i);
+		CHECK_INT(map_put(m, key, (void *)(i + 1), NULL), 0);
+	}
+	CHECK_INT(map_count(m), 5000);
+	CHECK(map_get(m, "K-4321") == (void *)4322);
+	void *old = NULL;
+	map_put(m, "K-1", (void *)99, &old);
+	CHECK(old == (void *)2);
+	CHECK(map_del(m, "K-1") == (void *)99);
+	CHECK(map_get(m, "K-1") == NULL);
+	size_t seen = 0;
+	for (struct map_iter it = map_iter_start(m); map_iter_next(&it);)
+		seen++;
+	CHECK_INT(seen, 4999);
+	map_free(m);
+}
+
+TEST(strbuf_appends_and_urlencodes)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "a");
+	strbuf_addf(&sb, "%d-%s", 42, "x");
+	strbuf_add_urlencoded(&sb, "*all,-x y/é");
+	CHECK_STR(strbuf_str(&sb), "a42-x%2Aall%2C-x%20y%2F%C3%A9");
+	size_t len;
+	char *s = strbuf_detach(&sb, &len);
+	CHECK_INT(len, strlen(s));
+	free(s);
+	CHECK_STR(strbuf_str(&sb), "");
+}
+
+TEST(strbuf_limit_fails_sticky)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb.limit = 4;
+	CHECK_INT(strbuf_adds(&sb, "abc"), 0);
+	CHECK(strbuf_adds(&sb, "de") < 0);
+	CHECK(strbuf_adds(&sb, "") < 0);
+	CHECK(strbuf_detach(&sb, NULL) == NULL);
+}
+
+TEST(path_expand_home_uses_HOME)
+{
+	setenv("HOME", "/home/tester", 1);
+	char *p = path_expand_home("~/.config/jirafs/token");
+	CHECK_STR(p, "/home/tester/.config/jirafs/token");
+	free(p);
+	p = path_expand_home("/abs/~/x");
+	CHECK_STR(p, "/abs/~/x");
+	free(p);
+}
+
+static int sunk;
+static void count_sink(enum jlog_level l, const char *line)
+{
+	(void)l;
+	(void)line;
+	sunk++;
+}
+
+TEST(log_ring_keeps_last_200_single_lines)
+{
+	log_set_sink(count_sink);
+	log_ring_clear();
+	for (int i = 0; i < 250; i++)
+		jlog_warn("event %d\nwith a newline", i);
+	jlog_info("not kept in the ring");
+	size_t len;
+	char *t = log_ring_text(&len);
+	int lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += t[i] == '\n';
+	CHECK_INT(lines, LOG_RING_LINES);
+	CHECK(strstr(t, "event 50 with a newline\n") != NULL);
+	CHECK(strstr(t, "event 49 ") == NULL);
+	CHECK(strstr(t, "event 249 with a newline\n") != NULL);
+	CHECK(strstr(t, "not kept") == NULL);
+	char last[256];
+	log_last_error(last, sizeof(last));
+	CHECK_STR(last, "event 249 with a newline");
+	CHECK_INT(sunk, 251);
+	free(t);
+	log_set_sink(NULL);
+	log_ring_clear();
+}

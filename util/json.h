@@ -1,0 +1,55 @@
+/*
+ * json.h - deterministic JSON text for jirafs's files.
+ *
+ * json_pretty() writes a cJSON value with a two-space indent, the way every
+ * ticket file and control file is shown:
+ *   - objects and arrays are expanded one member per line, except that a
+ *     container holding only scalars is written on one line when that line
+ *     fits in JSON_INLINE_WIDTH columns (`"labels": ["a", "b"]`);
+ *   - object members keep the order they have in the cJSON tree (callers
+ *     that need a canonical order sort first, see json_sort_object());
+ *   - strings are always valid UTF-8 on output: invalid byte sequences are
+ *     replaced by U+FFFD, control characters are escaped;
+ *   - integers print without exponent or fraction, other numbers with the
+ *     shortest of %.15g/%.17g that reads back exactly.
+ *
+ * Functions return 0 or -ENOMEM (the strbuf's failure).  Thread-safe: no
+ * shared state.
+ */
+#ifndef JIRAFS_UTIL_JSON_H
+#define JIRAFS_UTIL_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/strbuf.h"
+
+#define JSON_INLINE_WIDTH 100
+
+/* Append v, starting at indentation level `level` (2 spaces each); the first
+ * line is not indented (the caller has written the key). */
+int json_pretty(struct strbuf *sb, const cJSON *v, int level);
+
+/* Append s as a JSON string literal (quotes included). */
+int json_add_string(struct strbuf *sb, const char *s);
+
+/* Append a JSON number. */
+int json_add_number(struct strbuf *sb, double d);
+
+/* Sort an object's members by key (bytewise), recursively when deep. */
+void json_sort_object(cJSON *obj, bool deep);
+
+/*
+ * Replace every \u0000 escape inside the JSON strings of text (in place,
+ * same length) by \ufffd.  cJSON keeps strings NUL-terminated, so a NUL
+ * would silently cut the rest of a value off; this keeps the rest.
+ * Returns how many were replaced.
+ */
+size_t json_neutralize_nul(char *text, size_t len);
+
+/* True if the len bytes at s are well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+bool utf8_valid(const char *s, size_t len);
+
+#endif
