@@ -228,6 +228,14 @@ int main(int argc, char *argv[])
 	}
 	jcfg.url = mo.url;
 	mo.url = NULL;
+	if (jcfg.cacert) {
+		/* the daemon changes to / when it detaches */
+		char *abs = path_absolute(jcfg.cacert);
+		if (!abs)
+			goto out;
+		free(jcfg.cacert);
+		jcfg.cacert = abs;
+	}
 	log_set_debug(jcfg.debug);
 
 	if (auth_new(&acfg, &fs.auth, errbuf, sizeof(errbuf))) {

@@ -12,6 +12,11 @@ int auth_pat_new(const struct auth_config *cfg, struct auth **out,
 int auth_basic_new(const struct auth_config *cfg, struct auth **out,
 		   char *errbuf, size_t errsize);
 
+/* A method that adds `header` (taken over, wiped when freed) to every
+ * request; name is a string literal. */
+int auth_header_method_new(const char *name, char *header, bool needs_tls,
+			   struct auth **out);
+
 /* The secret from `file` when given, else from the environment variable
  * `env`; `what` names it in messages. */
 int auth_secret_from(const char *file, const char *env, const char *what,

@@ -5,37 +5,6 @@
 
 #include "auth/methods.h"
 
-struct auth_pat {
-	struct auth base;
-	char *header; /* "Authorization: Bearer ...", immutable after new */
-};
-
-static int pat_decorate(struct auth *a, const struct auth_request *req,
-			struct curl_slist **headers)
-{
-	(void)req;
-	struct auth_pat *p = (struct auth_pat *)a;
-	struct curl_slist *h = curl_slist_append(*headers, p->header);
-	if (!h)
-		return -ENOMEM;
-	*headers = h;
-	return 0;
-}
-
-static void pat_free(struct auth *a)
-{
-	struct auth_pat *p = (struct auth_pat *)a;
-	auth_secret_free(p->header);
-	free(p);
-}
-
-static const struct auth_ops pat_ops = {
-	.name = "pat",
-	.decorate = pat_decorate,
-	.refresh = NULL,
-	.free = pat_free,
-};
-
 int auth_pat_new(const struct auth_config *cfg, struct auth **out,
 		 char *errbuf, size_t errsize)
 {
@@ -54,19 +23,12 @@ int auth_pat_new(const struct auth_config *cfg, struct auth **out,
 			return -EINVAL;
 		}
 	}
-	struct auth_pat *p = calloc(1, sizeof(*p));
 	size_t n = strlen(token) + sizeof("Authorization: Bearer ");
 	char *h = malloc(n);
-	if (!p || !h) {
-		free(p);
-		free(h);
-		auth_secret_free(token);
-		return -ENOMEM;
-	}
-	snprintf(h, n, "Authorization: Bearer %s", token);
+	if (h)
+		snprintf(h, n, "Authorization: Bearer %s", token);
 	auth_secret_free(token);
-	p->base.ops = &pat_ops;
-	p->header = h;
-	*out = &p->base;
-	return 0;
+	if (!h)
+		return -ENOMEM;
+	return auth_header_method_new("pat", h, false, out);
 }

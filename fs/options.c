@@ -124,7 +124,7 @@ void fs_opt_help(void)
 char *fs_state_dir(const struct fs_config *cfg, const char *url)
 {
 	if (cfg->state_dir)
-		return path_expand_home(cfg->state_dir);
+		return path_absolute(cfg->state_dir);
 	char *host = NULL, *port = NULL;
 	CURLU *u = curl_url();
 	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +23,28 @@
  * this long. */
 #define RETRY_PAUSE_MS 2000
 
+/*
+ * A cached listing that one thread at a time refreshes, guarded by its
+ * owner's lock.  cache_begin() says whether the caller may use what is held
+ * or must refresh; the refresher fetches without the lock and reports with
+ * cache_end(); threads that waited take that result.
+ */
+struct cache_state {
+	pthread_cond_t done;   /* a refresh ended (CLOCK_MONOTONIC) */
+	int64_t fetched_at;    /* mono ms of the listing held, 0 = none */
+	int64_t retry_at;      /* after a failure, no refresh before this */
+	bool refreshing;
+	uint64_t generation;   /* refreshes finished, failed or not */
+	int last_error;        /* -errno for waiters when nothing is held */
+};
+
 struct project {
 	char *key;
 	pthread_mutex_t lock;
-	pthread_cond_t done;     /* a refresh ended (CLOCK_MONOTONIC) */
 	/* guarded by lock: */
+	struct cache_state cache; /* of the listing */
 	struct map *tickets;     /* key -> struct jira_issue * (a reference) */
 	struct map *missing;     /* key -> mono ms until which it is absent */
-	int64_t fetched_at;      /* mono ms of the listing, 0 = never */
-	int64_t retry_at;        /* no refresh before this after a failure */
-	bool refreshing;
 	struct timespec mtime_open, mtime_closed;
 	/* guarded by the tree lock: */
 	bool visible;
@@ -45,23 +58,67 @@ struct tree {
 	struct timespec mounted;
 
 	pthread_mutex_t lock;
-	pthread_cond_t done;     /* a project-list refresh ended */
 	/* guarded by lock: */
+	struct cache_state cache; /* of the project list */
 	struct map *projects;    /* key -> struct project * */
 	char **order;            /* visible keys, sorted */
 	size_t norder;
-	int64_t fetched_at, retry_at;
-	bool refreshing;
-	uint64_t listings, listing_failures;
+	/* atomic, no lock: */
+	_Atomic uint64_t listings, listing_failures;
 };
 
-static void cond_init_mono(pthread_cond_t *c)
+static void cache_init(struct cache_state *c)
 {
 	pthread_condattr_t a;
+	memset(c, 0, sizeof(*c));
 	pthread_condattr_init(&a);
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &a);
+	pthread_cond_init(&c->done, &a);
 	pthread_condattr_destroy(&a);
+}
+
+/* With lock held: 1 when the caller must refresh now (it is marked as the
+ * refresher and must call cache_end), 0 when what is held may be used,
+ * -errno when nothing can be used. */
+static int cache_begin(struct cache_state *c, pthread_mutex_t *lock,
+		       deadline_t d, int64_t fresh_ms)
+{
+	uint64_t gen = c->generation;
+	for (;;) {
+		int64_t now = clock_mono_ms();
+		if (c->fetched_at && now - c->fetched_at < fresh_ms)
+			return 0;
+		if (c->fetched_at && now < c->retry_at)
+			return 0; /* serve the old listing during an outage */
+		if (c->generation != gen) /* we waited for a refresh: take it */
+			return c->fetched_at ? 0 : c->last_error;
+		if (!c->refreshing)
+			break;
+		struct timespec ts = deadline_timespec(d);
+		if (pthread_cond_timedwait(&c->done, lock, &ts) == ETIMEDOUT &&
+		    c->generation == gen)
+			return c->fetched_at ? 0 : -ETIMEDOUT;
+	}
+	c->refreshing = true;
+	return 1;
+}
+
+/* With lock held again: the refresh ended with err (0 or -errno).  Returns
+ * what the refresher's caller gets: 0 when something can be used. */
+static int cache_end(struct cache_state *c, int err)
+{
+	int64_t now = clock_mono_ms();
+	c->refreshing = false;
+	c->generation++;
+	pthread_cond_broadcast(&c->done);
+	if (!err) {
+		c->fetched_at = now;
+		c->last_error = 0;
+	} else {
+		c->retry_at = now + RETRY_PAUSE_MS;
+		c->last_error = c->fetched_at ? 0 : err;
+	}
+	return c->last_error;
 }
 
 struct tree *tree_new(struct jira_client *client,
@@ -84,7 +141,7 @@ struct tree *tree_new(struct jira_client *client,
 	}
 	clock_gettime(CLOCK_REALTIME, &t->mounted);
 	pthread_mutex_init(&t->lock, NULL);
-	cond_init_mono(&t->done);
+	cache_init(&t->cache);
 	return t;
 }
 
@@ -95,7 +152,7 @@ static void project_free(struct project *p)
 		jira_issue_unref(it.value);
 	map_free(p->tickets);
 	map_free(p->missing);
-	pthread_cond_destroy(&p->done);
+	pthread_cond_destroy(&p->cache.done);
 	pthread_mutex_destroy(&p->lock);
 	free(p->key);
 	free(p);
@@ -122,7 +179,7 @@ void tree_free(struct tree *t)
 	for (size_t i = 0; i < t->nonly; i++)
 		free(t->only[i]);
 	free(t->only);
-	pthread_cond_destroy(&t->done);
+	pthread_cond_destroy(&t->cache.done);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -148,7 +205,7 @@ static struct project *project_new(const char *key)
 		return NULL;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	cond_init_mono(&p->done);
+	cache_init(&p->cache);
 	return p;
 }
 
@@ -192,7 +249,7 @@ static int install_projects(struct tree *t, struct jira_project *list,
 	}
 	for (size_t i = 0; i < t->nonly; i++) {
 		struct project *p = map_get(t->projects, t->only[i]);
-		if ((!p || !p->visible) && t->fetched_at == 0)
+		if ((!p || !p->visible) && t->cache.fetched_at == 0)
 			jlog_warn("project %s (from projects=) does not exist "
 				  "or is not visible to this account",
 				  t->only[i]);
@@ -207,20 +264,9 @@ static int install_projects(struct tree *t, struct jira_project *list,
  * returns with the tree lock held; 0 or -errno. */
 static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
 {
-	for (;;) {
-		int64_t now = clock_mono_ms();
-		if (t->fetched_at && now - t->fetched_at < fresh_ms)
-			return 0;
-		if (t->fetched_at && now < t->retry_at)
-			return 0; /* serve the old list during an outage */
-		if (!t->refreshing)
-			break;
-		struct timespec ts = deadline_timespec(d);
-		if (pthread_cond_timedwait(&t->done, &t->lock, &ts) ==
-		    ETIMEDOUT)
-			return t->fetched_at ? 0 : -ETIMEDOUT;
-	}
-	t->refreshing = true;
+	int ret = cache_begin(&t->cache, &t->lock, d, fresh_ms);
+	if (ret <= 0)
+		return ret;
 	pthread_mutex_unlock(&t->lock);
 
 	struct jira_project *list = NULL;
@@ -229,26 +275,19 @@ static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
 	enum jira_status st = jira_projects(t->client, d, &list, &n, &err);
 
 	pthread_mutex_lock(&t->lock);
-	t->refreshing = false;
-	pthread_cond_broadcast(&t->done);
-	int ret = 0;
 	if (st == JIRA_OK) {
 		ret = install_projects(t, list, n);
-		if (!ret)
-			t->fetched_at = clock_mono_ms();
 	} else {
-		t->retry_at = clock_mono_ms() + RETRY_PAUSE_MS;
-		if (t->fetched_at) {
+		ret = -jira_errno(st);
+		if (t->cache.fetched_at)
 			jlog_warn("cannot refresh the project list (%s); "
 				  "showing the last one",
 				  err.msg);
-		} else {
+		else
 			jlog_err("cannot list projects: %s", err.msg);
-			ret = -jira_errno(st);
-		}
 	}
 	jira_projects_free(list, n);
-	return ret;
+	return cache_end(&t->cache, ret);
 }
 
 int tree_projects(struct tree *t, deadline_t d,
@@ -275,7 +314,7 @@ int tree_project(struct tree *t, const char *key, deadline_t d,
 	struct project *p = map_get(t->projects, key);
 	int ret = 0;
 	/* a project not seen yet may be new: look at a recent list */
-	if (!p || !p->visible || !t->fetched_at)
+	if (!p || !p->visible || !t->cache.fetched_at)
 		ret = ensure_projects(t, d, UNKNOWN_PROJECT_FRESH_MS < fresh
 						    ? UNKNOWN_PROJECT_FRESH_MS
 						    : fresh);
@@ -338,20 +377,9 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 			  int64_t fresh_ms)
 {
-	for (;;) {
-		int64_t now = clock_mono_ms();
-		if (p->fetched_at && now - p->fetched_at < fresh_ms)
-			return 0;
-		if (p->fetched_at && now < p->retry_at)
-			return 0;
-		if (!p->refreshing)
-			break;
-		struct timespec ts = deadline_timespec(d);
-		if (pthread_cond_timedwait(&p->done, &p->lock, &ts) ==
-		    ETIMEDOUT)
-			return p->fetched_at ? 0 : -ETIMEDOUT;
-	}
-	p->refreshing = true;
+	int ret = cache_begin(&p->cache, &p->lock, d, fresh_ms);
+	if (ret <= 0)
+		return ret;
 	pthread_mutex_unlock(&p->lock);
 
 	struct jira_issue **issues = NULL;
@@ -367,36 +395,27 @@ static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 	free(jql);
 
 	pthread_mutex_lock(&p->lock);
-	p->refreshing = false;
-	pthread_cond_broadcast(&p->done);
-	int ret = 0;
 	if (st == JIRA_OK) {
 		ret = install_listing(p, issues, n);
-		if (!ret)
-			p->fetched_at = clock_mono_ms();
 		jlog_debug("listed %s: %zu tickets in %u pages of %u", p->key,
 			   n, stats.pages, stats.page_size);
 	} else {
-		p->retry_at = clock_mono_ms() + RETRY_PAUSE_MS;
-		if (p->fetched_at) {
+		ret = -jira_errno(st);
+		if (p->cache.fetched_at)
 			jlog_warn("cannot refresh %s (%s); showing the listing "
 				  "from %lld s ago",
 				  p->key, err.msg,
-				  (long long)(clock_mono_ms() - p->fetched_at) /
+				  (long long)(clock_mono_ms() -
+					      p->cache.fetched_at) /
 					  1000);
-		} else {
+		else
 			jlog_err("cannot list %s: %s", p->key, err.msg);
-			ret = -jira_errno(st);
-		}
 	}
 	jira_issues_free(issues, n); /* what install_listing did not take */
+	ret = cache_end(&p->cache, ret);
 
-	pthread_mutex_lock(&t->lock);
-	if (st == JIRA_OK)
-		t->listings++;
-	else
-		t->listing_failures++;
-	pthread_mutex_unlock(&t->lock);
+	atomic_fetch_add(st == JIRA_OK ? &t->listings : &t->listing_failures,
+			 1);
 	return ret;
 }
 
@@ -454,14 +473,14 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 		goto out;
 	}
 	/* Not in the listing: it may be newer than the listing.  Ask Jira. */
-	int64_t listed_at = p->fetched_at;
+	int64_t listed_at = p->cache.fetched_at;
 	pthread_mutex_unlock(&p->lock);
 	struct jira_error err = { 0 };
 	struct jira_issue *got = NULL;
 	enum jira_status st = jira_issue_get(t->client, key, d, &got, &err);
 	pthread_mutex_lock(&p->lock);
 	if (st == JIRA_OK) {
-		if (p->fetched_at == listed_at) {
+		if (p->cache.fetched_at == listed_at) {
 			void *old = NULL;
 			if (map_put(p->tickets, got->key, got, &old) == 0) {
 				jira_issue_ref(got);
@@ -506,8 +525,8 @@ void tree_stats(struct tree *t, struct tree_stats *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&t->lock);
 	out->projects = t->norder;
-	out->listings = t->listings;
-	out->listing_failures = t->listing_failures;
+	out->listings = atomic_load(&t->listings);
+	out->listing_failures = atomic_load(&t->listing_failures);
 	struct map_iter it = map_iter_start(t->projects);
 	while (map_iter_next(&it)) {
 		struct project *p = it.value;

@@ -549,10 +549,10 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 	if (st != JIRA_OK)
 		return st;
 	unsigned size = first.granted ? first.granted : (unsigned)first.n;
-	if (size == 0)
-		size = 1;
 	unsigned total = first.total;
-	unsigned npages = total > first.n ? (total + size - 1) / size : 1;
+	/* a server that grants no page size cannot be paged through */
+	unsigned npages = size && total > first.n ? (total + size - 1) / size
+						   : 1;
 	s.pages = 1;
 	s.page_size = size;
 	s.total = total;

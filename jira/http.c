@@ -16,6 +16,7 @@
 
 #define USER_AGENT "jirafs/" JIRAFS_VERSION
 #define CONNECT_TIMEOUT_MAX_MS 15000
+#define LOW_SPEED_TIME_S 60L
 
 struct slot {
 	CURL *curl;
@@ -358,6 +359,9 @@ static void perform(struct http *h, CURL *c, const char *method,
 			 (long)(left < CONNECT_TIMEOUT_MAX_MS
 					? left
 					: CONNECT_TIMEOUT_MAX_MS));
+	/* a connection that stalls is given up before the deadline says so */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

@@ -30,6 +30,23 @@ char *path_expand_home(const char *path)
 	return out;
 }
 
+char *path_absolute(const char *path)
+{
+	char *p = path_expand_home(path);
+	if (!p || p[0] == '/')
+		return p;
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return p; /* nothing better to offer */
+	size_t n = strlen(cwd) + strlen(p) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", cwd, p);
+	free(cwd);
+	free(p);
+	return out;
+}
+
 int path_mkdirs(const char *path, unsigned mode)
 {
 	char *p = strdup(path);

@@ -704,6 +704,7 @@ class Handler(BaseHTTPRequestHandler):
                  "auth": "anonymous", "body": _redact(parsed_body), "fault": None,
                  "headers": {h: self.headers.get(h) for h in SAFE_HEADERS
                              if self.headers.get(h) is not None},
+                 "conn": "%s:%s" % tuple(self.client_address[:2]),
                  "time": t0}
         self._pending = entry
         try:

@@ -122,3 +122,37 @@ def test_state_dir_is_created_private(fresh_emulator, mount, tmp_path):
     m = mount(emu, f"state_dir={tmp_path}/st/deeper")
     assert os.path.isdir(tmp_path / "st" / "deeper")
     assert os.stat(tmp_path / "st" / "deeper").st_mode & 0o077 == 0
+
+
+def test_daemonized_mount_with_relative_paths(fresh_emulator, jirafs_bin, token_file, tmp_path):
+    """Without -f jirafs detaches (and changes to /): relative cacert= and
+    state_dir= must still work, and the daemon must end at unmount."""
+    import glob
+    import shutil
+    import time
+    emu = fresh_emulator(tls=True, extra_args=["--seed", "demo"])
+    shutil.copy(emu.ca_path, tmp_path / "ca.pem")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ)
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):   # reports go to files once detached
+        env[var] = env.get(var, "") + f":log_path={tmp_path}/sanitizer"
+    r = subprocess.run([jirafs_bin, "-o", f"auth=pat,token_file={token_file},cacert=ca.pem,"
+                        "state_dir=st", emu.url, "mnt"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    try:
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert is_mounted(str(mnt))
+        assert any(n.endswith(".json") for n in os.listdir(mnt / "SEC"))
+        assert (tmp_path / "st").is_dir()
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], capture_output=True)
+    for _ in range(200):
+        alive = subprocess.run(["pgrep", "-f", f"jirafs.*{emu.url} mnt"], capture_output=True)
+        if alive.returncode != 0:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the daemon did not exit after the unmount")
+    reports = glob.glob(f"{tmp_path}/sanitizer*")
+    assert reports == [], open(reports[0]).read()

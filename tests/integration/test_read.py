@@ -49,10 +49,10 @@ def test_listing_2500_tickets_matches_emulator_in_the_pages_needed(emulator, mou
     starts = sorted(r["body"]["startAt"] for r in searches)
     assert starts == list(range(0, 2500, 100))
     assert all(r["body"]["maxResults"] >= 100 for r in searches)
-    # the listing is cached: listing again costs nothing
+    # the listing is cached: listing again, with every file's attributes, costs nothing
     since = emulator.request_seq()
-    os.listdir(m.p("BIG"))
-    os.listdir(m.p("BIG", "closed"))
+    assert sh(f"ls -l {m.p('BIG')} | grep -c '.json$'").stdout.strip() == "2000"
+    assert sh(f"ls -l {m.p('BIG', 'closed')} | grep -c '.json$'").stdout.strip() == "500"
     assert emulator.requests(since=since) == []
 
 
@@ -247,3 +247,33 @@ def test_parallel_readers_share_one_listing(emulator, mount):
              for _ in range(8)]
     assert all(p.wait(timeout=60) == 0 for p in procs)
     assert len(search_requests(emulator, since)) == 25
+
+
+def max_overlap(entries):
+    events = []
+    for r in entries:
+        events += [(r["time"], 1), (r["time"] + r["duration_ms"] / 1000.0, -1)]
+    events.sort(key=lambda e: (e[0], e[1]))
+    cur = best = 0
+    for _, d in events:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+def test_pages_after_the_first_are_fetched_in_parallel_over_a_kept_pool(fresh_emulator, mount):
+    emu = fresh_emulator(seed_projects=["PAR:1200:4"], latency_ms=100)
+    m = mount(emu, "max_connections=4", "cache_ttl=1")
+    since = emu.request_seq()
+    os.listdir(m.p("PAR"))
+    first = [r for r in emu.requests(since=since) if r["path"] == "/rest/api/2/search"]
+    assert len(first) == 12                                  # 1,200 at a clamp of 100
+    assert first[0]["body"]["startAt"] == 0
+    assert 2 <= max_overlap(first[1:]) <= 4                  # parallel, within the pool
+    import time
+    time.sleep(1.1)
+    os.listdir(m.p("PAR"))                                   # a second listing
+    after = emu.requests(since=since)
+    assert len([r for r in after if r["path"] == "/rest/api/2/search"]) == 24
+    conns = {r["conn"] for r in after}
+    assert len(conns) <= 4, conns                            # connections are kept and reused

@@ -1,6 +1,7 @@
 /* Unit tests: util/ - map, strbuf, path, log ring. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/log.h"
@@ -62,6 +63,20 @@ TEST(path_expand_home_uses_HOME)
 	free(p);
 	p = path_expand_home("/abs/~/x");
 	CHECK_STR(p, "/abs/~/x");
+	free(p);
+}
+
+TEST(path_absolute_resolves_relative_paths)
+{
+	char *cwd = getcwd(NULL, 0);
+	char *p = path_absolute("ca.pem");
+	char want[4096];
+	snprintf(want, sizeof(want), "%s/ca.pem", cwd);
+	CHECK_STR(p, want);
+	free(p);
+	free(cwd);
+	p = path_absolute("/etc/ssl/ca.pem");
+	CHECK_STR(p, "/etc/ssl/ca.pem");
 	free(p);
 }
 

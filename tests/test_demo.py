@@ -1,0 +1,45 @@
+"""The README's demo command: it mounts the emulator, prints what to try,
+the suggested commands work, and Ctrl-C stops everything cleanly."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from mountlib import is_mounted
+from testenv import ROOT
+
+
+def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
+    mnt = tmp_path / "mnt"
+    env = dict(os.environ, JIRAFS_DEMO_DIR=str(tmp_path / "demo"))
+    out = open(tmp_path / "demo.out", "w+")
+    p = subprocess.Popen([os.path.join(ROOT, "scripts", "demo"), str(mnt)], stdout=out,
+                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "Press Ctrl-C" not in open(tmp_path / "demo.out").read():
+            assert p.poll() is None, open(tmp_path / "demo.out").read()
+            assert time.monotonic() < deadline, "the demo did not start"
+            time.sleep(0.1)
+        text = open(tmp_path / "demo.out").read()
+        assert f"jirafs is mounted at {mnt}" in text
+        assert is_mounted(str(mnt))
+        # what the demo suggests works
+        assert {"SEC", "OPS", "WEB", "BIG"} <= set(os.listdir(mnt))
+        r = subprocess.run("jq -r '.key + \"  \" + .summary' SEC/*.json", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "SEC-1  " in r.stdout
+        r = subprocess.run("grep -rl CVE-2023-0286 BIG | head", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip()
+        assert len(os.listdir(mnt / "BIG")) == 1 + 3750        # closed/ + open tickets
+        assert json.loads(open(mnt / ".jirafs" / "status").read())["user"] == "alice"
+    finally:
+        os.killpg(p.pid, signal.SIGINT)                          # Ctrl-C
+        rc = p.wait(timeout=60)
+    assert not is_mounted(str(mnt))
+    assert "jirafs demo stopped" in open(tmp_path / "demo.out").read()
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "demo")], capture_output=True)
+    assert leftovers.returncode != 0, leftovers.stdout
+    assert rc in (0, 130), rc
