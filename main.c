@@ -12,6 +12,8 @@
  */
 #include <curl/curl.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +188,9 @@ int main(int argc, char *argv[])
 	char errbuf[512] = "";
 	int ret = EXIT_USAGE;
 
+	/* Listings are built by several threads; without a cap each keeps its
+	 * own malloc arena and the peak of every refresh. */
+	mallopt(M_ARENA_MAX, 2);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "jirafs: cannot initialize libcurl\n");
 		return EXIT_USAGE;
@@ -298,8 +303,10 @@ int main(int argc, char *argv[])
 			r = -1;
 		} else {
 			fuse_loop_cfg_set_clone_fd(loop, fo.clone_fd);
-			fuse_loop_cfg_set_idle_threads(loop,
-						       fo.max_idle_threads);
+			if (fo.max_idle_threads != UINT_MAX)
+				fuse_loop_cfg_set_idle_threads(
+					loop, fo.max_idle_threads);
+			fuse_loop_cfg_set_max_threads(loop, fo.max_threads);
 			r = fuse_loop_mt(fuse, loop);
 		}
 	}

@@ -16,6 +16,7 @@ int jira_errno(enum jira_status st)
 	case JIRA_ERR_RATE_LIMITED: return EIO;
 	case JIRA_ERR_SERVER: return EIO;
 	case JIRA_ERR_BAD_RESPONSE: return EIO;
+	case JIRA_ERR_PROTOCOL: return EIO;
 	case JIRA_ERR_TIMEOUT: return ETIMEDOUT;
 	case JIRA_ERR_UNREACHABLE: return EIO;
 	case JIRA_ERR_TLS: return EIO;

@@ -627,6 +627,7 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	}
 	struct tree_config tc = {
 		.cache_ttl_ms = (int64_t)fs->cfg.cache_ttl_s * 1000,
+		.timeout_ms = (int64_t)fs->jira->timeout_s * 1000,
 		.only = fs->cfg.projects,
 		.nonly = fs->cfg.nprojects,
 	};

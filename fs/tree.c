@@ -2,6 +2,7 @@
 #include "fs/tree.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,8 +21,13 @@
  * again (it may be new), but not more often than this. */
 #define UNKNOWN_PROJECT_FRESH_MS 5000
 /* After a failed refresh, the old listing is served without retrying for
- * this long. */
+ * this long, doubled after each further failure up to the maximum. */
 #define RETRY_PAUSE_MS 2000
+#define RETRY_PAUSE_MAX_MS 60000
+/* How long a caller waits for a background refresh of what it holds. */
+#define GRACE_MS 1000
+/* A background refresh may take this many times -o timeout. */
+#define BG_BUDGET_FACTOR 4
 
 /*
  * A cached listing that one thread at a time refreshes, guarded by its
@@ -36,6 +42,7 @@ struct cache_state {
 	bool refreshing;
 	uint64_t generation;   /* refreshes finished, failed or not */
 	int last_error;        /* -errno for waiters when nothing is held */
+	unsigned failures;     /* consecutive failed refreshes */
 };
 
 struct project {
@@ -65,7 +72,16 @@ struct tree {
 	size_t norder;
 	/* atomic, no lock: */
 	_Atomic uint64_t listings, listing_failures;
+
+	int64_t bg_budget_ms;    /* time a background refresh may take */
+	pthread_mutex_t bg_lock; /* a leaf lock, guards: */
+	pthread_cond_t bg_done;  /* a background refresh ended */
+	unsigned bg_running;
+	bool closing;            /* no new background refreshes */
 };
+
+static int refresh_projects(struct tree *t, deadline_t d);
+static int refresh_listing(struct tree *t, struct project *p, deadline_t d);
 
 static void cache_init(struct cache_state *c)
 {
@@ -94,6 +110,8 @@ static int cache_begin(struct cache_state *c, pthread_mutex_t *lock,
 			return c->fetched_at ? 0 : c->last_error;
 		if (!c->refreshing)
 			break;
+		if (c->fetched_at)
+			return 0; /* someone refreshes: use what is held */
 		struct timespec ts = deadline_timespec(d);
 		if (pthread_cond_timedwait(&c->done, lock, &ts) == ETIMEDOUT &&
 		    c->generation == gen)
@@ -114,8 +132,16 @@ static int cache_end(struct cache_state *c, int err)
 	if (!err) {
 		c->fetched_at = now;
 		c->last_error = 0;
+		c->failures = 0;
 	} else {
-		c->retry_at = now + RETRY_PAUSE_MS;
+		int64_t pause = RETRY_PAUSE_MS;
+		for (unsigned i = 0; i < c->failures && pause < RETRY_PAUSE_MAX_MS;
+		     i++)
+			pause *= 2;
+		c->failures++;
+		c->retry_at = now + (pause < RETRY_PAUSE_MAX_MS
+					     ? pause
+					     : RETRY_PAUSE_MAX_MS);
 		c->last_error = c->fetched_at ? 0 : err;
 	}
 	return c->last_error;
@@ -142,6 +168,9 @@ struct tree *tree_new(struct jira_client *client,
 	clock_gettime(CLOCK_REALTIME, &t->mounted);
 	pthread_mutex_init(&t->lock, NULL);
 	cache_init(&t->cache);
+	t->bg_budget_ms = cfg->timeout_ms * BG_BUDGET_FACTOR;
+	pthread_mutex_init(&t->bg_lock, NULL);
+	pthread_cond_init(&t->bg_done, NULL);
 	return t;
 }
 
@@ -171,6 +200,18 @@ void tree_free(struct tree *t)
 {
 	if (!t)
 		return;
+	/* end the background refreshes: no new ones, the running ones have
+	 * their transfers cancelled and finish at once */
+	pthread_mutex_lock(&t->bg_lock);
+	t->closing = true;
+	pthread_mutex_unlock(&t->bg_lock);
+	jira_client_cancel(t->client);
+	pthread_mutex_lock(&t->bg_lock);
+	while (t->bg_running)
+		pthread_cond_wait(&t->bg_done, &t->bg_lock);
+	pthread_mutex_unlock(&t->bg_lock);
+	pthread_cond_destroy(&t->bg_done);
+	pthread_mutex_destroy(&t->bg_lock);
 	struct map_iter it = map_iter_start(t->projects);
 	while (map_iter_next(&it))
 		project_free(it.value);
@@ -207,6 +248,85 @@ static struct project *project_new(const char *key)
 	pthread_mutex_init(&p->lock, NULL);
 	cache_init(&p->cache);
 	return p;
+}
+
+/*
+ * Background refreshes.  A stale listing that is held is refreshed by a
+ * thread of its own, with its own time budget, while callers answer from
+ * what is held: an `ls` never waits on a slow or hung Jira for a listing
+ * it already has.  A healthy Jira gets GRACE_MS to make the answer fresh.
+ */
+struct bg_job {
+	struct tree *t;
+	struct project *p; /* NULL: the project list */
+};
+
+static void *bg_refresh(void *arg)
+{
+	struct bg_job *job = arg;
+	struct tree *t = job->t;
+	deadline_t d = deadline_in(t->bg_budget_ms);
+	if (job->p)
+		refresh_listing(t, job->p, d);
+	else
+		refresh_projects(t, d);
+	free(job);
+	pthread_mutex_lock(&t->bg_lock);
+	t->bg_running--;
+	pthread_cond_broadcast(&t->bg_done);
+	pthread_mutex_unlock(&t->bg_lock);
+	return NULL;
+}
+
+/* Start refreshing p (or the project list) in the background; the cache is
+ * already marked refreshing.  False when no thread can be had: the caller
+ * then refreshes itself. */
+static bool bg_start(struct tree *t, struct project *p)
+{
+	struct bg_job *job = malloc(sizeof(*job));
+	if (!job)
+		return false;
+	job->t = t;
+	job->p = p;
+	pthread_mutex_lock(&t->bg_lock);
+	bool ok = !t->closing;
+	if (ok)
+		t->bg_running++;
+	pthread_mutex_unlock(&t->bg_lock);
+	pthread_t tid;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (ok && pthread_create(&tid, &attr, bg_refresh, job) != 0) {
+		pthread_mutex_lock(&t->bg_lock);
+		t->bg_running--;
+		pthread_mutex_unlock(&t->bg_lock);
+		ok = false;
+	}
+	pthread_attr_destroy(&attr);
+	if (!ok)
+		free(job);
+	return ok;
+}
+
+/* After starting a background refresh: wait a little for it when Jira has
+ * been answering, so that a healthy Jira's answer is fresh.  Called with
+ * the cache's lock held. */
+static void grace_wait(struct tree *t, struct cache_state *c,
+		       pthread_mutex_t *lock, deadline_t d)
+{
+	struct http_counters hc;
+	jira_client_counters(t->client, &hc);
+	if (hc.last_failure_ms > hc.last_ok_ms)
+		return; /* Jira is failing: do not wait at all */
+	deadline_t until = deadline_in(GRACE_MS);
+	if (until > d)
+		until = d;
+	uint64_t gen = c->generation;
+	struct timespec ts = deadline_timespec(until);
+	while (c->generation == gen &&
+	       pthread_cond_timedwait(&c->done, lock, &ts) != ETIMEDOUT)
+		;
 }
 
 static bool wanted(const struct tree *t, const char *key)
@@ -260,19 +380,15 @@ static int install_projects(struct tree *t, struct jira_project *list,
 	return 0;
 }
 
-/* Make the project list usable: refresh it when stale.  Called and
- * returns with the tree lock held; 0 or -errno. */
-static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
+/* Fetch and install the project list; the caller marked the cache as
+ * refreshing.  Called without locks; returns what cache_end returned. */
+static int refresh_projects(struct tree *t, deadline_t d)
 {
-	int ret = cache_begin(&t->cache, &t->lock, d, fresh_ms);
-	if (ret <= 0)
-		return ret;
-	pthread_mutex_unlock(&t->lock);
-
 	struct jira_project *list = NULL;
 	size_t n = 0;
 	struct jira_error err = { 0 };
 	enum jira_status st = jira_projects(t->client, d, &list, &n, &err);
+	int ret;
 
 	pthread_mutex_lock(&t->lock);
 	if (st == JIRA_OK) {
@@ -286,8 +402,27 @@ static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
 		else
 			jlog_err("cannot list projects: %s", err.msg);
 	}
+	ret = cache_end(&t->cache, ret);
+	pthread_mutex_unlock(&t->lock);
 	jira_projects_free(list, n);
-	return cache_end(&t->cache, ret);
+	return ret;
+}
+
+/* Make the project list usable.  Called and returns with the tree lock
+ * held; 0 or -errno. */
+static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
+{
+	int ret = cache_begin(&t->cache, &t->lock, d, fresh_ms);
+	if (ret <= 0)
+		return ret;
+	if (t->cache.fetched_at && bg_start(t, NULL)) {
+		grace_wait(t, &t->cache, &t->lock, d);
+		return 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	ret = refresh_projects(t, d);
+	pthread_mutex_lock(&t->lock);
+	return ret;
 }
 
 int tree_projects(struct tree *t, deadline_t d,
@@ -373,20 +508,16 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 	return p->missing ? 0 : -ENOMEM;
 }
 
-/* Make p's listing usable.  Called and returns with p->lock held. */
-static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
-			  int64_t fresh_ms)
+/* Fetch and install p's listing; the caller marked the cache as
+ * refreshing.  Called without locks; returns what cache_end returned. */
+static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 {
-	int ret = cache_begin(&p->cache, &p->lock, d, fresh_ms);
-	if (ret <= 0)
-		return ret;
-	pthread_mutex_unlock(&p->lock);
-
 	struct jira_issue **issues = NULL;
 	size_t n = 0;
 	struct jira_search_stats stats = { 0 };
 	struct jira_error err = { 0 };
 	enum jira_status st;
+	int ret;
 	char *jql = jql_project_all(p->key);
 	if (jql)
 		st = jira_search(t->client, jql, d, &issues, &n, &stats, &err);
@@ -411,11 +542,30 @@ static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 		else
 			jlog_err("cannot list %s: %s", p->key, err.msg);
 	}
-	jira_issues_free(issues, n); /* what install_listing did not take */
 	ret = cache_end(&p->cache, ret);
-
+	pthread_mutex_unlock(&p->lock);
+	jira_issues_free(issues, n); /* what install_listing did not take */
+	/* the pages and the old listing are gone: give their memory back */
+	malloc_trim(0);
 	atomic_fetch_add(st == JIRA_OK ? &t->listings : &t->listing_failures,
 			 1);
+	return ret;
+}
+
+/* Make p's listing usable.  Called and returns with p->lock held. */
+static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
+			  int64_t fresh_ms)
+{
+	int ret = cache_begin(&p->cache, &p->lock, d, fresh_ms);
+	if (ret <= 0)
+		return ret;
+	if (p->cache.fetched_at && bg_start(t, p)) {
+		grace_wait(t, &p->cache, &p->lock, d);
+		return 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	ret = refresh_listing(t, p, d);
+	pthread_mutex_lock(&p->lock);
 	return ret;
 }
 

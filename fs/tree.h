@@ -15,6 +15,11 @@
  * fetches, relocks and swaps; other threads wait on the condvar (bounded by
  * their deadline) or serve the old listing.
  *
+ * A stale listing that is held is refreshed in the background (a thread
+ * per refresh, with its own time budget) while readers are answered from
+ * it; only a listing never fetched makes a reader wait, bounded by its
+ * deadline.  tree_free() cancels and waits for background refreshes.
+ *
  * Projects are never freed before tree_free(), so a struct project pointer
  * stays valid for the life of the mount.  Tickets are struct jira_issue
  * references (see jira/issue.h).  Functions return 0 or -errno.
@@ -35,6 +40,7 @@ struct project;
 
 struct tree_config {
 	int64_t cache_ttl_ms;
+	int64_t timeout_ms;  /* -o timeout: budgets of background refreshes */
 	char **only;   /* projects= filter, NULL for every browsable project */
 	size_t nonly;
 };

@@ -176,6 +176,11 @@ char *jira_browse_url(const struct jira_client *c, const char *key)
 	return strbuf_detach(&sb, NULL);
 }
 
+void jira_client_cancel(struct jira_client *c)
+{
+	http_cancel(c->http);
+}
+
 void jira_client_counters(const struct jira_client *c,
 			  struct http_counters *out)
 {
@@ -191,8 +196,8 @@ static unsigned jitter_seed(void)
 
 /* Wait before retry number `attempt` (0-based); false when the wait would
  * pass the deadline, so the caller should stop. */
-static bool backoff(const struct jira_error *e, int attempt,
-		    deadline_t deadline)
+static bool backoff(struct jira_client *c, const struct jira_error *e,
+		    int attempt, deadline_t deadline)
 {
 	int64_t wait;
 	if (e->retry_after_s >= 0) {
@@ -206,8 +211,7 @@ static bool backoff(const struct jira_error *e, int attempt,
 	}
 	if (wait >= deadline_left(deadline))
 		return false;
-	clock_sleep_ms(wait, deadline);
-	return true;
+	return http_sleep(c->http, wait, deadline);
 }
 
 static bool content_is_json(const struct http_response *r)
@@ -258,7 +262,7 @@ static enum jira_status request_json(struct jira_client *c,
 		if (st == JIRA_OK || !idempotent ||
 		    !jira_status_transient(st) ||
 		    attempt + 1 >= RETRY_ATTEMPTS ||
-		    !backoff(err, attempt, deadline))
+		    !backoff(c, err, attempt, deadline))
 			break;
 		http_count_retry(c->http);
 		jlog_debug("retrying %s %s after: %s", method, path, err->msg);

@@ -59,6 +59,8 @@ const char *jira_client_url(const struct jira_client *c);
 char *jira_browse_url(const struct jira_client *c, const char *key);
 void jira_client_counters(const struct jira_client *c,
 			  struct http_counters *out);
+/* Cancel every request, now and later (the mount is ending). */
+void jira_client_cancel(struct jira_client *c);
 
 /* GET path and parse a JSON answer (retried when transient).  *out is a
  * cJSON tree to free with cJSON_Delete. */

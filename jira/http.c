@@ -38,6 +38,8 @@ struct http {
 	unsigned nslots;       /* allocated so far, <= max */
 	unsigned max;
 
+	_Atomic bool cancelled;
+	pthread_cond_t cancel_cv; /* signalled by http_cancel (with lock) */
 	_Atomic uint64_t requests, failures, retries, bytes_in;
 	_Atomic int64_t last_ok_ms, last_failure_ms;
 };
@@ -86,6 +88,7 @@ int http_new(const struct http_config *cfg, struct auth *auth,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->freed, &ca);
+	pthread_cond_init(&h->cancel_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
@@ -115,6 +118,7 @@ void http_free(struct http *h)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_locks[i]);
 	pthread_cond_destroy(&h->freed);
+	pthread_cond_destroy(&h->cancel_cv);
 	pthread_mutex_destroy(&h->lock);
 	free(h->slots);
 	free(h->base_url);
@@ -137,6 +141,35 @@ void http_counters(const struct http *h, struct http_counters *out)
 	out->last_failure_ms = atomic_load(&h->last_failure_ms);
 }
 
+void http_cancel(struct http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	atomic_store(&h->cancelled, true);
+	pthread_cond_broadcast(&h->freed);
+	pthread_cond_broadcast(&h->cancel_cv);
+	pthread_mutex_unlock(&h->lock);
+}
+
+bool http_cancelled(struct http *h)
+{
+	return atomic_load(&h->cancelled);
+}
+
+bool http_sleep(struct http *h, int64_t ms, deadline_t deadline)
+{
+	deadline_t until = deadline_in(ms);
+	if (until > deadline)
+		until = deadline;
+	struct timespec ts = deadline_timespec(until);
+	pthread_mutex_lock(&h->lock);
+	while (!atomic_load(&h->cancelled) &&
+	       pthread_cond_timedwait(&h->cancel_cv, &h->lock, &ts) !=
+		       ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&h->lock);
+	return !atomic_load(&h->cancelled);
+}
+
 void http_count_retry(struct http *h)
 {
 	atomic_fetch_add(&h->retries, 1);
@@ -151,6 +184,10 @@ static struct slot *slot_get(struct http *h, deadline_t deadline,
 	*timed_out = false;
 	pthread_mutex_lock(&h->lock);
 	for (;;) {
+		if (atomic_load(&h->cancelled)) {
+			*timed_out = true;
+			break;
+		}
 		for (unsigned i = 0; i < h->nslots; i++) {
 			if (!h->slots[i].busy) {
 				s = &h->slots[i];
@@ -317,6 +354,18 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
 	return 0;
 }
 
+/* Ends a transfer once the pool is cancelled. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	struct http *h = user;
+	return atomic_load(&h->cancelled) ? 1 : 0;
+}
+
 static void reply_reset(struct reply *r)
 {
 	strbuf_release(&r->body);
@@ -366,6 +415,9 @@ static void perform(struct http *h, CURL *c, const char *method,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	if (h->debug) {
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
@@ -513,7 +565,7 @@ enum jira_status http_request(struct http *h, const char *method,
 	if (r.body.failed) {
 		strbuf_release(&r.body);
 		if (st == JIRA_OK)
-			st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+			st = jira_error_set(err, JIRA_ERR_PROTOCOL,
 					    "answer larger than %u bytes",
 					    HTTP_MAX_BODY);
 	}

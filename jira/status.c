@@ -21,6 +21,7 @@ const char *jira_status_name(enum jira_status st)
 	case JIRA_ERR_RATE_LIMITED: return "rate limited";
 	case JIRA_ERR_SERVER: return "server error";
 	case JIRA_ERR_BAD_RESPONSE: return "unexpected answer";
+	case JIRA_ERR_PROTOCOL: return "unusable answer";
 	case JIRA_ERR_TIMEOUT: return "timeout";
 	case JIRA_ERR_UNREACHABLE: return "unreachable";
 	case JIRA_ERR_TLS: return "TLS failure";
@@ -37,7 +38,7 @@ bool jira_status_transient(enum jira_status st)
 	switch (st) {
 	case JIRA_ERR_RATE_LIMITED:
 	case JIRA_ERR_SERVER:
-	case JIRA_ERR_BAD_RESPONSE:
+	case JIRA_ERR_BAD_RESPONSE: /* HTML error pages of proxies */
 	case JIRA_ERR_TIMEOUT:
 	case JIRA_ERR_UNREACHABLE:
 		return true;
@@ -87,7 +88,7 @@ bool jira_error_messages(const char *body, size_t len, char *buf, size_t size)
 			append(buf, size, c->valuestring);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "errors");
 	cJSON_ArrayForEach(c, e) {
-		if (!cJSON_IsString(c))
+		if (!cJSON_IsString(c) || !c->string)
 			continue;
 		char line[JIRA_ERROR_MSG_MAX];
 		snprintf(line, sizeof(line), "%s: %s", c->string, c->valuestring);
@@ -154,6 +155,9 @@ static enum jira_status classify_curl(const struct jira_answer *a,
 	switch ((CURLcode)a->curl_code) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return jira_error_set(err, JIRA_ERR_TIMEOUT, "timed out: %s", m);
+	case CURLE_ABORTED_BY_CALLBACK:
+		return jira_error_set(err, JIRA_ERR_TIMEOUT,
+				      "cancelled: the mount is ending");
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:
@@ -168,7 +172,7 @@ static enum jira_status classify_curl(const struct jira_answer *a,
 		return jira_error_set(err, JIRA_ERR_NOMEM, "%s", m);
 	case CURLE_FILESIZE_EXCEEDED:
 	case CURLE_WRITE_ERROR:
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+		return jira_error_set(err, JIRA_ERR_PROTOCOL,
 				      "answer too large or unreadable: %s", m);
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -218,6 +222,16 @@ enum jira_status jira_classify(const struct jira_answer *a,
 				      "Jira requires a CAPTCHA: log in once "
 				      "through the web interface (HTTP %ld)",
 				      s);
+	/* Jira runs a request with bad or expired credentials as anonymous:
+	 * whatever it answers then (200 with less data, 404 for an issue,
+	 * 400 for a project it "does not know") says nothing about the
+	 * resource, only that the credentials were not taken. */
+	if ((a->anonymous || failed_login) && s >= 400 && s < 500 &&
+	    s != 429)
+		return jira_error_set(err, JIRA_ERR_AUTH,
+				      "the credentials were not accepted "
+				      "(Jira answered as anonymous, HTTP %ld)%s%s",
+				      s, detail[0] ? ": " : "", detail);
 	if (s >= 200 && s < 300) {
 		if (a->anonymous || failed_login)
 			return jira_error_set(err, JIRA_ERR_AUTH,
@@ -266,7 +280,7 @@ enum jira_status jira_classify(const struct jira_answer *a,
 		break;
 	}
 	if (s >= 300 && s < 400)
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+		return jira_error_set(err, JIRA_ERR_PROTOCOL,
 				      "unexpected redirect (HTTP %ld): is the "
 				      "URL the Jira base URL?",
 				      s);

@@ -25,7 +25,10 @@ enum jira_status {
 	JIRA_ERR_TOO_LARGE,    /* 413 */
 	JIRA_ERR_RATE_LIMITED, /* 429 */
 	JIRA_ERR_SERVER,       /* 5xx, other unexpected statuses */
-	JIRA_ERR_BAD_RESPONSE, /* an answer that is not the JSON expected */
+	JIRA_ERR_BAD_RESPONSE, /* not the JSON expected (an HTML error page,
+				  a truncated body): may pass */
+	JIRA_ERR_PROTOCOL,     /* an answer no retry can fix: a redirect, a
+				  body over the size limit */
 	JIRA_ERR_TIMEOUT,      /* the deadline passed */
 	JIRA_ERR_UNREACHABLE,  /* DNS, refused, reset, dropped connection */
 	JIRA_ERR_TLS,          /* certificate or handshake failure */

@@ -157,3 +157,60 @@ def test_many_parallel_readers_during_faults_do_not_crash(fresh_emulator, mount)
     emu.clear_faults()
     time.sleep(2.1)
     assert len(os.listdir(m.p("P"))) == 1 + 400   # closed/ + open tickets
+
+
+def test_token_expiring_during_the_mount_is_eacces_never_enoent(fresh_emulator, mount, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    token = emu.new_pat("alice", expires_in=3)
+    tf = tmp_path / "short-token"
+    tf.write_text(token)
+    tf.chmod(0o600)
+    m = mount(emu, "auth=pat", f"token_file={tf}", "timeout=5", auth=False)
+    os.listdir(m.p("SEC"))
+    time.sleep(3.5)                                   # the token has expired
+    for probe in (lambda: os.stat(m.p("SEC", "SEC-99999.json")),
+                  lambda: os.listdir(m.p("OPS"))):
+        err, _ = timed_errno(probe)
+        assert err == errno.EACCES, err
+    assert "credentials were not accepted" in read_log(m)
+    # the 404 an anonymous request got was not remembered as "missing"
+    since = emu.request_seq()
+    err, _ = timed_errno(lambda: os.stat(m.p("SEC", "SEC-99999.json")))
+    assert err == errno.EACCES
+    assert [r["path"] for r in emu.requests(since=since)] == ["/rest/api/2/issue/SEC-99999"]
+
+
+def test_hung_refresh_does_not_hold_up_readers_of_the_cache(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "cache_ttl=1", "timeout=4")
+    names = sorted(os.listdir(m.p("SEC")))
+    some = [n for n in names if n.endswith(".json")][0]
+    emu.add_faults([{"action": "hang", "path": "/rest/api/2/search"}])
+    time.sleep(1.1)
+    import threading
+    refresher = threading.Thread(target=lambda: os.listdir(m.p("SEC")))
+    refresher.start()                                 # waits on the hung search
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    assert open(m.p("SEC", some)).read()              # served from the held listing
+    assert sorted(os.listdir(m.p("SEC"))) == names
+    assert time.monotonic() - t0 < 1.0
+    refresher.join(timeout=10)
+    assert not refresher.is_alive()
+    emu.clear_faults()
+
+
+def test_unmount_during_a_hung_background_refresh_is_prompt_and_clean(fresh_emulator, mount):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "cache_ttl=1", "timeout=30")
+    os.listdir(m.p("SEC"))
+    emu.add_faults([{"action": "hang", "path": "/rest/api/2/search"},
+                    {"action": "hang", "path": "/rest/api/2/project"}])
+    time.sleep(1.1)
+    t0 = time.monotonic()
+    os.listdir(m.p("SEC"))                  # answered from the held listing...
+    assert time.monotonic() - t0 < 2.0      # ...after at most the grace second
+    t0 = time.monotonic()
+    m.unmount()                             # exit status 0, no sanitizer report
+    assert time.monotonic() - t0 < 5.0
+    emu.clear_faults()

@@ -36,7 +36,8 @@ TEST(classify_http_statuses)
 	CHECK_INT(classify(500, NULL, NULL, &e), JIRA_ERR_SERVER);
 	CHECK_INT(classify(503, NULL, NULL, &e), JIRA_ERR_SERVER);
 	CHECK_INT(e.http_status, 503);
-	CHECK_INT(classify(302, NULL, NULL, &e), JIRA_ERR_BAD_RESPONSE);
+	CHECK_INT(classify(302, NULL, NULL, &e), JIRA_ERR_PROTOCOL);
+	CHECK(!jira_status_transient(JIRA_ERR_PROTOCOL));
 }
 
 TEST(classify_keeps_jira_messages_verbatim)
@@ -86,6 +87,37 @@ TEST(classify_anonymous_and_captcha)
 	a.http_status = 401;
 	a.denied_reason = "";
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH_DISABLED);
+}
+
+TEST(classify_anonymous_4xx_is_auth_not_absence)
+{
+	/* an expired token: Jira runs the request as anonymous, and then an
+	 * issue "does not exist" and a project is "unknown" */
+	struct jira_error e;
+	struct jira_answer a = {
+		.http_status = 404, .content_type = "application/json",
+		.body = "{\"errorMessages\":[\"Issue Does Not Exist\"]}",
+		.anonymous = true, .retry_after_s = -1 };
+	a.body_len = strlen(a.body);
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH);
+	CHECK(strstr(e.msg, "Issue Does Not Exist") != NULL);
+	a.http_status = 400;
+	a.anonymous = false;
+	a.login_reason = "AUTHENTICATED_FAILED";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH);
+	a.http_status = 429;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_RATE_LIMITED);
+	a.login_reason = NULL;
+	a.http_status = 404;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_NOT_FOUND);
+}
+
+TEST(error_messages_skip_unnamed_errors)
+{
+	char buf[256];
+	const char *body = "{\"errorMessages\":[\"a\"],\"errors\":[\"x\"]}";
+	CHECK(jira_error_messages(body, strlen(body), buf, sizeof(buf)));
+	CHECK_STR(buf, "a");
 }
 
 TEST(classify_transport_failures)
