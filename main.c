@@ -181,6 +181,7 @@ int main(int argc, char *argv[])
 	struct main_opts mo = { 0 };
 	struct jira_config jcfg = { 0 };
 	struct auth_config acfg = { 0 };
+	struct jira_write_config wcfg = { 0 };
 	struct fuse_cmdline_opts fo = { 0 };
 	struct jirafs fs = { 0 };
 	struct fuse *fuse = NULL;
@@ -196,6 +197,7 @@ int main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	fs.jira = &jcfg;
+	fs.wcfg = &wcfg;
 	if (fuse_opt_parse(&args, &mo, main_opts, main_proc) < 0)
 		goto out;
 	if (mo.help) {
@@ -203,6 +205,8 @@ int main(int argc, char *argv[])
 		fs_opt_help();
 		printf("\n");
 		jira_opt_help();
+		printf("\n");
+		jira_write_opt_help();
 		printf("\n");
 		auth_opt_help();
 		printf("\nFUSE options:\n");
@@ -218,6 +222,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (fs_opt_parse(&args, &fs.cfg) || jira_opt_parse(&args, &jcfg) ||
+	    jira_write_opt_parse(&args, &wcfg) ||
 	    auth_opt_parse(&args, &acfg) || fuse_parse_cmdline(&args, &fo))
 		goto out;
 	if (!mo.url || !fo.mountpoint) {
@@ -325,6 +330,7 @@ out:
 	free(fs.state_dir);
 	auth_free(fs.auth);
 	auth_config_release(&acfg);
+	jira_write_config_release(&wcfg);
 	jira_config_release(&jcfg);
 	fs_config_release(&fs.cfg);
 	free(mo.url);

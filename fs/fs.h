@@ -3,9 +3,16 @@
  *
  *   /.jirafs/status   JSON: server, versions, user, auth, transport, counters
  *   /.jirafs/log      the last 200 notable events
- *   /.jirafs/outbox/  operations not yet applied (empty until writes land)
- *   /KEY/             a project: its open tickets as KEY-N.json
+ *   /.jirafs/outbox/  operations not yet applied
+ *   /KEY/             a project: its open tickets as KEY-N.json, aliases
+ *                     left by creates, scratch files
  *   /KEY/closed/      its tickets whose status category is "done"
+ *
+ * Writing (CONTRACT §4): a new *.json file creates a ticket when closed,
+ * bytes appended add a comment, an overwrite updates, rename between KEY/
+ * and KEY/closed/ closes and reopens; other names are scratch files kept in
+ * memory (fs/local.h).  write.c turns these into operation records
+ * (jira/op.h) and applies them.
  *
  * main.c fills a struct jirafs (options, the auth method, what the mount
  * check learned) and hands jirafs_operations() to fuse_new().  The client
@@ -22,8 +29,10 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "fs/local.h"
 #include "fs/tree.h"
 #include "jira/client.h"
+#include "jira/write.h"
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 
@@ -49,6 +58,7 @@ char *fs_state_dir(const struct fs_config *cfg, const char *url);
 struct jirafs {
 	struct fs_config cfg;
 	struct jira_config *jira; /* borrowed from main */
+	struct jira_write_config *wcfg; /* borrowed from main */
 	struct auth *auth;        /* borrowed from main */
 	char *state_dir;
 	/* learned by the mount check, immutable afterwards */
@@ -61,6 +71,8 @@ struct jirafs {
 	/* created in init, freed in destroy */
 	struct jira_client *client;
 	struct tree *tree;
+	struct jira_writer *writer;
+	struct local *local;
 };
 
 const struct fuse_operations *jirafs_operations(void);

@@ -2,6 +2,7 @@
 #include "fs/tree.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,12 +46,23 @@ struct cache_state {
 	unsigned failures;     /* consecutive failed refreshes */
 };
 
+/* A ticket as the tree knows it. */
+struct tentry {
+	struct jira_issue *issue; /* a reference; NULL for a ticket known only
+				     by its key (created through jirafs) */
+	int64_t stale_since;      /* mono ms of a write through jirafs not yet
+				     read back; 0 when current */
+	bool done;                /* listed in closed/ (issue->done unless a
+				     write says otherwise) */
+};
+
 struct project {
 	char *key;
 	pthread_mutex_t lock;
 	/* guarded by lock: */
 	struct cache_state cache; /* of the listing */
-	struct map *tickets;     /* key -> struct jira_issue * (a reference) */
+	struct map *tickets;     /* key -> struct tentry */
+	size_t nstale;           /* entries with stale_since set */
 	struct map *missing;     /* key -> mono ms until which it is absent */
 	struct timespec mtime_open, mtime_closed;
 	/* guarded by the tree lock: */
@@ -81,6 +93,7 @@ struct tree {
 };
 
 static int refresh_projects(struct tree *t, deadline_t d);
+static void tentry_free(struct tentry *e);
 static int refresh_listing(struct tree *t, struct project *p, deadline_t d);
 
 static void cache_init(struct cache_state *c)
@@ -178,7 +191,7 @@ static void project_free(struct project *p)
 {
 	struct map_iter it = map_iter_start(p->tickets);
 	while (map_iter_next(&it))
-		jira_issue_unref(it.value);
+		tentry_free(it.value);
 	map_free(p->tickets);
 	map_free(p->missing);
 	pthread_cond_destroy(&p->cache.done);
@@ -473,33 +486,98 @@ static void latest(struct timespec *acc, const struct timespec *ts)
 		*acc = *ts;
 }
 
-/* Replace p's tickets by a new listing.  Called with p->lock held; takes
- * over the references in issues. */
+static struct tentry *tentry_new(struct jira_issue *issue, bool done)
+{
+	struct tentry *e = calloc(1, sizeof(*e));
+	if (e) {
+		e->issue = issue;
+		e->done = done;
+	}
+	return e;
+}
+
+static void tentry_free(struct tentry *e)
+{
+	if (e) {
+		jira_issue_unref(e->issue);
+		free(e);
+	}
+}
+
+/* Put an issue into p's map (a new reference is taken), replacing what the
+ * entry held; a write newer than `fetched` keeps the entry stale.  Called
+ * with p->lock held.  0 or -ENOMEM. */
+static int put_issue(struct project *p, struct map *m, struct jira_issue *is,
+		     int64_t fetched)
+{
+	struct tentry *e = map_get(m, is->key);
+	if (!e) {
+		e = tentry_new(NULL, is->done);
+		if (!e || map_put(m, is->key, e, NULL)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	jira_issue_unref(e->issue);
+	e->issue = jira_issue_ref(is);
+	if (e->stale_since && e->stale_since <= fetched) {
+		e->stale_since = 0;
+		p->nstale--;
+	}
+	if (!e->stale_since)
+		e->done = is->done;
+	return 0;
+}
+
+static void drop_entry(struct project *p, const char *key)
+{
+	struct tentry *e = map_del(p->tickets, key);
+	if (e && e->stale_since)
+		p->nstale--;
+	tentry_free(e);
+}
+
+/* Replace p's tickets by a new listing whose search started at `started`.
+ * Entries written through jirafs after that stay as they are.  Called with
+ * p->lock held; the references in issues are released by the caller. */
 static int install_listing(struct project *p, struct jira_issue **issues,
-			   size_t n)
+			   size_t n, int64_t started)
 {
 	struct map *m = map_new();
 	if (!m)
 		return -ENOMEM;
+	struct map *old = p->tickets;
 	struct timespec mo = { 0 }, mc = { 0 };
+	p->tickets = m;
+	p->nstale = 0;
+	/* first what was written since the search started... */
+	struct map_iter it = map_iter_start(old);
+	while (map_iter_next(&it)) {
+		struct tentry *e = it.value;
+		if (e->stale_since >= started && e->stale_since &&
+		    map_put(m, it.key, e, NULL) == 0) {
+			p->nstale++;
+			it.value = NULL;
+			map_put(old, it.key, NULL, NULL);
+		}
+	}
+	/* ...then the listing */
 	for (size_t i = 0; i < n; i++) {
 		struct jira_issue *is = issues[i];
-		void *old = NULL;
-		issues[i] = NULL; /* consumed, kept or not */
-		if (strcmp(is->project, p->key) != 0 ||
-		    map_put(m, is->key, is, &old)) {
-			jira_issue_unref(is);
+		if (strcmp(is->project, p->key) != 0)
 			continue;
-		}
-		if (old) /* the same key twice: keep the later one */
-			jira_issue_unref(old);
-		latest(is->done ? &mc : &mo, &is->updated);
+		put_issue(p, m, is, started);
 	}
-	struct map_iter it = map_iter_start(p->tickets);
+	it = map_iter_start(m);
+	while (map_iter_next(&it)) {
+		struct tentry *e = it.value;
+		if (e->issue)
+			latest(e->done ? &mc : &mo, &e->issue->updated);
+	}
+	it = map_iter_start(old);
 	while (map_iter_next(&it))
-		jira_issue_unref(it.value);
-	map_free(p->tickets);
-	p->tickets = m;
+		tentry_free(it.value);
+	map_free(old);
 	p->mtime_open = mo;
 	p->mtime_closed = mc;
 	/* a fresh listing answers every "is it there" question itself */
@@ -518,6 +596,7 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 	struct jira_error err = { 0 };
 	enum jira_status st;
 	int ret;
+	int64_t started = clock_mono_ms();
 	char *jql = jql_project_all(p->key);
 	if (jql)
 		st = jira_search(t->client, jql, d, &issues, &n, &stats, &err);
@@ -527,7 +606,7 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 
 	pthread_mutex_lock(&p->lock);
 	if (st == JIRA_OK) {
-		ret = install_listing(p, issues, n);
+		ret = install_listing(p, issues, n, started);
 		jlog_debug("listed %s: %zu tickets in %u pages of %u", p->key,
 			   n, stats.pages, stats.page_size);
 	} else {
@@ -544,7 +623,7 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 	}
 	ret = cache_end(&p->cache, ret);
 	pthread_mutex_unlock(&p->lock);
-	jira_issues_free(issues, n); /* what install_listing did not take */
+	jira_issues_free(issues, n);
 	/* the pages and the old listing are gone: give their memory back */
 	malloc_trim(0);
 	atomic_fetch_add(st == JIRA_OK ? &t->listings : &t->listing_failures,
@@ -569,18 +648,79 @@ static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 	return ret;
 }
 
+#define STALE_BATCH 200
+
+/* Read back, with searches of up to STALE_BATCH keys, the tickets written
+ * through jirafs since they were last read.  Called and returns with
+ * p->lock held; failures keep what is held (and are logged). */
+static void refresh_stale(struct tree *t, struct project *p, deadline_t d)
+{
+	while (p->nstale > 0) {
+		char *keys[STALE_BATCH];
+		size_t nk = 0;
+		struct map_iter it = map_iter_start(p->tickets);
+		while (nk < STALE_BATCH && map_iter_next(&it)) {
+			struct tentry *e = it.value;
+			if (e->stale_since && !(keys[nk] = strdup(it.key)))
+				break;
+			if (e->stale_since)
+				nk++;
+		}
+		if (!nk)
+			return;
+		int64_t started = clock_mono_ms();
+		pthread_mutex_unlock(&p->lock);
+		struct jira_issue **issues = NULL;
+		size_t n = 0;
+		struct jira_error err = { 0 };
+		enum jira_status st;
+		char *jql = jql_keys((const char *const *)keys, nk);
+		if (jql)
+			st = jira_search(t->client, jql, d, &issues, &n, NULL,
+					 &err);
+		else
+			st = jira_error_set(&err, JIRA_ERR_NOMEM,
+					    "out of memory");
+		free(jql);
+		pthread_mutex_lock(&p->lock);
+		if (st == JIRA_OK) {
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(issues[i]->project, p->key) == 0)
+					put_issue(p, p->tickets, issues[i],
+						  started);
+			/* asked for and not returned: gone (moved, deleted) */
+			for (size_t k = 0; k < nk; k++) {
+				struct tentry *e = map_get(p->tickets, keys[k]);
+				if (e && e->stale_since &&
+				    e->stale_since <= started)
+					drop_entry(p, keys[k]);
+			}
+		} else {
+			jlog_warn("cannot read back %zu tickets of %s: %s", nk,
+				  p->key, err.msg);
+		}
+		jira_issues_free(issues, n);
+		for (size_t k = 0; k < nk; k++)
+			free(keys[k]);
+		if (st != JIRA_OK)
+			return;
+	}
+}
+
 int tree_tickets(struct tree *t, struct project *p, bool closed,
-		 deadline_t d, void (*fn)(void *ctx, struct jira_issue *i),
+		 deadline_t d,
+		 void (*fn)(void *ctx, const char *key, struct jira_issue *i),
 		 void *ctx)
 {
 	pthread_mutex_lock(&p->lock);
 	int ret = ensure_listing(t, p, d, t->ttl_ms);
 	if (!ret) {
+		refresh_stale(t, p, d);
 		struct map_iter it = map_iter_start(p->tickets);
 		while (map_iter_next(&it)) {
-			struct jira_issue *i = it.value;
-			if (i->done == closed)
-				fn(ctx, i);
+			struct tentry *e = it.value;
+			if (e->done == closed)
+				fn(ctx, it.key, e->issue);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -608,48 +748,54 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 	int ret = ensure_listing(t, p, d, fresh);
 	if (ret)
 		goto out;
-	struct jira_issue *i = map_get(p->tickets, key);
-	if (i) {
-		if (i->done != closed) {
+	struct tentry *e = map_get(p->tickets, key);
+	if (e && e->issue && !e->stale_since) {
+		if (e->done != closed)
+			ret = -ENOENT;
+		else
+			*out = jira_issue_ref(e->issue);
+		goto out;
+	}
+	if (!e) {
+		intptr_t until =
+			p->missing ? (intptr_t)map_get(p->missing, key) : 0;
+		if (until && clock_mono_ms() < (int64_t)until) {
 			ret = -ENOENT;
 			goto out;
 		}
-		*out = jira_issue_ref(i);
-		goto out;
 	}
-	intptr_t until = p->missing ? (intptr_t)map_get(p->missing, key) : 0;
-	if (until && clock_mono_ms() < (int64_t)until) {
-		ret = -ENOENT;
-		goto out;
-	}
-	/* Not in the listing: it may be newer than the listing.  Ask Jira. */
-	int64_t listed_at = p->cache.fetched_at;
+	/* Not in the listing (it may be newer), or written through jirafs
+	 * since it was read: ask Jira. */
+	int64_t started = clock_mono_ms();
 	pthread_mutex_unlock(&p->lock);
 	struct jira_error err = { 0 };
 	struct jira_issue *got = NULL;
 	enum jira_status st = jira_issue_get(t->client, key, d, &got, &err);
 	pthread_mutex_lock(&p->lock);
 	if (st == JIRA_OK) {
-		if (p->cache.fetched_at == listed_at) {
-			void *old = NULL;
-			if (map_put(p->tickets, got->key, got, &old) == 0) {
-				jira_issue_ref(got);
-				if (old)
-					jira_issue_unref(old);
-			}
-		}
-		if (got->done != closed) {
-			jira_issue_unref(got);
+		put_issue(p, p->tickets, got, started);
+		e = map_get(p->tickets, key);
+		if (e && e->done != closed)
 			ret = -ENOENT;
-		} else {
-			*out = got;
-		}
+		else
+			*out = jira_issue_ref(got);
+		jira_issue_unref(got);
 	} else if (st == JIRA_ERR_NOT_FOUND) {
+		drop_entry(p, key);
 		if (p->missing)
 			map_put(p->missing, key,
 				(void *)(intptr_t)(clock_mono_ms() + fresh),
 				NULL);
 		ret = -ENOENT;
+	} else if ((e = map_get(p->tickets, key)) && e->issue) {
+		/* written, and now it cannot be read back: show what is held
+		 * rather than fail */
+		jlog_warn("cannot read back %s (%s); showing it as last read",
+			  key, err.msg);
+		if (e->done != closed)
+			ret = -ENOENT;
+		else
+			*out = jira_issue_ref(e->issue);
 	} else {
 		jlog_err("cannot read %s: %s", key, err.msg);
 		ret = -jira_errno(st);
@@ -657,6 +803,76 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 out:
 	pthread_mutex_unlock(&p->lock);
 	return ret;
+}
+
+/* The project of a key, without any request (NULL if not known). */
+static struct project *project_of(struct tree *t, const char *key)
+{
+	const char *dash = strrchr(key, '-');
+	char proj[256];
+	if (!dash || dash - key >= (ptrdiff_t)sizeof(proj))
+		return NULL;
+	memcpy(proj, key, (size_t)(dash - key));
+	proj[dash - key] = '\0';
+	pthread_mutex_lock(&t->lock);
+	struct project *p = map_get(t->projects, proj);
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+void tree_written(struct tree *t, const char *key, bool done)
+{
+	struct project *p = project_of(t, key);
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, key);
+	if (!e) {
+		e = tentry_new(NULL, done);
+		if (!e || map_put(p->tickets, key, e, NULL)) {
+			free(e);
+			e = NULL;
+		}
+	}
+	if (e) {
+		if (!e->stale_since)
+			p->nstale++;
+		e->stale_since = clock_mono_ms();
+		e->done = done;
+	}
+	if (p->missing)
+		map_del(p->missing, key);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void tree_put(struct tree *t, struct jira_issue *issue)
+{
+	struct project *p = project_of(t, issue->key);
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, issue->key);
+	if (e && e->stale_since) {
+		e->stale_since = 0;
+		p->nstale--;
+	}
+	put_issue(p, p->tickets, issue, clock_mono_ms());
+	if (p->missing)
+		map_del(p->missing, issue->key);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int tree_where(struct tree *t, const char *key, bool *done)
+{
+	struct project *p = project_of(t, key);
+	if (!p)
+		return -ENOENT;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, key);
+	if (e)
+		*done = e->done;
+	pthread_mutex_unlock(&p->lock);
+	return e ? 0 : -ENOENT;
 }
 
 struct timespec tree_project_mtime(struct tree *t, struct project *p,

@@ -61,10 +61,13 @@ int tree_project(struct tree *t, const char *key, deadline_t d,
 const char *project_key(const struct project *p);
 
 /* Call fn for every ticket of p that is done (closed) or not, fetching the
- * listing if it is stale.  fn runs under the project lock and must not
+ * listing if it is stale and reading back the tickets written through
+ * jirafs since.  `i` is NULL for a ticket known only by its key (just
+ * created, not readable yet).  fn runs under the project lock and must not
  * block. */
 int tree_tickets(struct tree *t, struct project *p, bool closed,
-		 deadline_t d, void (*fn)(void *ctx, struct jira_issue *i),
+		 deadline_t d,
+		 void (*fn)(void *ctx, const char *key, struct jira_issue *i),
 		 void *ctx);
 
 /* The ticket `key` of p if it belongs in the open (closed=false) or
@@ -72,6 +75,17 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
  * such ticket or it lives in the other directory. */
 int tree_ticket(struct tree *t, struct project *p, const char *key,
 		bool closed, deadline_t d, struct jira_issue **out);
+
+/*
+ * Read-your-writes.  tree_written() says a write through jirafs changed
+ * (or created) `key`, which now belongs in closed/ when `done`: the next
+ * reader reads it back from Jira.  tree_put() installs a ticket just read
+ * back (a transition's confirmation).  Neither makes a request.
+ */
+void tree_written(struct tree *t, const char *key, bool done);
+void tree_put(struct tree *t, struct jira_issue *issue);
+/* Where the tree last saw key: 0 with *done, or -ENOENT.  No request. */
+int tree_where(struct tree *t, const char *key, bool *done);
 
 /* Times for the directories of p: the newest `updated` among its open
  * (closed=false) or done tickets; the mount time if none is known. */

@@ -219,15 +219,10 @@ static bool content_is_json(const struct http_response *r)
 	return strncasecmp(r->content_type, "application/json", 16) == 0;
 }
 
-/*
- * Send a request whose answer should be JSON; retry transient failures when
- * `idempotent`.  *out receives the parsed answer (NULL for an empty body).
- */
-static enum jira_status request_json(struct jira_client *c,
-				     const char *method, const char *path,
-				     const char *body, deadline_t deadline,
-				     bool idempotent, cJSON **out,
-				     struct jira_error *err)
+enum jira_status jira_request_json(struct jira_client *c, const char *method,
+				   const char *path, const char *body,
+				   deadline_t deadline, bool idempotent,
+				   cJSON **out, struct jira_error *err)
 {
 	struct jira_error local;
 	enum jira_status st = JIRA_OK;
@@ -274,7 +269,7 @@ enum jira_status jira_get_json(struct jira_client *c, const char *path,
 			       deadline_t deadline, cJSON **out,
 			       struct jira_error *err)
 {
-	enum jira_status st = request_json(c, "GET", path, NULL, deadline,
+	enum jira_status st = jira_request_json(c, "GET", path, NULL, deadline,
 					   true, out, err);
 	if (st == JIRA_OK && !*out)
 		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
@@ -438,7 +433,7 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 	char *body = search_body(jql, start, max);
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = request_json(c, "POST", "/rest/api/2/search",
+	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
 					   body, deadline, true, &j, err);
 	free(body);
 	if (st != JIRA_OK)
@@ -693,5 +688,18 @@ char *jql_project_all(const char *project_key)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "project = %s ORDER BY key ASC", q);
 	free(q);
+	return strbuf_detach(&sb, NULL);
+}
+
+char *jql_keys(const char *const *keys, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "key in (");
+	for (size_t i = 0; i < n; i++) {
+		char *q = jql_quote(keys[i]);
+		strbuf_addf(&sb, "%s%s", i ? ", " : "", q ? q : "\"\"");
+		free(q);
+	}
+	strbuf_adds(&sb, ") ORDER BY key ASC");
 	return strbuf_detach(&sb, NULL);
 }

@@ -62,6 +62,16 @@ void jira_client_counters(const struct jira_client *c,
 /* Cancel every request, now and later (the mount is ending). */
 void jira_client_cancel(struct jira_client *c);
 
+/*
+ * Send a request whose answer should be JSON (body: JSON text or NULL);
+ * retry transient failures when `idempotent`.  *out receives the parsed
+ * answer, NULL for an empty one (a 204).
+ */
+enum jira_status jira_request_json(struct jira_client *c, const char *method,
+				   const char *path, const char *body,
+				   deadline_t deadline, bool idempotent,
+				   cJSON **out, struct jira_error *err);
+
 /* GET path and parse a JSON answer (retried when transient).  *out is a
  * cJSON tree to free with cJSON_Delete. */
 enum jira_status jira_get_json(struct jira_client *c, const char *path,
@@ -123,5 +133,7 @@ enum jira_status jira_issue_get(struct jira_client *c, const char *key,
  */
 char *jql_quote(const char *s);
 char *jql_project_all(const char *project_key);
+/* key in ("A-1", "A-2") ORDER BY key ASC */
+char *jql_keys(const char *const *keys, size_t n);
 
 #endif

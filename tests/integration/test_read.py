@@ -169,30 +169,6 @@ def test_status_file_is_json_and_log_has_events(emulator, mount):
     assert os.listdir(m.p(".jirafs", "outbox")) == []
 
 
-def test_writes_are_refused_read_only(emulator, mount):
-    m = mount(emulator)
-    since = emulator.request_seq()
-    name = [n for n in os.listdir(m.p("SEC")) if n.endswith(".json")][0]
-    attempts = [
-        lambda: open(m.p("SEC", "new.json"), "w"),
-        lambda: open(m.p("SEC", name), "a"),
-        lambda: open(m.p("SEC", name), "w"),
-        lambda: os.mkdir(m.p("SEC", "dir")),
-        lambda: os.unlink(m.p("SEC", name)),
-        lambda: os.rename(m.p("SEC", name), m.p("SEC", "closed", name)),
-        lambda: os.chmod(m.p("SEC", name), 0o600),
-        lambda: open(m.p(".jirafs", "status"), "w"),
-        lambda: os.setxattr(m.p("SEC", name), "user.x", b"1"),
-    ]
-    for attempt in attempts:
-        with pytest.raises(OSError) as e:
-            attempt()
-        assert e.value.errno in (errno.EROFS, errno.EACCES, errno.EPERM), attempt
-    writes = [r for r in emulator.requests(since=since) if r["method"] != "GET"
-              and r["path"] != "/rest/api/2/search"]
-    assert writes == []
-
-
 def test_unknown_names_are_enoent_without_requests(emulator, mount):
     m = mount(emulator)
     os.listdir(m.p("SEC"))

@@ -1,0 +1,715 @@
+/* local.c - see local.h */
+#include "fs/local.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/map.h"
+#include "util/strbuf.h"
+
+#define ALIAS_JOURNAL "aliases"
+
+struct local_node {
+	atomic_int refs;
+	/* guarded by the local lock: */
+	enum local_kind kind;
+	struct strbuf data;
+	mode_t mode;
+	struct timespec atime, mtime, ctime;
+	char *error;   /* user.jira.error */
+	char *key;     /* an alias's target */
+	bool linked;   /* reachable by a name */
+};
+
+struct local {
+	pthread_mutex_t lock;
+	/* guarded by lock: */
+	struct map *dirs;    /* "SEC", "SEC/closed" -> struct map (name -> node) */
+	struct map *errors;  /* ticket key -> malloc'd message */
+	size_t total;        /* bytes held by all nodes */
+
+	char *journal;       /* path of the alias journal, or NULL */
+	pthread_mutex_t journal_lock; /* guards writes to it */
+};
+
+static void now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static struct local_node *node_new(enum local_kind kind, mode_t mode)
+{
+	struct local_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	atomic_init(&n->refs, 1);
+	n->kind = kind;
+	n->mode = mode & 07777;
+	n->linked = true;
+	now(&n->mtime);
+	n->atime = n->ctime = n->mtime;
+	return n;
+}
+
+void local_node_ref(struct local_node *n)
+{
+	atomic_fetch_add(&n->refs, 1);
+}
+
+/* Free a node whose last reference went; l->lock held or not needed. */
+static void node_free(struct local *l, struct local_node *n)
+{
+	if (l)
+		l->total -= n->data.len;
+	strbuf_release(&n->data);
+	free(n->error);
+	free(n->key);
+	free(n);
+}
+
+void local_node_unref(struct local *l, struct local_node *n)
+{
+	if (!n || atomic_fetch_sub(&n->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&l->lock);
+	node_free(l, n);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Drop the directory's reference; called with the lock held. */
+static void unlink_node(struct local *l, struct local_node *n)
+{
+	n->linked = false;
+	if (atomic_fetch_sub(&n->refs, 1) == 1)
+		node_free(l, n);
+}
+
+static struct map *dir_of(struct local *l, const char *dir, bool create)
+{
+	struct map *d = map_get(l->dirs, dir);
+	if (!d && create) {
+		d = map_new();
+		if (d && map_put(l->dirs, dir, d, NULL)) {
+			map_free(d);
+			d = NULL;
+		}
+	}
+	return d;
+}
+
+/* ---- the alias journal -------------------------------------------------- */
+
+static char *journal_line(const char *op, const char *dir, const char *name,
+			  const char *key)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "op", op);
+	cJSON_AddStringToObject(o, "dir", dir);
+	cJSON_AddStringToObject(o, "name", name);
+	if (key)
+		cJSON_AddStringToObject(o, "key", key);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Append lines to the journal and make them durable. */
+static int journal_append(struct local *l, const char *lines)
+{
+	if (!l->journal)
+		return 0;
+	pthread_mutex_lock(&l->journal_lock);
+	int ret = 0;
+	int fd = open(l->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		      0600);
+	if (fd < 0) {
+		ret = -errno;
+	} else {
+		ret = write_all(fd, lines, strlen(lines));
+		if (!ret && fsync(fd) < 0)
+			ret = -errno;
+		close(fd);
+	}
+	pthread_mutex_unlock(&l->journal_lock);
+	if (ret)
+		jlog_err("cannot record an alias in %s: %s", l->journal,
+			 strerror(-ret));
+	return ret;
+}
+
+static void journal(struct local *l, const char *op, const char *dir,
+		    const char *name, const char *key)
+{
+	char *line = journal_line(op, dir, name, key);
+	if (!line)
+		return;
+	size_t n = strlen(line);
+	char *s = realloc(line, n + 2);
+	if (s) {
+		s[n] = '\n';
+		s[n + 1] = '\0';
+		journal_append(l, s);
+		line = s;
+	}
+	free(line);
+}
+
+/* Rewrite the journal with only the live aliases (write, fsync, rename,
+ * fsync the directory). */
+static void journal_compact(struct local *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct map_iter di = map_iter_start(l->dirs);
+	while (map_iter_next(&di)) {
+		struct map_iter ni = map_iter_start(di.value);
+		while (map_iter_next(&ni)) {
+			struct local_node *n = ni.value;
+			if (n->kind != LOCAL_ALIAS)
+				continue;
+			char *line = journal_line("+", di.key, ni.key, n->key);
+			if (line) {
+				strbuf_adds(&sb, line);
+				strbuf_addc(&sb, '\n');
+			}
+			free(line);
+		}
+	}
+	size_t plen = strlen(l->journal) + 8;
+	char *tmp = malloc(plen);
+	if (!tmp || sb.failed) {
+		free(tmp);
+		strbuf_release(&sb);
+		return;
+	}
+	snprintf(tmp, plen, "%s.new", l->journal);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = fd < 0 ? -errno : write_all(fd, strbuf_str(&sb), sb.len);
+	if (fd >= 0 && !ret && fsync(fd) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (!ret && rename(tmp, l->journal) < 0)
+		ret = -errno;
+	if (!ret) {
+		char *dir = strdup(l->journal);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash) {
+			*slash = '\0';
+			int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY |
+							     O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+		free(dir);
+	} else {
+		unlink(tmp);
+		jlog_warn("cannot compact %s: %s", l->journal, strerror(-ret));
+	}
+	free(tmp);
+	strbuf_release(&sb);
+}
+
+static int alias_put(struct local *l, const char *dir, const char *name,
+		     const char *key)
+{
+	struct map *d = dir_of(l, dir, true);
+	struct local_node *n = node_new(LOCAL_ALIAS, 0777);
+	if (!d || !n || !(n->key = strdup(key))) {
+		if (n)
+			node_free(NULL, n);
+		return -ENOMEM;
+	}
+	void *old = NULL;
+	if (map_put(d, name, n, &old)) {
+		node_free(NULL, n);
+		return -ENOMEM;
+	}
+	if (old)
+		unlink_node(l, old);
+	return 0;
+}
+
+/* Replay the journal; returns the number of lines read. */
+static size_t journal_load(struct local *l)
+{
+	FILE *f = fopen(l->journal, "re");
+	if (!f)
+		return 0;
+	char *line = NULL;
+	size_t cap = 0, lines = 0;
+	while (getline(&line, &cap, f) > 0) {
+		lines++;
+		cJSON *o = cJSON_Parse(line);
+		const cJSON *op = cJSON_GetObjectItem(o, "op");
+		const cJSON *dir = cJSON_GetObjectItem(o, "dir");
+		const cJSON *name = cJSON_GetObjectItem(o, "name");
+		const cJSON *key = cJSON_GetObjectItem(o, "key");
+		if (cJSON_IsString(op) && cJSON_IsString(dir) &&
+		    cJSON_IsString(name)) {
+			if (strcmp(op->valuestring, "+") == 0 &&
+			    cJSON_IsString(key)) {
+				alias_put(l, dir->valuestring,
+					  name->valuestring, key->valuestring);
+			} else if (strcmp(op->valuestring, "-") == 0) {
+				struct map *d = dir_of(l, dir->valuestring,
+						       false);
+				struct local_node *n =
+					d ? map_get(d, name->valuestring)
+					  : NULL;
+				if (n && n->kind == LOCAL_ALIAS)
+					unlink_node(l, map_del(
+							       d,
+							       name->valuestring));
+			}
+		}
+		cJSON_Delete(o);
+	}
+	free(line);
+	fclose(f);
+	return lines;
+}
+
+/* ---- life ----------------------------------------------------------------- */
+
+struct local *local_new(const char *state_dir)
+{
+	struct local *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->dirs = map_new();
+	l->errors = map_new();
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->journal_lock, NULL);
+	if (!l->dirs || !l->errors) {
+		local_free(l);
+		return NULL;
+	}
+	if (state_dir) {
+		size_t n = strlen(state_dir) + sizeof(ALIAS_JOURNAL) + 2;
+		l->journal = malloc(n);
+		if (l->journal)
+			snprintf(l->journal, n, "%s/%s", state_dir,
+				 ALIAS_JOURNAL);
+		size_t lines = l->journal ? journal_load(l) : 0;
+		size_t live = 0;
+		struct map_iter di = map_iter_start(l->dirs);
+		while (map_iter_next(&di))
+			live += map_count(di.value);
+		if (lines > live)
+			journal_compact(l);
+		if (live)
+			jlog_info("%zu aliases from %s", live, l->journal);
+	}
+	return l;
+}
+
+void local_free(struct local *l)
+{
+	if (!l)
+		return;
+	if (l->dirs) {
+		struct map_iter di = map_iter_start(l->dirs);
+		while (map_iter_next(&di)) {
+			struct map_iter ni = map_iter_start(di.value);
+			while (map_iter_next(&ni))
+				unlink_node(l, ni.value);
+			map_free(di.value);
+		}
+		map_free(l->dirs);
+	}
+	if (l->errors) {
+		struct map_iter it = map_iter_start(l->errors);
+		while (map_iter_next(&it))
+			free(it.value);
+		map_free(l->errors);
+	}
+	pthread_mutex_destroy(&l->journal_lock);
+	pthread_mutex_destroy(&l->lock);
+	free(l->journal);
+	free(l);
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+int local_get(struct local *l, const char *dir, const char *name,
+	      struct local_node **out)
+{
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, false);
+	struct local_node *n = d ? map_get(d, name) : NULL;
+	if (n)
+		local_node_ref(n);
+	pthread_mutex_unlock(&l->lock);
+	*out = n;
+	return n ? 0 : -ENOENT;
+}
+
+bool local_exists(struct local *l, const char *dir, const char *name)
+{
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, false);
+	bool found = d && map_get(d, name);
+	pthread_mutex_unlock(&l->lock);
+	return found;
+}
+
+int local_create(struct local *l, const char *dir, const char *name,
+		 enum local_kind kind, mode_t mode, struct local_node **out)
+{
+	int ret = 0;
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, true);
+	struct local_node *n = NULL;
+	if (!d) {
+		ret = -ENOMEM;
+	} else if (map_get(d, name)) {
+		ret = -EEXIST;
+	} else if (!(n = node_new(kind, mode)) || map_put(d, name, n, NULL)) {
+		if (n)
+			node_free(NULL, n);
+		n = NULL;
+		ret = -ENOMEM;
+	}
+	if (n && out)
+		local_node_ref(n);
+	pthread_mutex_unlock(&l->lock);
+	if (out)
+		*out = n;
+	return ret;
+}
+
+int local_unlink(struct local *l, const char *dir, const char *name)
+{
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, false);
+	struct local_node *n = d ? map_del(d, name) : NULL;
+	bool alias = n && n->kind == LOCAL_ALIAS;
+	if (n)
+		unlink_node(l, n);
+	pthread_mutex_unlock(&l->lock);
+	if (alias)
+		journal(l, "-", dir, name, NULL);
+	return n ? 0 : -ENOENT;
+}
+
+int local_rename(struct local *l, const char *from_dir, const char *from,
+		 const char *to_dir, const char *to, enum local_kind kind)
+{
+	int ret = 0;
+	char *alias_key = NULL;
+	bool old_alias = false, was_alias = false;
+	pthread_mutex_lock(&l->lock);
+	struct map *fd = dir_of(l, from_dir, false);
+	struct map *td = dir_of(l, to_dir, true);
+	struct local_node *n = fd ? map_get(fd, from) : NULL;
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (fd == td && strcmp(from, to) == 0) {
+		if (n->kind != LOCAL_ALIAS)
+			n->kind = kind;
+		goto out;
+	}
+	if (!td) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	void *old = NULL;
+	if (map_put(td, to, n, &old)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	map_del(fd, from);
+	if (old && old != n) {
+		old_alias = ((struct local_node *)old)->kind == LOCAL_ALIAS;
+		unlink_node(l, old);
+	}
+	was_alias = n->kind == LOCAL_ALIAS;
+	if (!was_alias)
+		n->kind = kind;
+	else
+		alias_key = strdup(n->key);
+	now(&n->ctime);
+out:
+	pthread_mutex_unlock(&l->lock);
+	if (!ret && was_alias) {
+		journal(l, "-", from_dir, from, NULL);
+		if (alias_key)
+			journal(l, "+", to_dir, to, alias_key);
+	} else if (!ret && old_alias) {
+		journal(l, "-", to_dir, to, NULL);
+	}
+	free(alias_key);
+	return ret;
+}
+
+int local_alias_set(struct local *l, const char *dir, const char *name,
+		    const char *key)
+{
+	pthread_mutex_lock(&l->lock);
+	int ret = alias_put(l, dir, name, key);
+	pthread_mutex_unlock(&l->lock);
+	if (!ret)
+		journal(l, "+", dir, name, key);
+	return ret;
+}
+
+void local_list(struct local *l, const char *dir,
+		void (*fn)(void *ctx, const char *name,
+			   const struct local_stat *st),
+		void *ctx)
+{
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, false);
+	if (d) {
+		struct map_iter it = map_iter_start(d);
+		while (map_iter_next(&it)) {
+			struct local_node *n = it.value;
+			struct local_stat st = {
+				.kind = n->kind,
+				.mode = n->mode,
+				.size = n->kind == LOCAL_ALIAS
+						? 0
+						: (off_t)n->data.len,
+				.atime = n->atime,
+				.mtime = n->mtime,
+				.ctime = n->ctime,
+				.has_error = n->error != NULL,
+			};
+			fn(ctx, it.key, &st);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- one node ----------------------------------------------------------- */
+
+void local_node_stat(struct local *l, struct local_node *n,
+		     struct local_stat *st)
+{
+	pthread_mutex_lock(&l->lock);
+	st->kind = n->kind;
+	st->mode = n->mode;
+	st->size = n->kind == LOCAL_ALIAS ? 0 : (off_t)n->data.len;
+	st->atime = n->atime;
+	st->mtime = n->mtime;
+	st->ctime = n->ctime;
+	st->has_error = n->error != NULL;
+	pthread_mutex_unlock(&l->lock);
+}
+
+bool local_node_linked(struct local *l, struct local_node *n)
+{
+	pthread_mutex_lock(&l->lock);
+	bool linked = n->linked;
+	pthread_mutex_unlock(&l->lock);
+	return linked;
+}
+
+ssize_t local_read(struct local *l, struct local_node *n, char *buf,
+		   size_t size, off_t off)
+{
+	ssize_t ret = 0;
+	pthread_mutex_lock(&l->lock);
+	if (off >= 0 && (size_t)off < n->data.len) {
+		size_t avail = n->data.len - (size_t)off;
+		if (size > avail)
+			size = avail;
+		memcpy(buf, n->data.buf + off, size);
+		ret = (ssize_t)size;
+	}
+	now(&n->atime);
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+/* Make the content exactly `size` bytes (zero-filled when growing); called
+ * with the lock held. */
+static int resize(struct local *l, struct local_node *n, size_t size,
+		  size_t limit)
+{
+	size_t max = limit && limit < LOCAL_MAX_FILE ? limit : LOCAL_MAX_FILE;
+	if (size > max)
+		return -EFBIG;
+	if (size > n->data.len) {
+		size_t grow = size - n->data.len;
+		if (l->total + grow > LOCAL_MAX_TOTAL)
+			return -ENOSPC;
+		if (strbuf_grow(&n->data, grow))
+			return -ENOMEM;
+		memset(n->data.buf + n->data.len, 0, grow);
+		l->total += grow;
+	} else if (n->data.buf) {
+		l->total -= n->data.len - size;
+	}
+	n->data.len = size;
+	if (n->data.buf)
+		n->data.buf[size] = '\0';
+	return 0;
+}
+
+ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
+		    size_t size, off_t off, size_t limit)
+{
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&l->lock);
+	ssize_t ret = (ssize_t)size;
+	size_t end = (size_t)off + size;
+	if (end > n->data.len) {
+		int r = resize(l, n, end, limit);
+		if (r)
+			ret = r;
+	}
+	if (ret > 0) {
+		memcpy(n->data.buf + off, buf, size);
+		now(&n->mtime);
+		n->ctime = n->mtime;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+int local_truncate(struct local *l, struct local_node *n, off_t size,
+		   size_t limit)
+{
+	if (size < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&l->lock);
+	int ret = resize(l, n, (size_t)size, limit);
+	if (!ret) {
+		now(&n->mtime);
+		n->ctime = n->mtime;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+int local_set_content(struct local *l, struct local_node *n,
+		      const char *data, size_t len)
+{
+	pthread_mutex_lock(&l->lock);
+	int ret = resize(l, n, 0, 0);
+	if (!ret)
+		ret = resize(l, n, len, 0);
+	if (!ret && len)
+		memcpy(n->data.buf, data, len);
+	now(&n->mtime);
+	n->ctime = n->mtime;
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+char *local_content(struct local *l, struct local_node *n, size_t *len)
+{
+	pthread_mutex_lock(&l->lock);
+	char *out = malloc(n->data.len + 1);
+	if (out) {
+		if (n->data.len)
+			memcpy(out, n->data.buf, n->data.len);
+		out[n->data.len] = '\0';
+		*len = n->data.len;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return out;
+}
+
+int local_chmod(struct local *l, struct local_node *n, mode_t mode)
+{
+	pthread_mutex_lock(&l->lock);
+	n->mode = mode & 07777;
+	now(&n->ctime);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+void local_utimens(struct local *l, struct local_node *n,
+		   const struct timespec tv[2])
+{
+	struct timespec t;
+	now(&t);
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < 2; i++) {
+		struct timespec *dst = i ? &n->mtime : &n->atime;
+		if (!tv || tv[i].tv_nsec == UTIME_NOW)
+			*dst = t;
+		else if (tv[i].tv_nsec != UTIME_OMIT)
+			*dst = tv[i];
+	}
+	n->ctime = t;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void local_set_error(struct local *l, struct local_node *n, const char *msg)
+{
+	char *copy = msg ? strdup(msg) : NULL;
+	pthread_mutex_lock(&l->lock);
+	free(n->error);
+	n->error = copy;
+	pthread_mutex_unlock(&l->lock);
+}
+
+char *local_error(struct local *l, struct local_node *n)
+{
+	pthread_mutex_lock(&l->lock);
+	char *e = n->error ? strdup(n->error) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	return e;
+}
+
+char *local_alias_key(struct local *l, struct local_node *n)
+{
+	pthread_mutex_lock(&l->lock);
+	char *k = n->kind == LOCAL_ALIAS && n->key ? strdup(n->key) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	return k;
+}
+
+void local_ticket_error_set(struct local *l, const char *key,
+			    const char *msg)
+{
+	char *copy = msg ? strdup(msg) : NULL;
+	pthread_mutex_lock(&l->lock);
+	void *old = map_del(l->errors, key);
+	free(old);
+	if (copy && map_put(l->errors, key, copy, NULL))
+		free(copy);
+	pthread_mutex_unlock(&l->lock);
+}
+
+char *local_ticket_error(struct local *l, const char *key)
+{
+	pthread_mutex_lock(&l->lock);
+	const char *e = map_get(l->errors, key);
+	char *copy = e ? strdup(e) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	return copy;
+}

@@ -1,0 +1,776 @@
+/* op.c - see op.h: operation records and the checks that need no network. */
+#include "jira/op.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "util/clock.h"
+#include "util/json.h"
+
+static const char *const kind_names[] = {
+	[JIRA_OP_CREATE] = "create",   [JIRA_OP_UPDATE] = "update",
+	[JIRA_OP_COMMENT] = "comment", [JIRA_OP_CLOSE] = "close",
+	[JIRA_OP_REOPEN] = "reopen",
+};
+
+const char *jira_op_kind_name(enum jira_op_kind k)
+{
+	return (unsigned)k < sizeof(kind_names) / sizeof(*kind_names)
+		       ? kind_names[k]
+		       : "?";
+}
+
+static int why_set(char *why, size_t size, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int why_set(char *why, size_t size, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static void random_id(char out[JIRA_OP_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[JIRA_OP_ID_LEN / 2];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		/* no entropy source: time and address still make it unique
+		 * enough for one machine */
+		uint64_t t = (uint64_t)clock_wall_ms() ^ (uint64_t)clock_mono_ms()
+			     << 20 ^ (uint64_t)(uintptr_t)out;
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (unsigned char)(t >> (8 * (i % 8))) ^
+				 (unsigned char)(i * 131);
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[JIRA_OP_ID_LEN] = '\0';
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct jira_op *jira_op_new(enum jira_op_kind kind, const char *project,
+			    const char *key, const char *body, size_t body_len)
+{
+	struct jira_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	random_id(op->id);
+	op->kind = kind;
+	op->project = dup_or_null(project);
+	op->key = dup_or_null(key);
+	if (body) {
+		op->body = malloc(body_len + 1);
+		if (op->body) {
+			memcpy(op->body, body, body_len);
+			op->body[body_len] = '\0';
+			op->body_len = body_len;
+		}
+	}
+	op->accepted_ms = clock_wall_ms();
+	if ((project && !op->project) || (key && !op->key) ||
+	    (body && !op->body)) {
+		jira_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+void jira_op_free(struct jira_op *op)
+{
+	if (!op)
+		return;
+	free(op->project);
+	free(op->key);
+	free(op->body);
+	free(op->base);
+	free(op->alias);
+	free(op);
+}
+
+/* ---- serialization ---------------------------------------------------- */
+
+static void add_opt_string(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+char *jira_op_serialize(const struct jira_op *op)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "version", 1);
+	cJSON_AddStringToObject(o, "id", op->id);
+	cJSON_AddStringToObject(o, "kind", jira_op_kind_name(op->kind));
+	add_opt_string(o, "project", op->project);
+	add_opt_string(o, "key", op->key);
+	add_opt_string(o, "body", op->body);
+	add_opt_string(o, "base", op->base);
+	add_opt_string(o, "alias", op->alias);
+	if (op->alias_closed)
+		cJSON_AddTrueToObject(o, "alias_closed");
+	if (op->then_close)
+		cJSON_AddTrueToObject(o, "then_close");
+	cJSON_AddNumberToObject(o, "accepted_ms", (double)op->accepted_ms);
+	struct strbuf sb = STRBUF_INIT;
+	json_pretty(&sb, o, 0);
+	strbuf_addc(&sb, '\n');
+	cJSON_Delete(o);
+	return strbuf_detach(&sb, NULL);
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+struct jira_op *jira_op_parse(const char *text, size_t len)
+{
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	struct jira_op *op = NULL;
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
+	const char *id = str_of(o, "id"), *kind = str_of(o, "kind");
+	if (!cJSON_IsObject(o) || !cJSON_IsNumber(ver) ||
+	    ver->valuedouble != 1 || !id || strlen(id) != JIRA_OP_ID_LEN ||
+	    !kind)
+		goto out;
+	int k = -1;
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(*kind_names); i++)
+		if (strcmp(kind, kind_names[i]) == 0)
+			k = (int)i;
+	if (k < 0)
+		goto out;
+	const char *body = str_of(o, "body");
+	op = jira_op_new((enum jira_op_kind)k, str_of(o, "project"),
+			 str_of(o, "key"), body, body ? strlen(body) : 0);
+	if (!op)
+		goto out;
+	memcpy(op->id, id, JIRA_OP_ID_LEN + 1);
+	op->base = dup_or_null(str_of(o, "base"));
+	op->alias = dup_or_null(str_of(o, "alias"));
+	op->alias_closed = cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(o, "alias_closed"));
+	op->then_close = cJSON_IsTrue(
+		cJSON_GetObjectItemCaseSensitive(o, "then_close"));
+	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "accepted_ms");
+	if (cJSON_IsNumber(acc))
+		op->accepted_ms = (int64_t)acc->valuedouble;
+	if (!op->project || (op->kind != JIRA_OP_CREATE && !op->key)) {
+		jira_op_free(op);
+		op = NULL;
+	}
+out:
+	cJSON_Delete(o);
+	return op;
+}
+
+/* ---- shared checks ------------------------------------------------------ */
+
+/* The text of a file: UTF-8 without NUL bytes. */
+static int check_text(const char *s, size_t len, const char *what, char *why,
+		      size_t whysize)
+{
+	if (memchr(s, '\0', len))
+		return why_set(why, whysize, -EINVAL, "%s contains NUL bytes",
+			       what);
+	if (!utf8_valid(s, len))
+		return why_set(why, whysize, -EINVAL,
+			       "%s is not valid UTF-8", what);
+	return 0;
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Parse a ticket file: a JSON object.  *out to free with cJSON_Delete. */
+static int parse_object(const char *s, size_t len, const char *what,
+			cJSON **out, char *why, size_t whysize)
+{
+	int ret = check_text(s, len, what, why, whysize);
+	if (ret)
+		return ret;
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(s, len, &end, false);
+	if (!o) {
+		size_t off = end && end >= s ? (size_t)(end - s) : 0;
+		return why_set(why, whysize, -EINVAL,
+			       "%s is not valid JSON (near byte %zu)", what,
+			       off);
+	}
+	/* nothing but white space may follow the value */
+	for (const char *p = end; p && p < s + len; p++) {
+		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+			cJSON_Delete(o);
+			return why_set(why, whysize, -EINVAL,
+				       "%s is not valid JSON (extra text at "
+				       "byte %zu)",
+				       what, (size_t)(p - s));
+		}
+	}
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return why_set(why, whysize, -EINVAL,
+			       "%s must be a JSON object", what);
+	}
+	*out = o;
+	return 0;
+}
+
+/* The keys of a §3 ticket file. */
+static const char *const ticket_keys[] = {
+	"key",      "project",    "issuetype", "summary",  "description",
+	"status",   "resolution", "priority",  "labels",   "components",
+	"assignee", "reporter",   "created",   "updated",  "fields",
+	"comments",
+};
+
+static int check_known_keys(const cJSON *o, char *why, size_t whysize)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, o) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(ticket_keys) / sizeof(*ticket_keys);
+		     i++)
+			known |= strcmp(c->string, ticket_keys[i]) == 0;
+		if (!known)
+			return why_set(why, whysize, -EINVAL,
+				       "unknown key \"%s\" (other Jira fields go "
+				       "under \"fields\", by field id)",
+				       c->string);
+	}
+	return 0;
+}
+
+static const cJSON *item(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+/* v must be absent, null or a string. */
+static int want_string_or_null(const cJSON *o, const char *k, char *why,
+			       size_t whysize)
+{
+	const cJSON *v = item(o, k);
+	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+		return why_set(why, whysize, -EINVAL,
+			       "\"%s\" must be a string or null", k);
+	return 0;
+}
+
+/* v must be absent, null or an array of strings. */
+static int want_strings(const cJSON *o, const char *k, char *why,
+			size_t whysize)
+{
+	const cJSON *v = item(o, k), *c;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v))
+		return why_set(why, whysize, -EINVAL,
+			       "\"%s\" must be a list of strings", k);
+	cJSON_ArrayForEach(c, v)
+		if (!cJSON_IsString(c))
+			return why_set(why, whysize, -EINVAL,
+				       "\"%s\" must be a list of strings", k);
+	return 0;
+}
+
+static int check_value_types(const cJSON *o, char *why, size_t whysize)
+{
+	static const char *const strings[] = { "issuetype", "description",
+					       "priority", "assignee",
+					       "status", "resolution" };
+	int ret;
+	for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++)
+		if ((ret = want_string_or_null(o, strings[i], why, whysize)))
+			return ret;
+	if ((ret = want_strings(o, "labels", why, whysize)) ||
+	    (ret = want_strings(o, "components", why, whysize)))
+		return ret;
+	const cJSON *f = item(o, "fields");
+	if (f && !cJSON_IsNull(f) && !cJSON_IsObject(f))
+		return why_set(why, whysize, -EINVAL,
+			       "\"fields\" must be an object");
+	const cJSON *s = item(o, "summary");
+	if (s && (!cJSON_IsString(s) || !*s->valuestring))
+		return why_set(why, whysize, -EINVAL,
+			       "\"summary\" must be a non-empty string");
+	return 0;
+}
+
+static cJSON *name_object(const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o)
+		cJSON_AddStringToObject(o, "name", name);
+	return o;
+}
+
+static cJSON *named_or_null(const cJSON *v)
+{
+	return cJSON_IsString(v) ? name_object(v->valuestring)
+				 : cJSON_CreateNull();
+}
+
+static cJSON *names_list(const cJSON *v)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *c;
+	cJSON_ArrayForEach(c, v)
+		cJSON_AddItemToArray(arr, name_object(c->valuestring));
+	return arr;
+}
+
+/* ---- comments ----------------------------------------------------------- */
+
+int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
+			 char *why, size_t whysize)
+{
+	*json = NULL;
+	int ret = check_text(bytes, len, "the comment", why, whysize);
+	if (ret)
+		return ret;
+	size_t n = len;
+	if (n && bytes[n - 1] == '\n') {
+		n--;
+		if (n && bytes[n - 1] == '\r')
+			n--;
+	}
+	size_t lead = 0;
+	while (lead < n && strchr(" \t\r\n", bytes[lead]))
+		lead++;
+	if (lead == n)
+		return 0; /* nothing but white space: nothing to add */
+
+	cJSON *body = NULL;
+	if (bytes[lead] == '{') {
+		cJSON *o = cJSON_ParseWithLength(bytes, n);
+		const cJSON *b = item(o, "body");
+		if (cJSON_IsObject(o) && cJSON_IsString(b)) {
+			cJSON *c;
+			bool plain = false;
+			cJSON_ArrayForEach(c, o)
+				plain |= strcmp(c->string, "body") != 0 &&
+					 strcmp(c->string, "visibility") != 0 &&
+					 strcmp(c->string, "properties") != 0;
+			if (!plain) {
+				body = o;
+				o = NULL;
+			}
+		}
+		cJSON_Delete(o);
+	}
+	if (!body) {
+		char *text = strndup(bytes, n);
+		body = cJSON_CreateObject();
+		if (!text || !body) {
+			free(text);
+			cJSON_Delete(body);
+			return -ENOMEM;
+		}
+		cJSON_AddStringToObject(body, "body", text);
+		free(text);
+	}
+	const char *b = item(body, "body")->valuestring;
+	size_t chars = utf8_chars(b);
+	if (chars > JIRA_MAX_COMMENT_CHARS) {
+		cJSON_Delete(body);
+		return why_set(why, whysize, -EFBIG,
+			       "the comment has %zu characters; Jira takes at "
+			       "most %d",
+			       chars, JIRA_MAX_COMMENT_CHARS);
+	}
+	bool blank = true;
+	for (const char *p = b; *p && blank; p++)
+		blank = strchr(" \t\r\n", *p) != NULL;
+	if (blank) {
+		cJSON_Delete(body);
+		return 0;
+	}
+	*json = body;
+	return 0;
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+void jira_create_plan_release(struct jira_create_plan *plan)
+{
+	cJSON_Delete(plan->fields);
+	cJSON_Delete(plan->custom);
+	free(plan->issuetype);
+	memset(plan, 0, sizeof(*plan));
+}
+
+static int native_plan(cJSON *o, const char *project,
+		       const char *default_issuetype,
+		       struct jira_create_plan *plan, char *why,
+		       size_t whysize)
+{
+	cJSON *c;
+	cJSON_ArrayForEach(c, o)
+		if (strcmp(c->string, "fields") != 0)
+			return why_set(why, whysize, -EINVAL,
+				       "unknown key \"%s\" next to \"fields\"",
+				       c->string);
+	cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(o, "fields");
+	const cJSON *s = item(f, "summary");
+	if (!cJSON_IsObject(f) || !cJSON_IsString(s) || !*s->valuestring) {
+		cJSON_Delete(f);
+		return why_set(why, whysize, -EINVAL,
+			       "\"fields\" must hold a non-empty \"summary\"");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(f, "project");
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "key", project);
+	cJSON_AddItemToObject(f, "project", p);
+	const cJSON *it = item(f, "issuetype");
+	const char *tname = cJSON_IsString(item(it, "name"))
+				    ? item(it, "name")->valuestring
+				    : NULL;
+	if (!it) {
+		cJSON_AddItemToObject(f, "issuetype",
+				      name_object(default_issuetype));
+		tname = default_issuetype;
+	}
+	plan->issuetype = tname ? strdup(tname) : NULL;
+	plan->native = true;
+	plan->fields = f;
+	return 0;
+}
+
+int jira_create_plan(const char *body, const char *project,
+		     const char *default_issuetype,
+		     struct jira_create_plan *plan, char *why, size_t whysize)
+{
+	cJSON *o = NULL;
+	memset(plan, 0, sizeof(*plan));
+	size_t len = strlen(body);
+	if (len > JIRA_MAX_BODY)
+		return why_set(why, whysize, -EFBIG,
+			       "the ticket file is larger than 1 MiB");
+	int ret = parse_object(body, len, "the ticket file", &o, why, whysize);
+	if (ret)
+		return ret;
+	if (!item(o, "summary") && cJSON_IsObject(item(o, "fields"))) {
+		ret = native_plan(o, project, default_issuetype, plan, why,
+				  whysize);
+		cJSON_Delete(o);
+		return ret;
+	}
+	if ((ret = check_known_keys(o, why, whysize)) ||
+	    (ret = check_value_types(o, why, whysize)))
+		goto out;
+	if (!item(o, "summary")) {
+		ret = why_set(why, whysize, -EINVAL,
+			      "\"summary\" is required to create a ticket");
+		goto out;
+	}
+
+	cJSON *f = cJSON_CreateObject();
+	cJSON *custom = cJSON_CreateArray();
+	if (!f || !custom) {
+		cJSON_Delete(f);
+		cJSON_Delete(custom);
+		ret = -ENOMEM;
+		goto out;
+	}
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "key", project);
+	cJSON_AddItemToObject(f, "project", p);
+	const cJSON *t = item(o, "issuetype");
+	const char *tname = cJSON_IsString(t) && *t->valuestring
+				    ? t->valuestring
+				    : default_issuetype;
+	cJSON_AddItemToObject(f, "issuetype", name_object(tname));
+	cJSON_AddStringToObject(f, "summary", item(o, "summary")->valuestring);
+	const cJSON *v;
+	if (cJSON_IsString(v = item(o, "description")))
+		cJSON_AddStringToObject(f, "description", v->valuestring);
+	if (cJSON_IsString(v = item(o, "priority")))
+		cJSON_AddItemToObject(f, "priority", name_object(v->valuestring));
+	if (cJSON_IsString(v = item(o, "assignee")))
+		cJSON_AddItemToObject(f, "assignee", name_object(v->valuestring));
+	if (cJSON_GetArraySize(v = item(o, "labels")) > 0)
+		cJSON_AddItemToObject(f, "labels", cJSON_Duplicate(v, true));
+	if (cJSON_GetArraySize(v = item(o, "components")) > 0)
+		cJSON_AddItemToObject(f, "components", names_list(v));
+	const cJSON *c;
+	cJSON_ArrayForEach(c, item(o, "fields")) {
+		if (cJSON_IsNull(c) || item(f, c->string))
+			continue;
+		cJSON_AddItemToObject(f, c->string, cJSON_Duplicate(c, true));
+		cJSON_AddItemToArray(custom, cJSON_CreateString(c->string));
+	}
+	plan->fields = f;
+	plan->custom = custom;
+	plan->issuetype = strdup(tname);
+out:
+	cJSON_Delete(o);
+	if (ret)
+		jira_create_plan_release(plan);
+	return ret;
+}
+
+/* ---- update ------------------------------------------------------------- */
+
+void jira_update_plan_release(struct jira_update_plan *plan)
+{
+	cJSON_Delete(plan->fields);
+	cJSON_Delete(plan->comments);
+	free(plan->status);
+	free(plan->resolution);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* Is key present in `neu` with a value other than in `old`? */
+static bool changed(const cJSON *old, const cJSON *neu, const char *key)
+{
+	const cJSON *n = item(neu, key);
+	if (!n)
+		return false;
+	const cJSON *o = item(old, key);
+	if (!o)
+		return !cJSON_IsNull(n);
+	return !cJSON_Compare(o, n, true);
+}
+
+static const cJSON *comment_by_id(const cJSON *list, const char *id)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list) {
+		const cJSON *cid = item(c, "id");
+		if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static int plan_comments(const cJSON *old, const cJSON *neu,
+			 struct jira_update_plan *plan, char *why,
+			 size_t whysize)
+{
+	const cJSON *list = item(neu, "comments"), *c;
+	if (!list || cJSON_IsNull(list))
+		return 0;
+	if (!cJSON_IsArray(list))
+		return why_set(why, whysize, -EINVAL,
+			       "\"comments\" must be a list");
+	cJSON_ArrayForEach(c, list) {
+		const cJSON *id = item(c, "id");
+		if (cJSON_IsString(id)) {
+			const cJSON *was =
+				comment_by_id(item(old, "comments"), id->valuestring);
+			if (!was || !cJSON_Compare(was, c, true))
+				return why_set(why, whysize, -EINVAL,
+					       "comment %s cannot be changed "
+					       "through jirafs (add a new "
+					       "entry without \"id\")",
+					       id->valuestring);
+			continue;
+		}
+		cJSON *add = NULL;
+		if (cJSON_IsString(c)) {
+			add = cJSON_CreateObject();
+			cJSON_AddStringToObject(add, "body", c->valuestring);
+		} else if (cJSON_IsObject(c) &&
+			   cJSON_IsString(item(c, "body"))) {
+			add = cJSON_CreateObject();
+			cJSON_AddStringToObject(add, "body",
+						item(c, "body")->valuestring);
+			if (cJSON_IsObject(item(c, "visibility")))
+				cJSON_AddItemToObject(
+					add, "visibility",
+					cJSON_Duplicate(item(c, "visibility"),
+							true));
+		} else {
+			return why_set(why, whysize, -EINVAL,
+				       "a new comment needs a \"body\"");
+		}
+		const char *b = item(add, "body")->valuestring;
+		if (utf8_chars(b) > JIRA_MAX_COMMENT_CHARS) {
+			cJSON_Delete(add);
+			return why_set(why, whysize, -EFBIG,
+				       "a new comment has more than %d "
+				       "characters",
+				       JIRA_MAX_COMMENT_CHARS);
+		}
+		if (!*b) {
+			cJSON_Delete(add);
+			continue;
+		}
+		if (!plan->comments)
+			plan->comments = cJSON_CreateArray();
+		cJSON_AddItemToArray(plan->comments, add);
+	}
+	return 0;
+}
+
+int jira_update_plan(const char *base, const char *body,
+		     struct jira_update_plan *plan, char *why, size_t whysize)
+{
+	static const char *const read_only[] = { "key", "project", "reporter",
+						 "created", "updated" };
+	cJSON *old = NULL, *neu = NULL;
+	memset(plan, 0, sizeof(*plan));
+	size_t len = strlen(body);
+	if (len > JIRA_MAX_BODY)
+		return why_set(why, whysize, -EFBIG,
+			       "the ticket file is larger than 1 MiB");
+	int ret = parse_object(body, len, "the ticket file", &neu, why,
+			       whysize);
+	if (ret)
+		return ret;
+	old = cJSON_Parse(base);
+	if (!cJSON_IsObject(old)) {
+		ret = why_set(why, whysize, -EINVAL,
+			      "the ticket as last read is unusable");
+		goto out;
+	}
+	if ((ret = check_known_keys(neu, why, whysize)) ||
+	    (ret = check_value_types(neu, why, whysize)))
+		goto out;
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(*read_only); i++) {
+		if (changed(old, neu, read_only[i])) {
+			ret = why_set(why, whysize, -EINVAL,
+				      "\"%s\" is read-only", read_only[i]);
+			goto out;
+		}
+	}
+	bool status_changed = changed(old, neu, "status");
+	if (status_changed) {
+		const cJSON *s = item(neu, "status");
+		if (!cJSON_IsString(s) || !*s->valuestring) {
+			ret = why_set(why, whysize, -EINVAL,
+				      "\"status\" must name a status");
+			goto out;
+		}
+		plan->status = strdup(s->valuestring);
+	}
+	if (changed(old, neu, "resolution")) {
+		if (!status_changed) {
+			ret = why_set(why, whysize, -EINVAL,
+				      "\"resolution\" changes only with "
+				      "\"status\"");
+			goto out;
+		}
+		const cJSON *r = item(neu, "resolution");
+		if (cJSON_IsString(r))
+			plan->resolution = strdup(r->valuestring);
+	}
+
+	cJSON *f = cJSON_CreateObject();
+	if (!f) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	const cJSON *v;
+	if (changed(old, neu, "summary"))
+		cJSON_AddStringToObject(f, "summary",
+					item(neu, "summary")->valuestring);
+	if (changed(old, neu, "description"))
+		cJSON_AddItemToObject(f, "description",
+				      cJSON_Duplicate(item(neu, "description"),
+						      true));
+	static const char *const named[] = { "priority", "assignee",
+					     "issuetype" };
+	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++)
+		if (changed(old, neu, named[i]))
+			cJSON_AddItemToObject(f, named[i],
+					      named_or_null(item(neu, named[i])));
+	if (changed(old, neu, "labels")) {
+		v = item(neu, "labels");
+		cJSON_AddItemToObject(f, "labels",
+				      cJSON_IsArray(v) ? cJSON_Duplicate(v, true)
+						       : cJSON_CreateArray());
+	}
+	if (changed(old, neu, "components")) {
+		v = item(neu, "components");
+		cJSON_AddItemToObject(f, "components",
+				      cJSON_IsArray(v) ? names_list(v)
+						       : cJSON_CreateArray());
+	}
+	const cJSON *nf = item(neu, "fields"), *of = item(old, "fields"), *c;
+	cJSON_ArrayForEach(c, nf) {
+		if (changed(of, nf, c->string) && !item(f, c->string))
+			cJSON_AddItemToObject(f, c->string,
+					      cJSON_Duplicate(c, true));
+	}
+	if (f->child)
+		plan->fields = f;
+	else
+		cJSON_Delete(f);
+	ret = plan_comments(old, neu, plan, why, whysize);
+out:
+	cJSON_Delete(old);
+	cJSON_Delete(neu);
+	if (ret)
+		jira_update_plan_release(plan);
+	return ret;
+}
+
+/* ---- the whole record --------------------------------------------------- */
+
+int jira_op_check(const struct jira_op *op, bool *empty, char *why,
+		  size_t whysize)
+{
+	*empty = false;
+	if (!op->project)
+		return why_set(why, whysize, -EINVAL, "no project");
+	switch (op->kind) {
+	case JIRA_OP_CREATE: {
+		struct jira_create_plan p;
+		int ret = jira_create_plan(op->body ? op->body : "",
+					   op->project, "Task", &p, why,
+					   whysize);
+		jira_create_plan_release(&p);
+		return ret;
+	}
+	case JIRA_OP_UPDATE: {
+		struct jira_update_plan p;
+		if (!op->key || !op->base)
+			return why_set(why, whysize, -EINVAL,
+				       "an update needs a ticket");
+		int ret = jira_update_plan(op->base, op->body ? op->body : "",
+					   &p, why, whysize);
+		*empty = !ret && !p.fields && !p.status && !p.comments;
+		jira_update_plan_release(&p);
+		return ret;
+	}
+	case JIRA_OP_COMMENT: {
+		cJSON *j = NULL;
+		if (!op->key)
+			return why_set(why, whysize, -EINVAL,
+				       "a comment needs a ticket");
+		int ret = jira_comment_payload(op->body ? op->body : "",
+					       op->body_len, &j, why, whysize);
+		*empty = !ret && !j;
+		cJSON_Delete(j);
+		return ret;
+	}
+	case JIRA_OP_CLOSE:
+	case JIRA_OP_REOPEN:
+		return op->key ? 0
+			       : why_set(why, whysize, -EINVAL,
+					 "a transition needs a ticket");
+	}
+	return why_set(why, whysize, -EINVAL, "unknown operation");
+}

@@ -1,0 +1,761 @@
+/* write.c - see write.h */
+#include "jira/write.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
+#include "util/map.h"
+#include "util/strbuf.h"
+
+#define DEFAULT_ISSUETYPE "Task"
+#define DEFAULT_RESOLUTION "Done"
+#define META_TTL_MS (10 * 60 * 1000)
+#define MARKER_PROPERTY "jirafs"
+
+/* ---- options ------------------------------------------------------------ */
+
+#define WRITE_OPT(t, p) { t, offsetof(struct jira_write_config, p), 0 }
+
+static const struct fuse_opt write_opts[] = {
+	WRITE_OPT("default_issuetype=%s", default_issuetype),
+	WRITE_OPT("close_transition=%s", close_transition),
+	WRITE_OPT("resolution=%s", resolution),
+	FUSE_OPT_END
+};
+
+static int keep(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	(void)data;
+	(void)arg;
+	(void)key;
+	(void)out;
+	return 1;
+}
+
+int jira_write_opt_parse(struct fuse_args *args, struct jira_write_config *cfg)
+{
+	return fuse_opt_parse(args, cfg, write_opts, keep);
+}
+
+void jira_write_config_release(struct jira_write_config *cfg)
+{
+	free(cfg->default_issuetype);
+	free(cfg->close_transition);
+	free(cfg->resolution);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void jira_write_opt_help(void)
+{
+	printf("Writing options:\n"
+	       "    -o default_issuetype=NAME  issue type of new tickets that "
+	       "name none (default: Task)\n"
+	       "    -o close_transition=NAME   transition to close with, when "
+	       "several lead to done\n"
+	       "    -o resolution=NAME         resolution given when closing "
+	       "(default: Done)\n");
+}
+
+/* ---- the writer and its createmeta cache ------------------------------- */
+
+struct meta {
+	int64_t fetched_at;
+	cJSON *values; /* issue types, or the fields of one type's screen */
+};
+
+struct jira_writer {
+	struct jira_client *c;
+	char *default_issuetype, *close_transition, *resolution;
+	pthread_mutex_t lock; /* guards meta */
+	struct map *meta;     /* "SEC" or "SEC/10001" -> struct meta * */
+};
+
+static char *dup_or(const char *s, const char *dflt)
+{
+	return strdup(s ? s : dflt);
+}
+
+struct jira_writer *jira_writer_new(struct jira_client *c,
+				    const struct jira_write_config *cfg)
+{
+	struct jira_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->c = c;
+	w->default_issuetype = dup_or(cfg->default_issuetype,
+				      DEFAULT_ISSUETYPE);
+	w->close_transition = cfg->close_transition
+				      ? strdup(cfg->close_transition)
+				      : NULL;
+	w->resolution = cfg->resolution ? strdup(cfg->resolution) : NULL;
+	w->meta = map_new();
+	pthread_mutex_init(&w->lock, NULL);
+	if (!w->default_issuetype || !w->meta) {
+		jira_writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void meta_free(struct meta *m)
+{
+	if (m) {
+		cJSON_Delete(m->values);
+		free(m);
+	}
+}
+
+void jira_writer_free(struct jira_writer *w)
+{
+	if (!w)
+		return;
+	if (w->meta) {
+		struct map_iter it = map_iter_start(w->meta);
+		while (map_iter_next(&it))
+			meta_free(it.value);
+		map_free(w->meta);
+	}
+	pthread_mutex_destroy(&w->lock);
+	free(w->default_issuetype);
+	free(w->close_transition);
+	free(w->resolution);
+	free(w);
+}
+
+void jira_op_result_release(struct jira_op_result *r)
+{
+	free(r->key);
+	jira_issue_unref(r->issue);
+	memset(r, 0, sizeof(*r));
+}
+
+static const cJSON *item(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = item(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Every "values" of a paged createmeta resource, as one array. */
+static enum jira_status fetch_paged(struct jira_writer *w, const char *path,
+				    deadline_t d, cJSON **out,
+				    struct jira_error *err)
+{
+	cJSON *all = cJSON_CreateArray();
+	if (!all)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	for (int start = 0, pages = 0; pages < 100; pages++) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s?startAt=%d&maxResults=200", path,
+			 start);
+		cJSON *j = NULL;
+		enum jira_status st = jira_get_json(w->c, p, d, &j, err);
+		if (st != JIRA_OK) {
+			cJSON_Delete(all);
+			return st;
+		}
+		cJSON *values = cJSON_DetachItemFromObjectCaseSensitive(
+			j, "values");
+		int n = cJSON_GetArraySize(values);
+		while (values && values->child) {
+			cJSON *v = cJSON_DetachItemViaPointer(values,
+							      values->child);
+			cJSON_AddItemToArray(all, v);
+		}
+		cJSON_Delete(values);
+		bool last = cJSON_IsTrue(item(j, "isLast")) || n == 0;
+		cJSON_Delete(j);
+		if (last)
+			break;
+		start += n;
+	}
+	*out = all;
+	return JIRA_OK;
+}
+
+/* The cached createmeta resource `path` under `key`; *out is a copy the
+ * caller deletes. */
+static enum jira_status meta_get(struct jira_writer *w, const char *key,
+				 const char *path, deadline_t d, cJSON **out,
+				 struct jira_error *err)
+{
+	pthread_mutex_lock(&w->lock);
+	struct meta *m = map_get(w->meta, key);
+	if (m && clock_mono_ms() - m->fetched_at < META_TTL_MS) {
+		*out = cJSON_Duplicate(m->values, true);
+		pthread_mutex_unlock(&w->lock);
+		return *out ? JIRA_OK
+			    : jira_error_set(err, JIRA_ERR_NOMEM,
+					     "out of memory");
+	}
+	pthread_mutex_unlock(&w->lock);
+
+	cJSON *values = NULL;
+	enum jira_status st = fetch_paged(w, path, d, &values, err);
+	if (st != JIRA_OK)
+		return st;
+	struct meta *fresh = calloc(1, sizeof(*fresh));
+	*out = cJSON_Duplicate(values, true);
+	if (!fresh || !*out) {
+		free(fresh);
+		cJSON_Delete(values);
+		cJSON_Delete(*out);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+	fresh->fetched_at = clock_mono_ms();
+	fresh->values = values;
+	pthread_mutex_lock(&w->lock);
+	void *old = NULL;
+	if (map_put(w->meta, key, fresh, &old))
+		meta_free(fresh);
+	else
+		meta_free(old);
+	pthread_mutex_unlock(&w->lock);
+	return JIRA_OK;
+}
+
+/* Forget a project's screens (after Jira refused a create: they may have
+ * changed). */
+static void meta_forget(struct jira_writer *w, const char *project)
+{
+	size_t n = strlen(project);
+	pthread_mutex_lock(&w->lock);
+	struct map *keep_ = map_new();
+	struct map_iter it = map_iter_start(w->meta);
+	while (map_iter_next(&it)) {
+		if (strncmp(it.key, project, n) == 0 &&
+		    (it.key[n] == '\0' || it.key[n] == '/'))
+			meta_free(it.value);
+		else if (keep_)
+			map_put(keep_, it.key, it.value, NULL);
+	}
+	if (keep_) {
+		map_free(w->meta);
+		w->meta = keep_;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+static void list_names(struct strbuf *sb, const cJSON *values)
+{
+	const cJSON *v;
+	bool first = true;
+	cJSON_ArrayForEach(v, values) {
+		const char *n = str(v, "name");
+		if (!n)
+			continue;
+		strbuf_addf(sb, "%s%s", first ? "" : ", ", n);
+		first = false;
+	}
+}
+
+/* Resolve the issue type by name and keep only fields on its screen. */
+static enum jira_status resolve_create(struct jira_writer *w,
+				       const char *project,
+				       struct jira_create_plan *plan,
+				       deadline_t d, struct jira_error *err)
+{
+	char key[600], path[600];
+	cJSON *types = NULL, *screen = NULL;
+	enum jira_status st;
+
+	snprintf(key, sizeof(key), "%s", project);
+	snprintf(path, sizeof(path),
+		 "/rest/api/2/issue/createmeta/%s/issuetypes", project);
+	if ((st = meta_get(w, key, path, d, &types, err)) != JIRA_OK)
+		return st;
+	const cJSON *type = NULL, *v;
+	cJSON_ArrayForEach(v, types) {
+		const char *n = str(v, "name");
+		if (n && plan->issuetype &&
+		    strcasecmp(n, plan->issuetype) == 0)
+			type = v;
+	}
+	const char *id = type ? str(type, "id") : NULL;
+	if (!id) {
+		struct strbuf sb = STRBUF_INIT;
+		list_names(&sb, types);
+		st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				    "issuetype: unknown issue type '%s' in %s "
+				    "(valid: %s)",
+				    plan->issuetype ? plan->issuetype : "",
+				    project, strbuf_str(&sb));
+		strbuf_release(&sb);
+		cJSON_Delete(types);
+		return st;
+	}
+	cJSON *it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "id", id);
+	cJSON_ReplaceItemInObjectCaseSensitive(plan->fields, "issuetype", it);
+
+	snprintf(key, sizeof(key), "%s/%s", project, id);
+	snprintf(path, sizeof(path),
+		 "/rest/api/2/issue/createmeta/%s/issuetypes/%s", project, id);
+	st = meta_get(w, key, path, d, &screen, err);
+	cJSON_Delete(types);
+	if (st != JIRA_OK)
+		return st;
+	/* a copied ticket file carries fields no create screen has (creator,
+	 * watches, votes...): leave out what the screen does not offer */
+	struct strbuf dropped = STRBUF_INIT;
+	cJSON *f = plan->fields->child;
+	while (f) {
+		cJSON *next = f->next;
+		bool on_screen = strcmp(f->string, "project") == 0 ||
+				 strcmp(f->string, "issuetype") == 0 ||
+				 strcmp(f->string, "summary") == 0;
+		cJSON_ArrayForEach(v, screen) {
+			const char *fid = str(v, "fieldId");
+			on_screen |= fid && strcmp(fid, f->string) == 0;
+		}
+		if (!on_screen) {
+			strbuf_addf(&dropped, "%s%s", dropped.len ? ", " : "",
+				    f->string);
+			cJSON_Delete(cJSON_DetachItemViaPointer(plan->fields, f));
+		}
+		f = next;
+	}
+	if (dropped.len)
+		jlog_info("%s: not on the create screen, left out: %s",
+			  project, strbuf_str(&dropped));
+	strbuf_release(&dropped);
+	cJSON_Delete(screen);
+	return JIRA_OK;
+}
+
+static enum jira_status transition(struct jira_writer *w, const char *key,
+				   bool done, const char *resolution,
+				   deadline_t d, struct jira_op_result *res,
+				   struct jira_error *err);
+
+static enum jira_status apply_create(struct jira_writer *w,
+				     const struct jira_op *op, deadline_t d,
+				     struct jira_op_result *res,
+				     struct jira_error *err)
+{
+	struct jira_create_plan plan;
+	char why[JIRA_ERROR_MSG_MAX];
+	int r = jira_create_plan(op->body ? op->body : "", op->project,
+				 w->default_issuetype, &plan, why, sizeof(why));
+	if (r)
+		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
+							: JIRA_ERR_BAD_REQUEST,
+				      "%s", why);
+	enum jira_status st = JIRA_OK;
+	if (!plan.native)
+		st = resolve_create(w, op->project, &plan, d, err);
+	cJSON *req = NULL, *answer = NULL;
+	if (st == JIRA_OK) {
+		req = cJSON_CreateObject();
+		cJSON_AddItemToObject(req, "fields", plan.fields);
+		plan.fields = NULL;
+		cJSON *props = cJSON_AddArrayToObject(req, "properties");
+		cJSON *p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "key", MARKER_PROPERTY);
+		cJSON *val = cJSON_AddObjectToObject(p, "value");
+		cJSON_AddStringToObject(val, "op", op->id);
+		cJSON_AddItemToArray(props, p);
+		char *body = cJSON_PrintUnformatted(req);
+		if (!body)
+			st = jira_error_set(err, JIRA_ERR_NOMEM,
+					    "out of memory");
+		else
+			st = jira_request_json(w->c, "POST", "/rest/api/2/issue",
+					       body, d, false, &answer, err);
+		free(body);
+	}
+	jira_create_plan_release(&plan);
+	cJSON_Delete(req);
+	if (st == JIRA_ERR_BAD_REQUEST)
+		meta_forget(w, op->project);
+	if (st != JIRA_OK) {
+		cJSON_Delete(answer);
+		return st;
+	}
+	const char *key = str(answer, "key");
+	if (!key || !jira_key_valid(key)) {
+		cJSON_Delete(answer);
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "the create was answered without a key");
+	}
+	res->key = strdup(key);
+	cJSON_Delete(answer);
+	if (!res->key)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	jlog_info("created %s", res->key);
+	if (op->then_close)
+		return transition(w, res->key, true, NULL, d, res, err);
+	return JIRA_OK;
+}
+
+/* ---- transitions -------------------------------------------------------- */
+
+static bool leads_to_done(const cJSON *t)
+{
+	const char *cat = str(item(item(t, "to"), "statusCategory"), "key");
+	return cat && strcmp(cat, "done") == 0;
+}
+
+const cJSON *jira_pick_transition(const cJSON *transitions, bool done,
+				  const char *wanted)
+{
+	static const char *const close_like[] = { "close", "done", "resolve" };
+	static const char *const reopen_like[] = { "reopen" };
+	const char *const *like = done ? close_like : reopen_like;
+	size_t nlike = done ? 3 : 1;
+	const cJSON *t, *first = NULL;
+
+	cJSON_ArrayForEach(t, transitions) {
+		if (leads_to_done(t) != done)
+			continue;
+		if (!first)
+			first = t;
+		const char *n = str(t, "name");
+		if (wanted && n && strcasecmp(n, wanted) == 0)
+			return t;
+	}
+	for (size_t i = 0; i < nlike; i++) {
+		cJSON_ArrayForEach(t, transitions) {
+			const char *n = str(t, "name");
+			if (leads_to_done(t) == done && n &&
+			    strcasestr(n, like[i]))
+				return t;
+		}
+	}
+	return first;
+}
+
+/* The allowed value named `name` (case-insensitive), or NULL. */
+static const cJSON *allowed_named(const cJSON *allowed, const char *name)
+{
+	const cJSON *v;
+	if (!name)
+		return NULL;
+	cJSON_ArrayForEach(v, allowed) {
+		const char *n = str(v, "name");
+		if (!n)
+			n = str(v, "value");
+		if (n && strcasecmp(n, name) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static cJSON *ref_to(const cJSON *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (str(v, "id"))
+		cJSON_AddStringToObject(o, "id", str(v, "id"));
+	else if (str(v, "name"))
+		cJSON_AddStringToObject(o, "name", str(v, "name"));
+	else if (str(v, "value"))
+		cJSON_AddStringToObject(o, "value", str(v, "value"));
+	return o;
+}
+
+cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
+			      char *why, size_t whysize)
+{
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *f;
+	if (!out)
+		return NULL;
+	cJSON_ArrayForEach(f, item(transition, "fields")) {
+		const cJSON *allowed = item(f, "allowedValues");
+		bool required = cJSON_IsTrue(item(f, "required"));
+		bool is_resolution = strcmp(f->string, "resolution") == 0;
+		if (!required && !is_resolution)
+			continue;
+		if (is_resolution) {
+			const cJSON *v = allowed_named(allowed, resolution);
+			if (!v)
+				v = allowed_named(allowed, DEFAULT_RESOLUTION);
+			if (!v)
+				v = cJSON_GetArrayItem(allowed, 0);
+			if (v) {
+				cJSON_AddItemToObject(out, f->string,
+						      ref_to(v));
+				continue;
+			}
+		} else if (cJSON_IsTrue(item(f, "hasDefaultValue"))) {
+			continue;
+		} else if (cJSON_GetArraySize(allowed) > 0) {
+			const cJSON *v = cJSON_GetArrayItem(allowed, 0);
+			const char *type = str(item(f, "schema"), "type");
+			if (type && strcmp(type, "array") == 0) {
+				cJSON *arr = cJSON_CreateArray();
+				cJSON_AddItemToArray(arr, ref_to(v));
+				cJSON_AddItemToObject(out, f->string, arr);
+			} else {
+				cJSON_AddItemToObject(out, f->string,
+						      ref_to(v));
+			}
+			continue;
+		}
+		if (!required)
+			continue;
+		snprintf(why, whysize,
+			 "the transition \"%s\" requires the field \"%s\", "
+			 "which jirafs cannot fill",
+			 str(transition, "name") ? str(transition, "name") : "?",
+			 f->string);
+		cJSON_Delete(out);
+		return NULL;
+	}
+	return out;
+}
+
+static enum jira_status get_transitions(struct jira_writer *w,
+					const char *key, deadline_t d,
+					cJSON **out, struct jira_error *err)
+{
+	char path[512];
+	snprintf(path, sizeof(path),
+		 "/rest/api/2/issue/%s/transitions?expand=transitions.fields",
+		 key);
+	return jira_get_json(w->c, path, d, out, err);
+}
+
+static void names_of_transitions(struct strbuf *sb, const cJSON *list)
+{
+	const cJSON *t;
+	bool first = true;
+	cJSON_ArrayForEach(t, list) {
+		strbuf_addf(sb, "%s%s -> %s", first ? "" : ", ",
+			    str(t, "name") ? str(t, "name") : "?",
+			    str(item(t, "to"), "name") ? str(item(t, "to"), "name")
+						       : "?");
+		first = false;
+	}
+}
+
+/* POST the transition t of key with its screen's required fields, then read
+ * the ticket back into res->issue. */
+static enum jira_status run_transition(struct jira_writer *w, const char *key,
+				       const cJSON *t, const char *resolution,
+				       deadline_t d,
+				       struct jira_op_result *res,
+				       struct jira_error *err)
+{
+	char why[JIRA_ERROR_MSG_MAX];
+	cJSON *fields = jira_transition_fields(
+		t, resolution ? resolution : w->resolution, why, sizeof(why));
+	if (!fields)
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s", key,
+				      why);
+	cJSON *req = cJSON_CreateObject();
+	cJSON *tr = cJSON_AddObjectToObject(req, "transition");
+	cJSON_AddStringToObject(tr, "id", str(t, "id") ? str(t, "id") : "");
+	if (fields->child)
+		cJSON_AddItemToObject(req, "fields", fields);
+	else
+		cJSON_Delete(fields);
+	char *body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	char path[512];
+	snprintf(path, sizeof(path), "/rest/api/2/issue/%s/transitions", key);
+	cJSON *answer = NULL;
+	enum jira_status st =
+		jira_request_json(w->c, "POST", path, body, d, false, &answer,
+				  err);
+	free(body);
+	cJSON_Delete(answer);
+	if (st != JIRA_OK)
+		return st;
+
+	struct jira_issue *back = NULL;
+	st = jira_issue_get(w->c, key, d, &back, err);
+	if (st != JIRA_OK)
+		return st;
+	const char *to = str(item(t, "to"), "name");
+	if (back->done != leads_to_done(t) ||
+	    (to && strcasecmp(back->status, to) != 0)) {
+		st = jira_error_set(err, JIRA_ERR_SERVER,
+				    "%s: Jira accepted \"%s\" but the ticket "
+				    "is still %s",
+				    key, str(t, "name") ? str(t, "name") : "?",
+				    back->status);
+		jira_issue_unref(back);
+		return st;
+	}
+	jira_issue_unref(res->issue);
+	res->issue = back;
+	return JIRA_OK;
+}
+
+static enum jira_status transition(struct jira_writer *w, const char *key,
+				   bool done, const char *resolution,
+				   deadline_t d, struct jira_op_result *res,
+				   struct jira_error *err)
+{
+	cJSON *j = NULL;
+	enum jira_status st = get_transitions(w, key, d, &j, err);
+	if (st != JIRA_OK)
+		return st;
+	const cJSON *list = item(j, "transitions");
+	const cJSON *t = jira_pick_transition(
+		list, done, done ? w->close_transition : NULL);
+	if (!t) {
+		struct strbuf sb = STRBUF_INIT;
+		names_of_transitions(&sb, list);
+		st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				    "%s: no transition leads %s the done "
+				    "category (available: %s)",
+				    key, done ? "into" : "out of",
+				    sb.len ? strbuf_str(&sb) : "none");
+		strbuf_release(&sb);
+	} else {
+		st = run_transition(w, key, t, resolution, d, res, err);
+	}
+	cJSON_Delete(j);
+	return st;
+}
+
+/* ---- update and comment ------------------------------------------------- */
+
+static enum jira_status post_comment(struct jira_writer *w, const char *key,
+				     const cJSON *payload, deadline_t d,
+				     struct jira_error *err)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "/rest/api/2/issue/%s/comment", key);
+	char *body = cJSON_PrintUnformatted(payload);
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	cJSON *answer = NULL;
+	enum jira_status st = jira_request_json(w->c, "POST", path, body, d,
+						false, &answer, err);
+	free(body);
+	cJSON_Delete(answer);
+	return st;
+}
+
+static enum jira_status apply_update(struct jira_writer *w,
+				     const struct jira_op *op, deadline_t d,
+				     struct jira_op_result *res,
+				     struct jira_error *err)
+{
+	struct jira_update_plan plan;
+	char why[JIRA_ERROR_MSG_MAX];
+	int r = jira_update_plan(op->base ? op->base : "",
+				 op->body ? op->body : "", &plan, why,
+				 sizeof(why));
+	if (r)
+		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
+							: JIRA_ERR_BAD_REQUEST,
+				      "%s", why);
+	enum jira_status st = JIRA_OK;
+	cJSON *trans = NULL;
+	const cJSON *t = NULL;
+
+	/* find the transition first, so that nothing is written when the
+	 * status asked for cannot be reached */
+	if (plan.status) {
+		st = get_transitions(w, op->key, d, &trans, err);
+		const cJSON *list = item(trans, "transitions"), *x;
+		cJSON_ArrayForEach(x, list) {
+			const char *to = str(item(x, "to"), "name");
+			if (to && strcasecmp(to, plan.status) == 0) {
+				t = x;
+				break;
+			}
+		}
+		if (st == JIRA_OK && !t) {
+			struct strbuf sb = STRBUF_INIT;
+			names_of_transitions(&sb, list);
+			st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					    "status: no transition of %s leads "
+					    "to \"%s\" (available: %s)",
+					    op->key, plan.status,
+					    sb.len ? strbuf_str(&sb) : "none");
+			strbuf_release(&sb);
+		}
+	}
+	if (st == JIRA_OK && plan.fields) {
+		cJSON *req = cJSON_CreateObject();
+		cJSON_AddItemToObject(req, "fields", plan.fields);
+		plan.fields = NULL;
+		char *body = cJSON_PrintUnformatted(req);
+		cJSON_Delete(req);
+		char path[512];
+		snprintf(path, sizeof(path), "/rest/api/2/issue/%s", op->key);
+		cJSON *answer = NULL;
+		st = body ? jira_request_json(w->c, "PUT", path, body, d, false,
+					      &answer, err)
+			  : jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+		free(body);
+		cJSON_Delete(answer);
+	}
+	const cJSON *c;
+	cJSON_ArrayForEach(c, plan.comments) {
+		if (st != JIRA_OK)
+			break;
+		st = post_comment(w, op->key, c, d, err);
+	}
+	if (st == JIRA_OK && t)
+		st = run_transition(w, op->key, t, plan.resolution, d, res,
+				    err);
+	cJSON_Delete(trans);
+	jira_update_plan_release(&plan);
+	return st;
+}
+
+static enum jira_status apply_comment(struct jira_writer *w,
+				      const struct jira_op *op, deadline_t d,
+				      struct jira_error *err)
+{
+	cJSON *payload = NULL;
+	char why[JIRA_ERROR_MSG_MAX];
+	int r = jira_comment_payload(op->body ? op->body : "", op->body_len,
+				     &payload, why, sizeof(why));
+	if (r)
+		return jira_error_set(err, r == -EFBIG ? JIRA_ERR_TOO_LARGE
+						       : JIRA_ERR_BAD_REQUEST,
+				      "%s", why);
+	if (!payload)
+		return JIRA_OK;
+	enum jira_status st = post_comment(w, op->key, payload, d, err);
+	cJSON_Delete(payload);
+	return st;
+}
+
+enum jira_status jira_writer_apply(struct jira_writer *w,
+				   const struct jira_op *op, deadline_t d,
+				   struct jira_op_result *res,
+				   struct jira_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	if (op->kind != JIRA_OP_CREATE) {
+		res->key = strdup(op->key ? op->key : "");
+		if (!res->key)
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
+	}
+	switch (op->kind) {
+	case JIRA_OP_CREATE:
+		return apply_create(w, op, d, res, err);
+	case JIRA_OP_UPDATE:
+		return apply_update(w, op, d, res, err);
+	case JIRA_OP_COMMENT:
+		return apply_comment(w, op, d, err);
+	case JIRA_OP_CLOSE:
+		return transition(w, op->key, true, NULL, d, res, err);
+	case JIRA_OP_REOPEN:
+		return transition(w, op->key, false, NULL, d, res, err);
+	}
+	return jira_error_set(err, JIRA_ERR_INTERNAL, "unknown operation");
+}

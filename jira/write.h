@@ -1,0 +1,79 @@
+/*
+ * write.h - applying operation records (op.h) to Jira.
+ *
+ *   create   the project's create screen (createmeta, Jira 9 style, cached)
+ *            resolves the issue type by name and tells which fields can be
+ *            set; one POST /issue carries the fields and, as an issue
+ *            property "jirafs", the record's id (the marker that lets a
+ *            create whose outcome is unknown be found again).
+ *   update   one PUT with only the fields that changed; a changed status
+ *            runs the transition that leads to it (checked before anything
+ *            is written); new comments are added.
+ *   comment  one POST.
+ *   close,   the transitions GET (with the screens' fields), one POST that
+ *   reopen   fills the required fields, and a read-back that confirms the
+ *            ticket moved (Jira can answer 204 without moving it).
+ *
+ * A struct jira_writer borrows the client and holds the settings and the
+ * createmeta cache (guarded by its own mutex); any thread may apply
+ * records at once.  Requests that change Jira are not retried here: a
+ * failure is returned for the caller to decide.
+ */
+#ifndef JIRAFS_JIRA_WRITE_H
+#define JIRAFS_JIRA_WRITE_H
+
+#include <fuse_opt.h>
+
+#include "jira/client.h"
+#include "jira/op.h"
+
+/* Options of the write side (-o default_issuetype=, close_transition=,
+ * resolution=); strings malloc'd. */
+struct jira_write_config {
+	char *default_issuetype; /* NULL: "Task" */
+	char *close_transition;  /* NULL: one named like Close/Done/Resolve */
+	char *resolution;        /* NULL: "Done", else the first allowed */
+};
+
+int jira_write_opt_parse(struct fuse_args *args, struct jira_write_config *cfg);
+void jira_write_config_release(struct jira_write_config *cfg);
+void jira_write_opt_help(void);
+
+struct jira_writer;
+
+struct jira_writer *jira_writer_new(struct jira_client *c,
+				    const struct jira_write_config *cfg);
+void jira_writer_free(struct jira_writer *w);
+
+struct jira_op_result {
+	char *key;                /* the ticket (a create's new key) */
+	struct jira_issue *issue; /* read back after a transition, or NULL */
+};
+void jira_op_result_release(struct jira_op_result *r);
+
+/*
+ * Apply one record, bounded by the deadline.  A refusal by Jira (or by the
+ * checks of the project's screens: unknown issue type, no transition to the
+ * status asked for) is JIRA_ERR_BAD_REQUEST with the reason in err->msg,
+ * Jira's words verbatim.
+ */
+enum jira_status jira_writer_apply(struct jira_writer *w,
+				   const struct jira_op *op, deadline_t d,
+				   struct jira_op_result *res,
+				   struct jira_error *err);
+
+/* Choosing a transition (exposed for unit tests): among the transitions of
+ * a TransitionsMetaBean's list, the one that leads into ("done" = true) or
+ * out of the done category, preferring `wanted` by name, then names like
+ * Close/Done/Resolve (or Reopen); NULL when none leads there. */
+const cJSON *jira_pick_transition(const cJSON *transitions, bool done,
+				  const char *wanted);
+
+/* The fields a transition's screen requires, filled (exposed for tests):
+ * resolution from `resolution`, else "Done", else the first allowed value;
+ * other required fields with allowed values get the first one.  NULL with
+ * the reason in why when a required field cannot be filled. */
+cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
+			      char *why, size_t whysize);
+
+#endif
