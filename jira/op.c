@@ -139,6 +139,16 @@ static const char *str_of(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static bool hex_id(const char *id)
+{
+	if (!id || strlen(id) != JIRA_OP_ID_LEN)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
 struct jira_op *jira_op_parse(const char *text, size_t len)
 {
 	cJSON *o = cJSON_ParseWithLength(text, len);
@@ -146,8 +156,7 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
 	const char *id = str_of(o, "id"), *kind = str_of(o, "kind");
 	if (!cJSON_IsObject(o) || !cJSON_IsNumber(ver) ||
-	    ver->valuedouble != 1 || !id || strlen(id) != JIRA_OP_ID_LEN ||
-	    !kind)
+	    ver->valuedouble != 1 || !hex_id(id) || !kind)
 		goto out;
 	int k = -1;
 	for (size_t i = 0; i < sizeof(kind_names) / sizeof(*kind_names); i++)

@@ -35,6 +35,17 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         assert r.returncode == 0 and r.stdout.strip()
         assert len(os.listdir(mnt / "BIG")) == 1 + 3750        # closed/ + open tickets
         assert json.loads(open(mnt / ".jirafs" / "status").read())["user"] == "alice"
+        # and the writes it suggests
+        r = subprocess.run(
+            "echo '{\"summary\": \"TLS 1.0 on web-03\", \"priority\": \"High\"}' > SEC/tls.json"
+            " && echo 'Retested: still vulnerable' >> SEC/tls.json"
+            " && sed -i 's/web-03/web-04/' SEC/tls.json"
+            " && mv SEC/$(readlink SEC/tls.json) SEC/closed/",
+            shell=True, cwd=mnt, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(open(mnt / "SEC" / "tls.json").read())
+        assert doc["summary"] == "TLS 1.0 on web-04" and doc["status"] == "Closed"
+        assert doc["comments"][-1]["body"] == "Retested: still vulnerable"
     finally:
         os.killpg(p.pid, signal.SIGINT)                          # Ctrl-C
         rc = p.wait(timeout=60)

@@ -9,7 +9,8 @@ MAN = os.path.join(ROOT, "man", "jirafs.1")
 README = os.path.join(ROOT, "README.md")
 
 OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl", "timeout",
-           "cacert", "insecure", "state_dir", "debug", "max_connections"]
+           "cacert", "insecure", "state_dir", "debug", "max_connections", "default_issuetype",
+           "close_transition", "resolution"]
 
 
 def test_man_page_is_lint_clean():

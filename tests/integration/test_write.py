@@ -92,6 +92,21 @@ def test_writing_the_alias_again_updates_instead_of_creating(emu, m):
     assert json.load(open(m.p("SEC", "again.json")))["summary"] == "second"
 
 
+def test_editing_through_the_alias_updates_the_ticket(emu, m):
+    sh("""printf '{"summary": "TLS 1.0 on web-03"}' > SEC/tls.json""", m.path)
+    key = os.readlink(m.p("SEC", "tls.json"))[:-5]
+    since = emu.request_seq()
+    sh("sed -i 's/web-03/web-04/' SEC/tls.json", m.path)
+    w = writes(emu, since)
+    assert [(r["method"], r["path"]) for r in w] == [("PUT", f"/rest/api/2/issue/{key}")]
+    assert w[0]["body"] == {"fields": {"summary": "TLS 1.0 on web-04"}}
+    assert os.readlink(m.p("SEC", "tls.json")) == f"{key}.json"     # still the alias
+    sh("vim -es -c '%s/web-04/web-05/' -c 'wq' SEC/tls.json", m.path)
+    assert emu.issue(key)["fields"]["summary"] == "TLS 1.0 on web-05"
+    assert os.readlink(m.p("SEC", "tls.json")) == f"{key}.json"
+    assert creates(emu, since) == []
+
+
 def test_alias_survives_a_remount(emu, mount, tmp_path):
     state = tmp_path / "state-kept"
     m1 = mount(emu, f"state_dir={state}")
