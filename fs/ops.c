@@ -945,9 +945,10 @@ static int jfs_utimens(const char *path, const struct timespec tv[2],
 
 /* ---- extended attributes ------------------------------------------------ */
 
-static int xattr_reply(const char *value, char *buf, size_t size)
+/* The getxattr/listxattr answer: the length when size is 0, else the
+ * bytes, or -ERANGE. */
+static int xattr_reply(const char *value, size_t n, char *buf, size_t size)
 {
-	size_t n = strlen(value);
 	if (size == 0)
 		return (int)n;
 	if (size < n)
@@ -998,7 +999,7 @@ static int jfs_getxattr(const char *path, const char *name, char *buf,
 	int ret = xattr_value(fs_get(), path, name, &v);
 	if (ret)
 		return ret;
-	ret = xattr_reply(v, buf, size);
+	ret = xattr_reply(v, strlen(v), buf, size);
 	free(v);
 	return ret;
 }
@@ -1023,12 +1024,7 @@ static int jfs_listxattr(const char *path, char *buf, size_t size)
 		memcpy(list + off, names[k], l);
 		off += l;
 	}
-	if (size == 0)
-		return (int)off;
-	if (size < off)
-		return -ERANGE;
-	memcpy(buf, list, off);
-	return (int)off;
+	return xattr_reply(list, off, buf, size);
 }
 
 static int jfs_setxattr(const char *path, const char *name, const char *val,
