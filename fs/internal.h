@@ -84,13 +84,21 @@ struct open_file {
 	bool dirty;                /* written since the last commit */
 	int write_error;           /* a write failed (-EFBIG...): the content
 				      is incomplete and is not applied */
+	char *committed;           /* TICKET_WRITE overwrite: the body last
+				      applied (the same again sends nothing) */
+	pid_t opener;              /* process that opened it: its close()
+				      applies what was written */
 };
 
 /* The deadline of an operation starting now. */
 deadline_t fs_deadline(const struct jirafs *fs);
 
-/* write.c: apply what an open file holds, at flush.  0 or -errno. */
+/* write.c: apply what an open file holds (at the opener's close(), or
+ * when the last descriptor goes).  0 or -errno. */
 int fs_commit(struct jirafs *fs, struct open_file *of);
+
+/* The process (thread group) a thread belongs to. */
+pid_t fs_tgid(pid_t tid);
 /* write.c: rename(2) in project directories.  0 or -errno. */
 int fs_rename(struct jirafs *fs, const struct node *from,
 	      const struct node *to, unsigned flags);

@@ -27,6 +27,10 @@ struct local_node {
 	char *error;   /* user.jira.error */
 	char *key;     /* an alias's target */
 	bool linked;   /* reachable by a name */
+	char *dir, *name; /* where it is, while linked */
+	bool busy;     /* a commit of it is under way (see commit_cv) */
+	off_t append_from; /* an overlay of a refused append: where the
+			      appended bytes start; -1 otherwise */
 };
 
 struct local {
@@ -34,7 +38,9 @@ struct local {
 	/* guarded by lock: */
 	struct map *dirs;    /* "SEC", "SEC/closed" -> struct map (name -> node) */
 	struct map *errors;  /* ticket key -> malloc'd message */
+	struct map *hidden;  /* "dir/name" -> key of a removed alias */
 	size_t total;        /* bytes held by all nodes */
+	pthread_cond_t commit_cv; /* a node stopped being busy */
 
 	char *journal;       /* path of the alias journal, or NULL */
 	pthread_mutex_t journal_lock; /* guards writes to it */
@@ -54,6 +60,7 @@ static struct local_node *node_new(enum local_kind kind, mode_t mode)
 	n->kind = kind;
 	n->mode = mode & 07777;
 	n->linked = true;
+	n->append_from = -1;
 	now(&n->mtime);
 	n->atime = n->ctime = n->mtime;
 	return n;
@@ -72,7 +79,49 @@ static void node_free(struct local *l, struct local_node *n)
 	strbuf_release(&n->data);
 	free(n->error);
 	free(n->key);
+	free(n->dir);
+	free(n->name);
 	free(n);
+}
+
+/* Record where n is; called with the lock held (or before it is shared). */
+static void place(struct local_node *n, const char *dir, const char *name)
+{
+	free(n->dir);
+	free(n->name);
+	n->dir = strdup(dir);
+	n->name = strdup(name);
+}
+
+static char *hidden_key(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *k = malloc(n);
+	if (k)
+		snprintf(k, n, "%s/%s", dir, name);
+	return k;
+}
+
+/* Forget the hidden alias at dir/name; lock held. */
+static void unhide(struct local *l, const char *dir, const char *name)
+{
+	char *k = hidden_key(dir, name);
+	if (k)
+		free(map_del(l->hidden, k));
+	free(k);
+}
+
+/* Remember a removed alias, so that writing the name again updates its
+ * ticket; lock held. */
+static void hide(struct local *l, const char *dir, const char *name,
+		 const char *key)
+{
+	char *k = hidden_key(dir, name), *v = strdup(key), *old = NULL;
+	if (k && v && map_put(l->hidden, k, v, (void **)&old) == 0)
+		v = NULL;
+	free(old);
+	free(v);
+	free(k);
 }
 
 void local_node_unref(struct local *l, struct local_node *n)
@@ -88,6 +137,9 @@ void local_node_unref(struct local *l, struct local_node *n)
 static void unlink_node(struct local *l, struct local_node *n)
 {
 	n->linked = false;
+	free(n->dir);
+	free(n->name);
+	n->dir = n->name = NULL;
 	if (atomic_fetch_sub(&n->refs, 1) == 1)
 		node_free(l, n);
 }
@@ -199,6 +251,19 @@ static void journal_compact(struct local *l)
 			free(line);
 		}
 	}
+	struct map_iter hi = map_iter_start(l->hidden);
+	while (map_iter_next(&hi)) {
+		const char *slash = strrchr(hi.key, '/');
+		char *dir = strndup(hi.key, (size_t)(slash - hi.key));
+		char *line = dir ? journal_line("~", dir, slash + 1, hi.value)
+				 : NULL;
+		if (line) {
+			strbuf_adds(&sb, line);
+			strbuf_addc(&sb, '\n');
+		}
+		free(line);
+		free(dir);
+	}
 	size_t plen = strlen(l->journal) + 8;
 	char *tmp = malloc(plen);
 	if (!tmp || sb.failed) {
@@ -251,8 +316,10 @@ static int alias_put(struct local *l, const char *dir, const char *name,
 		node_free(NULL, n);
 		return -ENOMEM;
 	}
+	place(n, dir, name);
 	if (old)
 		unlink_node(l, old);
+	unhide(l, dir, name);
 	return 0;
 }
 
@@ -277,7 +344,8 @@ static size_t journal_load(struct local *l)
 			    cJSON_IsString(key)) {
 				alias_put(l, dir->valuestring,
 					  name->valuestring, key->valuestring);
-			} else if (strcmp(op->valuestring, "-") == 0) {
+			} else if (strcmp(op->valuestring, "-") == 0 ||
+				   strcmp(op->valuestring, "~") == 0) {
 				struct map *d = dir_of(l, dir->valuestring,
 						       false);
 				struct local_node *n =
@@ -287,6 +355,14 @@ static size_t journal_load(struct local *l)
 					unlink_node(l, map_del(
 							       d,
 							       name->valuestring));
+				if (op->valuestring[0] == '~' &&
+				    cJSON_IsString(key))
+					hide(l, dir->valuestring,
+					     name->valuestring,
+					     key->valuestring);
+				else
+					unhide(l, dir->valuestring,
+					       name->valuestring);
 			}
 		}
 		cJSON_Delete(o);
@@ -305,9 +381,15 @@ struct local *local_new(const char *state_dir)
 		return NULL;
 	l->dirs = map_new();
 	l->errors = map_new();
+	l->hidden = map_new();
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->journal_lock, NULL);
-	if (!l->dirs || !l->errors) {
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->commit_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!l->dirs || !l->errors || !l->hidden) {
 		local_free(l);
 		return NULL;
 	}
@@ -318,7 +400,7 @@ struct local *local_new(const char *state_dir)
 			snprintf(l->journal, n, "%s/%s", state_dir,
 				 ALIAS_JOURNAL);
 		size_t lines = l->journal ? journal_load(l) : 0;
-		size_t live = 0;
+		size_t live = map_count(l->hidden);
 		struct map_iter di = map_iter_start(l->dirs);
 		while (map_iter_next(&di))
 			live += map_count(di.value);
@@ -344,12 +426,16 @@ void local_free(struct local *l)
 		}
 		map_free(l->dirs);
 	}
-	if (l->errors) {
-		struct map_iter it = map_iter_start(l->errors);
+	struct map *strmaps[] = { l->errors, l->hidden };
+	for (size_t i = 0; i < 2; i++) {
+		if (!strmaps[i])
+			continue;
+		struct map_iter it = map_iter_start(strmaps[i]);
 		while (map_iter_next(&it))
 			free(it.value);
-		map_free(l->errors);
+		map_free(strmaps[i]);
 	}
+	pthread_cond_destroy(&l->commit_cv);
 	pthread_mutex_destroy(&l->journal_lock);
 	pthread_mutex_destroy(&l->lock);
 	free(l->journal);
@@ -396,6 +482,8 @@ int local_create(struct local *l, const char *dir, const char *name,
 			node_free(NULL, n);
 		n = NULL;
 		ret = -ENOMEM;
+	} else {
+		place(n, dir, name);
 	}
 	if (n && out)
 		local_node_ref(n);
@@ -410,13 +498,80 @@ int local_unlink(struct local *l, const char *dir, const char *name)
 	pthread_mutex_lock(&l->lock);
 	struct map *d = dir_of(l, dir, false);
 	struct local_node *n = d ? map_del(d, name) : NULL;
-	bool alias = n && n->kind == LOCAL_ALIAS;
+	char *key = n && n->kind == LOCAL_ALIAS && n->key ? strdup(n->key)
+							  : NULL;
+	if (key)
+		hide(l, dir, name, key);
 	if (n)
 		unlink_node(l, n);
 	pthread_mutex_unlock(&l->lock);
-	if (alias)
-		journal(l, "-", dir, name, NULL);
+	if (key)
+		journal(l, "~", dir, name, key);
+	free(key);
 	return n ? 0 : -ENOENT;
+}
+
+char *local_hidden_alias(struct local *l, const char *dir, const char *name)
+{
+	char *k = hidden_key(dir, name);
+	pthread_mutex_lock(&l->lock);
+	const char *v = k ? map_get(l->hidden, k) : NULL;
+	char *key = v ? strdup(v) : NULL;
+	pthread_mutex_unlock(&l->lock);
+	free(k);
+	return key;
+}
+
+int local_node_where(struct local *l, struct local_node *n, char *dir,
+		     size_t dsize, char *name, size_t nsize)
+{
+	pthread_mutex_lock(&l->lock);
+	int ret = n->linked && n->dir && n->name ? 0 : -ENOENT;
+	if (!ret) {
+		snprintf(dir, dsize, "%s", n->dir);
+		snprintf(name, nsize, "%s", n->name);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+int local_commit_begin(struct local *l, struct local_node *n, int64_t d)
+{
+	struct timespec ts = { .tv_sec = d / 1000,
+			       .tv_nsec = (long)(d % 1000) * 1000000 };
+	int ret = 0;
+	pthread_mutex_lock(&l->lock);
+	while (n->busy && !ret)
+		if (pthread_cond_timedwait(&l->commit_cv, &l->lock, &ts) ==
+		    ETIMEDOUT)
+			ret = -ETIMEDOUT;
+	if (!ret)
+		n->busy = true;
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+void local_commit_end(struct local *l, struct local_node *n)
+{
+	pthread_mutex_lock(&l->lock);
+	n->busy = false;
+	pthread_cond_broadcast(&l->commit_cv);
+	pthread_mutex_unlock(&l->lock);
+}
+
+off_t local_append_from(struct local *l, struct local_node *n)
+{
+	pthread_mutex_lock(&l->lock);
+	off_t a = n->append_from;
+	pthread_mutex_unlock(&l->lock);
+	return a;
+}
+
+void local_set_append_from(struct local *l, struct local_node *n, off_t off)
+{
+	pthread_mutex_lock(&l->lock);
+	n->append_from = off;
+	pthread_mutex_unlock(&l->lock);
 }
 
 int local_rename(struct local *l, const char *from_dir, const char *from,
@@ -448,6 +603,7 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 		goto out;
 	}
 	map_del(fd, from);
+	place(n, to_dir, to);
 	if (old && old != n) {
 		old_alias = ((struct local_node *)old)->kind == LOCAL_ALIAS;
 		unlink_node(l, old);
@@ -457,6 +613,8 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 		n->kind = kind;
 	else
 		alias_key = strdup(n->key);
+	if (was_alias)
+		unhide(l, to_dir, to);
 	now(&n->ctime);
 out:
 	pthread_mutex_unlock(&l->lock);
@@ -579,9 +737,9 @@ static int resize(struct local *l, struct local_node *n, size_t size,
 ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
 		    size_t size, off_t off, size_t limit)
 {
-	if (off < 0)
-		return -EINVAL;
 	pthread_mutex_lock(&l->lock);
+	if (off < 0) /* an append: at the end, as it is now */
+		off = (off_t)n->data.len;
 	ssize_t ret = (ssize_t)size;
 	size_t end = (size_t)off + size;
 	if (end > n->data.len) {
@@ -608,6 +766,8 @@ int local_truncate(struct local *l, struct local_node *n, off_t size,
 	if (!ret) {
 		now(&n->mtime);
 		n->ctime = n->mtime;
+		if (size < n->append_from)
+			n->append_from = -1; /* rewritten: an overwrite now */
 	}
 	pthread_mutex_unlock(&l->lock);
 	return ret;

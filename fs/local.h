@@ -12,7 +12,10 @@
  *            again (retry) or removed (the ticket shows again).
  *   alias    a symlink left by a create: name -> ticket key.  Aliases are
  *            kept across mounts in the state directory (an append-only
- *            journal of JSON lines, compacted at load).
+ *            journal of JSON lines, compacted at load).  Removing an alias
+ *            hides it but remembers the key: tools that replace a symlink
+ *            (rsync -a, install) then update the same ticket instead of
+ *            creating another.
  *
  * Files live in directories named "SEC" or "SEC/closed".  Nodes are
  * reference-counted: the directory holds one reference while the name
@@ -85,7 +88,8 @@ bool local_node_linked(struct local *l, struct local_node *n);
 
 /* Content: read/write at an offset, truncate, or a copy of all of it.
  * write returns bytes written or -EFBIG / -ENOSPC; `limit` (0 = none)
- * caps the size below LOCAL_MAX_FILE (a draft is a ticket body). */
+ * caps the size below LOCAL_MAX_FILE (a draft is a ticket body); an
+ * offset of -1 appends atomically. */
 ssize_t local_read(struct local *l, struct local_node *n, char *buf,
 		   size_t size, off_t off);
 ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
@@ -123,6 +127,26 @@ void local_list(struct local *l, const char *dir,
 
 /* Is there a node named `name` in dir? */
 bool local_exists(struct local *l, const char *dir, const char *name);
+
+/* The key of an alias removed from dir/name (malloc'd), or NULL. */
+char *local_hidden_alias(struct local *l, const char *dir, const char *name);
+
+/* Where n is now: 0 with its directory and name, or -ENOENT when it was
+ * removed. */
+int local_node_where(struct local *l, struct local_node *n, char *dir,
+		     size_t dsize, char *name, size_t nsize);
+
+/* One commit of a node at a time: begin waits (until the CLOCK_MONOTONIC
+ * deadline, in ms: -ETIMEDOUT) while another is under way. */
+int local_commit_begin(struct local *l, struct local_node *n,
+		       int64_t deadline_ms);
+void local_commit_end(struct local *l, struct local_node *n);
+
+/* An overlay kept for a refused append shows the ticket followed by the
+ * bytes appended; append_from is where those start (-1: an overwrite).
+ * Truncating below it makes the overlay an overwrite. */
+off_t local_append_from(struct local *l, struct local_node *n);
+void local_set_append_from(struct local *l, struct local_node *n, off_t off);
 
 /* Per-ticket write errors (a refused comment leaves no file to hang the
  * error on): set (NULL clears) and get (malloc'd or NULL). */

@@ -433,6 +433,21 @@ static int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 
 /* ---- files -------------------------------------------------------------- */
 
+pid_t fs_tgid(pid_t tid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = tid;
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 static struct open_file *of_new(enum of_kind kind, const struct node *n)
 {
 	struct open_file *of = calloc(1, sizeof(*of));
@@ -440,6 +455,7 @@ static struct open_file *of_new(enum of_kind kind, const struct node *n)
 		return NULL;
 	of->kind = kind;
 	of->node = *n;
+	of->opener = fs_tgid(fuse_get_context()->pid);
 	pthread_mutex_init(&of->lock, NULL);
 	return of;
 }
@@ -451,6 +467,7 @@ static void of_free(struct jirafs *fs, struct open_file *of)
 	if (of->ln)
 		local_node_unref(fs->local, of->ln);
 	strbuf_release(&of->buf);
+	free(of->committed);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
@@ -662,7 +679,7 @@ static int jfs_write(const char *path, const char *buf, size_t size,
 		struct local_stat st;
 		local_node_stat(fs->local, of->ln, &st);
 		ssize_t w = local_write(fs->local, of->ln, buf, size,
-					(fi->flags & O_APPEND) ? st.size : off,
+					(fi->flags & O_APPEND) ? -1 : off,
 					local_limit(st.kind));
 		if (st.kind != LOCAL_SCRATCH) {
 			pthread_mutex_lock(&of->lock);
@@ -684,8 +701,9 @@ static int jfs_write(const char *path, const char *buf, size_t size,
 	/* an append goes at the end whatever offset the kernel computed
 	 * from a size it may have cached */
 	size_t at = of->append ? of->buf.len : (size_t)off;
-	size_t limit = of->append ? 4u * JIRA_MAX_COMMENT_CHARS + 4
-				  : JIRA_MAX_BODY;
+	/* the character count of a comment is checked at close (a JSON
+	 * {"body"} may spell one character in six bytes) */
+	size_t limit = JIRA_MAX_BODY;
 	if (at + size > limit) {
 		ret = -EFBIG;
 		if (!of->write_error)
@@ -711,16 +729,24 @@ static int jfs_write(const char *path, const char *buf, size_t size,
 	pthread_mutex_unlock(&of->lock);
 	if (ret == -EFBIG)
 		fs_refuse(ret, "write to", path,
-			  of->append ? "a comment is limited to 32,767 "
-				       "characters"
-				     : "a ticket file is limited to 1 MiB");
+			  "a ticket file is limited to 1 MiB");
 	return ret;
 }
 
+/*
+ * close().  What was written is applied when the process that opened the
+ * file closes it, so that its close() reports a refusal; a child that
+ * inherited the descriptor (`script >> file` running commands) closing its
+ * copy applies nothing yet.  Whatever is left is applied when the last
+ * descriptor goes (release).
+ */
 static int jfs_flush(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	return fs_commit(fs_get(), of_get(fi));
+	struct open_file *of = of_get(fi);
+	if (fs_tgid(fuse_get_context()->pid) != of->opener)
+		return 0;
+	return fs_commit(fs_get(), of);
 }
 
 static int jfs_fsync(const char *path, int datasync,
@@ -736,8 +762,11 @@ static int jfs_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
 	struct open_file *of = of_get(fi);
-	if (of)
-		of_free(fs_get(), of);
+	if (!of)
+		return 0;
+	/* nobody hears this result: fs_commit logs and keeps refusals */
+	fs_commit(fs_get(), of);
+	of_free(fs_get(), of);
 	return 0;
 }
 
@@ -756,8 +785,11 @@ static int jfs_truncate(const char *path, off_t size,
 			local_node_stat(fs->local, of->ln, &st);
 			ret = local_truncate(fs->local, of->ln, size,
 					     local_limit(st.kind));
-			if (!ret && st.kind != LOCAL_SCRATCH)
+			if (!ret && st.kind != LOCAL_SCRATCH) {
+				pthread_mutex_lock(&of->lock);
 				of->dirty = true;
+				pthread_mutex_unlock(&of->lock);
+			}
 			return ret;
 		}
 		if (of->kind != OF_TICKET_WRITE || of->append)

@@ -63,6 +63,7 @@ struct project {
 	struct cache_state cache; /* of the listing */
 	struct map *tickets;     /* key -> struct tentry */
 	size_t nstale;           /* entries with stale_since set */
+	bool stale_refreshing;   /* a reader reads them back */
 	struct map *missing;     /* key -> mono ms until which it is absent */
 	struct timespec mtime_open, mtime_closed;
 	/* guarded by the tree lock: */
@@ -599,7 +600,8 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 	int64_t started = clock_mono_ms();
 	char *jql = jql_project_all(p->key);
 	if (jql)
-		st = jira_search(t->client, jql, d, &issues, &n, &stats, &err);
+		st = jira_search(t->client, jql, false, d, &issues, &n, &stats,
+				 &err);
 	else
 		st = jira_error_set(&err, JIRA_ERR_NOMEM, "out of memory");
 	free(jql);
@@ -655,6 +657,13 @@ static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
  * p->lock held; failures keep what is held (and are logged). */
 static void refresh_stale(struct tree *t, struct project *p, deadline_t d)
 {
+	struct http_counters hc;
+	jira_client_counters(t->client, &hc);
+	/* one reader at a time reads back; and not while Jira is failing
+	 * (what is held is shown meanwhile) */
+	if (p->stale_refreshing || hc.last_failure_ms > hc.last_ok_ms)
+		return;
+	p->stale_refreshing = true;
 	while (p->nstale > 0) {
 		char *keys[STALE_BATCH];
 		size_t nk = 0;
@@ -667,7 +676,7 @@ static void refresh_stale(struct tree *t, struct project *p, deadline_t d)
 				nk++;
 		}
 		if (!nk)
-			return;
+			break;
 		int64_t started = clock_mono_ms();
 		pthread_mutex_unlock(&p->lock);
 		struct jira_issue **issues = NULL;
@@ -676,8 +685,8 @@ static void refresh_stale(struct tree *t, struct project *p, deadline_t d)
 		enum jira_status st;
 		char *jql = jql_keys((const char *const *)keys, nk);
 		if (jql)
-			st = jira_search(t->client, jql, d, &issues, &n, NULL,
-					 &err);
+			st = jira_search(t->client, jql, true, d, &issues, &n,
+					 NULL, &err);
 		else
 			st = jira_error_set(&err, JIRA_ERR_NOMEM,
 					    "out of memory");
@@ -703,8 +712,9 @@ static void refresh_stale(struct tree *t, struct project *p, deadline_t d)
 		for (size_t k = 0; k < nk; k++)
 			free(keys[k]);
 		if (st != JIRA_OK)
-			return;
+			break;
 	}
+	p->stale_refreshing = false;
 }
 
 int tree_tickets(struct tree *t, struct project *p, bool closed,

@@ -34,7 +34,8 @@ static void node_path(const struct node *n, char *buf, size_t size)
 /*
  * Check and apply one record.  0 (res filled; nothing sent when the record
  * changes nothing), or -errno with the reason (Jira's words for a refusal)
- * in why and in the log.
+ * in why and in the log.  res is filled even on failure (a partial create
+ * names its ticket): the caller releases it.
  */
 static int run(struct jirafs *fs, struct jira_op *op, const char *path,
 	       struct jira_op_result *res, char *why, size_t whysize)
@@ -63,7 +64,6 @@ static int run(struct jirafs *fs, struct jira_op *op, const char *path,
 		else
 			jlog_err("%s of %s failed: %s",
 				 jira_op_kind_name(op->kind), path, err.msg);
-		jira_op_result_release(res);
 		return -jira_errno(st);
 	}
 	jlog_info("%s of %s: done (%s)", jira_op_kind_name(op->kind), path,
@@ -76,11 +76,10 @@ static int run(struct jirafs *fs, struct jira_op *op, const char *path,
 static void written(struct jirafs *fs, const char *key, bool done,
 		    struct jira_op_result *res)
 {
-	if (res->issue)
+	if (res && res->issue)
 		tree_put(fs->tree, res->issue);
 	else
 		tree_written(fs->tree, key, done);
-	local_ticket_error_set(fs->local, key, NULL);
 }
 
 /* Remove `name` from dir if it is still node ln. */
@@ -111,35 +110,30 @@ int fs_alias_target(struct jirafs *fs, const struct node *n,
 
 /* ---- the records -------------------------------------------------------- */
 
-/* Create a ticket in n's project from body; on success n's name becomes an
- * alias of it. */
-static int create(struct jirafs *fs, const struct node *n, const char *body,
-		  size_t len, char *why, size_t whysize)
+/* The node of ticket `key` of n's project, where the tree last saw it. */
+static void ticket_node(struct jirafs *fs, const struct node *n,
+			const char *key, struct node *tn)
 {
-	char path[DIR_LEN + NAME_LEN];
-	struct jira_op_result res;
-	node_path(n, path, sizeof(path));
-	struct jira_op *op =
-		jira_op_new(JIRA_OP_CREATE, n->project, NULL, body, len);
-	if (!op || !(op->alias = strdup(n->name))) {
-		jira_op_free(op);
-		return -ENOMEM;
-	}
-	op->alias_closed = n->closed;
-	op->then_close = n->closed;
-	int ret = run(fs, op, path, &res, why, whysize);
-	jira_op_free(op);
-	if (ret)
-		return ret;
-	if (!res.key) { /* an empty create cannot happen; be safe */
-		jira_op_result_release(&res);
-		return -EIO;
-	}
-	local_alias_set(fs->local, n->dir, n->name, res.key);
-	written(fs, res.key, n->closed, &res);
-	jlog_info("%s is now an alias of %s", path, res.key);
-	jira_op_result_release(&res);
-	return 0;
+	bool done = n->closed;
+	tree_where(fs->tree, key, &done);
+	*tn = *n;
+	tn->closed = done;
+	snprintf(tn->dir, sizeof(tn->dir), "%s%s", n->project,
+		 done ? "/" CLOSED_DIR : "");
+	snprintf(tn->name, sizeof(tn->name), "%s%s", key, TICKET_SUFFIX);
+	snprintf(tn->key, sizeof(tn->key), "%s", key);
+}
+
+/* The ticket n names (skipping local files), as last read. */
+static int ticket_of(struct jirafs *fs, const struct node *n,
+		     struct jira_issue **out)
+{
+	struct project *p;
+	deadline_t d = fs_deadline(fs);
+	int ret = tree_project(fs->tree, n->project, d, &p);
+	if (!ret)
+		ret = tree_ticket(fs->tree, p, n->key, n->closed, d, out);
+	return ret;
 }
 
 /* A refused overwrite shown under n's name is obsolete once an update of
@@ -156,10 +150,11 @@ static void drop_overlay(struct jirafs *fs, const struct node *n)
 	local_node_unref(fs->local, ln);
 }
 
-/* Update key (as last read: base) with the new file body. */
+/* Update key (as last read: base) with the new file body.  *partial (may
+ * be NULL) tells a failure that changed Jira all the same. */
 static int update(struct jirafs *fs, const struct node *n, const char *key,
 		  const struct jira_issue *base, const char *body, size_t len,
-		  char *why, size_t whysize)
+		  char *why, size_t whysize, bool *partial)
 {
 	char path[DIR_LEN + NAME_LEN];
 	struct jira_op_result res;
@@ -172,108 +167,246 @@ static int update(struct jirafs *fs, const struct node *n, const char *key,
 	}
 	int ret = run(fs, op, path, &res, why, whysize);
 	jira_op_free(op);
-	if (!ret && res.key)
+	if (!ret || res.partial)
 		written(fs, key, base->done, &res);
+	if (partial)
+		*partial = ret && res.partial;
+	local_ticket_error_set(fs->local, key, ret ? why : NULL);
 	jira_op_result_release(&res);
 	if (!ret)
 		drop_overlay(fs, n);
 	return ret;
 }
 
-/* Keep a refused overwrite of a ticket under the ticket's name. */
+/* Update the ticket behind the removed alias n (tools like rsync -a and
+ * install replace a symlink) and put the alias back. */
+static int update_hidden(struct jirafs *fs, const struct node *n,
+			 const char *key, const char *body, size_t len,
+			 char *why, size_t whysize)
+{
+	struct node tn;
+	struct jira_issue *t = NULL;
+	ticket_node(fs, n, key, &tn);
+	int ret = ticket_of(fs, &tn, &t);
+	if (ret) {
+		snprintf(why, whysize, "cannot read %s: %s", key,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = update(fs, &tn, key, t, body, len, why, whysize, NULL);
+	jira_issue_unref(t);
+	if (!ret)
+		local_alias_set(fs->local, n->dir, n->name, key);
+	return ret;
+}
+
+/* Create a ticket in n's project from body; n's name becomes an alias of
+ * it, also when a step after the create failed (a create in closed/ whose
+ * close was refused), so that writing the name again updates that ticket.
+ * A name whose alias was removed updates its ticket instead. */
+static int create(struct jirafs *fs, const struct node *n, const char *body,
+		  size_t len, char *why, size_t whysize)
+{
+	char path[DIR_LEN + NAME_LEN];
+	struct jira_op_result res;
+	node_path(n, path, sizeof(path));
+	char *hidden = local_hidden_alias(fs->local, n->dir, n->name);
+	if (hidden) {
+		int ret = update_hidden(fs, n, hidden, body, len, why, whysize);
+		free(hidden);
+		return ret;
+	}
+	struct jira_op *op =
+		jira_op_new(JIRA_OP_CREATE, n->project, NULL, body, len);
+	if (!op || !(op->alias = strdup(n->name))) {
+		jira_op_free(op);
+		return -ENOMEM;
+	}
+	op->alias_closed = n->closed;
+	op->then_close = n->closed;
+	int ret = run(fs, op, path, &res, why, whysize);
+	jira_op_free(op);
+	if (res.key && *res.key) {
+		local_alias_set(fs->local, n->dir, n->name, res.key);
+		written(fs, res.key, n->closed && !ret, &res);
+		local_ticket_error_set(fs->local, res.key, ret ? why : NULL);
+		jlog_info("%s is now an alias of %s", path, res.key);
+	}
+	jira_op_result_release(&res);
+	return ret;
+}
+
+/* Post bytes appended to key as one comment. */
+static int comment(struct jirafs *fs, const struct node *n, const char *body,
+		   size_t len, char *why, size_t whysize)
+{
+	char path[DIR_LEN + NAME_LEN];
+	struct jira_op_result res;
+	node_path(n, path, sizeof(path));
+	struct jira_op *op =
+		jira_op_new(JIRA_OP_COMMENT, n->project, n->key, body, len);
+	if (!op)
+		return -ENOMEM;
+	int ret = run(fs, op, path, &res, why, whysize);
+	jira_op_free(op);
+	if (!ret && res.key)
+		written(fs, n->key, n->closed, &res);
+	local_ticket_error_set(fs->local, n->key, ret ? why : NULL);
+	jira_op_result_release(&res);
+	return ret;
+}
+
+/* Keep a refused write of a ticket under the ticket's name: the bytes of
+ * an overwrite, or the ticket followed by the bytes appended. */
 static void keep_overlay(struct jirafs *fs, const struct node *n,
-			 const char *body, size_t len, const char *why)
+			 const struct jira_issue *base, const char *body,
+			 size_t len, const char *why)
 {
 	struct local_node *ln = NULL;
-	local_unlink(fs->local, n->dir, n->name);
-	if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY, 0644,
-			 &ln) == 0) {
+	off_t append_from = -1;
+	if (local_get(fs->local, n->dir, n->name, &ln) == 0) {
+		/* a refused append after another: keep appending */
+		append_from = base ? local_append_from(fs->local, ln) : -1;
+		if (append_from >= 0)
+			local_write(fs->local, ln, body, len, -1, 0);
+		local_node_unref(fs->local, ln);
+		ln = NULL;
+		if (append_from >= 0)
+			goto error;
+		local_unlink(fs->local, n->dir, n->name);
+	}
+	if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY, 0644, &ln))
+		return;
+	if (base) {
+		local_write(fs->local, ln, base->text, base->text_len, 0, 0);
+		local_write(fs->local, ln, body, len, -1, 0);
+		local_set_append_from(fs->local, ln, (off_t)base->text_len);
+	} else {
 		local_set_content(fs->local, ln, body, len);
+	}
+	local_node_unref(fs->local, ln);
+error:
+	if (local_get(fs->local, n->dir, n->name, &ln) == 0) {
 		local_set_error(fs->local, ln, why);
 		local_node_unref(fs->local, ln);
 	}
 }
 
-/* The ticket n names (skipping local files), as last read. */
-static int ticket_of(struct jirafs *fs, const struct node *n,
-		     struct jira_issue **out)
-{
-	struct project *p;
-	deadline_t d = fs_deadline(fs);
-	int ret = tree_project(fs->tree, n->project, d, &p);
-	if (!ret)
-		ret = tree_ticket(fs->tree, p, n->key, n->closed, d, out);
-	return ret;
-}
-
 /* ---- close() ------------------------------------------------------------ */
 
-static int commit_local(struct jirafs *fs, struct open_file *of)
+/* The node of a local file as it is named now. */
+static int where(struct jirafs *fs, struct local_node *ln, struct node *n)
 {
-	struct local_stat st;
-	char why[JIRA_ERROR_MSG_MAX] = "";
-	int ret = 0;
+	char dir[DIR_LEN], name[NAME_LEN], path[DIR_LEN + NAME_LEN + 2];
+	if (local_node_where(fs->local, ln, dir, sizeof(dir), name,
+			     sizeof(name)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/%s/%s", dir, name);
+	int ret = fs_parse_path(path, n);
+	return ret ? ret : n->kind == N_ENTRY ? 0 : -ENOENT;
+}
 
-	local_node_stat(fs->local, of->ln, &st);
+static int commit_local(struct jirafs *fs, struct local_node *ln)
+{
+	char why[JIRA_ERROR_MSG_MAX] = "";
+	struct local_stat st;
+	struct node n;
+	int ret;
+
+	/* one commit of a file at a time: a second writer of the same new
+	 * name, or a rename, waits for the create under way */
+	if ((ret = local_commit_begin(fs->local, ln, fs_deadline(fs))))
+		return ret;
+	local_node_stat(fs->local, ln, &st);
 	if (st.kind == LOCAL_SCRATCH || st.kind == LOCAL_ALIAS ||
-	    !local_node_linked(fs->local, of->ln))
+	    where(fs, ln, &n)) {
+		local_commit_end(fs->local, ln); /* nothing (left) to apply */
 		return 0;
-	size_t len;
-	char *body = local_content(fs->local, of->ln, &len);
-	if (!body)
-		return -ENOMEM;
-	if (st.kind == LOCAL_DRAFT) {
-		ret = create(fs, &of->node, body, len, why, sizeof(why));
-		if (!ret)
-			unlink_if(fs, of->node.dir, of->node.name, of->ln);
-	} else { /* an overlay written again: retry the update */
-		struct jira_issue *t = NULL;
-		ret = ticket_of(fs, &of->node, &t);
-		if (ret)
-			snprintf(why, sizeof(why), "cannot read %s: %s",
-				 of->node.key, strerror(-ret));
-		else
-			ret = update(fs, &of->node, of->node.key, t, body, len,
-				     why, sizeof(why));
-		jira_issue_unref(t);
-		if (!ret)
-			unlink_if(fs, of->node.dir, of->node.name, of->ln);
 	}
-	if (ret)
-		local_set_error(fs->local, of->ln, why);
-	else
-		local_set_error(fs->local, of->ln, NULL);
+	size_t len;
+	char *body = local_content(fs->local, ln, &len);
+	if (!body) {
+		local_commit_end(fs->local, ln);
+		return -ENOMEM;
+	}
+	off_t append_from = local_append_from(fs->local, ln);
+	if (st.kind == LOCAL_DRAFT) {
+		ret = create(fs, &n, body, len, why, sizeof(why));
+	} else if (append_from >= 0 && (size_t)append_from <= len) {
+		/* a refused append, appended to again: post it all */
+		ret = comment(fs, &n, body + append_from,
+			      len - (size_t)append_from, why, sizeof(why));
+		if (!ret)
+			unlink_if(fs, n.dir, n.name, ln);
+	} else { /* a refused overwrite written again: retry the update */
+		struct jira_issue *t = NULL;
+		ret = ticket_of(fs, &n, &t);
+		if (ret)
+			snprintf(why, sizeof(why), "cannot read %s: %s", n.key,
+				 strerror(-ret));
+		else
+			ret = update(fs, &n, n.key, t, body, len, why,
+				     sizeof(why), NULL);
+		jira_issue_unref(t);
+	}
+	local_set_error(fs->local, ln, ret ? why : NULL);
+	local_commit_end(fs->local, ln);
 	free(body);
 	return ret;
 }
 
-static int commit_ticket(struct jirafs *fs, struct open_file *of, char *body,
-			 size_t len)
+static int commit_ticket(struct jirafs *fs, struct open_file *of)
 {
 	char why[JIRA_ERROR_MSG_MAX] = "";
-	char path[DIR_LEN + NAME_LEN];
 	const struct node *n = &of->node;
-	node_path(n, path, sizeof(path));
 
+	pthread_mutex_lock(&of->lock);
+	size_t len = of->buf.len;
+	char *body = malloc(len + 1);
+	if (body) {
+		if (len)
+			memcpy(body, of->buf.buf, len);
+		body[len] = '\0';
+		/* the bytes appended are taken: sent, or kept in an overlay */
+		if (of->append && len) {
+			memmove(of->buf.buf, of->buf.buf + len,
+				of->buf.len - len);
+			of->buf.len -= len;
+			of->buf.buf[of->buf.len] = '\0';
+		}
+	}
+	bool same = !of->append && of->committed && body &&
+		    strcmp(of->committed, body) == 0;
+	pthread_mutex_unlock(&of->lock);
+	if (!body)
+		return -ENOMEM;
+	if (same) {
+		free(body);
+		return 0;
+	}
+	int ret;
 	if (of->append) {
-		struct jira_op_result res;
-		struct jira_op *op = jira_op_new(JIRA_OP_COMMENT, n->project,
-						 n->key, body, len);
-		if (!op)
-			return -ENOMEM;
-		int ret = run(fs, op, path, &res, why, sizeof(why));
-		jira_op_free(op);
-		if (!ret && res.key)
-			written(fs, n->key, n->closed, &res);
-		else if (ret)
-			local_ticket_error_set(fs->local, n->key, why);
-		jira_op_result_release(&res);
+		ret = comment(fs, n, body, len, why, sizeof(why));
+		if (ret)
+			keep_overlay(fs, n, of->issue, body, len, why);
+		free(body);
 		return ret;
 	}
-	int ret = update(fs, n, n->key, of->issue, body, len, why,
-			 sizeof(why));
-	if (ret)
-		keep_overlay(fs, n, body, len, why);
+	bool partial = false;
+	ret = update(fs, n, n->key, of->issue, body, len, why, sizeof(why),
+		     &partial);
+	if (ret) {
+		/* refused: the bytes stay; partly applied: the ticket shows
+		 * what Jira has, and the reason is in user.jira.error */
+		if (!partial)
+			keep_overlay(fs, n, NULL, body, len, why);
+		free(body);
+	} else {
+		pthread_mutex_lock(&of->lock);
+		free(of->committed);
+		of->committed = body;
+		pthread_mutex_unlock(&of->lock);
+	}
 	return ret;
 }
 
@@ -286,9 +419,9 @@ int fs_commit(struct jirafs *fs, struct open_file *of)
 	int werr = of->write_error;
 	of->dirty = false;
 	of->write_error = 0;
+	pthread_mutex_unlock(&of->lock);
 	if (werr) {
 		/* what was written is incomplete: apply nothing */
-		pthread_mutex_unlock(&of->lock);
 		if (of->kind == OF_LOCAL)
 			local_set_error(fs->local, of->ln,
 					werr == -EFBIG
@@ -297,26 +430,11 @@ int fs_commit(struct jirafs *fs, struct open_file *of)
 						: strerror(-werr));
 		return werr;
 	}
-	size_t len = of->buf.len;
-	char *body = NULL;
-	if (dirty && of->kind == OF_TICKET_WRITE) {
-		body = malloc(len + 1);
-		if (body) {
-			if (len)
-				memcpy(body, of->buf.buf, len);
-			body[len] = '\0';
-		}
-	}
-	pthread_mutex_unlock(&of->lock);
 	if (!dirty)
 		return 0;
 	if (of->kind == OF_LOCAL)
-		return commit_local(fs, of);
-	if (!body)
-		return -ENOMEM;
-	int ret = commit_ticket(fs, of, body, len);
-	free(body);
-	return ret;
+		return commit_local(fs, of->ln);
+	return commit_ticket(fs, of);
 }
 
 /* ---- rename() ----------------------------------------------------------- */
@@ -347,8 +465,7 @@ static int rename_ticket(struct jirafs *fs, const struct node *a,
 		jira_op_free(op);
 		if (!ret)
 			written(fs, a->key, b->closed, &res);
-		else
-			local_ticket_error_set(fs->local, a->key, why);
+		local_ticket_error_set(fs->local, a->key, ret ? why : NULL);
 		jira_op_result_release(&res);
 		return ret;
 	}
@@ -380,10 +497,24 @@ static int rename_to_ticket(struct jirafs *fs, const struct node *a,
 	char to[DIR_LEN + NAME_LEN];
 	node_path(b, to, sizeof(to));
 	size_t len;
-	char *body = local_content(fs->local, ra->ln, &len);
 	int ret;
-	if (!body)
+
+	if (!b_exists && b->key[0])
+		return fs_refuse(-EPERM, "rename", to,
+				 "ticket keys are given by Jira; use a new "
+				 "name to create a ticket");
+	/* not while a close() of the same file applies it */
+	if ((ret = local_commit_begin(fs->local, ra->ln, fs_deadline(fs))))
+		return ret;
+	if (!local_node_linked(fs->local, ra->ln)) {
+		local_commit_end(fs->local, ra->ln);
+		return -ENOENT;
+	}
+	char *body = local_content(fs->local, ra->ln, &len);
+	if (!body) {
+		local_commit_end(fs->local, ra->ln);
 		return -ENOMEM;
+	}
 
 	if (b_exists && (rb->what == R_TICKET ||
 			 (rb->what == R_LOCAL && rb->lst.kind == LOCAL_OVERLAY))) {
@@ -392,65 +523,54 @@ static int rename_to_ticket(struct jirafs *fs, const struct node *a,
 		ret = rb->what == R_TICKET ? 0 : ticket_of(fs, b, &t);
 		if (!ret)
 			ret = update(fs, b, b->key, t ? t : rb->issue, body,
-				     len, why, sizeof(why));
+				     len, why, sizeof(why), NULL);
 		jira_issue_unref(t);
 		if (!ret) {
 			local_unlink(fs->local, a->dir, a->name);
-			if (rb->what == R_LOCAL)
-				local_unlink(fs->local, b->dir, b->name);
 		} else if (local_rename(fs->local, a->dir, a->name, b->dir,
 					b->name, LOCAL_OVERLAY) == 0) {
 			local_set_error(fs->local, ra->ln, why);
 		}
-		free(body);
-		return ret;
-	}
-	if (b_exists && rb->what == R_LOCAL && rb->lst.kind == LOCAL_ALIAS) {
+	} else if (b_exists && rb->what == R_LOCAL &&
+		   rb->lst.kind == LOCAL_ALIAS) {
 		/* onto an alias: an update of the ticket it names */
 		char *key = local_alias_key(fs->local, rb->ln);
-		struct node tn = *b;
-		bool done = b->closed;
-		ret = key ? 0 : -ENOMEM;
-		if (key) {
-			tree_where(fs->tree, key, &done);
-			tn.closed = done;
-			snprintf(tn.dir, sizeof(tn.dir), "%s%s", b->project,
-				 done ? "/" CLOSED_DIR : "");
-			snprintf(tn.name, sizeof(tn.name), "%s%s", key,
-				 TICKET_SUFFIX);
-			snprintf(tn.key, sizeof(tn.key), "%s", key);
-		}
+		struct node tn;
 		struct jira_issue *t = NULL;
+		ret = key ? 0 : -ENOMEM;
+		if (key)
+			ticket_node(fs, b, key, &tn);
 		if (!ret)
 			ret = ticket_of(fs, &tn, &t);
 		if (!ret)
 			ret = update(fs, &tn, key, t, body, len, why,
-				     sizeof(why));
+				     sizeof(why), NULL);
 		jira_issue_unref(t);
 		if (!ret)
 			local_unlink(fs->local, a->dir, a->name);
 		else
 			local_set_error(fs->local, ra->ln, why);
 		free(key);
-		free(body);
-		return ret;
+	} else {
+		/* a new name (or a draft's): a create */
+		ret = create(fs, b, body, len, why, sizeof(why));
+		struct local_node *now = NULL;
+		struct local_stat nst = { .kind = LOCAL_SCRATCH };
+		if (local_get(fs->local, b->dir, b->name, &now) == 0) {
+			local_node_stat(fs->local, now, &nst);
+			local_node_unref(fs->local, now);
+		}
+		if (nst.kind == LOCAL_ALIAS) {
+			/* the ticket exists (maybe not closed as asked) */
+			local_unlink(fs->local, a->dir, a->name);
+		} else if (local_rename(fs->local, a->dir, a->name, b->dir,
+					b->name, LOCAL_DRAFT) == 0) {
+			/* refused: the bytes stay, under the new name */
+			local_set_error(fs->local, ra->ln, why);
+		}
 	}
-	if (b->key[0]) {
-		free(body);
-		return fs_refuse(-EPERM, "rename", to,
-				 "ticket keys are given by Jira; use a new "
-				 "name to create a ticket");
-	}
-	/* a new name: a create */
-	ret = create(fs, b, body, len, why, sizeof(why));
+	local_commit_end(fs->local, ra->ln);
 	free(body);
-	if (!ret) {
-		local_unlink(fs->local, a->dir, a->name);
-		return 0;
-	}
-	if (local_rename(fs->local, a->dir, a->name, b->dir, b->name,
-			 LOCAL_DRAFT) == 0)
-		local_set_error(fs->local, ra->ln, why);
 	return ret;
 }
 
@@ -494,6 +614,14 @@ int fs_rename(struct jirafs *fs, const struct node *a, const struct node *b,
 	if (!b->ticket_name) {
 		ret = local_rename(fs->local, a->dir, a->name, b->dir, b->name,
 				   LOCAL_SCRATCH);
+		goto out;
+	}
+	/* a draft renamed to a new name stays a draft: it is created when
+	 * it is closed (it may still be open and being written) */
+	if (ra.lst.kind == LOCAL_DRAFT && !b->key[0] &&
+	    (!b_exists || (rb.what == R_LOCAL && rb.lst.kind == LOCAL_DRAFT))) {
+		ret = local_rename(fs->local, a->dir, a->name, b->dir, b->name,
+				   LOCAL_DRAFT);
 		goto out;
 	}
 	ret = rename_to_ticket(fs, a, b, &ra, &rb, b_exists);

@@ -232,7 +232,8 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 	for (int attempt = 0;; attempt++) {
 		struct http_response r;
 		st = http_request(c->http, method, path, body,
-				  body ? strlen(body) : 0, deadline, &r, err);
+				  body ? strlen(body) : 0, idempotent, deadline,
+				  &r, err);
 		if (st == JIRA_OK && r.len > 0) {
 			if (!content_is_json(&r)) {
 				st = jira_error_set(
@@ -390,12 +391,15 @@ struct page {
 	unsigned skipped;
 };
 
-static char *search_body(const char *jql, unsigned start, unsigned max)
+static char *search_body(const char *jql, unsigned start, unsigned max,
+			 bool lenient)
 {
 	cJSON *b = cJSON_CreateObject();
 	if (!b)
 		return NULL;
 	cJSON_AddStringToObject(b, "jql", jql);
+	if (lenient) /* a key that no longer exists is not an error */
+		cJSON_AddStringToObject(b, "validateQuery", "warn");
 	cJSON_AddNumberToObject(b, "startAt", start);
 	cJSON_AddNumberToObject(b, "maxResults", max);
 	cJSON *fields = cJSON_AddArrayToObject(b, "fields");
@@ -424,13 +428,13 @@ static unsigned uint_of(const cJSON *obj, const char *key)
 }
 
 static enum jira_status fetch_page(struct jira_client *c, const char *jql,
-				   unsigned start, unsigned max,
+				   bool lenient, unsigned start, unsigned max,
 				   deadline_t deadline, struct page *p,
 				   struct jira_error *err)
 {
 	cJSON *j = NULL;
 	memset(p, 0, sizeof(*p));
-	char *body = search_body(jql, start, max);
+	char *body = search_body(jql, start, max, lenient);
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
@@ -477,6 +481,7 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 struct page_job {
 	struct jira_client *c;
 	const char *jql;
+	bool lenient;
 	deadline_t deadline;
 	unsigned page_size;
 	unsigned npages;       /* pages[0] is done before workers start */
@@ -496,9 +501,9 @@ static void *page_worker(void *arg)
 			break;
 		struct jira_error e = { 0 };
 		enum jira_status st =
-			fetch_page(job->c, job->jql, idx * job->page_size,
-				   job->page_size, job->deadline,
-				   &job->pages[idx], &e);
+			fetch_page(job->c, job->jql, job->lenient,
+				   idx * job->page_size, job->page_size,
+				   job->deadline, &job->pages[idx], &e);
 		if (st != JIRA_OK) {
 			pthread_mutex_lock(&job->lock);
 			if (!atomic_exchange(&job->failed, true))
@@ -534,8 +539,9 @@ static enum jira_status fetch_rest(struct page_job *job, unsigned threads,
 }
 
 enum jira_status jira_search(struct jira_client *c, const char *jql,
-			     deadline_t deadline, struct jira_issue ***issues,
-			     size_t *n, struct jira_search_stats *stats,
+			     bool lenient, deadline_t deadline,
+			     struct jira_issue ***issues, size_t *n,
+			     struct jira_search_stats *stats,
 			     struct jira_error *err)
 {
 	struct page first;
@@ -543,8 +549,9 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 	*issues = NULL;
 	*n = 0;
 
-	enum jira_status st = fetch_page(c, jql, 0, SEARCH_PAGE_REQUEST,
-					 deadline, &first, err);
+	enum jira_status st = fetch_page(c, jql, lenient, 0,
+					 SEARCH_PAGE_REQUEST, deadline, &first,
+					 err);
 	if (st != JIRA_OK)
 		return st;
 	unsigned size = first.granted ? first.granted : (unsigned)first.n;
@@ -560,6 +567,7 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 	struct page_job job = {
 		.c = c,
 		.jql = jql,
+		.lenient = lenient,
 		.deadline = deadline,
 		.page_size = size,
 		.npages = npages,

@@ -110,11 +110,14 @@ struct jira_search_stats {
  * the server grants and the total; the other pages are fetched in parallel
  * (up to max_connections at once).  Each bean becomes a struct jira_issue
  * (ticket file rendered), in the search's order.  *issues is a malloc'd
- * array of references (free with jira_issues_free).
+ * array of references (free with jira_issues_free).  `lenient` asks Jira to
+ * warn rather than fail about values that do not exist (validateQuery
+ * "warn"), for key lists that may name deleted tickets.
  */
 enum jira_status jira_search(struct jira_client *c, const char *jql,
-			     deadline_t deadline, struct jira_issue ***issues,
-			     size_t *n, struct jira_search_stats *stats,
+			     bool lenient, deadline_t deadline,
+			     struct jira_issue ***issues, size_t *n,
+			     struct jira_search_stats *stats,
 			     struct jira_error *err);
 void jira_issues_free(struct jira_issue **issues, size_t n);
 

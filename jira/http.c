@@ -377,8 +377,9 @@ static void reply_reset(struct reply *r)
 /* One exchange on one handle.  Fills *a from what arrived. */
 static void perform(struct http *h, CURL *c, const char *method,
 		    const char *url, const char *body, size_t body_len,
-		    deadline_t deadline, struct reply *r, long *status,
-		    int *curl_code, char *curl_msg, bool *auth_failed)
+		    bool idempotent, deadline_t deadline, struct reply *r,
+		    long *status, int *curl_code, char *curl_msg,
+		    bool *auth_failed)
 {
 	struct curl_slist *headers = NULL;
 	*auth_failed = false;
@@ -431,6 +432,11 @@ static void perform(struct http *h, CURL *c, const char *method,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)body_len);
 	}
+	/* libcurl sends a request again, silently, when a reused connection
+	 * dies before answering; a write may have been applied by then, so
+	 * writes never go out on a reused connection */
+	if (!idempotent)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	else if (strcmp(method, "POST") == 0 && !body) {
@@ -478,8 +484,8 @@ void http_response_release(struct http_response *r)
 
 enum jira_status http_request(struct http *h, const char *method,
 			      const char *path, const char *json_body,
-			      size_t body_len, deadline_t deadline,
-			      struct http_response *resp,
+			      size_t body_len, bool idempotent,
+			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err)
 {
 	struct reply r = { .body = STRBUF_INIT, .retry_after_s = -1 };
@@ -518,8 +524,8 @@ enum jira_status http_request(struct http *h, const char *method,
 		}
 		jlog_debug("http %s %s", method, path);
 		perform(h, s->curl, method, strbuf_str(&url), json_body,
-			body_len, deadline, &r, &status, &code, curl_msg,
-			&auth_failed);
+			body_len, idempotent, deadline, &r, &status, &code,
+			curl_msg, &auth_failed);
 		if (auth_failed) {
 			st = jira_error_set(err, JIRA_ERR_AUTH,
 					    "the %s method could not sign the "

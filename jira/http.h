@@ -54,15 +54,17 @@ void http_response_release(struct http_response *r);
 /*
  * Send one request: method "GET"/"POST"/"PUT"/"DELETE", path relative to
  * the base URL ("/rest/api/2/myself?x=1"), an optional JSON body.  On a 401
- * the auth method may refresh once and the request is sent again.
+ * the auth method may refresh once and the request is sent again.  A
+ * request that is not `idempotent` goes out on a new connection, so that
+ * libcurl never sends it twice on its own.
  *
  * Returns the classification; *resp holds whatever arrived (release it in
  * every case).  err (may be NULL) receives the detail.
  */
 enum jira_status http_request(struct http *h, const char *method,
 			      const char *path, const char *json_body,
-			      size_t body_len, deadline_t deadline,
-			      struct http_response *resp,
+			      size_t body_len, bool idempotent,
+			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err);
 
 /* Counters since creation; read without locking (approximate). */

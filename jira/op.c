@@ -372,7 +372,15 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 
 	cJSON *body = NULL;
 	if (bytes[lead] == '{') {
-		cJSON *o = cJSON_ParseWithLength(bytes, n);
+		const char *end = NULL;
+		cJSON *o = cJSON_ParseWithLengthOpts(bytes, n, &end, false);
+		/* only an object and white space: more text makes it text */
+		for (const char *p = end; o && p && p < bytes + n; p++) {
+			if (!strchr(" \t\r\n", *p)) {
+				cJSON_Delete(o);
+				o = NULL;
+			}
+		}
 		const cJSON *b = item(o, "body");
 		if (cJSON_IsObject(o) && cJSON_IsString(b)) {
 			cJSON *c;
@@ -744,6 +752,10 @@ int jira_op_check(const struct jira_op *op, bool *empty, char *why,
 	*empty = false;
 	if (!op->project)
 		return why_set(why, whysize, -EINVAL, "no project");
+	if ((op->kind == JIRA_OP_CREATE || op->kind == JIRA_OP_UPDATE) &&
+	    op->body && memchr(op->body, '\0', op->body_len))
+		return why_set(why, whysize, -EINVAL,
+			       "the ticket file contains NUL bytes");
 	switch (op->kind) {
 	case JIRA_OP_CREATE: {
 		struct jira_create_plan p;

@@ -395,8 +395,11 @@ static enum jira_status apply_create(struct jira_writer *w,
 	if (!res->key)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	jlog_info("created %s", res->key);
-	if (op->then_close)
-		return transition(w, res->key, true, NULL, d, res, err);
+	if (op->then_close) {
+		st = transition(w, res->key, true, NULL, d, res, err);
+		res->partial = st != JIRA_OK;
+		return st;
+	}
 	return JIRA_OK;
 }
 
@@ -684,7 +687,21 @@ static enum jira_status apply_update(struct jira_writer *w,
 					    sb.len ? strbuf_str(&sb) : "none");
 			strbuf_release(&sb);
 		}
+		/* and its screen must be fillable, before anything changes */
+		cJSON *probe = st == JIRA_OK && t
+				       ? jira_transition_fields(
+						 t,
+						 plan.resolution
+							 ? plan.resolution
+							 : w->resolution,
+						 why, sizeof(why))
+				       : NULL;
+		if (st == JIRA_OK && t && !probe)
+			st = jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s",
+					    op->key, why);
+		cJSON_Delete(probe);
 	}
+	bool plan_had_fields = plan.fields != NULL;
 	if (st == JIRA_OK && plan.fields) {
 		cJSON *req = cJSON_CreateObject();
 		cJSON_AddItemToObject(req, "fields", plan.fields);
@@ -700,15 +717,18 @@ static enum jira_status apply_update(struct jira_writer *w,
 		free(body);
 		cJSON_Delete(answer);
 	}
+	bool changed = st == JIRA_OK && plan_had_fields;
 	const cJSON *c;
 	cJSON_ArrayForEach(c, plan.comments) {
 		if (st != JIRA_OK)
 			break;
 		st = post_comment(w, op->key, c, d, err);
+		changed |= st == JIRA_OK;
 	}
 	if (st == JIRA_OK && t)
 		st = run_transition(w, op->key, t, plan.resolution, d, res,
 				    err);
+	res->partial = st != JIRA_OK && changed;
 	cJSON_Delete(trans);
 	jira_update_plan_release(&plan);
 	return st;

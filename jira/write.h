@@ -48,14 +48,20 @@ void jira_writer_free(struct jira_writer *w);
 struct jira_op_result {
 	char *key;                /* the ticket (a create's new key) */
 	struct jira_issue *issue; /* read back after a transition, or NULL */
+	bool partial;             /* failed, but after changing Jira (a
+				     create whose close failed, an update
+				     whose transition failed) */
 };
 void jira_op_result_release(struct jira_op_result *r);
 
 /*
  * Apply one record, bounded by the deadline.  A refusal by Jira (or by the
  * checks of the project's screens: unknown issue type, no transition to the
- * status asked for) is JIRA_ERR_BAD_REQUEST with the reason in err->msg,
- * Jira's words verbatim.
+ * status asked for, a transition screen jirafs cannot fill) is
+ * JIRA_ERR_BAD_REQUEST with the reason in err->msg, Jira's words verbatim.
+ * Everything that can be checked is checked before the first change; when
+ * a later step fails anyway, res->partial says so (and res->key, for a
+ * create, names the ticket that exists).  Release res in every case.
  */
 enum jira_status jira_writer_apply(struct jira_writer *w,
 				   const struct jira_op *op, deadline_t d,

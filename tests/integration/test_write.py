@@ -484,3 +484,162 @@ def test_unlinking_a_draft_and_an_alias(emu, m):
     key = os.readlink(m.p("SEC", "a.json"))[:-5]
     os.unlink(m.p("SEC", "a.json"))                   # the alias goes, the ticket stays
     assert key in open_keys(m, "SEC")
+
+
+# ---- what tools and scripts do to descriptors ------------------------------
+
+def test_script_appending_through_children_is_one_comment(emu, m):
+    key = open_keys(m, "SEC")[0]
+    n0 = len(emu.issue(key)["fields"]["comment"]["comments"])
+    since = emu.request_seq()
+    # the group's shell opened the file; /bin/echo children inherit it
+    sh(f"{{ echo line-a; /bin/echo line-b; sh -c '/bin/echo line-c'; }} >> SEC/{key}.json",
+       m.path)
+    posts = [r for r in writes(emu, since) if r["path"].endswith("/comment")]
+    assert len(posts) == 1
+    comments = emu.issue(key)["fields"]["comment"]["comments"]
+    assert len(comments) == n0 + 1
+    assert comments[-1]["body"] == "line-a\nline-b\nline-c"
+
+
+def test_comment_json_followed_by_text_is_text(emu, m):
+    key = open_keys(m, "OPS")[0]
+    sh(f"""printf '{{"body": "first"}}\\nsecond line of notes\\n' >> OPS/{key}.json""", m.path)
+    c = emu.issue(key)["fields"]["comment"]["comments"][-1]
+    assert c["body"] == '{"body": "first"}\nsecond line of notes'
+
+
+def test_comment_of_escaped_json_near_the_limit(emu, m):
+    key = open_keys(m, "OPS")[0]
+    body = json.dumps({"body": "я" * 25000})            # 150,012 bytes, 25,000 characters
+    with open(m.p("OPS", f"{key}.json"), "a") as f:
+        f.write(body)
+    assert emu.issue(key)["fields"]["comment"]["comments"][-1]["body"] == "я" * 25000
+
+
+def test_two_writers_of_one_new_name_make_one_ticket(emu, m):
+    import threading
+    for round_ in range(5):
+        name = m.p("WEB", f"race{round_}.json")
+        barrier = threading.Barrier(2)
+
+        def writer():
+            barrier.wait()
+            try:
+                with open(name, "w") as f:
+                    f.write(json.dumps({"summary": f"race {round_}"}))
+            except OSError:
+                pass
+        since = emu.request_seq()
+        threads = [threading.Thread(target=writer) for _ in range(2)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert len(creates(emu, since)) == 1, round_
+        assert os.path.islink(name)
+
+
+def test_rsync_and_install_again_update_instead_of_duplicating(emu, m, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"f{i}.json").write_text(json.dumps({"summary": f"finding {i}"}))
+    sh(f"rsync -a {src}/ OPS/", m.path)
+    keys = {i: os.readlink(m.p("OPS", f"f{i}.json")) for i in range(3)}
+    (src / "f1.json").write_text(json.dumps({"summary": "finding 1, seen again"}))
+    since = emu.request_seq()
+    sh(f"rsync -a {src}/ OPS/", m.path)                   # replaces the symlinks
+    assert creates(emu, since) == []
+    assert {i: os.readlink(m.p("OPS", f"f{i}.json")) for i in range(3)} == keys
+    assert emu.issue(keys[1][:-5])["fields"]["summary"] == "finding 1, seen again"
+    sh(f"install -m 644 {src}/f0.json OPS/inst.json", m.path)
+    first = os.readlink(m.p("OPS", "inst.json"))
+    since = emu.request_seq()
+    sh(f"install -m 644 {src}/f2.json OPS/inst.json", m.path)
+    assert creates(emu, since) == []
+    assert os.readlink(m.p("OPS", "inst.json")) == first
+    assert emu.issue(first[:-5])["fields"]["summary"] == "finding 2"
+
+
+def test_create_answered_by_a_dropped_connection_is_not_sent_twice(emu, m):
+    os.listdir(m.p("WEB"))
+    emu.add_faults([{"action": "drop_after", "method": "POST", "path": "/rest/api/2/issue",
+                     "count": 1}])
+    before = len(emu.issues("WEB"))
+    since = emu.request_seq()
+    with pytest.raises(OSError):                          # the outcome is unknown
+        with open(m.p("WEB", "dropped.json"), "w") as f:
+            f.write('{"summary": "dropped"}')
+    emu.clear_faults()
+    assert len(creates(emu, since)) == 1                  # libcurl did not resend it
+    assert len(emu.issues("WEB")) == before + 1
+
+
+def test_create_in_closed_whose_close_fails_still_leaves_the_alias(emu, m):
+    emu.config(ignore_transitions=True)
+    since = emu.request_seq()
+    # cat reports close() errors (a shell builtin's redirect does not)
+    r = sh("""echo '{"summary": "cc"}' | cat > SEC/closed/cc.json""", m.path, check=False)
+    emu.config(ignore_transitions=False)
+    assert r.returncode != 0
+    assert len(creates(emu, since)) == 1
+    key = os.readlink(m.p("SEC", "closed", "cc.json"))
+    assert key.endswith(".json")
+    since = emu.request_seq()
+    sh("""printf '{"summary": "cc again"}' > SEC/closed/cc.json""", m.path)
+    assert creates(emu, since) == []                     # the name updates that ticket
+
+
+def test_failed_comment_keeps_the_text_and_the_next_append_retries(emu, m):
+    key = open_keys(m, "OPS")[0]
+    path = m.p("OPS", f"{key}.json")
+    n0 = len(emu.issue(key)["fields"]["comment"]["comments"])
+    emu.add_faults([{"action": "status", "status": 400, "method": "POST",
+                     "path": f"/rest/api/2/issue/{key}/comment", "count": 1}])
+    r = sh(f"echo 'first try' | cat >> OPS/{key}.json", m.path, check=False)
+    assert r.returncode != 0
+    text = open(path).read()
+    assert text.endswith("}\nfirst try\n")               # the ticket, then what was appended
+    assert os.getxattr(path, "user.jira.error")
+    sh(f"echo 'second try' >> OPS/{key}.json", m.path)
+    comments = emu.issue(key)["fields"]["comment"]["comments"]
+    assert len(comments) == n0 + 1
+    assert comments[-1]["body"] == "first try\nsecond try"
+    assert json.load(open(path))["key"] == key           # the ticket shows again
+
+
+def test_draft_renamed_while_open_is_created_under_its_new_name(emu, m):
+    f = open(m.p("WEB", "first.json"), "w")
+    f.write('{"summary": "renamed while ')
+    f.flush()
+    os.rename(m.p("WEB", "first.json"), m.p("WEB", "second.json"))
+    f.write('open"}')
+    f.close()
+    assert not os.path.lexists(m.p("WEB", "first.json"))
+    key = os.readlink(m.p("WEB", "second.json"))[:-5]
+    assert emu.issue(key)["fields"]["summary"] == "renamed while open"
+
+
+def test_partial_update_is_not_repeated(emu, m):
+    key = [k for k in open_keys(m, "WEB")
+           if emu.issue(k)["fields"]["status"]["name"] == "Open"][0]
+    path = m.p("WEB", f"{key}.json")
+    doc = json.load(open(path))
+    doc["summary"] = "partly applied"
+    doc["status"] = "In Progress"
+    doc["comments"].append({"body": "once only"})
+    emu.config(ignore_transitions=True)                   # the transition will not take
+    with pytest.raises(OSError):
+        with open(path, "w") as f:
+            json.dump(doc, f)
+    emu.config(ignore_transitions=False)
+    shown = json.load(open(path))                         # what Jira has, not the refused file
+    assert shown["summary"] == "partly applied" and shown["status"] == "Open"
+    assert [c["body"] for c in shown["comments"]].count("once only") == 1
+
+
+def test_reading_back_survives_a_deleted_ticket(emu, m):
+    a, b = open_keys(m, "OPS")[:2]
+    sh(f"echo note >> OPS/{a}.json; echo note >> OPS/{b}.json", m.path)
+    emu.delete_issue(a)
+    names = os.listdir(m.p("OPS"))
+    assert f"{a}.json" not in names and f"{b}.json" in names
