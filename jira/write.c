@@ -298,7 +298,9 @@ static enum jira_status resolve_create(struct jira_writer *w,
 	}
 	cJSON *it = cJSON_CreateObject();
 	cJSON_AddStringToObject(it, "id", id);
-	cJSON_ReplaceItemInObjectCaseSensitive(plan->fields, "issuetype", it);
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(plan->fields, "issuetype",
+						    it))
+		cJSON_Delete(it);
 
 	snprintf(key, sizeof(key), "%s/%s", project, id);
 	snprintf(path, sizeof(path),
