@@ -472,6 +472,22 @@ static void of_free(struct jirafs *fs, struct open_file *of)
 	free(of);
 }
 
+/* Hand of to the kernel as fi's handle, or free it when ret says the open
+ * failed.  Returns ret. */
+static int of_install(struct jirafs *fs, struct fuse_file_info *fi,
+		      struct open_file *of, int ret)
+{
+	if (ret) {
+		of_free(fs, of);
+		return ret;
+	}
+	/* Contents change under the same size, and sizes change between an
+	 * earlier stat and this open: every read and write comes here. */
+	fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)of;
+	return 0;
+}
+
 static struct open_file *of_get(struct fuse_file_info *fi)
 {
 	return (struct open_file *)(uintptr_t)fi->fh;
@@ -565,15 +581,7 @@ static int jfs_open(const char *path, struct fuse_file_info *fi)
 		ret = -EISDIR;
 		break;
 	}
-	if (ret) {
-		of_free(fs, of);
-		return ret;
-	}
-	/* Contents change under the same size, and sizes change between an
-	 * earlier stat and this open: every read and write comes here. */
-	fi->direct_io = 1;
-	fi->fh = (uint64_t)(uintptr_t)of;
-	return 0;
+	return of_install(fs, fi, of, ret);
 }
 
 static int jfs_create(const char *path, mode_t mode,
@@ -610,18 +618,12 @@ static int jfs_create(const char *path, mode_t mode,
 	struct open_file *of = of_new(OF_LOCAL, &n);
 	if (!of)
 		return -ENOMEM;
+	/* only what is written makes a ticket: an empty new file stays a
+	 * draft (shells open, dup2() and close before writing) */
 	ret = local_create(fs->local, n.dir, n.name,
 			   n.ticket_name ? LOCAL_DRAFT : LOCAL_SCRATCH, mode,
 			   &of->ln);
-	if (ret) {
-		of_free(fs, of);
-		return ret;
-	}
-	/* only what is written makes a ticket: an empty new file stays a
-	 * draft (shells open, dup2() and close before writing) */
-	fi->direct_io = 1;
-	fi->fh = (uint64_t)(uintptr_t)of;
-	return 0;
+	return of_install(fs, fi, of, ret);
 }
 
 static int jfs_read(const char *path, char *buf, size_t size, off_t off,

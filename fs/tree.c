@@ -422,21 +422,28 @@ static int refresh_projects(struct tree *t, deadline_t d)
 	return ret;
 }
 
-/* Make the project list usable.  Called and returns with the tree lock
- * held; 0 or -errno. */
-static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
+/* Make a listing usable: p's, or the project list when p is NULL, whose
+ * cache c is guarded by lock.  Called and returns with lock held; 0 or
+ * -errno. */
+static int ensure(struct tree *t, struct project *p, struct cache_state *c,
+		  pthread_mutex_t *lock, deadline_t d, int64_t fresh_ms)
 {
-	int ret = cache_begin(&t->cache, &t->lock, d, fresh_ms);
+	int ret = cache_begin(c, lock, d, fresh_ms);
 	if (ret <= 0)
 		return ret;
-	if (t->cache.fetched_at && bg_start(t, NULL)) {
-		grace_wait(t, &t->cache, &t->lock, d);
+	if (c->fetched_at && bg_start(t, p)) {
+		grace_wait(t, c, lock, d);
 		return 0;
 	}
-	pthread_mutex_unlock(&t->lock);
-	ret = refresh_projects(t, d);
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_unlock(lock);
+	ret = p ? refresh_listing(t, p, d) : refresh_projects(t, d);
+	pthread_mutex_lock(lock);
 	return ret;
+}
+
+static int ensure_projects(struct tree *t, deadline_t d, int64_t fresh_ms)
+{
+	return ensure(t, NULL, &t->cache, &t->lock, d, fresh_ms);
 }
 
 int tree_projects(struct tree *t, deadline_t d,
@@ -633,21 +640,10 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 	return ret;
 }
 
-/* Make p's listing usable.  Called and returns with p->lock held. */
 static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 			  int64_t fresh_ms)
 {
-	int ret = cache_begin(&p->cache, &p->lock, d, fresh_ms);
-	if (ret <= 0)
-		return ret;
-	if (p->cache.fetched_at && bg_start(t, p)) {
-		grace_wait(t, &p->cache, &p->lock, d);
-		return 0;
-	}
-	pthread_mutex_unlock(&p->lock);
-	ret = refresh_listing(t, p, d);
-	pthread_mutex_lock(&p->lock);
-	return ret;
+	return ensure(t, p, &p->cache, &p->lock, d, fresh_ms);
 }
 
 #define STALE_BATCH 200
