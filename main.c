@@ -20,7 +20,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "auth/oauth1.h"
 #include "fs/fs.h"
+#include "jira/login.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -175,8 +177,129 @@ out:
 	return ret;
 }
 
+/*
+ * jirafs auth oauth1-keygen | oauth1-login | oauth2-login [-o ...] [URL]:
+ * the one-time set-up of the OAuth methods (CONTRACT §5).
+ */
+static int auth_command(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct main_opts mo = { 0 };
+	struct fs_config fcfg = { 0 };
+	struct jira_config jcfg = { 0 };
+	struct auth_config acfg = { 0 };
+	char errbuf[1024] = "";
+	char *state_dir = NULL, *pem = NULL, *key_path = NULL;
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int ret = EXIT_USAGE;
+
+	args.argc = argc - 1; /* the subcommand is not an option */
+	args.argv = argv + 1;
+	if (fuse_opt_parse(&args, &mo, main_opts, main_proc) < 0 ||
+	    fs_opt_parse(&args, &fcfg) || jira_opt_parse(&args, &jcfg) ||
+	    auth_opt_parse(&args, &acfg))
+		goto out;
+	if (mo.help || !*cmd || args.argc > 1) {
+		printf("usage: jirafs auth oauth1-keygen [-o private_key=PATH,"
+		       "state_dir=DIR] [URL]\n"
+		       "       jirafs auth oauth1-login -o consumer_key=KEY"
+		       "[,private_key=PATH,state_dir=DIR,cacert=FILE] URL\n"
+		       "       jirafs auth oauth2-login -o client_id=ID,"
+		       "client_secret_file=FILE,redirect_uri=URI"
+		       "[,state_dir=DIR,cacert=FILE] URL\n");
+		ret = mo.help ? 0 : EXIT_USAGE;
+		goto out;
+	}
+	if (mo.url && jira_url_check(mo.url, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		goto out;
+	}
+	jcfg.url = mo.url;
+	mo.url = NULL;
+	log_set_debug(jcfg.debug);
+	if (jcfg.url || fcfg.state_dir) {
+		state_dir = fs_state_dir(&fcfg, jcfg.url ? jcfg.url : "");
+		int r = state_dir ? path_mkdirs(state_dir, 0700) : -ENOMEM;
+		if (r) {
+			fprintf(stderr, "jirafs: cannot create %s: %s\n",
+				state_dir ? state_dir : "the state directory",
+				strerror(-r));
+			goto out;
+		}
+	}
+	if (strcmp(cmd, "oauth1-keygen") == 0) {
+		key_path = acfg.private_key ? path_absolute(acfg.private_key)
+			   : state_dir	    ? oauth1_default_key_path(state_dir)
+					    : NULL;
+		if (!key_path) {
+			fprintf(stderr, "jirafs: where should the key go? give "
+					"-o private_key=PATH, -o state_dir=DIR "
+					"or the Jira URL\n");
+			goto out;
+		}
+		if (oauth1_keygen(key_path, &pem, errbuf, sizeof(errbuf))) {
+			fprintf(stderr, "jirafs: %s\n", errbuf);
+			ret = EXIT_AUTH;
+			goto out;
+		}
+		fputs(pem, stdout);
+		fprintf(stderr, "jirafs: the private key is in %s; paste the "
+				"public key above into the Jira application "
+				"link\n",
+			key_path);
+		ret = 0;
+		goto out;
+	}
+	if (strcmp(cmd, "oauth1-login") && strcmp(cmd, "oauth2-login")) {
+		fprintf(stderr, "jirafs: unknown command 'auth %s' (oauth1-keygen,"
+				" oauth1-login, oauth2-login)\n",
+			cmd);
+		goto out;
+	}
+	if (!jcfg.url) {
+		fprintf(stderr, "jirafs: auth %s needs the Jira URL\n", cmd);
+		goto out;
+	}
+	if (jcfg.cacert) {
+		char *abs = path_absolute(jcfg.cacert);
+		free(jcfg.cacert);
+		jcfg.cacert = abs;
+	}
+	int r = strcmp(cmd, "oauth1-login") == 0
+			? jira_oauth1_login(&jcfg, &acfg, state_dir, stdin,
+					    stdout, errbuf, sizeof(errbuf))
+			: jira_oauth2_login(&jcfg, &acfg, state_dir, stdin,
+					    stdout, errbuf, sizeof(errbuf));
+	if (r) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		ret = r == -EINVAL ? EXIT_USAGE
+		      : r == -EACCES ? EXIT_AUTH
+				     : EXIT_UNREACHABLE;
+		goto out;
+	}
+	ret = 0;
+out:
+	free(pem);
+	free(key_path);
+	free(state_dir);
+	free(mo.url);
+	auth_config_release(&acfg);
+	jira_config_release(&jcfg);
+	fs_config_release(&fcfg);
+	if (args.allocated)
+		fuse_opt_free_args(&args);
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
+	if (argc > 1 && strcmp(argv[1], "auth") == 0) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		int ret = auth_command(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return ret;
+	}
+
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct main_opts mo = { 0 };
 	struct jira_config jcfg = { 0 };
@@ -248,16 +371,24 @@ int main(int argc, char *argv[])
 	}
 	log_set_debug(jcfg.debug);
 
-	if (auth_new(&acfg, &fs.auth, errbuf, sizeof(errbuf))) {
+	fs.state_dir = fs_state_dir(&fs.cfg, jcfg.url);
+	if (!fs.state_dir)
+		goto out;
+	if (auth_new(&acfg, fs.state_dir, &fs.auth, errbuf, sizeof(errbuf))) {
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
 	if (fs.auth->needs_tls && strncmp(jcfg.url, "http://", 7) == 0) {
-		fprintf(stderr,
-			"jirafs: auth=%s would send the password unencrypted "
-			"over http://; use https://\n",
-			auth_name(fs.auth));
-		goto out;
+		if (!acfg.allow_http) {
+			fprintf(stderr,
+				"jirafs: auth=%s would send the password "
+				"unencrypted over http://; use https:// (or "
+				"-o allow_http)\n",
+				auth_name(fs.auth));
+			goto out;
+		}
+		fprintf(stderr, "jirafs: warning: -o allow_http: the password "
+				"travels unencrypted\n");
 	}
 	if (jcfg.insecure)
 		fprintf(stderr, "jirafs: warning: -o insecure: the server's "
@@ -272,8 +403,7 @@ int main(int argc, char *argv[])
 			&fs);
 	if (!fuse)
 		goto out;
-	fs.state_dir = fs_state_dir(&fs.cfg, jcfg.url);
-	int r = fs.state_dir ? path_mkdirs(fs.state_dir, 0700) : -ENOMEM;
+	int r = path_mkdirs(fs.state_dir, 0700);
 	if (r) {
 		fprintf(stderr, "jirafs: cannot create the state directory %s: "
 				"%s\n",

@@ -20,6 +20,12 @@ static const struct fuse_opt auth_opts[] = {
 	AUTH_OPT("token_file=%s", token_file),
 	AUTH_OPT("user=%s", user),
 	AUTH_OPT("password_file=%s", password_file),
+	{ "allow_http", offsetof(struct auth_config, allow_http), 1 },
+	AUTH_OPT("consumer_key=%s", consumer_key),
+	AUTH_OPT("private_key=%s", private_key),
+	AUTH_OPT("client_id=%s", client_id),
+	AUTH_OPT("client_secret_file=%s", client_secret_file),
+	AUTH_OPT("redirect_uri=%s", redirect_uri),
 	FUSE_OPT_END
 };
 
@@ -44,22 +50,42 @@ void auth_config_release(struct auth_config *cfg)
 	free(cfg->token_file);
 	free(cfg->user);
 	free(cfg->password_file);
+	free(cfg->consumer_key);
+	free(cfg->private_key);
+	free(cfg->client_id);
+	free(cfg->client_secret_file);
+	free(cfg->redirect_uri);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
 void auth_opt_help(void)
 {
 	printf("Authentication options:\n"
-	       "    -o auth=pat|basic      how to authenticate (default: pat)\n"
+	       "    -o auth=pat|basic|oauth1|oauth2\n"
+	       "                           how to authenticate (default: pat)\n"
 	       "    -o token_file=FILE     Personal Access Token (else "
 	       "$JIRAFS_TOKEN)\n"
 	       "    -o user=NAME           user name for basic\n"
 	       "    -o password_file=FILE  password for basic (else "
-	       "$JIRAFS_PASSWORD)\n");
+	       "$JIRAFS_PASSWORD)\n"
+	       "    -o allow_http          let basic send its password over "
+	       "http://\n"
+	       "    -o consumer_key=KEY    OAuth 1.0a consumer key of the "
+	       "application link\n"
+	       "    -o private_key=FILE    its RSA private key (default: "
+	       "STATE_DIR/oauth1.pem)\n"
+	       "    -o client_id=ID        OAuth 2.0 client id\n"
+	       "    -o client_secret_file=FILE\n"
+	       "                           its secret (else "
+	       "$JIRAFS_CLIENT_SECRET)\n"
+	       "    -o redirect_uri=URI    its redirect URI (for "
+	       "jirafs auth oauth2-login)\n"
+	       "Login: jirafs auth oauth1-keygen | oauth1-login | oauth2-login "
+	       "(see jirafs(1))\n");
 }
 
-int auth_new(const struct auth_config *cfg, struct auth **out, char *errbuf,
-	     size_t errsize)
+int auth_new(const struct auth_config *cfg, const char *state_dir,
+	     struct auth **out, char *errbuf, size_t errsize)
 {
 	const char *m = cfg->method ? cfg->method : "pat";
 	*out = NULL;
@@ -67,11 +93,10 @@ int auth_new(const struct auth_config *cfg, struct auth **out, char *errbuf,
 		return auth_pat_new(cfg, out, errbuf, errsize);
 	if (strcmp(m, "basic") == 0)
 		return auth_basic_new(cfg, out, errbuf, errsize);
-	if (strcmp(m, "oauth1") == 0 || strcmp(m, "oauth2") == 0) {
-		snprintf(errbuf, errsize,
-			 "auth=%s is not available in this version of jirafs", m);
-		return -ENOTSUP;
-	}
+	if (strcmp(m, "oauth1") == 0)
+		return auth_oauth1_new(cfg, state_dir, out, errbuf, errsize);
+	if (strcmp(m, "oauth2") == 0)
+		return auth_oauth2_new(cfg, state_dir, out, errbuf, errsize);
 	snprintf(errbuf, errsize,
 		 "unknown auth method '%s' (use pat, basic, oauth1 or oauth2)",
 		 m);

@@ -6,8 +6,10 @@
  * transport (jira/http.c) calls it; nothing here knows about tickets,
  * projects or FUSE.
  *
- * Methods: "pat" (Personal Access Token, Authorization: Bearer).  The
- * auth-layer work adds "basic", "oauth1" and "oauth2" behind the same ops.
+ * Methods: "pat" (Personal Access Token, Authorization: Bearer), "basic"
+ * (user and password), "oauth1" (OAuth 1.0a, RSA-SHA1 signatures, see
+ * oauth1.h) and "oauth2" (bearer tokens renewed with rotating refresh
+ * tokens, see oauth2.h).
  *
  * Secrets come only from files (owned by the user, not readable by group
  * or others, as ssh demands of keys) or environment variables; they never
@@ -38,11 +40,25 @@ struct auth_request {
 
 struct auth;
 
+/* How a method reaches Jira itself (OAuth 2.0 renewals): the transport
+ * lends itself, so that the mount's TLS settings, proxy and tunnel apply.
+ * post_form POSTs an application/x-www-form-urlencoded body to path
+ * (relative to the base URL), undecorated, and returns the HTTP status or
+ * -errno when no answer arrived; *answer receives the body (malloc'd). */
+struct auth_transport {
+	long (*post_form)(void *ctx, const char *path, const char *form,
+			  int64_t deadline_ms, char **answer);
+	void *ctx;
+};
+
 struct auth_ops {
 	const char *name;
 	/* Append the authenticating headers to *headers.  0 or -errno. */
 	int (*decorate)(struct auth *a, const struct auth_request *req,
 			struct curl_slist **headers);
+	/* Before a request is sent: renew credentials about to expire.
+	 * NULL when there is nothing to renew.  0 or -errno. */
+	int (*prepare)(struct auth *a, int64_t deadline_ms);
 	/* Called once after a 401.  Return 0 when new credentials are in
 	 * place and the request should be sent again, or -EACCES.  May use
 	 * the network, bounded by deadline_ms (CLOCK_MONOTONIC ms).  NULL for
@@ -56,6 +72,8 @@ struct auth {
 	/* true when the method's secret would travel readable over plain
 	 * http:// (Basic); the caller refuses such a mount unless allowed. */
 	bool needs_tls;
+	/* set by the transport that uses the method */
+	struct auth_transport transport;
 };
 
 /* Options of the auth module, filled from the shared fuse_args by
@@ -65,6 +83,12 @@ struct auth_config {
 	char *token_file; /* token_file= */
 	char *user;       /* user= (basic) */
 	char *password_file; /* password_file= (basic) */
+	int allow_http;   /* allow_http (basic over http://) */
+	char *consumer_key;  /* consumer_key= (oauth1) */
+	char *private_key;   /* private_key= (oauth1), default in state_dir */
+	char *client_id;     /* client_id= (oauth2) */
+	char *client_secret_file; /* client_secret_file= (oauth2) */
+	char *redirect_uri;  /* redirect_uri= (oauth2-login) */
 };
 
 /* Take this module's options out of args.  0, or -1 on a malformed option
@@ -75,12 +99,18 @@ void auth_config_release(struct auth_config *cfg);
 void auth_opt_help(void);
 
 /*
- * Build the configured method.  On failure returns -errno and writes one
- * line saying what to fix into errbuf (e.g. "token file ~/.t is readable by
- * others; run chmod 600 ~/.t").
+ * Build the configured method; OAuth credentials are read from state_dir.
+ * On failure returns -errno and writes one line saying what to fix into
+ * errbuf (e.g. "token file ~/.t is readable by others; run chmod 600
+ * ~/.t").
  */
-int auth_new(const struct auth_config *cfg, struct auth **out, char *errbuf,
-	     size_t errsize);
+int auth_new(const struct auth_config *cfg, const char *state_dir,
+	     struct auth **out, char *errbuf, size_t errsize);
+
+static inline int auth_prepare(struct auth *a, int64_t deadline_ms)
+{
+	return a->ops->prepare ? a->ops->prepare(a, deadline_ms) : 0;
+}
 
 static inline int auth_decorate(struct auth *a, const struct auth_request *r,
 				struct curl_slist **headers)

@@ -231,9 +231,14 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 	*out = NULL;
 	for (int attempt = 0;; attempt++) {
 		struct http_response r;
-		st = http_request(c->http, method, path, body,
-				  body ? strlen(body) : 0, idempotent, deadline,
-				  &r, err);
+		struct http_req req = {
+			.method = method,
+			.path = path,
+			.body = body,
+			.body_len = body ? strlen(body) : 0,
+			.flags = idempotent ? HTTP_IDEMPOTENT : 0,
+		};
+		st = http_request(c->http, &req, deadline, &r, err);
 		if (st == JIRA_OK && r.len > 0) {
 			if (!content_is_json(&r)) {
 				st = jira_error_set(

@@ -44,6 +44,9 @@ struct http {
 	_Atomic int64_t last_ok_ms, last_failure_ms;
 };
 
+static long post_form(void *ctx, const char *path, const char *form,
+		      int64_t deadline_ms, char **answer);
+
 static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
 {
 	(void)c;
@@ -82,6 +85,10 @@ int http_new(const struct http_config *cfg, struct auth *auth,
 	h->insecure = cfg->insecure;
 	h->debug = cfg->debug;
 	h->auth = auth;
+	if (auth) {
+		auth->transport.post_form = post_form;
+		auth->transport.ctx = h;
+	}
 
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_t ca;
@@ -375,12 +382,16 @@ static void reply_reset(struct reply *r)
 }
 
 /* One exchange on one handle.  Fills *a from what arrived. */
-static void perform(struct http *h, CURL *c, const char *method,
-		    const char *url, const char *body, size_t body_len,
-		    bool idempotent, deadline_t deadline, struct reply *r,
-		    long *status, int *curl_code, char *curl_msg,
-		    bool *auth_failed)
+static void perform(struct http *h, struct auth *auth, CURL *c,
+		    const struct http_req *req, const char *url,
+		    deadline_t deadline, struct reply *r, long *status,
+		    int *curl_code, char *curl_msg, bool *auth_failed)
 {
+	const char *method = req->method, *body = req->body;
+	size_t body_len = req->body_len;
+	bool idempotent = req->flags & HTTP_IDEMPOTENT;
+	const char *ctype = req->content_type ? req->content_type
+					      : "application/json";
 	struct curl_slist *headers = NULL;
 	*auth_failed = false;
 
@@ -426,8 +437,9 @@ static void perform(struct http *h, CURL *c, const char *method,
 
 	headers = curl_slist_append(headers, "Accept: application/json");
 	if (body) {
-		headers = curl_slist_append(headers,
-					    "Content-Type: application/json");
+		char ct[160];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		headers = curl_slist_append(headers, ct);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)body_len);
@@ -449,15 +461,17 @@ static void perform(struct http *h, CURL *c, const char *method,
 		headers = curl_slist_append(headers,
 					    "X-Atlassian-Token: no-check");
 
-	if (h->auth) {
+	if (req->header)
+		headers = curl_slist_append(headers, req->header);
+	if (auth) {
 		struct auth_request ar = {
 			.method = method,
 			.url = url,
-			.content_type = body ? "application/json" : NULL,
+			.content_type = body ? ctype : NULL,
 			.body = body,
 			.body_len = body_len,
 		};
-		if (auth_decorate(h->auth, &ar, &headers) < 0) {
+		if (auth_decorate(auth, &ar, &headers) < 0) {
 			*auth_failed = true;
 			*curl_code = 0;
 			*status = 0;
@@ -482,34 +496,21 @@ void http_response_release(struct http_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
-enum jira_status http_request(struct http *h, const char *method,
-			      const char *path, const char *json_body,
-			      size_t body_len, bool idempotent,
+enum jira_status http_request(struct http *h, const struct http_req *req,
 			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err)
 {
 	struct reply r = { .body = STRBUF_INIT, .retry_after_s = -1 };
 	struct strbuf url = STRBUF_INIT;
-	enum jira_status st;
+	enum jira_status st = JIRA_OK;
+	struct auth *auth = (req->flags & HTTP_NO_AUTH) ? NULL : h->auth;
 	bool timed_out;
 
 	memset(resp, 0, sizeof(*resp));
-	if (strbuf_adds(&url, h->base_url) || strbuf_adds(&url, path))
+	if (strbuf_adds(&url, h->base_url) || strbuf_adds(&url, req->path))
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 
-	struct slot *s = slot_get(h, deadline, &timed_out);
-	if (!s) {
-		strbuf_release(&url);
-		if (timed_out)
-			return jira_error_set(err, JIRA_ERR_TIMEOUT,
-					      "all %u connections busy until "
-					      "the deadline",
-					      h->max);
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	}
-
-	bool refreshed = false;
-	for (;;) {
+	for (bool refreshed = false;;) {
 		char curl_msg[CURL_ERROR_SIZE] = "";
 		long status = 0;
 		int code = 0;
@@ -519,18 +520,40 @@ enum jira_status http_request(struct http *h, const char *method,
 		if (deadline_left(deadline) <= 0) {
 			st = jira_error_set(err, JIRA_ERR_TIMEOUT,
 					    "no time left to send %s %s",
-					    method, path);
+					    req->method, req->path);
 			break;
 		}
-		jlog_debug("http %s %s", method, path);
-		perform(h, s->curl, method, strbuf_str(&url), json_body,
-			body_len, idempotent, deadline, &r, &status, &code,
-			curl_msg, &auth_failed);
+		/* renew credentials about to expire, holding no connection
+		 * (a renewal needs one of its own) */
+		int pr = auth ? auth_prepare(auth, deadline) : 0;
+		if (pr) {
+			st = jira_error_set(err, pr == -ETIMEDOUT
+							 ? JIRA_ERR_TIMEOUT
+							 : JIRA_ERR_AUTH,
+					    "cannot renew the %s credentials: %s",
+					    auth_name(auth), strerror(-pr));
+			break;
+		}
+		struct slot *s = slot_get(h, deadline, &timed_out);
+		if (!s) {
+			st = timed_out ? jira_error_set(err, JIRA_ERR_TIMEOUT,
+							"all %u connections "
+							"busy until the "
+							"deadline",
+							h->max)
+				       : jira_error_set(err, JIRA_ERR_NOMEM,
+							"out of memory");
+			break;
+		}
+		jlog_debug("http %s %s", req->method, req->path);
+		perform(h, auth, s->curl, req, strbuf_str(&url), deadline, &r,
+			&status, &code, curl_msg, &auth_failed);
+		slot_put(h, s);
 		if (auth_failed) {
 			st = jira_error_set(err, JIRA_ERR_AUTH,
 					    "the %s method could not sign the "
 					    "request",
-					    auth_name(h->auth));
+					    auth_name(auth));
 			break;
 		}
 		struct jira_answer a = {
@@ -540,7 +563,7 @@ enum jira_status http_request(struct http *h, const char *method,
 			.content_type = r.content_type,
 			.body = r.body.buf,
 			.body_len = r.body.len,
-			.anonymous = h->auth &&
+			.anonymous = auth &&
 				     strcasecmp(r.ausername, "anonymous") == 0,
 			.login_reason = r.login_reason,
 			.denied_reason = r.denied_reason,
@@ -555,10 +578,11 @@ enum jira_status http_request(struct http *h, const char *method,
 			atomic_fetch_add(&h->failures, 1);
 			atomic_store(&h->last_failure_ms, clock_wall_ms());
 		}
+		/* a 401: the method may renew its credentials, once */
 		if (st == JIRA_ERR_AUTH && status == 401 && !refreshed &&
-		    h->auth && h->auth->ops->refresh) {
+		    auth && auth->ops->refresh) {
 			refreshed = true;
-			if (auth_refresh(h->auth, deadline) == 0)
+			if (auth_refresh(auth, deadline) == 0)
 				continue;
 		}
 		resp->status = status;
@@ -566,7 +590,6 @@ enum jira_status http_request(struct http *h, const char *method,
 			 r.content_type);
 		break;
 	}
-	slot_put(h, s);
 	strbuf_release(&url);
 	if (r.body.failed) {
 		strbuf_release(&r.body);
@@ -577,7 +600,35 @@ enum jira_status http_request(struct http *h, const char *method,
 	}
 	resp->body = strbuf_detach(&r.body, &resp->len);
 	if (st != JIRA_OK)
-		jlog_debug("http %s %s: %s", method, path,
+		jlog_debug("http %s %s: %s", req->method, req->path,
 			   err ? err->msg : jira_status_name(st));
 	return st;
+}
+
+/* The auth methods' way to the token endpoint (struct auth_transport). */
+static long post_form(void *ctx, const char *path, const char *form,
+		      int64_t deadline_ms, char **answer)
+{
+	struct http *h = ctx;
+	struct http_req req = {
+		.method = "POST",
+		.path = path,
+		.content_type = "application/x-www-form-urlencoded",
+		.body = form,
+		.body_len = strlen(form),
+		.flags = HTTP_NO_AUTH,
+	};
+	struct http_response resp;
+	struct jira_error err = { 0 };
+	http_request(h, &req, deadline_ms, &resp, &err);
+	long status = resp.status;
+	*answer = resp.body;
+	resp.body = NULL;
+	http_response_release(&resp);
+	if (!status) {
+		free(*answer);
+		*answer = NULL;
+		return err.status == JIRA_ERR_TIMEOUT ? -ETIMEDOUT : -EIO;
+	}
+	return status;
 }

@@ -9,7 +9,8 @@
  *
  * Every request is bounded by its deadline (connect, transfer and waiting
  * for a handle), authenticated by the struct auth given at creation (which
- * the pool borrows, not owns), and classified by jira_classify().  With
+ * the pool borrows, not owns, and lends itself to as its auth_transport),
+ * and classified by jira_classify().  With
  * debug on, request and response headers are logged with Authorization,
  * Cookie and Set-Cookie values redacted; bodies are never logged.
  */
@@ -51,19 +52,32 @@ struct http_response {
 
 void http_response_release(struct http_response *r);
 
+/* One request. */
+enum {
+	HTTP_IDEMPOTENT = 1, /* may be retried; may use a kept connection */
+	HTTP_NO_AUTH = 2,    /* not decorated by the auth method */
+};
+struct http_req {
+	const char *method;       /* "GET", "POST", "PUT", "DELETE" */
+	const char *path;         /* relative to the base URL, query included */
+	const char *content_type; /* of body; NULL: application/json */
+	const char *body;         /* NULL: none */
+	size_t body_len;
+	int flags;
+	const char *header;       /* one more header line, or NULL */
+};
+
 /*
- * Send one request: method "GET"/"POST"/"PUT"/"DELETE", path relative to
- * the base URL ("/rest/api/2/myself?x=1"), an optional JSON body.  On a 401
- * the auth method may refresh once and the request is sent again.  A
- * request that is not `idempotent` goes out on a new connection, so that
- * libcurl never sends it twice on its own.
+ * Send one request.  Credentials about to expire are renewed first, and on
+ * a 401 the auth method may renew them once and the request is sent again;
+ * neither holds a connection while it renews.  A request that is not
+ * HTTP_IDEMPOTENT goes out on a new connection, so that libcurl never sends
+ * it twice on its own.
  *
  * Returns the classification; *resp holds whatever arrived (release it in
  * every case).  err (may be NULL) receives the detail.
  */
-enum jira_status http_request(struct http *h, const char *method,
-			      const char *path, const char *json_body,
-			      size_t body_len, bool idempotent,
+enum jira_status http_request(struct http *h, const struct http_req *req,
 			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err);
 

@@ -10,7 +10,8 @@ README = os.path.join(ROOT, "README.md")
 
 OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl", "timeout",
            "cacert", "insecure", "state_dir", "debug", "max_connections", "default_issuetype",
-           "close_transition", "resolution"]
+           "close_transition", "resolution", "allow_http", "consumer_key", "private_key",
+           "client_id", "client_secret_file", "redirect_uri"]
 
 
 def test_man_page_is_lint_clean():

@@ -2,6 +2,7 @@
 #include "util/path.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,5 +68,66 @@ int path_mkdirs(const char *path, unsigned mode)
 			break;
 	}
 	free(p);
+	return ret;
+}
+
+int path_write_atomic(const char *path, const void *data, size_t len,
+		      unsigned mode)
+{
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	char *dir = strdup(path);
+	int ret = 0, fd = -1;
+	if (!tmp || !dir) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(tmp, n, "%s.tmp%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  mode);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	fchmod(fd, mode); /* whatever the umask */
+	for (const char *p = data; len;) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ret = -errno;
+			goto out;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		ret = -errno;
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		int dfd = open(*dir ? dir : "/",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			if (fsync(dfd) < 0)
+				ret = -errno;
+			close(dfd);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
 	return ret;
 }

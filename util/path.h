@@ -4,6 +4,8 @@
 #ifndef JIRAFS_UTIL_PATH_H
 #define JIRAFS_UTIL_PATH_H
 
+#include <stddef.h>
+
 /* A malloc'd copy of path with a leading "~/" replaced by $HOME (or the
  * passwd entry's home directory).  NULL only when out of memory. */
 char *path_expand_home(const char *path);
@@ -12,6 +14,12 @@ char *path_expand_home(const char *path);
  * (the daemon changes to / when it detaches).  NULL only when out of
  * memory. */
 char *path_absolute(const char *path);
+
+/* Replace path with data durably: write a temporary file beside it with
+ * `mode`, fsync it, rename it into place, fsync the directory.  0 or
+ * -errno (nothing is left half-written). */
+int path_write_atomic(const char *path, const void *data, size_t len,
+		      unsigned mode);
 
 /* mkdir -p with the given mode for every directory it creates.  0 or
  * -errno. */

@@ -100,8 +100,11 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 		strbuf_release(sb);
 		return NULL;
 	}
-	if (!sb->buf && strbuf_grow(sb, 0))
-		return NULL;
+	if (!sb->buf) {
+		if (strbuf_grow(sb, 0))
+			return NULL;
+		sb->buf[0] = '\0';
+	}
 	char *out = sb->buf;
 	if (len)
 		*len = sb->len;

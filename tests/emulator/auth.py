@@ -12,6 +12,13 @@
   ``X-Seraph-LoginReason: AUTHENTICATION_DENIED`` and the Jira-shaped error
   ``{"errorMessages": ["Basic authentication is disabled"], "errors": {}}`` (no
   X-Authentication-Denied-Reason header, which is what tells it apart from the CAPTCHA case).
+- ``Authorization: OAuth ...`` (or oauth_* parameters in the query string): an OAuth 1.0a
+  request signed with RSA-SHA1 and an access token (see oauth.py); a problem answers 401 with
+  ``WWW-Authenticate: OAuth realm="<base>", oauth_problem="..."`` and a form-encoded body.
+- ``Authorization: Bearer <token>`` that is not a PAT but an OAuth 2.0 access token issued by
+  /rest/oauth2/latest/token: a live one authenticates its user (with its scopes); an expired or
+  revoked one answers 401 with ``WWW-Authenticate: Bearer realm="<base>",
+  error="invalid_token"``. A token unknown to both stores is a bad PAT (anonymous).
 - Anything else (no header, other schemes) is anonymous.
 """
 
@@ -20,18 +27,20 @@ import binascii
 import time
 
 import catalog as C
+import oauth
 
 CAPTCHA_AFTER = 3
 
 
 class AuthResult:
-    __slots__ = ("user", "kind", "headers", "error")
+    __slots__ = ("user", "kind", "headers", "error", "scopes")
 
-    def __init__(self, user=None, kind="anonymous", headers=None, error=None):
+    def __init__(self, user=None, kind="anonymous", headers=None, error=None, scopes=None):
         self.user = user
         self.kind = kind
         self.headers = headers or {}
-        self.error = error   # (status, body dict, headers) or None
+        self.error = error   # (status, body dict or bytes, headers) or None
+        self.scopes = scopes  # OAuth 2.0: the granted scopes (implied ones included); else None
 
 
 def _err(status, msg, reason, extra=None):
@@ -41,19 +50,44 @@ def _err(status, msg, reason, extra=None):
     return (status, {"errorMessages": [msg], "errors": {}}, h)
 
 
-def authenticate(state, header):
-    """header: the Authorization header value or None. Caller holds state.lock."""
+def _oauth1(state, req):
+    try:
+        user = state.oauth.authenticate1(req, state.base)
+    except oauth.Problem as p:
+        status, h, body = p.answer(state.base)
+        return AuthResult(None, "oauth1", error=(status, body, h))
+    return AuthResult(user, "oauth1", {"X-AUSERNAME": user})
+
+
+def authenticate(state, header, req=None):
+    """header: the Authorization header value or None; req: an oauth.Req (needed to check
+    OAuth 1.0a signatures). Caller holds state.lock."""
     if not header:
+        if req is not None and "oauth_consumer_key=" in req.raw_query:
+            return _oauth1(state, req)
         return AuthResult(headers={"X-AUSERNAME": "anonymous"})
     scheme, _, cred = header.strip().partition(" ")
     scheme = scheme.lower()
     cred = cred.strip()
+    if scheme == "oauth" and req is not None:
+        return _oauth1(state, req)
     if scheme == "bearer":
         tok = state.tokens.get(cred)
         if tok is not None:
             user, expires = tok
             if expires is None or expires > time.time() * 1000:
                 return AuthResult(user, "pat", {"X-AUSERNAME": user})
+        elif cred:
+            b = state.oauth.bearer(cred)
+            if b is not None and b[0] == "ok":
+                return AuthResult(b[1], "oauth2", {"X-AUSERNAME": b[1]}, scopes=b[2])
+            if b is not None:
+                realm = state.base.replace('"', "")
+                return AuthResult(None, "oauth2", error=(401, {
+                    "errorMessages": [b[1]], "errors": {}}, {
+                    "WWW-Authenticate": 'Bearer realm="%s", error="invalid_token", '
+                                        'error_description="%s"' % (realm, b[1]),
+                    "X-AUSERNAME": "anonymous"}))
         return AuthResult(None, "anonymous", {"X-AUSERNAME": "anonymous",
                                               "X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
     if scheme == "basic":

@@ -211,9 +211,15 @@ class Emulator:
         return self._ssl
 
     def http(self, method, path, body=None, headers=None, timeout=30):
-        """Raw request to path (absolute path with query) -> Response. Never raises on status."""
+        """Raw request to path (absolute path with query) -> Response. Never raises on status.
+        body: bytes (sent as is), a str with a form Content-Type header (sent as UTF-8 text),
+        anything else (sent as JSON; a str becomes a JSON string)."""
         data = body
-        if body is not None and not isinstance(body, (bytes, bytearray)):
+        ctype = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
+        if isinstance(body, str) and ctype.lower().startswith(
+                "application/x-www-form-urlencoded"):
+            data = body.encode("utf-8")
+        elif body is not None and not isinstance(body, (bytes, bytearray)):
             data = json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers=dict(headers or {}))
@@ -282,7 +288,9 @@ class Emulator:
 
     def config(self, **kw):
         """Change settings (max_results, latency_ms, basic_auth, property_search,
-        ignore_transitions); -> the current settings."""
+        ignore_transitions, oauth1_auto_approve_user, oauth1_access_lifetime,
+        oauth2_auto_approve_user, oauth2_access_lifetime, oauth2_refresh_lifetime);
+        -> the current settings."""
         if not kw:
             return self._ctl("GET", "/config")
         return self._ctl("POST", "/config", kw)
@@ -342,3 +350,79 @@ class Emulator:
 
     def save(self):
         return self._ctl("POST", "/save", {})
+
+    # ------------------------------------------------------------------ OAuth 1.0a
+    def oauth1_consumer(self, key, public_pem, name=None):
+        """Register an application-link consumer with its RSA public key (PEM, or bare base64
+        DER); -> {"consumer_key", "name"}."""
+        body = {"consumer_key": key, "public_key": public_pem}
+        if name is not None:
+            body["name"] = name
+        return self._ctl("POST", "/oauth1/consumer", body)
+
+    def oauth1_authorize(self, token, user="alice", deny=False):
+        """The user approves (or denies) a request token; -> the verifier (None if denied)."""
+        r = self._ctl("POST", "/oauth1/authorize", {"token": token, "user": user,
+                                                    "deny": bool(deny)})
+        return r.get("verifier")
+
+    def oauth1_token(self, consumer_key, user="alice", expires_in=None):
+        """An access token minted directly (no dance); -> {"token", "secret",
+        "session_handle", "expires_in", "user"}."""
+        body = {"consumer_key": consumer_key, "user": user}
+        if expires_in is not None:
+            body["expires_in"] = expires_in
+        return self._ctl("POST", "/oauth1/token", body)
+
+    def oauth1_revoke(self, token):
+        """Revoke a request or access token; -> True if it existed."""
+        return self._ctl("POST", "/oauth1/revoke", {"token": token})["revoked"]
+
+    # ------------------------------------------------------------------ OAuth 2.0
+    def oauth2_client(self, client_id, secret, redirect_uris, scopes=("READ", "WRITE"),
+                      name=None):
+        """Register an incoming application link; -> {"client_id", "name", "redirect_uris",
+        "scopes"}."""
+        if isinstance(redirect_uris, str):
+            redirect_uris = [redirect_uris]
+        body = {"client_id": client_id, "client_secret": secret,
+                "redirect_uris": list(redirect_uris), "scopes": list(scopes)}
+        if name is not None:
+            body["name"] = name
+        return self._ctl("POST", "/oauth2/client", body)
+
+    def oauth2_approve(self, client_id, redirect_uri, state=None, code_challenge=None,
+                       code_challenge_method="S256", scope=None, user="alice", deny=False):
+        """The user approves an authorization request (the parameters of GET
+        /rest/oauth2/latest/authorize); -> the Location the browser would be sent to
+        ("<redirect_uri>?code=...&state=..." or "...?error=...")."""
+        body = {"client_id": client_id, "redirect_uri": redirect_uri, "user": user,
+                "response_type": "code"}
+        if state is not None:
+            body["state"] = state
+        if code_challenge is not None:
+            body["code_challenge"] = code_challenge
+            body["code_challenge_method"] = code_challenge_method
+        if scope is not None:
+            body["scope"] = scope if isinstance(scope, str) else " ".join(scope)
+        if deny:
+            body["deny"] = True
+        return self._ctl("POST", "/oauth2/approve", body)["location"]
+
+    def oauth2_token(self, client_id, user="alice", scopes=None, expires_in=None):
+        """Tokens minted directly (no dance); -> the token endpoint's JSON."""
+        body = {"client_id": client_id, "user": user}
+        if scopes is not None:
+            body["scopes"] = [scopes] if isinstance(scopes, str) else list(scopes)
+        if expires_in is not None:
+            body["expires_in"] = expires_in
+        return self._ctl("POST", "/oauth2/token", body)
+
+    def oauth2_revoke(self, token):
+        """Revoke an access or refresh token; -> True if it existed."""
+        return self._ctl("POST", "/oauth2/revoke", {"token": token})["revoked"]
+
+    def oauth2_tokens(self):
+        """{"access": live access tokens, "refresh": live refresh tokens, "codes": unused
+        codes, "issued": token pairs issued, "refreshes": refresh grants served}."""
+        return self._ctl("GET", "/oauth2/tokens")

@@ -16,6 +16,7 @@ import auth
 import catalog as C
 import faults as F
 import jql
+import oauth
 import render as R
 import seed
 from state import ApiError, fmt_date
@@ -34,12 +35,18 @@ def encode_json(obj):
 
 
 def _redact(v):
+    """Values of secret keys (passwords, OAuth signatures, token secrets, verifiers, codes,
+    client secrets, access and refresh tokens) never reach the request log."""
     if isinstance(v, dict):
-        return {k: ("<redacted>" if isinstance(k, str) and "password" in k.lower() else _redact(x))
+        return {k: ("<redacted>" if oauth.is_secret_key(k) else _redact(x))
                 for k, x in v.items()}
     if isinstance(v, list):
         return [_redact(x) for x in v]
     return v
+
+
+def _is_oauth_path(path):
+    return path.startswith("/plugins/servlet/oauth/") or path.startswith("/rest/oauth2/")
 
 
 HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
@@ -159,7 +166,56 @@ class App:
         ]
         return [(m, re.compile("^" + p + "/?$"), f) for m, p, f in r]
 
-    def handle_rest(self, method, path, query, body, headers):
+    def handle_oauth(self, method, path, query, body, headers, raw_query, scheme):
+        """The OAuth 1.0a servlets and the OAuth 2.0 endpoints."""
+        st = self.state
+        req = oauth.Req(method, scheme, headers.get("Host"), path, raw_query, headers, body)
+        sub = path.rstrip("/")
+        kind = "oauth2" if path.startswith("/rest/oauth2/") else "oauth1"
+        user = None
+        routes = {"/plugins/servlet/oauth/request-token": ("GET", "POST"),
+                  "/plugins/servlet/oauth/access-token": ("GET", "POST"),
+                  "/plugins/servlet/oauth/authorize": ("GET",),
+                  "/rest/oauth2/latest/authorize": ("GET",),
+                  "/rest/oauth2/latest/token": ("POST",)}
+        if sub not in routes:
+            if kind == "oauth2":
+                r = Resp(404, {"message": "null for uri: %s%s" % (st.base, path),
+                               "status-code": 404})
+            else:
+                r = Resp(404, body=(HTML_PAGE % ("Oops - Jira", "Page not found",
+                                                 "The servlet was not found.")).encode(),
+                         ctype="text/html;charset=UTF-8")
+            r.auth = kind
+            return r
+        if method not in routes[sub]:
+            r = Resp(405, headers={"Allow": ",".join(routes[sub])})
+            r.auth = kind
+            return r
+        with st.lock:
+            try:
+                if sub.endswith("/request-token"):
+                    status, h, b = st.oauth.request_token(req, st.base)
+                elif sub.endswith("/access-token"):
+                    status, h, b = st.oauth.access_token(req, st.base, st.config)
+                elif sub == "/plugins/servlet/oauth/authorize":
+                    status, h, b = st.oauth.authorize_page(query, st.config)
+                    user = st.config.get("oauth1_auto_approve_user") if status != 400 else None
+                elif sub.endswith("/authorize"):
+                    status, h, b = st.oauth.authorize2_page(query, st.config)
+                    user = st.config.get("oauth2_auto_approve_user") if status == 302 else None
+                else:
+                    status, h, b = st.oauth.token2(req, st.config)
+            except oauth.Problem as p:
+                status, h, b = p.answer(st.base)
+        h = dict(h)
+        r = Resp(status, headers=h, body=b, ctype=h.pop("Content-Type", JSON_TYPE))
+        r.user, r.auth = user, kind
+        return r
+
+    def handle_rest(self, method, path, query, body, headers, raw_query="", scheme="http"):
+        if _is_oauth_path(path):
+            return self.handle_oauth(method, path, query, body, headers, raw_query, scheme)
         m = re.match(r"^/rest/api/(?:2|latest)/(.*)$", path)
         if not m:
             if path.startswith("/rest/"):
@@ -182,6 +238,30 @@ class App:
                 return Resp(405, headers={"Allow": ",".join(sorted(allowed))})
             return Resp(404, {"message": "null for uri: %s%s" % (self.state.base, path),
                               "status-code": 404})
+        # the authentication filters run before the REST resource
+        with self.state.lock:
+            req = oauth.Req(method, scheme, headers.get("Host"), path, raw_query, headers,
+                            body)
+            a = auth.authenticate(self.state, headers.get("Authorization"), req)
+        if a.error is not None:
+            status, obj, h = a.error
+            if isinstance(obj, bytes):
+                h = dict(h)
+                r = Resp(status, headers=h, body=obj, ctype=h.pop("Content-Type", JSON_TYPE))
+            else:
+                r = Resp(status, obj, h)
+            r.auth = a.kind
+            return r
+        if a.scopes is not None and not oauth.scope_allows(a.scopes, method, sub):
+            r = err(403, ["The token's scope does not allow this operation: scope WRITE is "
+                          "required."])
+        else:
+            r = self._run(method, path, sub, query, body, headers, handler, args, a)
+        r.headers.update(a.headers)
+        r.user, r.auth = a.user, a.kind
+        return r
+
+    def _run(self, method, path, sub, query, body, headers, handler, args, a):
         # Atlassian XSRF protection and JAX-RS @Consumes(application/json)
         parsed = None
         if method in ("POST", "PUT"):
@@ -201,12 +281,6 @@ class App:
                 if sub.rstrip("/") == "search" or "/properties/" in sub:
                     return err(400, ["No content to map to Object due to end of input"])
         with self.state.lock:
-            a = auth.authenticate(self.state, headers.get("Authorization"))
-            if a.error is not None:
-                status, obj, h = a.error
-                r = Resp(status, obj, h)
-                r.auth = a.kind
-                return r
             ctx = ReqCtx(method, path, query, parsed, a.user, a.kind)
             try:
                 r = handler(ctx, *args)
@@ -216,8 +290,6 @@ class App:
                 r = err(400, e.messages)
         if callable(r):        # deferred encoding outside the lock
             r = r()
-        r.headers.update(a.headers)
-        r.user, r.auth = a.user, a.kind
         return r
 
     def need_user(self, ctx):
@@ -506,13 +578,22 @@ class App:
                 if not isinstance(body, dict):
                     return 400, {"error": "body must be an object"}
                 with st.lock:
+                    new = {}
                     for k, v in body.items():
                         if k not in st.config:
                             return 400, {"error": "unknown setting %r" % k}
-                        if isinstance(st.config[k], bool):
-                            st.config[k] = bool(v)
+                        if k.endswith("_user"):
+                            if v is not None and v not in C.USERS:
+                                return 400, {"error": "unknown user %r for %s" % (v, k)}
+                            new[k] = v or None
+                        elif k.endswith("_lifetime"):
+                            f = float(v)
+                            new[k] = int(f) if f == int(f) else f
+                        elif isinstance(st.config[k], bool):
+                            new[k] = bool(v)
                         else:
-                            st.config[k] = int(v)
+                            new[k] = int(v)
+                    st.config.update(new)
                     st.changed()
                     return 200, dict(st.config)
             if sub == "/seed" and method == "POST":
@@ -587,6 +668,10 @@ class App:
                     return 200, {"projects": len(st.projects), "issues": len(st.issues),
                                  "comments": sum(len(i.comments) for i in st.issues.values()),
                                  "version": st.version}
+            if sub.startswith("/oauth1/") or sub.startswith("/oauth2/"):
+                r = self.control_oauth(method, sub, body if isinstance(body, dict) else {})
+                if r is not None:
+                    return r
             if sub == "/save" and method == "POST":
                 if not self.state_path:
                     return 400, {"error": "no --state file"}
@@ -602,6 +687,50 @@ class App:
         return 404, {"error": "no such control endpoint: %s %s" % (method, path)}
 
 
+    def control_oauth(self, method, sub, body):
+        """/_emu/oauth1/... and /_emu/oauth2/... -> (status, obj) or None."""
+        st = self.state
+        o = st.oauth
+        g = body.get
+        with st.lock:
+            try:
+                if sub == "/oauth1/consumer" and method == "POST":
+                    return 200, o.add_consumer(g("consumer_key"), g("public_key"), g("name"))
+                if sub == "/oauth1/authorize" and method == "POST":
+                    return 200, o.approve1(g("token"), g("user") or "alice", bool(g("deny")))
+                if sub == "/oauth1/token" and method == "POST":
+                    life = g("expires_in")
+                    if life is None:
+                        life = st.config.get("oauth1_access_lifetime") or 157680000
+                    return 200, o.mint_access1(g("consumer_key"), g("user") or "alice", life)
+                if sub == "/oauth1/revoke" and method == "POST":
+                    return 200, {"revoked": o.revoke1(g("token") or "")}
+                if sub == "/oauth2/client" and method == "POST":
+                    return 200, o.add_client(g("client_id"), g("client_secret"),
+                                             g("redirect_uris") or g("redirect_uri"),
+                                             g("scopes"), g("name"))
+                if sub == "/oauth2/approve" and method == "POST":
+                    return 200, o.approve2({k: v for k, v in body.items() if v is not None})
+                if sub == "/oauth2/token" and method == "POST":
+                    life = g("expires_in")
+                    if life is None:
+                        life = st.config.get("oauth2_access_lifetime") or 3600
+                    scopes = g("scopes") or g("scope")
+                    if isinstance(scopes, str):
+                        scopes = scopes.split()
+                    return 200, o.mint2(g("client_id"), g("user") or "alice", scopes, life,
+                                        st.config.get("oauth2_refresh_lifetime") or 7776000)
+                if sub == "/oauth2/revoke" and method == "POST":
+                    return 200, {"revoked": o.revoke2(g("token") or "")}
+                if sub == "/oauth2/tokens" and method == "GET":
+                    return 200, o.counts2()
+            except KeyError as e:
+                return 404, {"error": str(e.args[0] if e.args else e)}
+            except ValueError as e:
+                return 400, {"error": str(e)}
+        return None
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Jira-Emulator/10.3.4"
@@ -612,7 +741,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if not self.server.app.quiet:
-            sys.stderr.write("emulator: %s - %s\n" % (self.address_string(), fmt % args))
+            sys.stderr.write("emulator: %s - %s\n" % (self.address_string(),
+                                                      oauth.redact_target(fmt % args)))
 
     def do_GET(self):
         self.dispatch()
@@ -694,13 +824,19 @@ class Handler(BaseHTTPRequestHandler):
                 parsed_body = json.loads(body.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 parsed_body = body.decode("utf-8", "replace")
+                ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+                if ctype == "application/x-www-form-urlencoded":
+                    parsed_body = oauth.redact_form(parsed_body)
 
         if path == "/_emu" or path.startswith("/_emu/"):
             status, obj = app.control(method, path, query, parsed_body)
             self.send(status, {"Content-Type": JSON_TYPE}, encode_json(obj))
             return
 
-        entry = {"method": method, "path": path, "query": query, "status": None, "user": None,
+        entry = {"method": method, "path": path,
+                 "query": {k: (["<redacted>"] * len(v) if oauth.is_secret_key(k) else v)
+                           for k, v in query.items()}, "status": None,
+                 "user": None,
                  "auth": "anonymous", "body": _redact(parsed_body), "fault": None,
                  "headers": {h: self.headers.get(h) for h in SAFE_HEADERS
                              if self.headers.get(h) is not None},
@@ -708,12 +844,13 @@ class Handler(BaseHTTPRequestHandler):
                  "time": t0}
         self._pending = entry
         try:
-            self._rest(app, method, path, target, query, body, entry)
+            self._rest(app, method, path, target, query, body, entry, u.query)
         finally:
             self.flush_log()
 
-    def _rest(self, app, method, path, target, query, body, entry):
-        rule = app.faults.match(method, path, target) if path.startswith("/rest/") else None
+    def _rest(self, app, method, path, target, query, body, entry, raw_query=""):
+        rule = app.faults.match(method, path, target) \
+            if path.startswith("/rest/") or path.startswith("/plugins/servlet/oauth/") else None
         latency = app.state.config.get("latency_ms") or 0
         if latency > 0:
             time.sleep(latency / 1000.0)
@@ -757,7 +894,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(status, h, b.encode("utf-8"))
                 entry["status"] = status
                 return
-        r = app.handle_rest(method, path, query, body, self.headers)
+        r = app.handle_rest(method, path, query, body, self.headers, raw_query,
+                            "https" if self.server.ssl_ctx is not None else "http")
         entry["status"] = r.status
         entry["user"] = r.user
         entry["auth"] = r.auth

@@ -15,6 +15,7 @@ import time
 
 import catalog as C
 import jql
+import oauth
 
 DONE_STATUSES = {s for s, v in C.STATUSES.items() if v[2] == 3}
 
@@ -145,7 +146,10 @@ class State:
         self.base = base_url.rstrip("/")
         self.config = {"max_results": int(max_results), "latency_ms": int(latency_ms),
                        "basic_auth": True, "property_search": True,
-                       "ignore_transitions": False}
+                       "ignore_transitions": False,
+                       "oauth1_auto_approve_user": None, "oauth1_access_lifetime": 157680000,
+                       "oauth2_auto_approve_user": None, "oauth2_access_lifetime": 3600,
+                       "oauth2_refresh_lifetime": 7776000}
         self.projects = {}
         self.issues = {}          # key -> Issue
         self.issues_by_id = {}    # id -> Issue
@@ -154,6 +158,8 @@ class State:
                          "component": 10000}
         self.tokens = {pat: [name, None] for name, u in C.USERS.items() for pat in [u[4]]}
         self.basic_failures = {}
+        # OAuth 1.0a consumers and tokens, OAuth 2.0 clients and tokens (reads self.config)
+        self.oauth = oauth.OAuthStore(self.config)
         self.version = 0
         self.search_cache = {}
 
@@ -914,6 +920,7 @@ class State:
             "issues": [i.to_dict() for p in self.projects.values() for i in p.issues],
             "aliases": self.aliases,
             "tokens": self.tokens,
+            "oauth": self.oauth.to_dict(),
         }
 
     def load_dict(self, d):
@@ -936,6 +943,7 @@ class State:
             self.projects[i.project].issues.append(i)
         self.aliases = dict(d.get("aliases") or {})
         self.tokens.update({k: list(v) for k, v in (d.get("tokens") or {}).items()})
+        self.oauth.load_dict(d.get("oauth"))
         self.changed()
 
     def save(self, path):

@@ -65,7 +65,7 @@ TEST(pat_method_sends_bearer)
 	struct auth_config cfg = { .method = "pat", .token_file = p };
 	struct auth *a = NULL;
 	char err[256];
-	CHECK_INT(auth_new(&cfg, &a, err, sizeof(err)), 0);
+	CHECK_INT(auth_new(&cfg, "/nonexistent", &a, err, sizeof(err)), 0);
 	CHECK_STR(auth_name(a), "pat");
 	char *h = header_of(a);
 	CHECK_STR(h, "Authorization: Bearer s3cr3t-token");
@@ -81,13 +81,13 @@ TEST(pat_from_environment)
 	struct auth *a = NULL;
 	char err[256];
 	setenv("JIRAFS_TOKEN", "envtok", 1);
-	CHECK_INT(auth_new(&cfg, &a, err, sizeof(err)), 0);
+	CHECK_INT(auth_new(&cfg, "/nonexistent", &a, err, sizeof(err)), 0);
 	char *h = header_of(a);
 	CHECK_STR(h, "Authorization: Bearer envtok");
 	free(h);
 	auth_free(a);
 	unsetenv("JIRAFS_TOKEN");
-	CHECK(auth_new(&cfg, &a, err, sizeof(err)) < 0);
+	CHECK(auth_new(&cfg, "/nonexistent", &a, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "JIRAFS_TOKEN") != NULL);
 }
 
@@ -97,7 +97,7 @@ TEST(basic_method_encodes_and_needs_tls)
 	struct auth *a = NULL;
 	char err[256];
 	setenv("JIRAFS_PASSWORD", "alice-pass", 1);
-	CHECK_INT(auth_new(&cfg, &a, err, sizeof(err)), 0);
+	CHECK_INT(auth_new(&cfg, "/nonexistent", &a, err, sizeof(err)), 0);
 	CHECK(a->needs_tls);
 	char *h = header_of(a);
 	CHECK_STR(h, "Authorization: Basic YWxpY2U6YWxpY2UtcGFzcw==");
@@ -111,6 +111,6 @@ TEST(unknown_method_refused)
 	struct auth_config cfg = { .method = "kerberos" };
 	struct auth *a = NULL;
 	char err[256];
-	CHECK_INT(auth_new(&cfg, &a, err, sizeof(err)), -EINVAL);
+	CHECK_INT(auth_new(&cfg, "/nonexistent", &a, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "kerberos") != NULL);
 }

@@ -45,6 +45,15 @@ TEST(strbuf_appends_and_urlencodes)
 	CHECK_STR(strbuf_str(&sb), "");
 }
 
+TEST(strbuf_detach_of_nothing_is_an_empty_string)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_add_urlencoded(&sb, "");
+	char *s = strbuf_detach(&sb, NULL);
+	CHECK_STR(s, "");
+	free(s);
+}
+
 TEST(strbuf_limit_fails_sticky)
 {
 	struct strbuf sb = STRBUF_INIT;
