@@ -69,7 +69,12 @@ char *ctl_status_text(struct jirafs *fs, size_t *len)
 	add_time(tr, "last_answer", hc.last_ok_ms);
 	add_time(tr, "last_failure", hc.last_failure_ms);
 
-	cJSON_AddNumberToObject(o, "outbox", 0);
+	cJSON_AddNumberToObject(o, "outbox",
+				fs->outbox ? (double)outbox_count(fs->outbox) : 0);
+	char auth[JIRA_ERROR_MSG_MAX] = "";
+	if (fs->outbox)
+		outbox_auth_problem(fs->outbox, auth, sizeof(auth));
+	add_str_or_null(o, "auth_problem", auth);
 	add_str_or_null(o, "last_error", last);
 
 	cJSON *c = cJSON_AddObjectToObject(o, "counters");

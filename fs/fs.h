@@ -30,6 +30,7 @@
 
 #include "auth/auth.h"
 #include "fs/local.h"
+#include "fs/outbox.h"
 #include "fs/tree.h"
 #include "jira/client.h"
 #include "jira/write.h"
@@ -73,6 +74,7 @@ struct jirafs {
 	struct tree *tree;
 	struct jira_writer *writer;
 	struct local *local;
+	struct outbox *outbox;
 };
 
 const struct fuse_operations *jirafs_operations(void);

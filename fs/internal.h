@@ -12,6 +12,8 @@
 #include "fs/fs.h"
 #include "fs/local.h"
 #include "jira/issue.h"
+#include "jira/op.h"
+#include "jira/write.h"
 #include "util/strbuf.h"
 
 #define CTL_DIR ".jirafs"
@@ -26,6 +28,7 @@ enum node_kind {
 	N_CTL_DIR,
 	N_CTL_FILE,  /* .jirafs/status, .jirafs/log */
 	N_CTL_OUTBOX,
+	N_CTL_OUTBOX_FILE, /* .jirafs/outbox/NAME */
 	N_CTL_INNER, /* a name inside .jirafs/ that is not ours */
 	N_PROJECT,   /* /SEC */
 	N_CLOSED,    /* /SEC/closed */
@@ -105,6 +108,13 @@ int fs_rename(struct jirafs *fs, const struct node *from,
 /* write.c: the target of an alias symlink, relative to its directory. */
 int fs_alias_target(struct jirafs *fs, const struct node *n,
 		    const char *key, char *buf, size_t size);
+
+/* write.c: what the outbox reports of records applied or refused later
+ * (struct outbox_callbacks, ctx = the struct jirafs). */
+void fs_outbox_applied(void *ctx, const struct jira_op *op,
+		       struct jira_op_result *res);
+void fs_outbox_refused(void *ctx, const struct jira_op *op, int err,
+		       const char *why);
 
 /* Log a refusal (one line) and return err. */
 int fs_refuse(int err, const char *what, const char *path, const char *why);

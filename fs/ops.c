@@ -84,10 +84,11 @@ int fs_parse_path(const char *path, struct node *n)
 		snprintf(n->name, sizeof(n->name), "%s", c2);
 		if (!c2[0])
 			n->kind = N_CTL_DIR;
-		else if (c3[0])
-			n->kind = strcmp(c2, "outbox") == 0 && !c4[0]
-					  ? N_CTL_INNER
-					  : N_NONE;
+		else if (c3[0] && strcmp(c2, "outbox") == 0 && !c4[0]) {
+			n->kind = N_CTL_OUTBOX_FILE;
+			snprintf(n->name, sizeof(n->name), "%s", c3);
+		} else if (c3[0])
+			n->kind = N_NONE;
 		else if (strcmp(c2, "status") == 0 || strcmp(c2, "log") == 0)
 			n->kind = N_CTL_FILE;
 		else if (strcmp(c2, "outbox") == 0)
@@ -133,7 +134,7 @@ int fs_parse_path(const char *path, struct node *n)
 
 static int ready(const struct jirafs *fs)
 {
-	return fs->tree && fs->local && fs->writer ? 0 : -EIO;
+	return fs->tree && fs->local && fs->writer && fs->outbox ? 0 : -EIO;
 }
 
 static void fill_dir(struct jirafs *fs, struct stat *st, struct timespec t)
@@ -197,6 +198,9 @@ static void fill_ctl_file(struct jirafs *fs, struct stat *st, size_t size)
 /* The current text of a control file (malloc'd). */
 static char *ctl_text(struct jirafs *fs, const struct node *n, size_t *len)
 {
+	if (n->kind == N_CTL_OUTBOX_FILE)
+		return fs->outbox ? outbox_text(fs->outbox, n->name, len)
+				  : NULL;
 	if (strcmp(n->name, "status") == 0)
 		return ctl_status_text(fs, len);
 	return log_ring_text(len);
@@ -262,11 +266,12 @@ static int jfs_getattr(const char *path, struct stat *st,
 	case N_CTL_OUTBOX:
 		fill_dir(fs, st, fs->mounted_at);
 		return 0;
-	case N_CTL_FILE: {
+	case N_CTL_FILE:
+	case N_CTL_OUTBOX_FILE: {
 		size_t len = 0;
 		char *t = ctl_text(fs, &n, &len);
 		if (!t)
-			return -ENOMEM;
+			return n.kind == N_CTL_FILE ? -ENOMEM : -ENOENT;
 		free(t);
 		fill_ctl_file(fs, st, len);
 		return 0;
@@ -338,6 +343,12 @@ static void fill_project(void *arg, const char *key)
 	c->filler(c->buf, key, NULL, 0, 0);
 }
 
+static void fill_outbox(void *arg, const char *name)
+{
+	struct fill_ctx *c = arg;
+	c->filler(c->buf, name, NULL, 0, 0);
+}
+
 static void fill_ticket_entry(void *arg, const char *key,
 			      struct jira_issue *i)
 {
@@ -403,6 +414,8 @@ static int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	case N_CTL_OUTBOX:
 		filler(buf, ".", NULL, 0, 0);
 		filler(buf, "..", NULL, 0, 0);
+		if (fs->outbox)
+			outbox_list(fs->outbox, fill_outbox, &c);
 		return 0;
 	case N_PROJECT:
 	case N_CLOSED: {
@@ -422,6 +435,7 @@ static int jfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	}
 	case N_ENTRY:
 	case N_CTL_FILE:
+	case N_CTL_OUTBOX_FILE:
 		return -ENOTDIR;
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
@@ -551,12 +565,13 @@ static int jfs_open(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	switch (n.kind) {
 	case N_CTL_FILE:
+	case N_CTL_OUTBOX_FILE:
 		if (writing) {
 			ret = -EROFS;
 			break;
 		}
 		of->data = ctl_text(fs, &n, &of->len);
-		ret = of->data ? 0 : -ENOMEM;
+		ret = of->data ? 0 : n.kind == N_CTL_FILE ? -ENOMEM : -ENOENT;
 		break;
 	case N_ENTRY:
 		if ((ret = fs_resolve(fs, &n, fs_deadline(fs), &r)))
@@ -594,7 +609,8 @@ static int jfs_create(const char *path, mode_t mode,
 
 	if ((ret = fs_parse_path(path, &n)))
 		return ret;
-	if (n.kind == N_CTL_INNER || n.kind == N_CTL_FILE)
+	if (n.kind == N_CTL_INNER || n.kind == N_CTL_FILE ||
+	    n.kind == N_CTL_OUTBOX_FILE)
 		return fs_refuse(-EROFS, "create", path,
 				 ".jirafs/ is read-only");
 	if (n.kind == N_TOP_ENTRY)
@@ -841,7 +857,8 @@ static int jfs_unlink(const char *path)
 
 	if ((ret = fs_parse_path(path, &n)))
 		return ret;
-	if (n.kind == N_CTL_FILE || n.kind == N_CTL_INNER)
+	if (n.kind == N_CTL_FILE || n.kind == N_CTL_INNER ||
+	    n.kind == N_CTL_OUTBOX_FILE)
 		return -EROFS;
 	if (n.kind != N_ENTRY)
 		return n.kind == N_NONE || n.kind == N_TOP_ENTRY ? -ENOENT
@@ -893,7 +910,8 @@ static int jfs_rename(const char *from, const char *to, unsigned flags)
 	if ((ret = fs_parse_path(from, &a)) || (ret = fs_parse_path(to, &b)))
 		return ret;
 	if (a.kind == N_CTL_FILE || a.kind == N_CTL_INNER ||
-	    b.kind == N_CTL_FILE || b.kind == N_CTL_INNER)
+	    a.kind == N_CTL_OUTBOX_FILE || b.kind == N_CTL_FILE ||
+	    b.kind == N_CTL_INNER || b.kind == N_CTL_OUTBOX_FILE)
 		return fs_refuse(-EROFS, "rename", from,
 				 ".jirafs/ is read-only");
 	if (a.kind != N_ENTRY || b.kind != N_ENTRY)
@@ -1010,7 +1028,18 @@ static int xattr_value(struct jirafs *fs, const char *path, const char *name,
 		return n.kind == N_NONE ? -ENOENT : -ENODATA;
 	if ((ret = fs_resolve(fs, &n, fs_deadline(fs), &r)))
 		return ret;
-	if (r.what == R_LOCAL) {
+	if (strcmp(name, "user.jira.state") == 0) {
+		/* something written here waits in the outbox */
+		char subject[DIR_LEN + NAME_LEN + 8];
+		if (r.what == R_LOCAL && r.lst.kind == LOCAL_DRAFT)
+			snprintf(subject, sizeof(subject), "new:%s/%s", n.dir,
+				 n.name);
+		else
+			snprintf(subject, sizeof(subject), "%s",
+				 r.what == R_TICKET ? r.issue->key : n.key);
+		if (subject[0] && outbox_pending(fs->outbox, subject))
+			*out = strdup("pending");
+	} else if (r.what == R_LOCAL) {
 		if (strcmp(name, "user.jira.error") == 0)
 			*out = local_error(fs->local, r.ln);
 	} else if (strcmp(name, "user.jira.key") == 0) {
@@ -1042,7 +1071,8 @@ static int jfs_listxattr(const char *path, char *buf, size_t size)
 {
 	static const char *const names[] = { "user.jira.key", "user.jira.url",
 					     "user.jira.status",
-					     "user.jira.error" };
+					     "user.jira.error",
+					     "user.jira.state" };
 	struct jirafs *fs = fs_get();
 	char list[256];
 	size_t off = 0;
@@ -1120,8 +1150,16 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	fs->tree = tree_new(fs->client, &tc);
 	fs->writer = jira_writer_new(fs->client, fs->wcfg);
 	fs->local = local_new(fs->state_dir);
-	if (!fs->tree || !fs->writer || !fs->local)
-		jlog_err("cannot set up the mount: out of memory");
+	struct outbox_callbacks cb = { fs, fs_outbox_applied,
+				       fs_outbox_refused };
+	if (fs->writer)
+		fs->outbox = outbox_new(fs->state_dir, fs->writer,
+					fs->jira->max_connections,
+					(int64_t)fs->jira->timeout_s * 1000,
+					&cb);
+	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox)
+		jlog_err("cannot set up the mount (out of memory, or the "
+			 "state directory is unusable)");
 	jlog_notice("mounted %s as %s", fs->jira->url,
 		    fs->user ? fs->user : "?");
 	return fs;
@@ -1130,8 +1168,11 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void jfs_destroy(void *private_data)
 {
 	struct jirafs *fs = private_data;
+	/* tree_free cancels every transfer, the outbox's too */
 	tree_free(fs->tree);
 	fs->tree = NULL;
+	outbox_free(fs->outbox);
+	fs->outbox = NULL;
 	local_free(fs->local);
 	fs->local = NULL;
 	jira_writer_free(fs->writer);

@@ -54,6 +54,8 @@ struct tentry {
 				     read back; 0 when current */
 	bool done;                /* listed in closed/ (issue->done unless a
 				     write says otherwise) */
+	bool pending;             /* a close/reopen waits in the outbox: done
+				     says where it is going; not read back */
 };
 
 struct project {
@@ -532,7 +534,7 @@ static int put_issue(struct project *p, struct map *m, struct jira_issue *is,
 		e->stale_since = 0;
 		p->nstale--;
 	}
-	if (!e->stale_since)
+	if (!e->stale_since && !e->pending)
 		e->done = is->done;
 	return 0;
 }
@@ -562,9 +564,11 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 	struct map_iter it = map_iter_start(old);
 	while (map_iter_next(&it)) {
 		struct tentry *e = it.value;
-		if (e->stale_since >= started && e->stale_since &&
+		if (((e->stale_since >= started && e->stale_since) ||
+		     e->pending) &&
 		    map_put(m, it.key, e, NULL) == 0) {
-			p->nstale++;
+			if (e->stale_since)
+				p->nstale++;
 			it.value = NULL;
 			map_put(old, it.key, NULL, NULL);
 		}
@@ -755,7 +759,7 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 	if (ret)
 		goto out;
 	struct tentry *e = map_get(p->tickets, key);
-	if (e && e->issue && !e->stale_since) {
+	if (e && e->issue && (!e->stale_since || e->pending)) {
 		if (e->done != closed)
 			ret = -ENOENT;
 		else
@@ -845,6 +849,7 @@ void tree_written(struct tree *t, const char *key, bool done)
 			p->nstale++;
 		e->stale_since = clock_mono_ms();
 		e->done = done;
+		e->pending = false;
 	}
 	if (p->missing)
 		map_del(p->missing, key);
@@ -862,9 +867,25 @@ void tree_put(struct tree *t, struct jira_issue *issue)
 		e->stale_since = 0;
 		p->nstale--;
 	}
+	if (e)
+		e->pending = false;
 	put_issue(p, p->tickets, issue, clock_mono_ms());
 	if (p->missing)
 		map_del(p->missing, issue->key);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void tree_pending(struct tree *t, const char *key, bool done)
+{
+	struct project *p = project_of(t, key);
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, key);
+	if (e) {
+		e->pending = true;
+		e->done = done;
+	}
 	pthread_mutex_unlock(&p->lock);
 }
 

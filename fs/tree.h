@@ -84,6 +84,10 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
  */
 void tree_written(struct tree *t, const char *key, bool done);
 void tree_put(struct tree *t, struct jira_issue *issue);
+/* A close or reopen of key waits in the outbox: show it where it is
+ * going (closed/ when done) and do not read it back until tree_put() or
+ * tree_written() says it got there (or not). */
+void tree_pending(struct tree *t, const char *key, bool done);
 /* Where the tree last saw key: 0 with *done, or -ENOENT.  No request. */
 int tree_where(struct tree *t, const char *key, bool *done);
 

@@ -21,6 +21,7 @@
 
 #include "fs/errmap.h"
 #include "fs/internal.h"
+#include "fs/outbox.h"
 #include "jira/op.h"
 #include "jira/write.h"
 #include "util/log.h"
@@ -32,43 +33,37 @@ static void node_path(const struct node *n, char *buf, size_t size)
 }
 
 /*
- * Check and apply one record.  0 (res filled; nothing sent when the record
- * changes nothing), or -errno with the reason (Jira's words for a refusal)
- * in why and in the log.  res is filled even on failure (a partial create
- * names its ticket): the caller releases it.
+ * Check one record and hand it to the outbox, which journals it and tries
+ * it at once (op is taken over).  0 (applied: res filled; nothing is sent
+ * for a record that changes nothing), OUTBOX_QUEUED (stored, applied
+ * later), or -errno with the reason (Jira's words for a refusal) in why and
+ * in the log.  res may be filled on failure too (a partial create names
+ * its ticket): the caller releases it.
  */
 static int run(struct jirafs *fs, struct jira_op *op, const char *path,
 	       struct jira_op_result *res, char *why, size_t whysize)
 {
 	bool empty = false;
+	const char *kind = jira_op_kind_name(op->kind);
 	memset(res, 0, sizeof(*res));
 	int ret = jira_op_check(op, &empty, why, whysize);
-	if (ret) {
-		jlog_notice("refused %s of %s: %s", jira_op_kind_name(op->kind),
-			    path, why);
+	if (ret || empty) {
+		if (ret)
+			jlog_notice("refused %s of %s: %s", kind, path, why);
+		jira_op_free(op);
 		return ret;
 	}
-	if (empty) {
-		jlog_debug("%s of %s changes nothing", jira_op_kind_name(op->kind),
-			   path);
-		return 0;
-	}
-	struct jira_error err = { 0 };
-	enum jira_status st =
-		jira_writer_apply(fs->writer, op, fs_deadline(fs), res, &err);
-	if (st != JIRA_OK) {
-		snprintf(why, whysize, "%s", err.msg);
-		if (st == JIRA_ERR_BAD_REQUEST || st == JIRA_ERR_TOO_LARGE)
-			jlog_notice("Jira refused %s of %s: %s",
-				    jira_op_kind_name(op->kind), path, err.msg);
-		else
-			jlog_err("%s of %s failed: %s",
-				 jira_op_kind_name(op->kind), path, err.msg);
-		return -jira_errno(st);
-	}
-	jlog_info("%s of %s: done (%s)", jira_op_kind_name(op->kind), path,
-		  res->key ? res->key : "-");
-	return 0;
+	ret = outbox_submit(fs->outbox, op, fs_deadline(fs), res, why, whysize);
+	if (ret == OUTBOX_QUEUED)
+		jlog_notice("%s of %s waits in the outbox: %s", kind, path, why);
+	else if (ret == -EINVAL || ret == -EFBIG)
+		jlog_notice("Jira refused %s of %s: %s", kind, path, why);
+	else if (ret)
+		jlog_err("%s of %s failed: %s", kind, path, why);
+	else
+		jlog_info("%s of %s: done (%s)", kind, path,
+			  res->key ? res->key : "-");
+	return ret;
 }
 
 /* After a change to key: install what was read back, or let the next
@@ -150,6 +145,45 @@ static void drop_overlay(struct jirafs *fs, const struct node *n)
 	local_node_unref(fs->local, ln);
 }
 
+/* Show a write that waits in the outbox under the ticket's name: the new
+ * file of an update, or (base given) the ticket followed by the bytes
+ * appended.  It is a view, without error: for an append, append_from is
+ * set to its end, so that only bytes appended later are new. */
+static void keep_pending_overlay(struct jirafs *fs, const struct node *n,
+				 const struct jira_issue *base,
+				 const char *body, size_t len)
+{
+	struct local_node *ln = NULL;
+	struct local_stat st;
+	if (base && local_get(fs->local, n->dir, n->name, &ln) == 0) {
+		local_node_stat(fs->local, ln, &st);
+		if (st.kind != LOCAL_OVERLAY ||
+		    local_append_from(fs->local, ln) < 0) {
+			local_node_unref(fs->local, ln);
+			ln = NULL;
+		}
+	}
+	if (ln) { /* appending to what waits already */
+		local_write(fs->local, ln, body, len, -1, 0);
+	} else {
+		local_unlink(fs->local, n->dir, n->name);
+		if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY,
+				 0644, &ln))
+			return;
+		if (base) {
+			local_write(fs->local, ln, base->text, base->text_len,
+				    0, 0);
+			local_write(fs->local, ln, body, len, -1, 0);
+		} else {
+			local_set_content(fs->local, ln, body, len);
+		}
+	}
+	local_node_stat(fs->local, ln, &st);
+	local_set_append_from(fs->local, ln, base ? st.size : (off_t)-1);
+	local_set_error(fs->local, ln, NULL);
+	local_node_unref(fs->local, ln);
+}
+
 /* Update key (as last read: base) with the new file body.  *partial (may
  * be NULL) tells a failure that changed Jira all the same. */
 static int update(struct jirafs *fs, const struct node *n, const char *key,
@@ -166,7 +200,11 @@ static int update(struct jirafs *fs, const struct node *n, const char *key,
 		return -ENOMEM;
 	}
 	int ret = run(fs, op, path, &res, why, whysize);
-	jira_op_free(op);
+	if (ret == OUTBOX_QUEUED) {
+		/* shown as written until it is applied */
+		keep_pending_overlay(fs, n, NULL, body, len);
+		return ret;
+	}
 	if (!ret || res.partial)
 		written(fs, key, base->done, &res);
 	if (partial)
@@ -195,7 +233,7 @@ static int update_hidden(struct jirafs *fs, const struct node *n,
 	}
 	ret = update(fs, &tn, key, t, body, len, why, whysize, NULL);
 	jira_issue_unref(t);
-	if (!ret)
+	if (!ret || ret == OUTBOX_QUEUED)
 		local_alias_set(fs->local, n->dir, n->name, key);
 	return ret;
 }
@@ -225,7 +263,8 @@ static int create(struct jirafs *fs, const struct node *n, const char *body,
 	op->alias_closed = n->closed;
 	op->then_close = n->closed;
 	int ret = run(fs, op, path, &res, why, whysize);
-	jira_op_free(op);
+	if (ret == OUTBOX_QUEUED)
+		return ret; /* the draft stays until the ticket exists */
 	if (res.key && *res.key) {
 		local_alias_set(fs->local, n->dir, n->name, res.key);
 		written(fs, res.key, n->closed && !ret, &res);
@@ -248,7 +287,8 @@ static int comment(struct jirafs *fs, const struct node *n, const char *body,
 	if (!op)
 		return -ENOMEM;
 	int ret = run(fs, op, path, &res, why, whysize);
-	jira_op_free(op);
+	if (ret == OUTBOX_QUEUED)
+		return ret;
 	if (!ret && res.key)
 		written(fs, n->key, n->closed, &res);
 	local_ticket_error_set(fs->local, n->key, ret ? why : NULL);
@@ -331,12 +371,26 @@ static int commit_local(struct jirafs *fs, struct local_node *ln)
 	}
 	off_t append_from = local_append_from(fs->local, ln);
 	if (st.kind == LOCAL_DRAFT) {
-		ret = create(fs, &n, body, len, why, sizeof(why));
+		/* written again while its create waits: the create takes the
+		 * new content */
+		char subject[DIR_LEN + NAME_LEN + 8];
+		snprintf(subject, sizeof(subject), "new:%s/%s", n.dir, n.name);
+		ret = outbox_pending(fs->outbox, subject)
+			      ? outbox_replace_body(fs->outbox, subject, body,
+						    len)
+			      : create(fs, &n, body, len, why, sizeof(why));
+		if (ret == -EBUSY)
+			snprintf(why, sizeof(why),
+				 "the previous version is being sent to Jira; "
+				 "write it again in a moment");
 	} else if (append_from >= 0 && (size_t)append_from <= len) {
-		/* a refused append, appended to again: post it all */
+		/* appended to a refused or waiting comment: post what is new
+		 * (or, after a refusal, all of it again) */
 		ret = comment(fs, &n, body + append_from,
 			      len - (size_t)append_from, why, sizeof(why));
-		if (!ret)
+		if (ret == OUTBOX_QUEUED || !ret)
+			local_set_append_from(fs->local, ln, (off_t)len);
+		if (!ret && !outbox_pending(fs->outbox, n.key))
 			unlink_if(fs, n.dir, n.name, ln);
 	} else { /* a refused overwrite written again: retry the update */
 		struct jira_issue *t = NULL;
@@ -349,6 +403,8 @@ static int commit_local(struct jirafs *fs, struct local_node *ln)
 				     sizeof(why), NULL);
 		jira_issue_unref(t);
 	}
+	if (ret == OUTBOX_QUEUED)
+		ret = 0;
 	local_set_error(fs->local, ln, ret ? why : NULL);
 	local_commit_end(fs->local, ln);
 	free(body);
@@ -387,14 +443,20 @@ static int commit_ticket(struct jirafs *fs, struct open_file *of)
 	int ret;
 	if (of->append) {
 		ret = comment(fs, n, body, len, why, sizeof(why));
-		if (ret)
+		if (ret == OUTBOX_QUEUED) {
+			keep_pending_overlay(fs, n, of->issue, body, len);
+			ret = 0;
+		} else if (ret) {
 			keep_overlay(fs, n, of->issue, body, len, why);
+		}
 		free(body);
 		return ret;
 	}
 	bool partial = false;
 	ret = update(fs, n, n->key, of->issue, body, len, why, sizeof(why),
 		     &partial);
+	if (ret == OUTBOX_QUEUED)
+		ret = 0; /* update() shows it in an overlay meanwhile */
 	if (ret) {
 		/* refused: the bytes stay; partly applied: the ticket shows
 		 * what Jira has, and the reason is in user.jira.error */
@@ -462,7 +524,11 @@ static int rename_ticket(struct jirafs *fs, const struct node *a,
 		if (!op)
 			return -ENOMEM;
 		int ret = run(fs, op, from, &res, why, sizeof(why));
-		jira_op_free(op);
+		if (ret == OUTBOX_QUEUED) {
+			/* shown where it is going until it gets there */
+			tree_pending(fs->tree, a->key, b->closed);
+			return 0;
+		}
 		if (!ret)
 			written(fs, a->key, b->closed, &res);
 		local_ticket_error_set(fs->local, a->key, ret ? why : NULL);
@@ -525,6 +591,8 @@ static int rename_to_ticket(struct jirafs *fs, const struct node *a,
 			ret = update(fs, b, b->key, t ? t : rb->issue, body,
 				     len, why, sizeof(why), NULL);
 		jira_issue_unref(t);
+		if (ret == OUTBOX_QUEUED)
+			ret = 0; /* update() shows it in an overlay meanwhile */
 		if (!ret) {
 			local_unlink(fs->local, a->dir, a->name);
 		} else if (local_rename(fs->local, a->dir, a->name, b->dir,
@@ -546,6 +614,8 @@ static int rename_to_ticket(struct jirafs *fs, const struct node *a,
 			ret = update(fs, &tn, key, t, body, len, why,
 				     sizeof(why), NULL);
 		jira_issue_unref(t);
+		if (ret == OUTBOX_QUEUED)
+			ret = 0;
 		if (!ret)
 			local_unlink(fs->local, a->dir, a->name);
 		else
@@ -565,9 +635,13 @@ static int rename_to_ticket(struct jirafs *fs, const struct node *a,
 			local_unlink(fs->local, a->dir, a->name);
 		} else if (local_rename(fs->local, a->dir, a->name, b->dir,
 					b->name, LOCAL_DRAFT) == 0) {
-			/* refused: the bytes stay, under the new name */
-			local_set_error(fs->local, ra->ln, why);
+			/* refused, or waiting: the bytes stay under the new
+			 * name */
+			local_set_error(fs->local, ra->ln,
+					ret == OUTBOX_QUEUED ? NULL : why);
 		}
+		if (ret == OUTBOX_QUEUED)
+			ret = 0;
 	}
 	local_commit_end(fs->local, ra->ln);
 	free(body);
@@ -601,6 +675,21 @@ int fs_rename(struct jirafs *fs, const struct node *a, const struct node *b,
 		ret = rename_ticket(fs, a, b, &ra);
 		goto out;
 	}
+	if (ra.lst.kind == LOCAL_OVERLAY && a->key[0] &&
+	    a->closed != b->closed && strcmp(a->name, b->name) == 0 &&
+	    strcmp(a->project, b->project) == 0) {
+		/* a ticket shown with a write that waits (or was refused):
+		 * closing or reopening moves the ticket, and the view with it */
+		struct resolved rt = { .what = R_TICKET };
+		ret = ticket_of(fs, a, &rt.issue);
+		if (!ret)
+			ret = rename_ticket(fs, a, b, &rt);
+		jira_issue_unref(rt.issue);
+		if (!ret)
+			local_rename(fs->local, a->dir, a->name, b->dir,
+				     b->name, LOCAL_OVERLAY);
+		goto out;
+	}
 	if (ra.lst.kind == LOCAL_ALIAS) {
 		if (strcmp(a->project, b->project) != 0 ||
 		    (b_exists && rb.what == R_TICKET))
@@ -616,6 +705,16 @@ int fs_rename(struct jirafs *fs, const struct node *a, const struct node *b,
 				   LOCAL_SCRATCH);
 		goto out;
 	}
+	if (ra.lst.kind == LOCAL_DRAFT) {
+		char subject[DIR_LEN + NAME_LEN + 8];
+		snprintf(subject, sizeof(subject), "new:%s/%s", a->dir,
+			 a->name);
+		if (outbox_pending(fs->outbox, subject)) {
+			ret = fs_refuse(-EBUSY, "rename", from,
+					"its create waits in the outbox");
+			goto out;
+		}
+	}
 	/* a draft renamed to a new name stays a draft: it is created when
 	 * it is closed (it may still be open and being written) */
 	if (ra.lst.kind == LOCAL_DRAFT && !b->key[0] &&
@@ -629,4 +728,102 @@ out:
 	fs_resolved_release(fs, &ra);
 	fs_resolved_release(fs, &rb);
 	return ret;
+}
+
+/* ---- the outbox's reports -------------------------------------------------- */
+
+/* Drop the waiting (not refused) overlay of key, once nothing waits. */
+static void drop_pending_overlays(struct jirafs *fs, const char *project,
+				  const char *key)
+{
+	if (outbox_pending(fs->outbox, key))
+		return;
+	for (int closed = 0; closed < 2; closed++) {
+		struct node n = { 0 };
+		snprintf(n.project, sizeof(n.project), "%s", project);
+		snprintf(n.dir, sizeof(n.dir), "%s%s", project,
+			 closed ? "/" CLOSED_DIR : "");
+		snprintf(n.name, sizeof(n.name), "%s%s", key, TICKET_SUFFIX);
+		struct local_node *ln = NULL;
+		if (local_get(fs->local, n.dir, n.name, &ln))
+			continue;
+		struct local_stat st;
+		local_node_stat(fs->local, ln, &st);
+		if (st.kind == LOCAL_OVERLAY && !st.has_error)
+			unlink_if(fs, n.dir, n.name, ln);
+		local_node_unref(fs->local, ln);
+	}
+}
+
+void fs_outbox_applied(void *ctx, const struct jira_op *op,
+		       struct jira_op_result *res)
+{
+	struct jirafs *fs = ctx;
+	char dir[DIR_LEN];
+	switch (op->kind) {
+	case JIRA_OP_CREATE:
+		if (!res->key || !op->alias)
+			return;
+		snprintf(dir, sizeof(dir), "%s%s", op->project,
+			 op->alias_closed ? "/" CLOSED_DIR : "");
+		/* the draft (if it is still there) becomes the alias */
+		local_alias_set(fs->local, dir, op->alias, res->key);
+		written(fs, res->key, op->then_close, res);
+		local_ticket_error_set(fs->local, res->key, NULL);
+		return;
+	case JIRA_OP_UPDATE:
+	case JIRA_OP_COMMENT:
+	case JIRA_OP_CLOSE:
+	case JIRA_OP_REOPEN: {
+		bool done = op->kind == JIRA_OP_CLOSE;
+		if (op->kind != JIRA_OP_CLOSE && op->kind != JIRA_OP_REOPEN)
+			tree_where(fs->tree, op->key, &done);
+		written(fs, op->key, done, res);
+		local_ticket_error_set(fs->local, op->key, NULL);
+		drop_pending_overlays(fs, op->project, op->key);
+		return;
+	}
+	}
+}
+
+void fs_outbox_refused(void *ctx, const struct jira_op *op, int err,
+		       const char *why)
+{
+	struct jirafs *fs = ctx;
+	(void)err;
+	char dir[DIR_LEN];
+	struct local_node *ln = NULL;
+	switch (op->kind) {
+	case JIRA_OP_CREATE:
+		snprintf(dir, sizeof(dir), "%s%s", op->project,
+			 op->alias_closed ? "/" CLOSED_DIR : "");
+		if (op->alias &&
+		    local_get(fs->local, dir, op->alias, &ln) == 0) {
+			local_set_error(fs->local, ln, why);
+			local_node_unref(fs->local, ln);
+		}
+		return;
+	case JIRA_OP_CLOSE:
+	case JIRA_OP_REOPEN:
+		/* back where Jira has it */
+		tree_written(fs->tree, op->key, op->kind != JIRA_OP_CLOSE);
+		local_ticket_error_set(fs->local, op->key, why);
+		return;
+	case JIRA_OP_UPDATE:
+	case JIRA_OP_COMMENT:
+		/* the waiting overlay keeps the bytes and now the reason */
+		for (int closed = 0; closed < 2; closed++) {
+			char name[NAME_LEN];
+			snprintf(dir, sizeof(dir), "%s%s", op->project,
+				 closed ? "/" CLOSED_DIR : "");
+			snprintf(name, sizeof(name), "%s%s", op->key,
+				 TICKET_SUFFIX);
+			if (local_get(fs->local, dir, name, &ln) == 0) {
+				local_set_error(fs->local, ln, why);
+				local_node_unref(fs->local, ln);
+			}
+		}
+		local_ticket_error_set(fs->local, op->key, why);
+		return;
+	}
 }

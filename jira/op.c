@@ -97,6 +97,7 @@ void jira_op_free(struct jira_op *op)
 	free(op->body);
 	free(op->base);
 	free(op->alias);
+	free(op->last_error);
 	free(op);
 }
 
@@ -126,6 +127,8 @@ char *jira_op_serialize(const struct jira_op *op)
 	if (op->then_close)
 		cJSON_AddTrueToObject(o, "then_close");
 	cJSON_AddNumberToObject(o, "accepted_ms", (double)op->accepted_ms);
+	cJSON_AddNumberToObject(o, "attempts", op->attempts);
+	add_opt_string(o, "last_error", op->last_error);
 	struct strbuf sb = STRBUF_INIT;
 	json_pretty(&sb, o, 0);
 	strbuf_addc(&sb, '\n');
@@ -179,6 +182,11 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;
+	const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "attempts");
+	if (cJSON_IsNumber(att) && att->valuedouble >= 0)
+		op->attempts = (int)att->valuedouble;
+	op->last_error = dup_or_null(str_of(o, "last_error"));
+	op->maybe_sent = true;
 	if (!op->project || (op->kind != JIRA_OP_CREATE && !op->key)) {
 		jira_op_free(op);
 		op = NULL;

@@ -57,6 +57,11 @@ struct jira_op {
 	bool alias_closed;  /* create: the alias lives in closed/ */
 	bool then_close;    /* create: written in closed/ */
 	int64_t accepted_ms; /* wall clock when close()/rename() took it */
+	/* the outbox's bookkeeping, journaled with the record */
+	int attempts;       /* tries so far */
+	char *last_error;   /* why the last one failed, or NULL */
+	bool maybe_sent;    /* an earlier try may have reached Jira: look
+			       for its effect before sending again */
 };
 
 const char *jira_op_kind_name(enum jira_op_kind k);
@@ -68,7 +73,9 @@ struct jira_op *jira_op_new(enum jira_op_kind kind, const char *project,
 void jira_op_free(struct jira_op *op);
 
 /* The record as one JSON object (malloc'd text), and back.  parse returns
- * NULL for anything that is not a record this version wrote. */
+ * NULL for anything that is not a record this version wrote.  A record
+ * read back from a journal counts as maybe sent (the daemon may have died
+ * after sending it). */
 char *jira_op_serialize(const struct jira_op *op);
 struct jira_op *jira_op_parse(const char *text, size_t len);
 

@@ -47,6 +47,21 @@ bool jira_status_transient(enum jira_status st)
 	}
 }
 
+bool jira_outcome_unknown(const struct jira_error *err)
+{
+	switch (err->status) {
+	case JIRA_ERR_TIMEOUT:
+	case JIRA_ERR_UNREACHABLE:
+	case JIRA_ERR_BAD_RESPONSE:
+		return true;
+	case JIRA_ERR_SERVER:
+		return err->http_status == 502 || err->http_status == 504 ||
+		       err->http_status == 500;
+	default:
+		return false;
+	}
+}
+
 enum jira_status jira_error_set(struct jira_error *err, enum jira_status st,
 				const char *fmt, ...)
 {

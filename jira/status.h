@@ -76,6 +76,11 @@ struct jira_answer {
 enum jira_status jira_classify(const struct jira_answer *a,
 			       struct jira_error *err);
 
+/* After a request that changes Jira failed: may it have been applied all
+ * the same?  (The connection died or timed out after sending, or a proxy
+ * gave up waiting: 502, 504.)  A refusal, a 429 or a 503 was not. */
+bool jira_outcome_unknown(const struct jira_error *err);
+
 /* Set err to st with a printf-style message. */
 enum jira_status jira_error_set(struct jira_error *err, enum jira_status st,
 				const char *fmt, ...)

@@ -342,11 +342,58 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 				   deadline_t d, struct jira_op_result *res,
 				   struct jira_error *err);
 
+/* The ticket an earlier try of this create made, found by its marker (an
+ * issue property holding the record's id): 0 with *key, -ENOENT, or a
+ * failure status. */
+static enum jira_status find_created(struct jira_writer *w,
+				     const struct jira_op *op, deadline_t d,
+				     char **key, struct jira_error *err)
+{
+	struct strbuf jql = STRBUF_INIT;
+	char *p = jql_quote(op->project);
+	strbuf_addf(&jql, "project = %s AND issue.property[" MARKER_PROPERTY
+			  "].op = \"%s\"",
+		    p ? p : "\"\"", op->id);
+	free(p);
+	struct jira_issue **issues = NULL;
+	size_t n = 0;
+	*key = NULL;
+	enum jira_status st = jql.failed
+				      ? jira_error_set(err, JIRA_ERR_NOMEM,
+						       "out of memory")
+				      : jira_search(w->c, strbuf_str(&jql), true,
+						    d, &issues, &n, NULL, err);
+	strbuf_release(&jql);
+	if (st == JIRA_OK && n > 0 && !(*key = strdup(issues[0]->key)))
+		st = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	jira_issues_free(issues, n);
+	return st;
+}
+
 static enum jira_status apply_create(struct jira_writer *w,
 				     const struct jira_op *op, deadline_t d,
 				     struct jira_op_result *res,
 				     struct jira_error *err)
 {
+	if (op->maybe_sent) {
+		/* an earlier try may have made it: never create it twice */
+		char *key = NULL;
+		enum jira_status st = find_created(w, op, d, &key, err);
+		if (st != JIRA_OK)
+			return st;
+		if (key) {
+			jlog_notice("%s was created by an earlier try (found "
+				    "by its marker)",
+				    key);
+			res->key = key;
+			if (op->then_close) {
+				st = transition(w, key, true, NULL, d, res,
+						err);
+				res->partial = st != JIRA_OK;
+			}
+			return st;
+		}
+	}
 	struct jira_create_plan plan;
 	char why[JIRA_ERROR_MSG_MAX];
 	int r = jira_create_plan(op->body ? op->body : "", op->project,
@@ -589,7 +636,8 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 	const char *to = str(item(t, "to"), "name");
 	if (back->done != leads_to_done(t) ||
 	    (to && strcasecmp(back->status, to) != 0)) {
-		st = jira_error_set(err, JIRA_ERR_SERVER,
+		/* the workflow did not take it: a refusal, not an outage */
+		st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
 				    "%s: Jira accepted \"%s\" but the ticket "
 				    "is still %s",
 				    key, str(t, "name") ? str(t, "name") : "?",
@@ -608,6 +656,19 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 				   struct jira_error *err)
 {
 	cJSON *j = NULL;
+	if (res->maybe_sent) {
+		/* an earlier try may have moved it already */
+		struct jira_issue *now = NULL;
+		enum jira_status st = jira_issue_get(w->c, key, d, &now, err);
+		if (st != JIRA_OK)
+			return st;
+		if (now->done == done) {
+			jira_issue_unref(res->issue);
+			res->issue = now;
+			return JIRA_OK;
+		}
+		jira_issue_unref(now);
+	}
 	enum jira_status st = get_transitions(w, key, d, &j, err);
 	if (st != JIRA_OK)
 		return st;
@@ -631,6 +692,40 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 }
 
 /* ---- update and comment ------------------------------------------------- */
+
+/* Is there already a comment with payload's body on key, made after
+ * since_ms (an earlier try of the same record)? */
+static enum jira_status comment_exists(struct jira_writer *w, const char *key,
+				       const cJSON *payload, int64_t since_ms,
+				       deadline_t d, bool *found,
+				       struct jira_error *err)
+{
+	char path[512];
+	cJSON *j = NULL;
+	*found = false;
+	snprintf(path, sizeof(path),
+		 "/rest/api/2/issue/%s/comment?maxResults=1000&orderBy=-created",
+		 key);
+	enum jira_status st = jira_get_json(w->c, path, d, &j, err);
+	if (st != JIRA_OK)
+		return st;
+	const char *body = str(payload, "body");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, item(j, "comments")) {
+		const char *b = str(c, "body");
+		struct timespec ts = { 0 };
+		const char *created = str(c, "created");
+		if (created)
+			jira_time_parse(created, &ts);
+		int64_t at = (int64_t)ts.tv_sec * 1000;
+		/* a minute of clock difference between here and Jira */
+		if (b && body && strcmp(b, body) == 0 &&
+		    at >= since_ms - 60000)
+			*found = true;
+	}
+	cJSON_Delete(j);
+	return JIRA_OK;
+}
 
 static enum jira_status post_comment(struct jira_writer *w, const char *key,
 				     const cJSON *payload, deadline_t d,
@@ -724,7 +819,12 @@ static enum jira_status apply_update(struct jira_writer *w,
 	cJSON_ArrayForEach(c, plan.comments) {
 		if (st != JIRA_OK)
 			break;
-		st = post_comment(w, op->key, c, d, err);
+		bool found = false;
+		if (op->maybe_sent)
+			st = comment_exists(w, op->key, c, op->accepted_ms, d,
+					    &found, err);
+		if (st == JIRA_OK && !found)
+			st = post_comment(w, op->key, c, d, err);
 		changed |= st == JIRA_OK;
 	}
 	if (st == JIRA_OK && t)
@@ -750,7 +850,16 @@ static enum jira_status apply_comment(struct jira_writer *w,
 				      "%s", why);
 	if (!payload)
 		return JIRA_OK;
-	enum jira_status st = post_comment(w, op->key, payload, d, err);
+	bool found = false;
+	enum jira_status st = JIRA_OK;
+	if (op->maybe_sent)
+		st = comment_exists(w, op->key, payload, op->accepted_ms, d,
+				    &found, err);
+	if (st == JIRA_OK && !found)
+		st = post_comment(w, op->key, payload, d, err);
+	else if (found)
+		jlog_notice("the comment on %s was added by an earlier try",
+			    op->key);
 	cJSON_Delete(payload);
 	return st;
 }
@@ -761,6 +870,7 @@ enum jira_status jira_writer_apply(struct jira_writer *w,
 				   struct jira_error *err)
 {
 	memset(res, 0, sizeof(*res));
+	res->maybe_sent = op->maybe_sent;
 	if (op->kind != JIRA_OP_CREATE) {
 		res->key = strdup(op->key ? op->key : "");
 		if (!res->key)

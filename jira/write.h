@@ -51,6 +51,8 @@ struct jira_op_result {
 	bool partial;             /* failed, but after changing Jira (a
 				     create whose close failed, an update
 				     whose transition failed) */
+	bool maybe_sent;          /* (input) an earlier try of the record may
+				     have reached Jira */
 };
 void jira_op_result_release(struct jira_op_result *r);
 
@@ -62,6 +64,11 @@ void jira_op_result_release(struct jira_op_result *r);
  * Everything that can be checked is checked before the first change; when
  * a later step fails anyway, res->partial says so (and res->key, for a
  * create, names the ticket that exists).  Release res in every case.
+ *
+ * Never twice: when op->maybe_sent (an earlier try may have reached Jira),
+ * a create first looks for the ticket carrying its marker, a comment for a
+ * comment with its body made since the record was accepted, a transition
+ * reads the ticket back to see whether it already moved.
  */
 enum jira_status jira_writer_apply(struct jira_writer *w,
 				   const struct jira_op *op, deadline_t d,

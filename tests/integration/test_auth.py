@@ -281,16 +281,20 @@ def test_oauth2_many_threads_renew_once(fresh_emulator, mount, jirafs_bin, tmp_p
 
 
 def test_oauth2_read_scope_cannot_write(fresh_emulator, mount, jirafs_bin, tmp_path):
+    """A 403 is an authentication problem: the write waits in the outbox
+    (CONTRACT 4.6) and .jirafs/status names the problem."""
     emu = fresh_emulator(extra_args=["--seed", "demo"])
     state, secret = oauth2_login(jirafs_bin, emu, tmp_path,
                                  f"http://127.0.0.1:{free_port()}/cb", scopes=("READ",))
     m = mount(emu, "auth=oauth2", "client_id=jirafs-client", f"client_secret_file={secret}",
               f"state_dir={state}", auth=False)
     assert os.listdir(m.p("SEC"))
-    with pytest.raises(OSError):
-        with open(m.p("SEC", "nope.json"), "w") as f:
-            f.write('{"summary": "not allowed"}')
-    assert "scope" in os.getxattr(m.p("SEC", "nope.json"), "user.jira.error").decode()
+    with open(m.p("SEC", "nope.json"), "w") as f:
+        f.write('{"summary": "not allowed"}')
+    assert os.getxattr(m.p("SEC", "nope.json"), "user.jira.state") == b"pending"
+    status = json.loads(open(m.p(".jirafs", "status")).read())
+    assert status["outbox"] == 1 and "scope" in status["auth_problem"]
+    assert len(os.listdir(m.p(".jirafs", "outbox"))) == 1
 
 
 # ---- hygiene ---------------------------------------------------------------

@@ -1,0 +1,545 @@
+/* outbox.c - see outbox.h */
+#include "fs/outbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/errmap.h"
+#include "util/log.h"
+#include "util/path.h"
+#include "util/strbuf.h"
+
+#define BACKOFF_BASE_MS 250
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+#define RETRY_AFTER_CAP_MS (10 * 60 * 1000)
+#define MAX_WORKERS 16
+
+struct entry {
+	struct entry *next;
+	uint64_t seq;
+	struct jira_op *op;
+	char *subject;
+	char *file;          /* "0000000000000012-<id>.json" */
+	int64_t next_try_ms; /* monotonic */
+	bool busy;           /* being applied */
+};
+
+struct outbox {
+	char *dir;           /* STATE_DIR/outbox */
+	struct jira_writer *w;
+	int64_t timeout_ms;
+	struct outbox_callbacks cb;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wake;  /* work may be there (CLOCK_MONOTONIC) */
+	struct entry *head, **tail; /* in seq order */
+	uint64_t next_seq;
+	size_t count;
+	bool stopping;
+	char auth_problem[JIRA_ERROR_MSG_MAX];
+
+	pthread_t threads[MAX_WORKERS];
+	unsigned nthreads;
+};
+
+char *outbox_subject(const struct jira_op *op)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (op->key)
+		strbuf_adds(&sb, op->key);
+	else
+		strbuf_addf(&sb, "new:%s%s/%s", op->project ? op->project : "",
+			    op->alias_closed ? "/closed" : "",
+			    op->alias ? op->alias : "");
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *path_of(const struct outbox *ob, const char *file)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", ob->dir, file);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Write e's record to its journal file (durably). */
+static int journal(const struct outbox *ob, const struct entry *e)
+{
+	char *text = jira_op_serialize(e->op);
+	char *path = path_of(ob, e->file);
+	int ret = text && path ? path_write_atomic(path, text, strlen(text),
+						   0600)
+			       : -ENOMEM;
+	free(text);
+	free(path);
+	return ret;
+}
+
+static void unjournal(const struct outbox *ob, const struct entry *e)
+{
+	char *path = path_of(ob, e->file);
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		jlog_warn("cannot remove %s: %s", path, strerror(errno));
+	free(path);
+}
+
+static void entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	jira_op_free(e->op);
+	free(e->subject);
+	free(e->file);
+	free(e);
+}
+
+/* Take e out of the list (the caller then owns it); lock held. */
+static void detach(struct outbox *ob, struct entry *e)
+{
+	struct entry **pp = &ob->head;
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return;
+	*pp = e->next;
+	if (ob->tail == &e->next)
+		ob->tail = pp;
+	e->next = NULL;
+	ob->count--;
+}
+
+/* Is an entry of the same subject before e still waiting?  lock held. */
+static bool blocked(const struct outbox *ob, const struct entry *e)
+{
+	for (const struct entry *x = ob->head; x && x != e; x = x->next)
+		if (strcmp(x->subject, e->subject) == 0)
+			return true;
+	return false;
+}
+
+static int64_t backoff_ms(int attempts, int retry_after_s)
+{
+	int64_t ms = BACKOFF_BASE_MS;
+	for (int i = 1; i < attempts && ms < BACKOFF_CAP_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_CAP_MS)
+		ms = BACKOFF_CAP_MS;
+	unsigned seed = (unsigned)clock_mono_ms() ^ (unsigned)attempts;
+	ms = ms * 3 / 4 + rand_r(&seed) % (ms / 2 + 1); /* +-25% jitter */
+	if (retry_after_s >= 0) {
+		int64_t ra = (int64_t)retry_after_s * 1000;
+		if (ra > RETRY_AFTER_CAP_MS)
+			ra = RETRY_AFTER_CAP_MS;
+		if (ra > ms)
+			ms = ra;
+	}
+	return ms;
+}
+
+/* What became of one try of e, outside the lock: 0 applied, 1 keep and
+ * retry, -errno refused for good. */
+static int attempt(struct outbox *ob, struct entry *e, deadline_t d,
+		   struct jira_op_result *res, struct jira_error *err)
+{
+	enum jira_status st = jira_writer_apply(ob->w, e->op, d, res, err);
+	if (st == JIRA_OK)
+		return 0;
+	if (res->partial) {
+		/* it changed Jira, then failed: the rest is refused, not
+		 * retried (its effects are read back) */
+		return -jira_errno(st);
+	}
+	if (jira_status_transient(st) || st == JIRA_ERR_AUTH ||
+	    st == JIRA_ERR_FORBIDDEN || st == JIRA_ERR_CAPTCHA ||
+	    st == JIRA_ERR_AUTH_DISABLED || st == JIRA_ERR_NOMEM)
+		return 1;
+	return -jira_errno(st);
+}
+
+/* After a failed try that is kept: count it, remember why, plan the next.
+ * Called with the lock held; journals (without the lock would be better,
+ * but the entry must not change meanwhile; the file is small). */
+static void keep(struct outbox *ob, struct entry *e,
+		 const struct jira_error *err)
+{
+	e->op->attempts++;
+	e->op->maybe_sent = e->op->maybe_sent || jira_outcome_unknown(err);
+	free(e->op->last_error);
+	e->op->last_error = strdup(err->msg);
+	e->next_try_ms = clock_mono_ms() +
+			 backoff_ms(e->op->attempts, err->retry_after_s);
+	if (err->status == JIRA_ERR_AUTH || err->status == JIRA_ERR_FORBIDDEN ||
+	    err->status == JIRA_ERR_CAPTCHA ||
+	    err->status == JIRA_ERR_AUTH_DISABLED)
+		snprintf(ob->auth_problem, sizeof(ob->auth_problem), "%s",
+			 err->msg);
+	int r = journal(ob, e);
+	if (r)
+		jlog_err("cannot update %s in the outbox: %s", e->file,
+			 strerror(-r));
+}
+
+static void *worker(void *arg)
+{
+	struct outbox *ob = arg;
+	pthread_mutex_lock(&ob->lock);
+	while (!ob->stopping) {
+		int64_t now = clock_mono_ms(), soonest = INT64_MAX;
+		struct entry *pick = NULL;
+		for (struct entry *e = ob->head; e; e = e->next) {
+			if (e->busy || blocked(ob, e))
+				continue;
+			if (e->next_try_ms <= now) {
+				pick = e;
+				break;
+			}
+			if (e->next_try_ms < soonest)
+				soonest = e->next_try_ms;
+		}
+		if (!pick) {
+			if (soonest == INT64_MAX) {
+				pthread_cond_wait(&ob->wake, &ob->lock);
+			} else {
+				struct timespec ts = deadline_timespec(soonest);
+				pthread_cond_timedwait(&ob->wake, &ob->lock, &ts);
+			}
+			continue;
+		}
+		pick->busy = true;
+		pthread_mutex_unlock(&ob->lock);
+
+		struct jira_op_result res;
+		struct jira_error err = { 0 };
+		int r = attempt(ob, pick, deadline_in(ob->timeout_ms), &res,
+				&err);
+
+		pthread_mutex_lock(&ob->lock);
+		pick->busy = false;
+		if (r == 1 && !ob->stopping) {
+			keep(ob, pick, &err);
+			jlog_info("outbox: %s of %s waits (try %d): %s",
+				  jira_op_kind_name(pick->op->kind),
+				  pick->subject, pick->op->attempts, err.msg);
+			jira_op_result_release(&res);
+			continue;
+		}
+		if (r == 1) { /* stopping: keep it for the next mount */
+			keep(ob, pick, &err);
+			jira_op_result_release(&res);
+			break;
+		}
+		unjournal(ob, pick);
+		detach(ob, pick); /* this worker owns it now */
+		if (r == 0)
+			ob->auth_problem[0] = '\0';
+		pthread_cond_broadcast(&ob->wake);
+		pthread_mutex_unlock(&ob->lock);
+		if (r == 0) {
+			jlog_info("outbox: %s of %s applied",
+				  jira_op_kind_name(pick->op->kind),
+				  pick->subject);
+			if (ob->cb.applied)
+				ob->cb.applied(ob->cb.ctx, pick->op, &res);
+		} else {
+			jlog_notice("outbox: Jira refused %s of %s: %s",
+				    jira_op_kind_name(pick->op->kind),
+				    pick->subject, err.msg);
+			if (ob->cb.refused)
+				ob->cb.refused(ob->cb.ctx, pick->op, r,
+					       err.msg);
+		}
+		jira_op_result_release(&res);
+		entry_free(pick);
+		pthread_mutex_lock(&ob->lock);
+	}
+	pthread_mutex_unlock(&ob->lock);
+	return NULL;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Load what earlier mounts left; called before the workers start. */
+static void replay(struct outbox *ob)
+{
+	DIR *d = opendir(ob->dir);
+	if (!d)
+		return;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **p = realloc(names, cap * sizeof(*p));
+			if (!p)
+				break;
+			names = p;
+		}
+		if ((names[n] = strdup(de->d_name)))
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char *path = path_of(ob, names[i]);
+		FILE *f = path ? fopen(path, "re") : NULL;
+		struct strbuf sb = STRBUF_INIT;
+		char buf[4096];
+		size_t got;
+		while (f && (got = fread(buf, 1, sizeof(buf), f)) > 0)
+			strbuf_add(&sb, buf, got);
+		if (f)
+			fclose(f);
+		struct jira_op *op = jira_op_parse(strbuf_str(&sb), sb.len);
+		strbuf_release(&sb);
+		struct entry *e = op ? calloc(1, sizeof(*e)) : NULL;
+		if (!e) {
+			jlog_warn("outbox: %s is not a record jirafs can apply; "
+				  "left where it is",
+				  path ? path : names[i]);
+			jira_op_free(op);
+			free(path);
+			free(names[i]);
+			continue;
+		}
+		e->seq = strtoull(names[i], NULL, 10);
+		e->op = op;
+		e->file = names[i];
+		e->subject = outbox_subject(op);
+		*ob->tail = e;
+		ob->tail = &e->next;
+		ob->count++;
+		if (e->seq >= ob->next_seq)
+			ob->next_seq = e->seq + 1;
+		free(path);
+	}
+	free(names);
+	if (ob->count)
+		jlog_notice("outbox: %zu operations left by an earlier mount "
+			    "will be applied",
+			    ob->count);
+}
+
+struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
+			  unsigned workers, int64_t timeout_ms,
+			  const struct outbox_callbacks *cb)
+{
+	struct outbox *ob = calloc(1, sizeof(*ob));
+	if (!ob)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/outbox", state_dir);
+	ob->dir = strbuf_detach(&sb, NULL);
+	int r = ob->dir ? path_mkdirs(ob->dir, 0700) : -ENOMEM;
+	if (r) {
+		jlog_err("cannot use the outbox %s: %s",
+			 ob->dir ? ob->dir : state_dir, strerror(-r));
+		free(ob->dir);
+		free(ob);
+		return NULL;
+	}
+	ob->w = w;
+	ob->timeout_ms = timeout_ms;
+	ob->cb = *cb;
+	ob->tail = &ob->head;
+	ob->next_seq = 1;
+	pthread_mutex_init(&ob->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ob->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	replay(ob);
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	for (unsigned i = 0; i < (workers ? workers : 1); i++)
+		if (pthread_create(&ob->threads[ob->nthreads], NULL, worker,
+				   ob) == 0)
+			ob->nthreads++;
+	return ob;
+}
+
+void outbox_free(struct outbox *ob)
+{
+	if (!ob)
+		return;
+	pthread_mutex_lock(&ob->lock);
+	ob->stopping = true;
+	pthread_cond_broadcast(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
+	for (unsigned i = 0; i < ob->nthreads; i++)
+		pthread_join(ob->threads[i], NULL);
+	if (ob->count)
+		jlog_notice("outbox: %zu operations are still waiting in %s; "
+			    "they will be applied at the next mount",
+			    ob->count, ob->dir);
+	for (struct entry *e = ob->head, *next; e; e = next) {
+		next = e->next;
+		entry_free(e);
+	}
+	pthread_cond_destroy(&ob->wake);
+	pthread_mutex_destroy(&ob->lock);
+	free(ob->dir);
+	free(ob);
+}
+
+int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
+		  struct jira_op_result *res, char *why, size_t whysize)
+{
+	memset(res, 0, sizeof(*res));
+	struct entry *e = calloc(1, sizeof(*e));
+	char file[64];
+	if (!e) {
+		jira_op_free(op);
+		return -ENOMEM;
+	}
+	e->op = op;
+	e->subject = outbox_subject(op);
+
+	pthread_mutex_lock(&ob->lock);
+	e->seq = ob->next_seq++;
+	snprintf(file, sizeof(file), "%016llu-%s.json",
+		 (unsigned long long)e->seq, op->id);
+	e->file = strdup(file);
+	if (!e->subject || !e->file) {
+		pthread_mutex_unlock(&ob->lock);
+		entry_free(e);
+		return -ENOMEM;
+	}
+	/* stored before anything is claimed */
+	int r = journal(ob, e);
+	if (r) {
+		pthread_mutex_unlock(&ob->lock);
+		snprintf(why, whysize, "cannot store the operation in %s: %s",
+			 ob->dir, strerror(-r));
+		jlog_err("%s", why);
+		entry_free(e);
+		return r;
+	}
+	*ob->tail = e;
+	ob->tail = &e->next;
+	ob->count++;
+	bool now = !blocked(ob, e);
+	e->busy = now;
+	if (!now) {
+		pthread_cond_broadcast(&ob->wake);
+		pthread_mutex_unlock(&ob->lock);
+		return OUTBOX_QUEUED;
+	}
+	pthread_mutex_unlock(&ob->lock);
+
+	struct jira_error err = { 0 };
+	int ret = attempt(ob, e, d, res, &err);
+
+	pthread_mutex_lock(&ob->lock);
+	e->busy = false;
+	if (ret == 1) {
+		keep(ob, e, &err);
+		jira_op_result_release(res);
+		snprintf(why, whysize, "%s", err.msg);
+		ret = OUTBOX_QUEUED;
+	} else {
+		if (ret)
+			snprintf(why, whysize, "%s", err.msg);
+		unjournal(ob, e);
+		detach(ob, e);
+	}
+	pthread_cond_broadcast(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
+	if (ret != OUTBOX_QUEUED)
+		entry_free(e);
+	return ret;
+}
+
+int outbox_replace_body(struct outbox *ob, const char *subject,
+			const char *body, size_t len)
+{
+	int ret = -ENOENT;
+	pthread_mutex_lock(&ob->lock);
+	for (struct entry *e = ob->head; e; e = e->next) {
+		if (strcmp(e->subject, subject) != 0)
+			continue;
+		if (e->busy) {
+			ret = -EBUSY;
+			continue;
+		}
+		char *copy = malloc(len + 1);
+		if (!copy) {
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(copy, body, len);
+		copy[len] = '\0';
+		free(e->op->body);
+		e->op->body = copy;
+		e->op->body_len = len;
+		ret = journal(ob, e);
+		pthread_cond_broadcast(&ob->wake);
+		break;
+	}
+	pthread_mutex_unlock(&ob->lock);
+	return ret;
+}
+
+size_t outbox_pending(struct outbox *ob, const char *subject)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ob->lock);
+	for (struct entry *e = ob->head; e; e = e->next)
+		if (strcmp(e->subject, subject) == 0)
+			n++;
+	pthread_mutex_unlock(&ob->lock);
+	return n;
+}
+
+size_t outbox_count(struct outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	size_t n = ob->count;
+	pthread_mutex_unlock(&ob->lock);
+	return n;
+}
+
+void outbox_list(struct outbox *ob, void (*fn)(void *ctx, const char *name),
+		 void *ctx)
+{
+	pthread_mutex_lock(&ob->lock);
+	for (struct entry *e = ob->head; e; e = e->next)
+		fn(ctx, e->file);
+	pthread_mutex_unlock(&ob->lock);
+}
+
+char *outbox_text(struct outbox *ob, const char *name, size_t *len)
+{
+	char *text = NULL;
+	pthread_mutex_lock(&ob->lock);
+	for (struct entry *e = ob->head; e; e = e->next) {
+		if (strcmp(e->file, name) == 0) {
+			text = jira_op_serialize(e->op);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ob->lock);
+	if (text)
+		*len = strlen(text);
+	return text;
+}
+
+void outbox_auth_problem(struct outbox *ob, char *buf, size_t size)
+{
+	pthread_mutex_lock(&ob->lock);
+	snprintf(buf, size, "%s", ob->auth_problem);
+	pthread_mutex_unlock(&ob->lock);
+}

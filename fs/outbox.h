@@ -1,0 +1,91 @@
+/*
+ * outbox.h - the durable outbox: nothing accepted is lost (CONTRACT §4.6).
+ *
+ * Every operation record close() or rename() accepts is first journaled in
+ * STATE_DIR/outbox/ (one JSON file per record: written, fsync'd, renamed
+ * into place, the directory fsync'd), then applied.  outbox_submit() tries
+ * at once, bounded by the caller's deadline; what Jira cannot take now
+ * (unreachable, a timeout, 429, 5xx, an authentication problem) stays
+ * journaled and worker threads apply it later, with exponential backoff
+ * and jitter, honouring Retry-After (capped), across restarts: journals
+ * are replayed when the mount starts.
+ *
+ * Records with the same subject (a ticket key, or the name of a file being
+ * created) are applied in the order they were accepted; different
+ * subjects proceed in parallel.  A record whose earlier try may have
+ * reached Jira is applied with maybe_sent set, so that jira/write.c looks
+ * for its effect before sending it again.
+ *
+ * Thread-safety: one mutex guards the queue; no lock is held while a
+ * record is applied or a callback runs.
+ */
+#ifndef JIRAFS_FS_OUTBOX_H
+#define JIRAFS_FS_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jira/op.h"
+#include "jira/write.h"
+#include "util/clock.h"
+
+/* outbox_submit(): stored, to be applied later */
+#define OUTBOX_QUEUED 1
+
+struct outbox_callbacks {
+	void *ctx;
+	/* a record applied by a worker (res is released afterwards) */
+	void (*applied)(void *ctx, const struct jira_op *op,
+			struct jira_op_result *res);
+	/* a record Jira refused for good, found by a worker; err is -errno */
+	void (*refused)(void *ctx, const struct jira_op *op, int err,
+			const char *why);
+};
+
+struct outbox;
+
+/*
+ * Open the outbox of state_dir (creating STATE_DIR/outbox), load what
+ * earlier mounts left, and start `workers` threads.  NULL when the
+ * directory cannot be used (logged).
+ */
+struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
+			  unsigned workers, int64_t timeout_ms,
+			  const struct outbox_callbacks *cb);
+/* Stop the workers (what is in flight has been cancelled by the caller)
+ * and keep what is pending for the next mount, saying so in the log. */
+void outbox_free(struct outbox *ob);
+
+/* The subject of a record: its key, or "new:DIR/NAME" for a create. */
+char *outbox_subject(const struct jira_op *op);
+
+/*
+ * Journal op (taken over) and try to apply it at once unless an earlier
+ * record of the same subject waits.  Returns 0 (applied: res filled),
+ * OUTBOX_QUEUED (stored; res empty), or -errno: refused by Jira or by the
+ * checks (why says why; nothing stays), or not stored at all (-ENOSPC,
+ * -EIO: nothing was sent).
+ */
+int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
+		  struct jira_op_result *res, char *why, size_t whysize);
+
+/* A record of subject not sent yet: replace the body of the queued create
+ * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent),
+ * or a journal error. */
+int outbox_replace_body(struct outbox *ob, const char *subject,
+			const char *body, size_t len);
+
+/* Records waiting for subject (0: none). */
+size_t outbox_pending(struct outbox *ob, const char *subject);
+size_t outbox_count(struct outbox *ob);
+
+/* .jirafs/outbox/: fn for each waiting record's file name; its text. */
+void outbox_list(struct outbox *ob,
+		 void (*fn)(void *ctx, const char *name), void *ctx);
+char *outbox_text(struct outbox *ob, const char *name, size_t *len);
+
+/* The last authentication problem the workers met, "" if none (for
+ * .jirafs/status). */
+void outbox_auth_problem(struct outbox *ob, char *buf, size_t size);
+
+#endif
