@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fs/fs.h"
+#include "jira/tunnel.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -28,6 +29,21 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
 		cJSON_AddStringToObject(o, key, v);
 	else
 		cJSON_AddNullToObject(o, key);
+}
+
+/* A proxy URL with its credentials hidden (user:secret@ -> ***@) */
+static void add_proxy(cJSON *o, const char *url)
+{
+	const char *scheme = url ? strstr(url, "://") : NULL;
+	const char *at = scheme ? strrchr(scheme, '@') : NULL;
+	if (!at) {
+		add_str_or_null(o, "proxy", url);
+		return;
+	}
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%.*s***%s", (int)(scheme + 3 - url), url,
+		 at);
+	cJSON_AddStringToObject(o, "proxy", buf);
 }
 
 char *ctl_status_text(struct jirafs *fs, size_t *len)
@@ -59,13 +75,27 @@ char *ctl_status_text(struct jirafs *fs, size_t *len)
 		state = "up";
 	else if (hc.last_failure_ms)
 		state = "down";
+	struct tunnel_state tun;
+	bool tunneled = fs->client && jira_client_tunnel(fs->client, &tun);
+	if (tunneled && strcmp(tun.state, "down") == 0)
+		state = "down"; /* whatever the last answer was */
 	cJSON_AddStringToObject(tr, "state", state);
 	cJSON_AddBoolToObject(tr, "tls_verify", !fs->jira->insecure);
 	add_str_or_null(tr, "cacert", fs->jira->cacert);
 	cJSON_AddNumberToObject(tr, "max_connections",
 				fs->jira->max_connections);
-	cJSON_AddNullToObject(tr, "proxy");
-	cJSON_AddNullToObject(tr, "tunnel");
+	add_proxy(tr, fs->jira->proxy);
+	add_str_or_null(tr, "connect_to", fs->jira->connect_to);
+	if (tunneled) {
+		cJSON *tu = cJSON_AddObjectToObject(tr, "tunnel");
+		cJSON_AddStringToObject(tu, "to", fs->jira->tunnel);
+		cJSON_AddStringToObject(tu, "state", tun.state);
+		cJSON_AddNumberToObject(tu, "socks_port", tun.port);
+		cJSON_AddNumberToObject(tu, "restarts", tun.restarts);
+		add_str_or_null(tu, "last_error", tun.last_error);
+	} else {
+		cJSON_AddNullToObject(tr, "tunnel");
+	}
 	add_time(tr, "last_answer", hc.last_ok_ms);
 	add_time(tr, "last_failure", hc.last_failure_ms);
 

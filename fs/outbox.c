@@ -239,9 +239,9 @@ static void *worker(void *arg)
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
 		if (r == 0) {
-			jlog_info("outbox: %s of %s applied",
-				  jira_op_kind_name(pick->op->kind),
-				  pick->subject);
+			jlog_notice("outbox: %s of %s applied (try %d)",
+				    jira_op_kind_name(pick->op->kind),
+				    pick->subject, pick->op->attempts + 1);
 			if (ob->cb.applied)
 				ob->cb.applied(ob->cb.ctx, pick->op, &res);
 		} else {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jira/tunnel.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -21,6 +22,7 @@
 
 struct jira_client {
 	struct http *http;
+	struct tunnel *tunnel; /* or NULL */
 	unsigned max_connections;
 };
 
@@ -35,6 +37,10 @@ static const struct fuse_opt jira_opts[] = {
 	JIRA_OPT("cacert=%s", cacert, 0),
 	JIRA_OPT("insecure", insecure, 1),
 	JIRA_OPT("max_connections=%u", max_connections, 0),
+	JIRA_OPT("proxy=%s", proxy, 0),
+	JIRA_OPT("connect_to=%s", connect_to, 0),
+	JIRA_OPT("tunnel=%s", tunnel, 0),
+	JIRA_OPT("ssh_command=%s", ssh_command, 0),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_END
@@ -65,6 +71,21 @@ int jira_opt_parse(struct fuse_args *args, struct jira_config *cfg)
 		jlog_err("max_connections must be between 1 and 64");
 		return -1;
 	}
+	char why[256];
+	if (cfg->tunnel && tunnel_parse(cfg->tunnel, why, sizeof(why))) {
+		jlog_err("%s", why);
+		return -1;
+	}
+	if (cfg->tunnel && cfg->proxy) {
+		jlog_err("tunnel= and proxy= cannot be used together (the "
+			 "tunnel is the proxy)");
+		return -1;
+	}
+	if (cfg->proxy && *cfg->proxy && !strstr(cfg->proxy, "://")) {
+		jlog_err("proxy=%s: give a URL (http://, https://, socks5h://)",
+			 cfg->proxy);
+		return -1;
+	}
 	return 0;
 }
 
@@ -72,6 +93,10 @@ void jira_config_release(struct jira_config *cfg)
 {
 	free(cfg->url);
 	free(cfg->cacert);
+	free(cfg->proxy);
+	free(cfg->connect_to);
+	free(cfg->tunnel);
+	free(cfg->ssh_command);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -87,7 +112,17 @@ void jira_opt_help(void)
 	       "    -o max_connections=N   connections kept open to Jira "
 	       "(default: %d)\n"
 	       "    -o debug               log every request's headers "
-	       "(secrets redacted)\n",
+	       "(secrets redacted)\n"
+	       "    -o proxy=URL           an http://, https:// or socks5h:// "
+	       "proxy\n"
+	       "    -o connect_to=H:P:H2:P2\n"
+	       "                           connect to H2:P2 for H:P (TLS still "
+	       "verified for H)\n"
+	       "    -o tunnel=ssh://[USER@]HOST[:PORT]\n"
+	       "                           reach Jira through an ssh SOCKS "
+	       "tunnel\n"
+	       "    -o ssh_command=CMD     the ssh client and its options "
+	       "(default: ssh)\n",
 	       JIRA_DEFAULT_TIMEOUT_S, JIRA_DEFAULT_MAX_CONNECTIONS);
 }
 
@@ -139,15 +174,29 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 	struct jira_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	char why[256];
+	if (cfg->tunnel) {
+		int r = tunnel_start(cfg->tunnel, cfg->ssh_command, &c->tunnel,
+				     why, sizeof(why));
+		if (r) {
+			jlog_err("%s", why);
+			free(c);
+			return r;
+		}
+	}
 	struct http_config hc = {
 		.base_url = cfg->url,
 		.cacert = cfg->cacert,
 		.insecure = cfg->insecure,
 		.max_connections = cfg->max_connections,
 		.debug = cfg->debug,
+		.proxy = cfg->proxy,
+		.connect_to = cfg->connect_to,
+		.tunnel = c->tunnel,
 	};
 	int ret = http_new(&hc, auth, &c->http);
 	if (ret) {
+		tunnel_stop(c->tunnel);
 		free(c);
 		return ret;
 	}
@@ -161,7 +210,16 @@ void jira_client_free(struct jira_client *c)
 	if (!c)
 		return;
 	http_free(c->http);
+	tunnel_stop(c->tunnel);
 	free(c);
+}
+
+bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out)
+{
+	if (!c->tunnel)
+		return false;
+	tunnel_state(c->tunnel, out);
+	return true;
 }
 
 const char *jira_client_url(const struct jira_client *c)

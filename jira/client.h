@@ -25,7 +25,8 @@
 #include "util/clock.h"
 
 /* Options of the jira module (-o timeout=, cacert=, insecure,
- * max_connections=, debug), filled by jira_opt_parse(). */
+ * max_connections=, debug, proxy=, connect_to=, tunnel=, ssh_command=),
+ * filled by jira_opt_parse(). */
 struct jira_config {
 	char *url;            /* the positional URL, set by main */
 	unsigned timeout_s;   /* timeout=, default 30 */
@@ -33,6 +34,10 @@ struct jira_config {
 	int insecure;         /* insecure */
 	unsigned max_connections; /* max_connections=, default 8 */
 	int debug;            /* debug / -d (also kept for libfuse) */
+	char *proxy;          /* proxy= (http://, https://, socks5h://) */
+	char *connect_to;     /* connect_to=HOST:PORT:HOST2:PORT2[;...] */
+	char *tunnel;         /* tunnel=ssh://[user@]host[:port] */
+	char *ssh_command;    /* ssh_command= */
 };
 
 #define JIRA_DEFAULT_TIMEOUT_S 30
@@ -50,6 +55,9 @@ int jira_url_check(const char *url, char *errbuf, size_t errsize);
 
 struct jira_client;
 
+/* A client; with tunnel= it starts the ssh tunnel (requests wait for it
+ * while it starts, bounded by their deadlines), stopped by
+ * jira_client_free.  0 or -errno (the reason is logged). */
 int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		    struct jira_client **out);
 void jira_client_free(struct jira_client *c);
@@ -59,6 +67,9 @@ const char *jira_client_url(const struct jira_client *c);
 char *jira_browse_url(const struct jira_client *c, const char *key);
 void jira_client_counters(const struct jira_client *c,
 			  struct http_counters *out);
+/* The ssh tunnel's state, false when there is none. */
+struct tunnel_state;
+bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out);
 /* Cancel every request, now and later (the mount is ending). */
 void jira_client_cancel(struct jira_client *c);
 

@@ -26,6 +26,9 @@ struct slot {
 struct http {
 	char *base_url;  /* without trailing '/' */
 	char *cacert;
+	char *proxy;     /* or NULL */
+	struct curl_slist *connect_to; /* or NULL */
+	struct tunnel *tunnel; /* borrowed, or NULL */
 	bool insecure;
 	bool debug;
 	struct auth *auth; /* borrowed */
@@ -85,6 +88,16 @@ int http_new(const struct http_config *cfg, struct auth *auth,
 	h->insecure = cfg->insecure;
 	h->debug = cfg->debug;
 	h->auth = auth;
+	h->tunnel = cfg->tunnel;
+	if (cfg->proxy)
+		h->proxy = strdup(cfg->proxy);
+	if (cfg->connect_to) {
+		char *list = strdup(cfg->connect_to), *save = NULL;
+		for (char *e = list ? strtok_r(list, ";", &save) : NULL; e;
+		     e = strtok_r(NULL, ";", &save))
+			h->connect_to = curl_slist_append(h->connect_to, e);
+		free(list);
+	}
 	if (auth) {
 		auth->transport.post_form = post_form;
 		auth->transport.ctx = h;
@@ -130,6 +143,8 @@ void http_free(struct http *h)
 	free(h->slots);
 	free(h->base_url);
 	free(h->cacert);
+	free(h->proxy);
+	curl_slist_free_all(h->connect_to);
 	free(h);
 }
 
@@ -384,8 +399,9 @@ static void reply_reset(struct reply *r)
 /* One exchange on one handle.  Fills *a from what arrived. */
 static void perform(struct http *h, struct auth *auth, CURL *c,
 		    const struct http_req *req, const char *url,
-		    deadline_t deadline, struct reply *r, long *status,
-		    int *curl_code, char *curl_msg, bool *auth_failed)
+		    const char *proxy, deadline_t deadline, struct reply *r,
+		    long *status, int *curl_code, char *curl_msg,
+		    bool *auth_failed)
 {
 	const char *method = req->method, *body = req->body;
 	size_t body_len = req->body_len;
@@ -412,6 +428,14 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	/* proxy= or the tunnel; without either, curl's environment
+	 * variables (https_proxy, no_proxy, ...) apply as they do for curl.
+	 * A given proxy is used for every host: no_proxy must not let a
+	 * request bypass the tunnel. */
+	curl_easy_setopt(c, CURLOPT_PROXY, proxy);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, proxy ? "" : NULL);
+	if (h->connect_to)
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, h->connect_to);
 	int64_t left = deadline_left(deadline);
 	if (left < 1)
 		left = 1;
@@ -534,6 +558,14 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 					    auth_name(auth), strerror(-pr));
 			break;
 		}
+		char proxy[128] = "", why[400];
+		if (h->tunnel &&
+		    tunnel_proxy(h->tunnel, deadline, proxy, sizeof(proxy), why,
+				 sizeof(why))) {
+			st = jira_error_set(err, JIRA_ERR_UNREACHABLE, "%s",
+					    why);
+			break;
+		}
 		struct slot *s = slot_get(h, deadline, &timed_out);
 		if (!s) {
 			st = timed_out ? jira_error_set(err, JIRA_ERR_TIMEOUT,
@@ -546,8 +578,9 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			break;
 		}
 		jlog_debug("http %s %s", req->method, req->path);
-		perform(h, auth, s->curl, req, strbuf_str(&url), deadline, &r,
-			&status, &code, curl_msg, &auth_failed);
+		perform(h, auth, s->curl, req, strbuf_str(&url),
+			proxy[0] ? proxy : h->proxy, deadline, &r, &status,
+			&code, curl_msg, &auth_failed);
 		slot_put(h, s);
 		if (auth_failed) {
 			st = jira_error_set(err, JIRA_ERR_AUTH,

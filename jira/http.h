@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "jira/tunnel.h"
 #include "jira/status.h"
 #include "util/clock.h"
 
@@ -34,6 +35,9 @@ struct http_config {
 	bool insecure;            /* no certificate verification */
 	unsigned max_connections; /* >= 1 */
 	bool debug;               /* header traces through the log */
+	const char *proxy;        /* proxy URL, or NULL */
+	const char *connect_to;   /* "H:P:H2:P2[;...]", or NULL */
+	struct tunnel *tunnel;    /* borrowed: its SOCKS proxy, or NULL */
 };
 
 struct http;

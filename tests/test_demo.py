@@ -46,6 +46,24 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         doc = json.loads(open(mnt / "SEC" / "tls.json").read())
         assert doc["summary"] == "TLS 1.0 on web-04" and doc["status"] == "Closed"
         assert doc["comments"][-1]["body"] == "Retested: still vulnerable"
+        # pulling the plug on Jira as the demo suggests loses nothing
+        jira = str(tmp_path / "demo" / "jira")
+        assert f"{jira} stop" in text and f"{jira} start" in text
+        sh = lambda cmd: subprocess.run(cmd, shell=True, cwd=mnt, capture_output=True,
+                                        text=True, timeout=120)
+        assert sh(f"{jira} stop").returncode == 0
+        r = sh("echo 'written while Jira was down' >> SEC/SEC-1.json")
+        assert r.returncode == 0, r.stderr
+        assert len(os.listdir(mnt / ".jirafs" / "outbox")) == 1
+        assert os.getxattr(mnt / "SEC" / "SEC-1.json", "user.jira.state") == b"pending"
+        assert sh(f"{jira} start").returncode == 0          # from inside the mount
+        deadline = time.monotonic() + 60
+        while os.listdir(mnt / ".jirafs" / "outbox"):
+            assert time.monotonic() < deadline, "the outbox did not drain"
+            time.sleep(0.2)
+        doc = json.loads(open(mnt / "SEC" / "SEC-1.json").read())
+        assert [c["body"] for c in doc["comments"]].count("written while Jira was down") == 1
+        assert "outbox: comment of SEC-1 applied" in open(mnt / ".jirafs" / "log").read()
     finally:
         os.killpg(p.pid, signal.SIGINT)                          # Ctrl-C
         rc = p.wait(timeout=60)

@@ -11,7 +11,8 @@ README = os.path.join(ROOT, "README.md")
 OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl", "timeout",
            "cacert", "insecure", "state_dir", "debug", "max_connections", "default_issuetype",
            "close_transition", "resolution", "allow_http", "consumer_key", "private_key",
-           "client_id", "client_secret_file", "redirect_uri"]
+           "client_id", "client_secret_file", "redirect_uri", "proxy", "tunnel",
+           "ssh_command", "connect_to"]
 
 
 def test_man_page_is_lint_clean():
@@ -23,7 +24,8 @@ def test_man_page_documents_options_files_and_exit_status():
     text = open(MAN).read()
     for opt in OPTIONS:
         assert re.search(r"\b" + opt + r"\b", text), opt
-    for f in (".jirafs/status", ".jirafs/log", ".jirafs/outbox", "closed/"):
+    for f in (".jirafs/status", ".jirafs/log", ".jirafs/outbox", "closed/", "user.jira.state",
+              "ENOSPC"):
         assert f in text, f
     for section in ("SYNOPSIS", "OPTIONS", "FILES", "EXIT STATUS", "EXAMPLES",
                     "TROUBLESHOOTING"):

@@ -9,6 +9,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import peers  # noqa: E402
 import seed  # noqa: E402
 import server  # noqa: E402
 from state import State  # noqa: E402
@@ -46,6 +47,9 @@ def main(argv=None):
     ap.add_argument("--state")
     ap.add_argument("--base-url", help="base URL used in 'self' links (default: the listen URL)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--peer-exe", action="append", default=[], metavar="PATH",
+                    help="serve only connections opened by this program (repeatable; "
+                         "the tunnel tests' proof that traffic went through ssh)")
     args = ap.parse_args(argv)
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -60,7 +64,8 @@ def main(argv=None):
     server.EmuServer.address_family = family
     state = State(max_results=args.max_results, latency_ms=args.latency_ms)
     app = server.App(state, quiet=args.quiet, state_path=args.state)
-    httpd = server.EmuServer((args.host, args.port), app, ssl_ctx)
+    httpd = server.EmuServer((args.host, args.port), app, ssl_ctx,
+                             peer_exes=peers.resolve(args.peer_exe) if args.peer_exe else None)
     port = httpd.server_address[1]
     host = "127.0.0.1" if args.host == "localhost" else args.host
     if ":" in host:

@@ -272,6 +272,10 @@ class Emulator:
 
     request_seq = mark
 
+    def connections(self):
+        """{"accepted", "refused", "refused_from": {exe: n}} under --peer-exe."""
+        return self._ctl("GET", "/connections")
+
     def clear_requests(self):
         self._ctl("DELETE", "/requests")
 

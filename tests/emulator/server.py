@@ -17,6 +17,7 @@ import catalog as C
 import faults as F
 import jql
 import oauth
+import peers
 import render as R
 import seed
 from state import ApiError, fmt_date
@@ -116,6 +117,7 @@ class App:
         self.log = []
         self.seq = 0
         self.req_counter = itertools.count(1)
+        self.connections = {"accepted": 0, "refused": 0, "refused_from": {}}
         self.routes = self._routes()
 
     # ------------------------------------------------------------------ log
@@ -563,6 +565,9 @@ class App:
                 with self.log_lock:
                     self.log = []
                 return 200, {"next": self.seq}
+            if sub == "/connections" and method == "GET":
+                with self.log_lock:
+                    return 200, json.loads(json.dumps(self.connections))
             if sub == "/faults" and method == "POST":
                 rules = body.get("rules") if isinstance(body, dict) else body
                 return 200, {"added": self.faults.add(rules)}
@@ -914,10 +919,23 @@ class EmuServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, app, ssl_ctx=None):
+    def __init__(self, addr, app, ssl_ctx=None, peer_exes=None):
         self.app = app
         self.ssl_ctx = ssl_ctx
+        self.peer_exes = peer_exes   # None, or the programs allowed to connect
         super().__init__(addr, Handler)
+
+    def verify_request(self, request, client_address):
+        if not self.peer_exes:
+            return True
+        exe = peers.peer_exe(client_address)
+        ok = exe in self.peer_exes
+        with self.app.log_lock:
+            self.app.connections["accepted" if ok else "refused"] += 1
+            if not ok:
+                self.app.connections["refused_from"][exe or "?"] = \
+                    self.app.connections["refused_from"].get(exe or "?", 0) + 1
+        return ok
 
     def finish_request(self, request, client_address):
         if self.ssl_ctx is None:

@@ -4,8 +4,10 @@ import concurrent.futures
 import http.client
 import json
 import os
+import shutil
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -799,3 +801,17 @@ def test_token_file_and_cli(tmp_path):
         assert e.rest("GET", "project").json == []
     with pytest.raises(EmulatorError):
         Emulator.start(tmp_path, state=False, extra_args=["--seed-project", "bad"], timeout=10)
+
+
+def test_peer_exe_serves_only_the_named_programs(tmp_path):
+    curl = shutil.which("curl")
+    with Emulator.start(tmp_path, seed_projects=["PEER:3"], state=False,
+                        extra_args=["--peer-exe", sys.executable]) as e:
+        assert e.rest("GET", "/rest/api/2/serverInfo").status == 200   # this Python
+        r = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                            e.url + "/rest/api/2/serverInfo"], capture_output=True, text=True)
+        assert r.returncode != 0 and r.stdout == "000"                 # closed unanswered
+        conns = e.connections()
+        assert conns["refused"] == 1 and conns["accepted"] >= 1
+        assert conns["refused_from"] == {os.path.realpath(curl): 1}
+        assert len([x for x in e.requests() if "serverInfo" in x["path"]]) == 1

@@ -5,6 +5,7 @@
 #include "fs/fs.h"
 #include "harness.h"
 #include "jira/client.h"
+#include "jira/tunnel.h"
 
 /* Build fuse_args from a NULL-terminated list. */
 static struct fuse_args args_of(const char **argv)
@@ -103,6 +104,55 @@ TEST(jira_options_and_debug_kept_for_libfuse)
 	CHECK(!has_arg(&a, "timeout"));
 	jira_config_release(&cfg);
 	fuse_opt_free_args(&a);
+}
+
+TEST(jira_transport_options)
+{
+	const char *argv[] = { "jirafs", "-o",
+			       "tunnel=ssh://ops@bastion:2222,"
+			       "ssh_command=ssh -i /k -J jump,"
+			       "connect_to=jira.internal:443:127.0.0.1:9443",
+			       NULL };
+	struct fuse_args a = args_of(argv);
+	struct jira_config cfg = { 0 };
+	CHECK_INT(jira_opt_parse(&a, &cfg), 0);
+	CHECK_STR(cfg.tunnel, "ssh://ops@bastion:2222");
+	CHECK_STR(cfg.ssh_command, "ssh -i /k -J jump");
+	CHECK_STR(cfg.connect_to, "jira.internal:443:127.0.0.1:9443");
+	CHECK(!has_arg(&a, "tunnel"));
+	jira_config_release(&cfg);
+	fuse_opt_free_args(&a);
+
+	/* the tunnel is the proxy: not both; a proxy is a URL */
+	const char *both[] = { "jirafs", "-o",
+			       "tunnel=ssh://h,proxy=http://p:3128", NULL };
+	a = args_of(both);
+	CHECK(jira_opt_parse(&a, &cfg) < 0);
+	jira_config_release(&cfg);
+	fuse_opt_free_args(&a);
+	const char *noscheme[] = { "jirafs", "-o", "proxy=p:3128", NULL };
+	a = args_of(noscheme);
+	CHECK(jira_opt_parse(&a, &cfg) < 0);
+	jira_config_release(&cfg);
+	fuse_opt_free_args(&a);
+}
+
+TEST(tunnel_spec_parsing)
+{
+	char why[256];
+	const char *good[] = { "ssh://host", "ssh://user@host",
+			       "ssh://user@host:2222", "ssh://[::1]:22",
+			       "ssh://u@[::1]" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		CHECK_INT(tunnel_parse(good[i], why, sizeof(why)), 0);
+	const char *bad[] = { "host", "http://host", "ssh://", "ssh://host:",
+			      "ssh://host:22x", "ssh://host/x", "ssh://-oX=y",
+			      "ssh://u@" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		why[0] = '\0';
+		CHECK_INT(tunnel_parse(bad[i], why, sizeof(why)), -EINVAL);
+		CHECK(why[0] != '\0');
+	}
 }
 
 TEST(jira_options_defaults_and_limits)
