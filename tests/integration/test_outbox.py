@@ -121,6 +121,32 @@ def test_20_operations_survive_an_outage_and_a_crash(fresh_emulator, mount, tmp_
         assert f"{k}.json" in os.listdir(m2.p("SEC", "closed"))
 
 
+def test_comment_and_close_answered_by_dropped_connections_apply_once(fresh_emulator, mount):
+    """Jira applied the comment and the transition but the answers were lost:
+    the retries look first (the comment on the ticket, the status read back)
+    and send nothing twice."""
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "timeout=5")
+    key = sorted(n for n in os.listdir(m.p("OPS")) if n.endswith(".json"))[0][:-5]
+    emu.add_faults([{"action": "drop_after", "method": "POST",
+                     "path": f"/rest/api/2/issue/{key}/comment", "count": 1},
+                    {"action": "drop_after", "method": "POST",
+                     "path": f"/rest/api/2/issue/{key}/transitions", "count": 1}])
+    since = emu.request_seq()
+    with open(m.p("OPS", f"{key}.json"), "a") as f:
+        f.write("said once, answer lost\n")
+    os.rename(m.p("OPS", f"{key}.json"), m.p("OPS", "closed", f"{key}.json"))
+    wait_for(lambda: outbox_len(m) == 0, what="the retries")
+    bean = emu.issue(key)
+    bodies = [c["body"] for c in bean["fields"]["comment"]["comments"]]
+    assert bodies.count("said once, answer lost") == 1
+    assert is_done(bean)
+    posts = [r for r in emu.requests(since=since) if r["method"] == "POST"]
+    assert [r["path"].rsplit("/", 1)[-1] for r in posts] == ["comment", "transitions"]
+    assert all(r["fault"] == "drop_after" for r in posts)
+    assert json.load(open(m.p("OPS", "closed", f"{key}.json")))["status"] != "Open"
+
+
 def test_unmount_with_pending_operations_keeps_them(fresh_emulator, mount, tmp_path):
     emu = fresh_emulator(extra_args=["--seed", "demo"])
     state = tmp_path / "st"
