@@ -25,6 +25,11 @@
  * this long, doubled after each further failure up to the maximum. */
 #define RETRY_PAUSE_MS 2000
 #define RETRY_PAUSE_MAX_MS 60000
+/* An incremental refresh asks for what changed since the last sync plus
+ * this margin (Jira counts relative dates in minutes). */
+#define DELTA_MARGIN_MIN 2
+/* Past this, a refresh lists the whole project again. */
+#define DELTA_MAX_MIN (24 * 60)
 /* How long a caller waits for a background refresh of what it holds. */
 #define GRACE_MS 1000
 /* A background refresh may take this many times -o timeout. */
@@ -68,6 +73,8 @@ struct project {
 	bool stale_refreshing;   /* a reader reads them back */
 	struct map *missing;     /* key -> mono ms until which it is absent */
 	struct timespec mtime_open, mtime_closed;
+	int64_t synced_at;       /* mono ms when the search behind the
+				    listing held started; 0 = none */
 	/* guarded by the tree lock: */
 	bool visible;
 };
@@ -547,6 +554,20 @@ static void drop_entry(struct project *p, const char *key)
 	tentry_free(e);
 }
 
+/* Recompute the directories' times.  Called with p->lock held. */
+static void update_mtimes(struct project *p)
+{
+	struct timespec mo = { 0 }, mc = { 0 };
+	struct map_iter it = map_iter_start(p->tickets);
+	while (map_iter_next(&it)) {
+		struct tentry *e = it.value;
+		if (e->issue)
+			latest(e->done ? &mc : &mo, &e->issue->updated);
+	}
+	p->mtime_open = mo;
+	p->mtime_closed = mc;
+}
+
 /* Replace p's tickets by a new listing whose search started at `started`.
  * Entries written through jirafs after that stay as they are.  Called with
  * p->lock held; the references in issues are released by the caller. */
@@ -557,7 +578,6 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 	if (!m)
 		return -ENOMEM;
 	struct map *old = p->tickets;
-	struct timespec mo = { 0 }, mc = { 0 };
 	p->tickets = m;
 	p->nstale = 0;
 	/* first what was written since the search started... */
@@ -580,48 +600,128 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 			continue;
 		put_issue(p, m, is, started);
 	}
-	it = map_iter_start(m);
-	while (map_iter_next(&it)) {
-		struct tentry *e = it.value;
-		if (e->issue)
-			latest(e->done ? &mc : &mo, &e->issue->updated);
-	}
 	it = map_iter_start(old);
 	while (map_iter_next(&it))
 		tentry_free(it.value);
 	map_free(old);
-	p->mtime_open = mo;
-	p->mtime_closed = mc;
+	update_mtimes(p);
 	/* a fresh listing answers every "is it there" question itself */
 	map_free(p->missing);
 	p->missing = map_new();
 	return p->missing ? 0 : -ENOMEM;
 }
 
-/* Fetch and install p's listing; the caller marked the cache as
- * refreshing.  Called without locks; returns what cache_end returned. */
+/* The reuse hook of a project's searches: the ticket held in this
+ * version, so that an unchanged ticket is neither rendered nor stored
+ * twice. */
+static struct jira_issue *reuse_held(void *ctx, const char *key,
+				     const char *updated)
+{
+	struct project *p = ctx;
+	struct jira_issue *i = NULL;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, key);
+	if (e && e->issue && strcmp(e->issue->updated_raw, updated) == 0)
+		i = jira_issue_ref(e->issue);
+	pthread_mutex_unlock(&p->lock);
+	return i;
+}
+
+/*
+ * An incremental refresh: the tickets updated since the last sync (with a
+ * margin), merged into what is held, then Jira's count of the project to
+ * notice tickets that left it (deleted, moved): two requests when nothing
+ * left, whatever the project's size.  Returns 0 when done, 1 when the
+ * whole project must be listed again (something left, or a count that
+ * does not add up), or -errno.  Called without locks.
+ */
+static int refresh_delta(struct tree *t, struct project *p, int64_t since,
+			 int64_t started, deadline_t d, struct jira_error *err)
+{
+	int64_t minutes = (started - since) / 60000 + 1 + DELTA_MARGIN_MIN;
+	if (minutes > DELTA_MAX_MIN)
+		return 1;
+	char *jql = jql_project_updated(p->key, (unsigned)minutes);
+	char *count_jql = jql_project_count(p->key);
+	struct jira_issue **issues = NULL;
+	size_t n = 0;
+	enum jira_status st;
+	if (jql && count_jql)
+		st = jira_search_reusing(t->client, jql, false, reuse_held, p,
+					 d, &issues, &n, NULL, err);
+	else
+		st = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	free(jql);
+	unsigned total = 0;
+	if (st == JIRA_OK)
+		st = jira_search_total(t->client, count_jql, d, &total, err);
+	free(count_jql);
+	if (st != JIRA_OK) {
+		jira_issues_free(issues, n);
+		return -jira_errno(st);
+	}
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(issues[i]->project, p->key) == 0)
+			put_issue(p, p->tickets, issues[i], started);
+	size_t held = 0;
+	struct map_iter it = map_iter_start(p->tickets);
+	while (map_iter_next(&it))
+		if (((struct tentry *)it.value)->issue)
+			held++;
+	int ret = held == total ? 0 : 1;
+	if (!ret)
+		update_mtimes(p);
+	else
+		jlog_info("%s: %zu tickets held, %u in Jira: listing it again",
+			  p->key, held, total);
+	pthread_mutex_unlock(&p->lock);
+	jlog_debug("refreshed %s: %zu changed tickets", p->key, n);
+	jira_issues_free(issues, n);
+	return ret;
+}
+
+/* Fetch and install p's listing, incrementally when one is held; the
+ * caller marked the cache as refreshing.  Called without locks; returns
+ * what cache_end returned. */
 static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 {
 	struct jira_issue **issues = NULL;
 	size_t n = 0;
 	struct jira_search_stats stats = { 0 };
 	struct jira_error err = { 0 };
-	enum jira_status st;
+	enum jira_status st = JIRA_OK;
 	int ret;
 	int64_t started = clock_mono_ms();
-	char *jql = jql_project_all(p->key);
-	if (jql)
-		st = jira_search(t->client, jql, false, d, &issues, &n, &stats,
-				 &err);
-	else
-		st = jira_error_set(&err, JIRA_ERR_NOMEM, "out of memory");
-	free(jql);
+
+	pthread_mutex_lock(&p->lock);
+	int64_t since = p->cache.fetched_at ? p->synced_at : 0;
+	pthread_mutex_unlock(&p->lock);
+	int delta = since ? refresh_delta(t, p, since, started, d, &err) : 1;
+	if (delta < 0)
+		st = err.status;
+	if (delta > 0) {
+		char *jql = jql_project_all(p->key);
+		if (jql)
+			st = jira_search_reusing(t->client, jql, false,
+						 reuse_held, p, d, &issues, &n,
+						 &stats, &err);
+		else
+			st = jira_error_set(&err, JIRA_ERR_NOMEM,
+					    "out of memory");
+		free(jql);
+	}
 
 	pthread_mutex_lock(&p->lock);
 	if (st == JIRA_OK) {
-		ret = install_listing(p, issues, n, started);
-		jlog_debug("listed %s: %zu tickets in %u pages of %u", p->key,
-			   n, stats.pages, stats.page_size);
+		ret = delta > 0 ? install_listing(p, issues, n, started) : 0;
+		if (!ret)
+			p->synced_at = started;
+		if (delta > 0)
+			jlog_debug("listed %s: %zu tickets in %u pages of %u "
+				   "(%u unchanged)",
+				   p->key, n, stats.pages, stats.page_size,
+				   stats.reused);
 	} else {
 		ret = -jira_errno(st);
 		if (p->cache.fetched_at)
@@ -638,7 +738,8 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 	pthread_mutex_unlock(&p->lock);
 	jira_issues_free(issues, n);
 	/* the pages and the old listing are gone: give their memory back */
-	malloc_trim(0);
+	if (delta > 0)
+		malloc_trim(0);
 	atomic_fetch_add(st == JIRA_OK ? &t->listings : &t->listing_failures,
 			 1);
 	return ret;

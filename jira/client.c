@@ -7,8 +7,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jira/tunnel.h"
 #include "util/json.h"
@@ -19,11 +21,17 @@
 #define RETRY_BASE_MS 200
 #define RETRY_CAP_MS 5000
 #define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
+#define PARSE_SLOTS_MAX 4
 
 struct jira_client {
 	struct http *http;
 	struct tunnel *tunnel; /* or NULL */
 	unsigned max_connections;
+	/* Search pages are downloaded max_connections at a time but parsed
+	 * and rendered only this many at a time (one per CPU, at most 4):
+	 * more would not be faster, and each page's cJSON tree is tens of
+	 * megabytes at 1,000 tickets. */
+	sem_t parse_slots;
 };
 
 /* ---- options ---------------------------------------------------------- */
@@ -201,6 +209,10 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		return ret;
 	}
 	c->max_connections = hc.max_connections;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	sem_init(&c->parse_slots, 0,
+		 cpus < 1 ? 1 : cpus > PARSE_SLOTS_MAX ? PARSE_SLOTS_MAX
+						       : (unsigned)cpus);
 	*out = c;
 	return 0;
 }
@@ -211,6 +223,7 @@ void jira_client_free(struct jira_client *c)
 		return;
 	http_free(c->http);
 	tunnel_stop(c->tunnel);
+	sem_destroy(&c->parse_slots);
 	free(c);
 }
 
@@ -277,10 +290,29 @@ static bool content_is_json(const struct http_response *r)
 	return strncasecmp(r->content_type, "application/json", 16) == 0;
 }
 
-enum jira_status jira_request_json(struct jira_client *c, const char *method,
-				   const char *path, const char *body,
-				   deadline_t deadline, bool idempotent,
-				   cJSON **out, struct jira_error *err)
+/* Wait for a parse slot until the deadline: 0 or -ETIMEDOUT. */
+static int gate_enter(struct jira_client *c, deadline_t deadline)
+{
+	struct timespec ts = deadline_timespec(deadline);
+	while (sem_clockwait(&c->parse_slots, CLOCK_MONOTONIC, &ts) != 0)
+		if (errno != EINTR)
+			return -ETIMEDOUT;
+	return 0;
+}
+
+static void gate_leave(struct jira_client *c)
+{
+	sem_post(&c->parse_slots);
+}
+
+/* jira_request_json; with `gated`, the answer is parsed holding a parse
+ * slot, which the caller leaves (gate_leave) after freeing *out, when this
+ * returns JIRA_OK. */
+static enum jira_status request_json(struct jira_client *c, const char *method,
+				     const char *path, const char *body,
+				     deadline_t deadline, bool idempotent,
+				     bool gated, cJSON **out,
+				     struct jira_error *err)
 {
 	struct jira_error local;
 	enum jira_status st = JIRA_OK;
@@ -305,17 +337,28 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 					path,
 					r.content_type[0] ? r.content_type
 							  : "untyped");
+			} else if (gated && gate_enter(c, deadline)) {
+				st = jira_error_set(err, JIRA_ERR_TIMEOUT,
+						    "%s %s: no time left to "
+						    "read the answer",
+						    method, path);
 			} else {
 				json_neutralize_nul(r.body, r.len);
 				*out = cJSON_ParseWithLength(r.body, r.len);
-				if (!*out)
+				if (!*out) {
 					st = jira_error_set(
 						err, JIRA_ERR_BAD_RESPONSE,
 						"%s %s: answer is not valid "
 						"JSON (%zu bytes)",
 						method, path, r.len);
+					if (gated)
+						gate_leave(c);
+				}
 			}
 			err->retry_after_s = -1;
+		} else if (st == JIRA_OK && gated && gate_enter(c, deadline)) {
+			st = jira_error_set(err, JIRA_ERR_TIMEOUT,
+					    "%s %s: no time left", method, path);
 		}
 		http_response_release(&r);
 		if (st == JIRA_OK || !idempotent ||
@@ -327,6 +370,15 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 		jlog_debug("retrying %s %s after: %s", method, path, err->msg);
 	}
 	return st;
+}
+
+enum jira_status jira_request_json(struct jira_client *c, const char *method,
+				   const char *path, const char *body,
+				   deadline_t deadline, bool idempotent,
+				   cJSON **out, struct jira_error *err)
+{
+	return request_json(c, method, path, body, deadline, idempotent, false,
+			    out, err);
 }
 
 enum jira_status jira_get_json(struct jira_client *c, const char *path,
@@ -452,10 +504,16 @@ struct page {
 	unsigned granted; /* maxResults of the answer */
 	unsigned total;
 	unsigned skipped;
+	unsigned reused;
+};
+
+struct reuse {
+	jira_reuse_fn fn; /* or NULL */
+	void *ctx;
 };
 
 static char *search_body(const char *jql, unsigned start, unsigned max,
-			 bool lenient)
+			 bool lenient, const char *field_spec)
 {
 	cJSON *b = cJSON_CreateObject();
 	if (!b)
@@ -466,11 +524,12 @@ static char *search_body(const char *jql, unsigned start, unsigned max,
 	cJSON_AddNumberToObject(b, "startAt", start);
 	cJSON_AddNumberToObject(b, "maxResults", max);
 	cJSON *fields = cJSON_AddArrayToObject(b, "fields");
-	char spec[] = JIRA_ISSUE_FIELDS;
+	char *spec = strdup(field_spec);
 	char *save = NULL;
-	for (char *f = strtok_r(spec, ",", &save); f;
+	for (char *f = spec ? strtok_r(spec, ",", &save) : NULL; f;
 	     f = strtok_r(NULL, ",", &save))
 		cJSON_AddItemToArray(fields, cJSON_CreateString(f));
+	free(spec);
 	char *s = cJSON_PrintUnformatted(b);
 	cJSON_Delete(b);
 	return s;
@@ -490,24 +549,41 @@ static unsigned uint_of(const cJSON *obj, const char *key)
 	return v->valuedouble > 1e9 ? 1000000000u : (unsigned)v->valuedouble;
 }
 
+/* The ticket held for this bean's key and version, if the caller has it. */
+static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
+{
+	if (!ru || !ru->fn)
+		return NULL;
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(bean, "key");
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
+	const cJSON *upd = cJSON_GetObjectItemCaseSensitive(f, "updated");
+	if (!cJSON_IsString(key) || !cJSON_IsString(upd) || !*upd->valuestring)
+		return NULL;
+	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
+}
+
 static enum jira_status fetch_page(struct jira_client *c, const char *jql,
-				   bool lenient, unsigned start, unsigned max,
+				   bool lenient, const struct reuse *ru,
+				   unsigned start, unsigned max,
 				   deadline_t deadline, struct page *p,
 				   struct jira_error *err)
 {
 	cJSON *j = NULL;
 	memset(p, 0, sizeof(*p));
-	char *body = search_body(jql, start, max, lenient);
+	char *body = search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
-					   body, deadline, true, &j, err);
+	enum jira_status st =
+		request_json(c, "POST", "/rest/api/2/search", body, deadline,
+			     true, true, &j, err);
 	free(body);
 	if (st != JIRA_OK)
 		return st;
+	/* from here on this thread holds a parse slot */
 	const cJSON *issues = cJSON_GetObjectItemCaseSensitive(j, "issues");
 	if (!cJSON_IsArray(issues)) {
 		cJSON_Delete(j);
+		gate_leave(c);
 		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
 				      "search answer without issues");
 	}
@@ -517,15 +593,22 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 	p->issues = calloc(cap ? cap : 1, sizeof(*p->issues));
 	if (!p->issues) {
 		cJSON_Delete(j);
+		gate_leave(c);
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	}
 	const cJSON *bean;
 	cJSON_ArrayForEach(bean, issues) {
 		char why[128];
-		struct jira_issue *i;
+		struct jira_issue *i = reused(ru, bean);
+		if (i) {
+			p->issues[p->n++] = i;
+			p->reused++;
+			continue;
+		}
 		int r = jira_issue_from_json(bean, &i, why, sizeof(why));
 		if (r == -ENOMEM) {
 			cJSON_Delete(j);
+			gate_leave(c);
 			page_release(p);
 			return jira_error_set(err, JIRA_ERR_NOMEM,
 					      "out of memory");
@@ -538,6 +621,7 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 		p->issues[p->n++] = i;
 	}
 	cJSON_Delete(j);
+	gate_leave(c);
 	return JIRA_OK;
 }
 
@@ -545,6 +629,7 @@ struct page_job {
 	struct jira_client *c;
 	const char *jql;
 	bool lenient;
+	const struct reuse *reuse;
 	deadline_t deadline;
 	unsigned page_size;
 	unsigned npages;       /* pages[0] is done before workers start */
@@ -564,7 +649,7 @@ static void *page_worker(void *arg)
 			break;
 		struct jira_error e = { 0 };
 		enum jira_status st =
-			fetch_page(job->c, job->jql, job->lenient,
+			fetch_page(job->c, job->jql, job->lenient, job->reuse,
 				   idx * job->page_size, job->page_size,
 				   job->deadline, &job->pages[idx], &e);
 		if (st != JIRA_OK) {
@@ -607,12 +692,24 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 			     struct jira_search_stats *stats,
 			     struct jira_error *err)
 {
+	return jira_search_reusing(c, jql, lenient, NULL, NULL, deadline,
+				   issues, n, stats, err);
+}
+
+enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
+				     bool lenient, jira_reuse_fn reuse_fn,
+				     void *reuse_ctx, deadline_t deadline,
+				     struct jira_issue ***issues, size_t *n,
+				     struct jira_search_stats *stats,
+				     struct jira_error *err)
+{
 	struct page first;
 	struct jira_search_stats s = { 0 };
+	struct reuse ru = { reuse_fn, reuse_ctx };
 	*issues = NULL;
 	*n = 0;
 
-	enum jira_status st = fetch_page(c, jql, lenient, 0,
+	enum jira_status st = fetch_page(c, jql, lenient, &ru, 0,
 					 SEARCH_PAGE_REQUEST, deadline, &first,
 					 err);
 	if (st != JIRA_OK)
@@ -631,6 +728,7 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 		.c = c,
 		.jql = jql,
 		.lenient = lenient,
+		.reuse = &ru,
 		.deadline = deadline,
 		.page_size = size,
 		.npages = npages,
@@ -657,6 +755,7 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 	for (unsigned i = 0; i < npages; i++) {
 		count += job.pages[i].n;
 		s.skipped += i ? job.pages[i].skipped : 0;
+		s.reused += job.pages[i].reused;
 	}
 	struct jira_issue **all = NULL;
 	if (st == JIRA_OK) {
@@ -689,6 +788,30 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 	if (stats)
 		*stats = s;
 	return JIRA_OK;
+}
+
+enum jira_status jira_search_total(struct jira_client *c, const char *jql,
+				   deadline_t deadline, unsigned *total,
+				   struct jira_error *err)
+{
+	cJSON *j = NULL;
+	*total = 0;
+	char *body = search_body(jql, 0, 0, false, "id");
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
+					   body, deadline, true, &j, err);
+	free(body);
+	if (st != JIRA_OK)
+		return st;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "total");
+	if (!cJSON_IsNumber(t) || t->valuedouble < 0)
+		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				    "search answer without a total");
+	else
+		*total = uint_of(j, "total");
+	cJSON_Delete(j);
+	return st;
 }
 
 void jira_issues_free(struct jira_issue **issues, size_t n)
@@ -758,6 +881,29 @@ char *jql_project_all(const char *project_key)
 		return NULL;
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "project = %s ORDER BY key ASC", q);
+	free(q);
+	return strbuf_detach(&sb, NULL);
+}
+
+char *jql_project_count(const char *project_key)
+{
+	char *q = jql_quote(project_key);
+	if (!q)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "project = %s", q);
+	free(q);
+	return strbuf_detach(&sb, NULL);
+}
+
+char *jql_project_updated(const char *project_key, unsigned minutes)
+{
+	char *q = jql_quote(project_key);
+	if (!q)
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "project = %s AND updated >= \"-%um\" ORDER BY key ASC",
+		    q, minutes);
 	free(q);
 	return strbuf_detach(&sb, NULL);
 }

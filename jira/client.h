@@ -114,7 +114,14 @@ struct jira_search_stats {
 	unsigned page_size;  /* granted by the server */
 	unsigned total;      /* Jira's total */
 	unsigned skipped;    /* beans without a usable key */
+	unsigned reused;     /* tickets the caller held in that version */
 };
+
+/* A ticket the caller already holds for this key in this version (Jira's
+ * "updated" string), with a new reference, or NULL.  Called from several
+ * threads at once. */
+typedef struct jira_issue *(*jira_reuse_fn)(void *ctx, const char *key,
+					    const char *updated);
 
 /*
  * Run a JQL search and fetch every page: the first page tells the page size
@@ -130,7 +137,20 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 			     struct jira_issue ***issues, size_t *n,
 			     struct jira_search_stats *stats,
 			     struct jira_error *err);
+/* The same, taking a ticket from reuse_fn instead of rendering it again
+ * when the caller holds that version. */
+enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
+				     bool lenient, jira_reuse_fn reuse_fn,
+				     void *reuse_ctx, deadline_t deadline,
+				     struct jira_issue ***issues, size_t *n,
+				     struct jira_search_stats *stats,
+				     struct jira_error *err);
 void jira_issues_free(struct jira_issue **issues, size_t n);
+
+/* How many issues a JQL query matches (one request, no issues). */
+enum jira_status jira_search_total(struct jira_client *c, const char *jql,
+				   deadline_t deadline, unsigned *total,
+				   struct jira_error *err);
 
 /* One ticket by key, with every field the ticket file shows. */
 enum jira_status jira_issue_get(struct jira_client *c, const char *key,
@@ -147,6 +167,11 @@ enum jira_status jira_issue_get(struct jira_client *c, const char *key,
  */
 char *jql_quote(const char *s);
 char *jql_project_all(const char *project_key);
+/* project = "KEY" (for jira_search_total) */
+char *jql_project_count(const char *project_key);
+/* the tickets of a project updated in the last `minutes` minutes, as the
+ * server's clock counts them (a relative date: no time zone to agree on) */
+char *jql_project_updated(const char *project_key, unsigned minutes);
 /* key in ("A-1", "A-2") ORDER BY key ASC */
 char *jql_keys(const char *const *keys, size_t n);
 

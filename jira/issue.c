@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/blob.h"
 #include "util/json.h"
 #include "util/strbuf.h"
 
@@ -273,11 +274,6 @@ char *jira_issue_render(const cJSON *bean, size_t *len)
 	return out;
 }
 
-static char *dup_or_empty(const char *s)
-{
-	return strdup(s ? s : "");
-}
-
 int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 			 char *errbuf, size_t errsize)
 {
@@ -291,36 +287,61 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 		snprintf(errbuf, errsize, "an issue with an unusable key");
 		return -EINVAL;
 	}
-	struct jira_issue *i = calloc(1, sizeof(*i));
-	if (!i)
-		return -ENOMEM;
-	atomic_init(&i->refs, 1);
-
 	const cJSON *f = field(bean, "fields");
 	const cJSON *st = field(f, "status");
 	const cJSON *cat = field(st, "statusCategory");
 	const char *catkey = string_of(field(cat, "key"));
 	const char *created = string_of(field(f, "created"));
 	const char *updated = string_of(field(f, "updated"));
-	const cJSON *idv = field(bean, "id");
+	const char *id = string_of(field(bean, "id"));
+	const char *status = name_of(st);
+	size_t text_len;
+	char *text = jira_issue_render(bean, &text_len);
+	if (!text)
+		return -ENOMEM;
 
-	i->key = strdup(key);
-	i->id = dup_or_empty(string_of(idv));
+	/* One blob holds the struct, its strings and the ticket file: they
+	 * live and die together, apart from the heap the search pages are
+	 * parsed in (see util/blob.h). */
 	const char *dash = strrchr(key, '-');
-	i->project = strndup(key, (size_t)(dash - key));
-	i->status = dup_or_empty(name_of(st));
+	size_t lkey = strlen(key) + 1, lid = strlen(id ? id : "") + 1,
+	       lproj = (size_t)(dash - key) + 1,
+	       lstatus = strlen(status ? status : "") + 1,
+	       lupd = strlen(updated ? updated : "") + 1;
+	struct blob_chunk *chunk;
+	char *b = blob_alloc(sizeof(struct jira_issue) + lkey + lid + lproj +
+				     lstatus + lupd + text_len + 1,
+			     &chunk);
+	if (!b) {
+		free(text);
+		return -ENOMEM;
+	}
+	struct jira_issue *i = (struct jira_issue *)b;
+	memset(i, 0, sizeof(*i));
+	atomic_init(&i->refs, 1);
+	i->chunk = chunk;
+	char *p = b + sizeof(*i);
+#define PUT(dst, src, n)                                                       \
+	do {                                                                   \
+		(dst) = p;                                                     \
+		memcpy(p, (src), (n) - 1);                                     \
+		p[(n) - 1] = '\0';                                             \
+		p += (n);                                                      \
+	} while (0)
+	PUT(i->key, key, lkey);
+	PUT(i->id, id ? id : "", lid);
+	PUT(i->project, key, lproj);
+	PUT(i->status, status ? status : "", lstatus);
+	PUT(i->updated_raw, updated ? updated : "", lupd);
+	PUT(i->text, text, text_len + 1);
+#undef PUT
+	i->text_len = text_len;
+	free(text);
 	i->done = catkey && strcmp(catkey, "done") == 0;
-	i->updated_raw = dup_or_empty(updated);
 	if (created)
 		jira_time_parse(created, &i->created);
 	if (updated)
 		jira_time_parse(updated, &i->updated);
-	i->text = jira_issue_render(bean, &i->text_len);
-	if (!i->key || !i->id || !i->project || !i->status ||
-	    !i->updated_raw || !i->text) {
-		jira_issue_unref(i);
-		return -ENOMEM;
-	}
 	*out = i;
 	return 0;
 }
@@ -335,11 +356,5 @@ void jira_issue_unref(struct jira_issue *i)
 {
 	if (!i || atomic_fetch_sub(&i->refs, 1) != 1)
 		return;
-	free(i->key);
-	free(i->id);
-	free(i->project);
-	free(i->status);
-	free(i->updated_raw);
-	free(i->text);
-	free(i);
+	blob_free(i->chunk);
 }

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <time.h>
 
+struct blob_chunk;
+
 struct jira_issue {
 	atomic_int refs;
 	char *key;      /* "SEC-12"; always matches jira_key_valid() */
@@ -33,6 +35,7 @@ struct jira_issue {
 	char *updated_raw; /* Jira's "updated" string, "" if none */
 	char *text;     /* the ticket file, NUL-terminated */
 	size_t text_len;
+	struct blob_chunk *chunk; /* the struct and its strings live there */
 };
 
 /* Build from one element of a search's "issues" (or GET issue's answer).

@@ -247,9 +247,18 @@ def test_pages_after_the_first_are_fetched_in_parallel_over_a_kept_pool(fresh_em
     assert first[0]["body"]["startAt"] == 0
     assert 2 <= max_overlap(first[1:]) <= 4                  # parallel, within the pool
     import time
+    # a ticket deleted in Jira: the incremental refresh (changes + count)
+    # sees the count fall and lists the project again
+    emu.delete_issue("PAR-5")
     time.sleep(1.1)
-    os.listdir(m.p("PAR"))                                   # a second listing
-    after = emu.requests(since=since)
-    assert len([r for r in after if r["path"] == "/rest/api/2/search"]) == 24
-    conns = {r["conn"] for r in after}
+    os.listdir(m.p("PAR"))
+    t0 = time.monotonic()
+    while "PAR-5.json" in os.listdir(m.p("PAR")):
+        assert time.monotonic() - t0 < 20, "the deletion was not noticed"
+        time.sleep(0.1)
+    after = [r for r in emu.requests(since=since) if r["path"] == "/rest/api/2/search"]
+    assert len(after) == 12 + 2 + 12                         # first, delta + count, again
+    assert 'updated >= "-' in after[12]["body"]["jql"]      # what changed lately
+    assert after[13]["body"]["maxResults"] == 0              # the count
+    conns = {r["conn"] for r in emu.requests(since=since)}
     assert len(conns) <= 4, conns                            # connections are kept and reused

@@ -1,0 +1,378 @@
+"""The jirafs benchmark: one run, one emulator, jirafs side by side with
+python-jira and curl.  Run it with bench/run (which builds first); see
+bench/README.md for what each figure means.
+
+Every figure comes with the emulator's request counts; comparisons are
+ratios measured in this one run, because the machine is shared and noisy.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+from control import Emulator  # noqa: E402
+
+TOKEN = "alice-pat"
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f if len(line.split()) > 2)
+
+
+class Jirafs:
+    """The daemon, in the foreground, on its own mount point."""
+
+    def __init__(self, binary, url, mnt, state, token_file, options=()):
+        os.makedirs(mnt, exist_ok=True)
+        self.mnt = mnt
+        opts = ["auth=pat", f"token_file={token_file}", f"state_dir={state}"] + list(options)
+        self.log = open(os.path.join(os.path.dirname(mnt), os.path.basename(mnt) + ".log"), "ab")
+        self.proc = subprocess.Popen([binary, "-f", "-o", ",".join(opts), url, mnt],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        while not is_mounted(mnt):
+            if self.proc.poll() is not None or time.monotonic() - t0 > 60:
+                raise SystemExit(f"jirafs did not mount {mnt}")
+            time.sleep(0.02)
+
+    def p(self, *parts):
+        return os.path.join(self.mnt, *parts)
+
+    def status(self):
+        with open(self.p(".jirafs", "status")) as f:
+            return json.load(f)
+
+    def memory_kib(self):
+        out = {}
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+        return out
+
+    def stop(self):
+        subprocess.run(["fusermount3", "-u", self.mnt], check=False)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    out = fn()
+    return time.monotonic() - t0, out
+
+
+def sh(cmd, cwd=None):
+    r = subprocess.run(cmd, shell=True, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"failed: {cmd}\n{r.stderr[-2000:]}")
+    return r.stdout
+
+
+def counts(emu, since):
+    """What the emulator saw since a mark: searches, per-ticket GETs, writes."""
+    reqs = emu.requests(since=since)
+    c = {"requests": len(reqs), "searches": 0, "ticket_gets": 0, "creates": 0,
+         "comments": 0, "other": 0}
+    for r in reqs:
+        path = r["path"]
+        if path == "/rest/api/2/search":
+            c["searches"] += 1
+        elif r["method"] == "GET" and path.startswith("/rest/api/2/issue/") and \
+                path.count("/") == 4 and "createmeta" not in path:
+            c["ticket_gets"] += 1
+        elif r["method"] == "POST" and path == "/rest/api/2/issue":
+            c["creates"] += 1
+        elif r["method"] == "POST" and path.endswith("/comment"):
+            c["comments"] += 1
+        else:
+            c["other"] += 1
+    return c
+
+
+def wait_listing(j, before, timeout=120):
+    """Wait until .jirafs/status counts one more finished listing."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if j.status()["counters"]["listings"] > before:
+            return
+        time.sleep(0.05)
+    raise SystemExit("the refresh did not finish")
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return f"{cpu}, {os.cpu_count()} CPUs, {mem:.0f} GiB, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--jirafs", default=os.path.join(ROOT, "build", "jirafs"))
+    ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--tickets", type=int, default=50000, help="(a), (f), (g)")
+    ap.add_argument("--grep-tickets", type=int, default=10000, help="(b)")
+    ap.add_argument("--creates", type=int, default=500, help="(c), (d)")
+    ap.add_argument("--comments", type=int, default=1000, help="(e)")
+    ap.add_argument("--changed", type=int, default=10, help="(f)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--workdir")
+    args = ap.parse_args()
+
+    work = args.workdir or tempfile.mkdtemp(prefix="jirafs-bench-")
+    os.makedirs(work, exist_ok=True)
+    token_file = os.path.join(work, "token")
+    with open(token_file, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(token_file, 0o600)
+
+    n, ng = args.tickets, args.grep_tickets
+    log(f"bench: seeding the emulator (BIG: {n}, GREP: {ng} tickets) ...")
+    emu = Emulator.start(os.path.join(work, "emu"), state=False,
+                         seed_projects=[f"BIG:{n}:4", f"GREP:{ng}:4"],
+                         latency_ms=args.latency_ms, timeout=600)
+    page = emu.config()["max_results"]
+    for key in ("CRA", "CRB", "CRC", "CRD", "COM"):
+        emu.create_project(key)
+    emu.seed("COM", 100, done_every=0, comments=0)
+    res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": machine(), "latency_ms": args.latency_ms, "page_size": page,
+           "tickets": n, "figures": {}}
+    fig = res["figures"]
+    mounts = []
+    try:
+        # ---------------------------------------------------------- (a) and (g)
+        ttl = 3600
+        j = Jirafs(args.jirafs, emu.url, os.path.join(work, "mnt"), os.path.join(work, "state"),
+                   token_file, [f"cache_ttl={ttl}"])
+        mounts.append(j)
+        os.listdir(j.mnt)
+        mark = emu.mark()
+        t_cold, _ = timed(lambda: sh(f"ls -l {j.p('BIG')} {j.p('BIG', 'closed')} | wc -l"))
+        c_cold = counts(emu, mark)
+        mark = emu.mark()
+        t_warm, out = timed(lambda: sh(f"ls -l {j.p('BIG')} {j.p('BIG', 'closed')} | wc -l"))
+        c_warm = counts(emu, mark)
+        files = int(out.split()[0]) - 6   # two "total" lines, headers, closed/ itself
+        fig["a"] = {"what": f"ls -l of a {n:,}-ticket project", "files": files,
+                    "cold_s": t_cold, "warm_s": t_warm, "cold_requests": c_cold,
+                    "warm_requests": c_warm,
+                    "search_target": -(-n // page) + 3}
+        log(f"(a) cold ls -l: {t_cold:.2f} s, {c_cold['searches']} searches "
+            f"(target <= {fig['a']['search_target']}); warm: {t_warm:.2f} s, "
+            f"{c_warm['requests']} requests")
+        mem = j.memory_kib()
+        fig["g"] = {"what": f"daemon memory holding {n:,} tickets",
+                    "rss_mib": mem["VmRSS"] / 1024, "peak_rss_mib": mem["VmHWM"] / 1024}
+        log(f"(g) RSS {fig['g']['rss_mib']:.0f} MiB, peak {fig['g']['peak_rss_mib']:.0f} MiB")
+
+        # ---------------------------------------------------------------- (b)
+        mark = emu.mark()
+        t_grep, out = timed(lambda: subprocess.run(
+            ["grep", "-rl", "CVE-2023-0286", j.p("GREP")], capture_output=True,
+            text=True).stdout)
+        c_grep = counts(emu, mark)
+        fig["b"] = {"what": f"grep -rl over a {ng:,}-ticket project", "seconds": t_grep,
+                    "matches": len(out.split()), "requests": c_grep}
+        log(f"(b) grep -rl: {t_grep:.2f} s, {c_grep['ticket_gets']} per-ticket GETs, "
+            f"{c_grep['searches']} searches, {len(out.split())} matches")
+
+        # ---------------------------------------------------------------- (c)
+        nc = args.creates
+        os.listdir(j.p("CRA"))
+        open(j.p("CRA", "warmup.json"), "w").write('{"summary": "warm-up"}')
+        mark = emu.mark()
+        script = (f"i=0; while [ $i -lt {nc} ]; do i=$((i+1)); "
+                  f"printf '{{\"summary\": \"finding %d\"}}' $i > {j.p('CRA')}/f$i.json; done")
+        t_fs, _ = timed(lambda: sh(script))
+        c_fs = counts(emu, mark)
+
+        from jira import JIRA
+        client = JIRA(server=emu.url, token_auth=TOKEN)
+        client.create_issue(project="CRB", summary="warm-up", issuetype={"name": "Task"})
+        mark = emu.mark()
+
+        def pyjira():
+            for i in range(nc):
+                client.create_issue(project="CRB", summary=f"finding {i}",
+                                    issuetype={"name": "Task"})
+        t_py, _ = timed(pyjira)
+        c_py = counts(emu, mark)
+
+        body = '{"fields": {"project": {"key": "CRC"}, "issuetype": {"name": "Task"}, ' \
+               '"summary": "finding"}}'
+        curl = (f"curl -sS -o /dev/null -H 'Authorization: Bearer {TOKEN}' "
+                f"-H 'Content-Type: application/json' --data '{body}' "
+                f"{emu.url}/rest/api/2/issue")
+        sh(curl)
+        mark = emu.mark()
+        t_curl, _ = timed(lambda: sh(f"i=0; while [ $i -lt {nc} ]; do i=$((i+1)); {curl}; done"))
+        c_curl = counts(emu, mark)
+        fig["c"] = {"what": f"{nc} sequential creates", "jirafs_s": t_fs, "python_jira_s": t_py,
+                    "curl_s": t_curl, "jirafs_requests": c_fs, "python_jira_requests": c_py,
+                    "curl_requests": c_curl, "jirafs_vs_python_jira": t_fs / t_py,
+                    "jirafs_vs_curl": t_fs / t_curl}
+        log(f"(c) {nc} creates: jirafs {t_fs:.2f} s ({c_fs['requests']} requests), "
+            f"python-jira {t_py:.2f} s ({c_py['requests']}), curl {t_curl:.2f} s "
+            f"({c_curl['requests']}); jirafs/python-jira {t_fs / t_py:.2f} (target <= 0.67), "
+            f"jirafs/curl {t_fs / t_curl:.2f} (target <= 1.3)")
+
+        # ---------------------------------------------------------------- (d)
+        os.listdir(j.p("CRD"))
+        open(j.p("CRD", "warmup.json"), "w").write('{"summary": "warm-up"}')
+        mark = emu.mark()
+        t_par, _ = timed(lambda: sh(
+            f"seq {nc} | xargs -P 8 -I{{}} sh -c "
+            f"'printf \"{{\\\"summary\\\": \\\"finding {{}}\\\"}}\" > {j.p('CRD')}/f{{}}.json'"))
+        c_par = counts(emu, mark)
+        fig["d"] = {"what": f"{nc} creates with xargs -P 8", "seconds": t_par,
+                    "requests": c_par, "speedup_vs_sequential": t_fs / t_par}
+        log(f"(d) xargs -P 8: {t_par:.2f} s, {c_par['creates']} creates, "
+            f"{t_fs / t_par:.1f}x the sequential jirafs figure (target >= 3)")
+
+        # ---------------------------------------------------------------- (e)
+        ncom = args.comments
+        keys = sorted(x for x in os.listdir(j.p("COM")) if x.endswith(".json"))
+        mark = emu.mark()
+        script = " ".join(f"echo 'comment {i}' >> {j.p('COM', keys[i % len(keys)])};"
+                          for i in range(ncom))
+        t_com, _ = timed(lambda: sh(script))
+        c_com = counts(emu, mark)
+        fig["e"] = {"what": f"{ncom} comments by >>", "seconds": t_com, "requests": c_com}
+        log(f"(e) {ncom} comments: {t_com:.2f} s, {c_com['comments']} comment POSTs, "
+            f"{c_com['requests']} requests")
+
+        # ---------------------------------------------------------------- (f)
+        j.stop()
+        mounts.remove(j)
+        ttl = 5
+        j = Jirafs(args.jirafs, emu.url, os.path.join(work, "mnt-f"),
+                   os.path.join(work, "state-f"), token_file, [f"cache_ttl={ttl}"])
+        mounts.append(j)
+        os.listdir(j.p("BIG"))
+        before = j.status()["counters"]["listings"]
+        changed = [f"BIG-{k}" for k in range(1, n + 1, max(1, n // args.changed))][:args.changed]
+        for k in changed:
+            emu.set_issue(k, fields={"summary": f"changed in Jira: {k}"})
+        time.sleep(ttl + 0.5)
+        mark = emu.mark()
+        t_ref, _ = timed(lambda: os.listdir(j.p("BIG")))
+        wait_listing(j, before)
+        c_ref = counts(emu, mark)
+        seen = sum(1 for k in changed
+                   if f"changed in Jira: {k}" in open(j.p("BIG", f"{k}.json")).read()
+                   or (os.path.exists(j.p("BIG", "closed", f"{k}.json")) and
+                       f"changed in Jira: {k}" in open(j.p("BIG", "closed", f"{k}.json")).read()))
+        fig["f"] = {"what": f"refresh after {len(changed)} of {n:,} tickets changed",
+                    "requests": c_ref, "changes_seen": seen, "ls_s": t_ref}
+        log(f"(f) refresh: {c_ref['requests']} requests (target <= 3), "
+            f"{seen}/{len(changed)} changes seen")
+    finally:
+        for m in mounts:
+            m.stop()
+        emu.stop()
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.json"), "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+    chart(res, os.path.join(args.out, "latest.png"))
+    verdict(res)
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def verdict(res):
+    f = res["figures"]
+    checks = [
+        ("(a) searches <= ceil(N/P) + 3", f["a"]["cold_requests"]["searches"] <= f["a"]["search_target"]),
+        ("(a) warm ls -l makes no request", f["a"]["warm_requests"]["requests"] == 0),
+        ("(b) no per-ticket GET", f["b"]["requests"]["ticket_gets"] == 0),
+        ("(c) jirafs <= 0.67 x python-jira", f["c"]["jirafs_vs_python_jira"] <= 0.67),
+        ("(c) jirafs <= 1.3 x curl", f["c"]["jirafs_vs_curl"] <= 1.3),
+        ("(d) >= 3x the sequential figure", f["d"]["speedup_vs_sequential"] >= 3),
+        ("(f) refresh <= 3 requests", f["f"]["requests"]["requests"] <= 3),
+        ("(g) <= 300 MiB resident", f["g"]["peak_rss_mib"] <= 300),
+    ]
+    print(f"\njirafs benchmark, {res['date']}, {res['machine']}, latency {res['latency_ms']} ms")
+    for what, ok in checks:
+        print(f"  {'ok  ' if ok else 'MISS'} {what}")
+    res["targets_met"] = sum(ok for _, ok in checks)
+
+
+def chart(res, path):
+    """A bar chart of the timings, with gnuplot (Debian's gnuplot-nox)."""
+    if not shutil.which("gnuplot"):
+        log("bench: no gnuplot, no chart")
+        return
+    f = res["figures"]
+    rows = [
+        ("(a) ls -l cold", f["a"]["cold_s"], "jirafs"),
+        ("(a) ls -l warm", f["a"]["warm_s"], "jirafs"),
+        ("(b) grep -rl", f["b"]["seconds"], "jirafs"),
+        ("(c) creates: jirafs", f["c"]["jirafs_s"], "jirafs"),
+        ("(c) creates: python-jira", f["c"]["python_jira_s"], "other"),
+        ("(c) creates: curl", f["c"]["curl_s"], "other"),
+        ("(d) creates: jirafs -P 8", f["d"]["seconds"], "jirafs"),
+        ("(e) comments: jirafs", f["e"]["seconds"], "jirafs"),
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as d:
+        for i, (label, secs, who) in enumerate(rows):
+            d.write(f'{i} "{label}" {secs:.3f} {1 if who == "jirafs" else 2}\n')
+        data = d.name
+    title = (f"jirafs benchmark, {res['date']} (emulator latency {res['latency_ms']} ms/request, "
+             f"{res['tickets']:,} tickets)")
+    script = f"""
+set terminal pngcairo size 1000,520 font "sans,10"
+set output "{path}"
+set title "{title}"
+set style fill solid 0.8 border -1
+set boxwidth 0.7
+set ylabel "seconds (lower is better)"
+set yrange [0:*]
+set xtics rotate by -25 nomirror
+set grid ytics
+set key off
+set palette defined (1 "#2e7d32", 2 "#9e9e9e")
+unset colorbox
+plot "{data}" using 1:3:4:xtic(2) with boxes lc palette, \\
+     "" using 1:3:(sprintf("%.1f", $3)) with labels offset 0,0.8
+"""
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    os.unlink(data)
+    if r.returncode != 0:
+        log("bench: gnuplot failed: " + r.stderr[-500:])
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    main()
