@@ -744,6 +744,16 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def setup(self):
+        super().setup()
+        # Headers and body leave in two writes: without TCP_NODELAY, Nagle
+        # holds the body until the client's delayed ACK (40 ms), a stall
+        # no real Jira (Tomcat) has, which every client would pay
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_message(self, fmt, *args):
         if not self.server.app.quiet:
             sys.stderr.write("emulator: %s - %s\n" % (self.address_string(),
