@@ -307,7 +307,7 @@ int main(int argc, char *argv[])
 	struct jira_write_config wcfg = { 0 };
 	struct fuse_cmdline_opts fo = { 0 };
 	struct jirafs fs = { 0 };
-	struct fuse *fuse = NULL;
+	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
 	char errbuf[512] = "";
 	int ret = EXIT_USAGE;
@@ -334,7 +334,7 @@ int main(int argc, char *argv[])
 		auth_opt_help();
 		printf("\nFUSE options:\n");
 		fuse_cmdline_help();
-		fuse_lib_help(&args);
+		fuse_lowlevel_help();
 		ret = 0;
 		goto out;
 	}
@@ -399,9 +399,8 @@ int main(int argc, char *argv[])
 
 	/* Parses the remaining (libfuse) options: a typo fails here, before
 	 * anything touches the network. */
-	fuse = fuse_new(&args, jirafs_operations(), sizeof(struct fuse_operations),
-			&fs);
-	if (!fuse)
+	se = jirafs_session_new(&args, &fs);
+	if (!se)
 		goto out;
 	int r = path_mkdirs(fs.state_dir, 0700);
 	if (r) {
@@ -412,7 +411,7 @@ int main(int argc, char *argv[])
 	}
 	if ((ret = check_site(&fs)))
 		goto out;
-	if (fuse_mount(fuse, fo.mountpoint)) {
+	if (fuse_session_mount(se, fo.mountpoint)) {
 		ret = EXIT_MOUNT;
 		goto out;
 	}
@@ -426,12 +425,12 @@ int main(int argc, char *argv[])
 		fuse_set_log_func(to_syslog);
 	}
 	log_set_sink(to_fuse_log);
-	if (fuse_set_signal_handlers(fuse_get_session(fuse))) {
+	if (fuse_set_signal_handlers(se)) {
 		ret = EXIT_MOUNT;
 		goto unmount;
 	}
 	if (fo.singlethread) {
-		r = fuse_loop(fuse);
+		r = fuse_session_loop(se);
 	} else {
 		loop = fuse_loop_cfg_create();
 		if (!loop) {
@@ -442,16 +441,15 @@ int main(int argc, char *argv[])
 				fuse_loop_cfg_set_idle_threads(
 					loop, fo.max_idle_threads);
 			fuse_loop_cfg_set_max_threads(loop, fo.max_threads);
-			r = fuse_loop_mt(fuse, loop);
+			r = fuse_session_loop_mt(se, loop);
 		}
 	}
 	ret = r ? EXIT_MOUNT : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_remove_signal_handlers(se);
 unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out:
-	if (fuse)
-		fuse_destroy(fuse);
+	jirafs_session_free(se);
 	fuse_loop_cfg_destroy(loop);
 	free(fo.mountpoint);
 	free(fs.user);

@@ -15,7 +15,9 @@
  * (jira/op.h) and applies them.
  *
  * main.c fills a struct jirafs (options, the auth method, what the mount
- * check learned) and hands jirafs_operations() to fuse_new().  The client
+ * check learned) and starts jirafs_session_new(): lowlevel.c gives the
+ * kernel inode numbers and cache lifetimes over the path-based operations
+ * of ops.c (jirafs_operations()).  The client
  * and the tree are created in the FUSE init callback, after daemonizing,
  * and freed in destroy.  Every operation computes one deadline from
  * -o timeout and maps failures to errno through fs/errmap.h.
@@ -24,6 +26,7 @@
 #define JIRAFS_FS_FS_H
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -78,6 +81,17 @@ struct jirafs {
 };
 
 const struct fuse_operations *jirafs_operations(void);
+
+/*
+ * The session the kernel talks to (lowlevel.c): inode numbers and cache
+ * lifetimes over jirafs_operations().  NULL on failure.  Free it with
+ * jirafs_session_free after unmounting.
+ */
+struct fuse_session *jirafs_session_new(struct fuse_args *args,
+					struct jirafs *fs);
+void jirafs_session_free(struct fuse_session *se);
+/* The tree's "a ticket changed" hook: queue the kernel's invalidation. */
+void ll_ticket_changed(void *ctx, const char *key);
 
 /* The text of /.jirafs/status (malloc'd, caller frees). */
 char *ctl_status_text(struct jirafs *fs, size_t *len);

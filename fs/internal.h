@@ -51,6 +51,11 @@ struct node {
 /* Returns 0, or -ENAMETOOLONG when a component is too long. */
 int fs_parse_path(const char *path, struct node *n);
 
+/* The mount, and the process whose request is being served (lowlevel.c
+ * sets both for the operations of ops.c). */
+struct jirafs *fs_get(void);
+pid_t fs_caller_pid(void);
+
 /* What a name in a project directory is. */
 struct resolved {
 	enum { R_LOCAL, R_TICKET } what;

@@ -11,11 +11,6 @@
 #include "fs/internal.h"
 #include "util/log.h"
 
-static struct jirafs *fs_get(void)
-{
-	return fuse_get_context()->private_data;
-}
-
 deadline_t fs_deadline(const struct jirafs *fs)
 {
 	return deadline_in((int64_t)fs->jira->timeout_s * 1000);
@@ -249,15 +244,40 @@ static size_t alias_len(struct jirafs *fs, const struct node *n,
 	return len;
 }
 
+static struct open_file *of_get(struct fuse_file_info *fi);
+
+/* fstat() of an open file whose name is gone (unlinked, or replaced by a
+ * rename): what the descriptor holds. */
+static int getattr_open(struct jirafs *fs, struct open_file *of,
+			struct stat *st)
+{
+	struct local_stat l;
+	switch (of->kind) {
+	case OF_LOCAL:
+		local_node_stat(fs->local, of->ln, &l);
+		fill_local(fs, st, &l, 0);
+		return 0;
+	case OF_TICKET_READ:
+	case OF_TICKET_WRITE:
+		fill_ticket(fs, st, of->issue);
+		return 0;
+	case OF_CTL:
+		fill_ctl_file(fs, st, of->len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static int jfs_getattr(const char *path, struct stat *st,
 		       struct fuse_file_info *fi)
 {
-	(void)fi;
 	struct jirafs *fs = fs_get();
 	struct node n;
 	struct project *p;
 	int ret;
 
+	if (!path)
+		return fi ? getattr_open(fs, of_get(fi), st) : -ENOENT;
 	if ((ret = fs_parse_path(path, &n)))
 		return ret;
 	switch (n.kind) {
@@ -469,7 +489,7 @@ static struct open_file *of_new(enum of_kind kind, const struct node *n)
 		return NULL;
 	of->kind = kind;
 	of->node = *n;
-	of->opener = fs_tgid(fuse_get_context()->pid);
+	of->opener = fs_tgid(fs_caller_pid());
 	pthread_mutex_init(&of->lock, NULL);
 	return of;
 }
@@ -762,7 +782,7 @@ static int jfs_flush(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
 	struct open_file *of = of_get(fi);
-	if (fs_tgid(fuse_get_context()->pid) != of->opener)
+	if (fs_tgid(fs_caller_pid()) != of->opener)
 		return 0;
 	return fs_commit(fs_get(), of);
 }
@@ -1125,14 +1145,7 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct jirafs *fs = fs_get();
 
-	cfg->use_ino = 0;
-	/* Names change kind (a new file becomes an alias symlink, a ticket
-	 * moves to closed/): the kernel asks every time.  Lookups are
-	 * answered from memory. */
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
-	cfg->negative_timeout = 0;
-	cfg->kernel_cache = 0;
+	(void)cfg; /* lowlevel.c chooses the cache lifetimes, per name */
 	/* open(O_TRUNC) arrives as such: an overwrite, not a truncate */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -1146,6 +1159,8 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		.timeout_ms = (int64_t)fs->jira->timeout_s * 1000,
 		.only = fs->cfg.projects,
 		.nonly = fs->cfg.nprojects,
+		.changed = ll_ticket_changed,
+		.ctx = fs,
 	};
 	fs->tree = tree_new(fs->client, &tc);
 	fs->writer = jira_writer_new(fs->client, fs->wcfg);

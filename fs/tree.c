@@ -65,6 +65,7 @@ struct tentry {
 
 struct project {
 	char *key;
+	struct tree *tree;
 	pthread_mutex_t lock;
 	/* guarded by lock: */
 	struct cache_state cache; /* of the listing */
@@ -81,6 +82,8 @@ struct project {
 
 struct tree {
 	struct jira_client *client;
+	void (*changed)(void *ctx, const char *key);
+	void *changed_ctx;
 	int64_t ttl_ms;
 	char **only;
 	size_t nonly;
@@ -177,6 +180,8 @@ struct tree *tree_new(struct jira_client *client,
 	if (!t)
 		return NULL;
 	t->client = client;
+	t->changed = cfg->changed;
+	t->changed_ctx = cfg->ctx;
 	t->ttl_ms = cfg->cache_ttl_ms;
 	t->projects = map_new();
 	if (!t->projects) {
@@ -253,11 +258,12 @@ const char *project_key(const struct project *p)
 	return p->key;
 }
 
-static struct project *project_new(const char *key)
+static struct project *project_new(struct tree *t, const char *key)
 {
 	struct project *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->tree = t;
 	p->key = strdup(key);
 	p->tickets = map_new();
 	p->missing = map_new();
@@ -378,7 +384,7 @@ static int install_projects(struct tree *t, struct jira_project *list,
 			continue;
 		struct project *p = map_get(t->projects, list[i].key);
 		if (!p) {
-			p = project_new(list[i].key);
+			p = project_new(t, list[i].key);
 			if (!p || map_put(t->projects, p->key, p, NULL)) {
 				if (p)
 					project_free(p);
@@ -524,10 +530,20 @@ static void tentry_free(struct tentry *e)
 /* Put an issue into p's map (a new reference is taken), replacing what the
  * entry held; a write newer than `fetched` keeps the entry stale.  Called
  * with p->lock held.  0 or -ENOMEM. */
+/* Tell the kernel's side that key changed.  Called with p->lock held. */
+static void changed(struct project *p, const char *key)
+{
+	struct tree *t = p->tree;
+	if (t->changed)
+		t->changed(t->changed_ctx, key);
+}
+
 static int put_issue(struct project *p, struct map *m, struct jira_issue *is,
 		     int64_t fetched)
 {
 	struct tentry *e = map_get(m, is->key);
+	if (e && e->issue != is)
+		changed(p, is->key);
 	if (!e) {
 		e = tentry_new(NULL, is->done);
 		if (!e || map_put(m, is->key, e, NULL)) {
@@ -551,6 +567,8 @@ static void drop_entry(struct project *p, const char *key)
 	struct tentry *e = map_del(p->tickets, key);
 	if (e && e->stale_since)
 		p->nstale--;
+	if (e)
+		changed(p, key);
 	tentry_free(e);
 }
 
@@ -598,11 +616,18 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 		struct jira_issue *is = issues[i];
 		if (strcmp(is->project, p->key) != 0)
 			continue;
+		struct tentry *was = map_get(old, is->key);
+		if (was && (was->issue != is || was->done != is->done))
+			changed(p, is->key);
 		put_issue(p, m, is, started);
 	}
+	/* what is left of the old listing is gone from Jira */
 	it = map_iter_start(old);
-	while (map_iter_next(&it))
+	while (map_iter_next(&it)) {
+		if (it.value && !map_get(m, it.key))
+			changed(p, it.key);
 		tentry_free(it.value);
+	}
 	map_free(old);
 	update_mtimes(p);
 	/* a fresh listing answers every "is it there" question itself */
@@ -954,6 +979,7 @@ void tree_written(struct tree *t, const char *key, bool done)
 	}
 	if (p->missing)
 		map_del(p->missing, key);
+	changed(p, key);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -986,6 +1012,7 @@ void tree_pending(struct tree *t, const char *key, bool done)
 	if (e) {
 		e->pending = true;
 		e->done = done;
+		changed(p, key);
 	}
 	pthread_mutex_unlock(&p->lock);
 }

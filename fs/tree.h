@@ -43,6 +43,11 @@ struct tree_config {
 	int64_t timeout_ms;  /* -o timeout: budgets of background refreshes */
 	char **only;   /* projects= filter, NULL for every browsable project */
 	size_t nonly;
+	/* A ticket the kernel may hold changed: another version, another
+	 * directory, or gone.  Called with tree locks held: it must only
+	 * take note (lowlevel.c queues a cache invalidation). */
+	void (*changed)(void *ctx, const char *key);
+	void *ctx;
 };
 
 struct tree *tree_new(struct jira_client *client,

@@ -173,8 +173,17 @@ static enum jira_status classify_curl(const struct jira_answer *a,
 	case CURLE_ABORTED_BY_CALLBACK:
 		return jira_error_set(err, JIRA_ERR_TIMEOUT,
 				      "cancelled: the mount is ending");
-	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
+		/* the connection dropped during the handshake: the network,
+		 * not the certificate (retried like any dropped connection) */
+		if (strstr(m, "SSL_ERROR_SYSCALL") || strcasestr(m, "reset") ||
+		    strcasestr(m, "unexpected eof"))
+			return jira_error_set(err, JIRA_ERR_UNREACHABLE,
+					      "connection lost during the TLS "
+					      "handshake: %s",
+					      m);
+		return jira_error_set(err, JIRA_ERR_TLS, "TLS: %s", m);
+	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_CACERT_BADFILE:

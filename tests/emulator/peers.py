@@ -21,17 +21,21 @@ def _hex_addr(ip, port):
     return "".join("%08X" % w for w in words) + ":%04X" % port
 
 
-def socket_inode(ip, port):
-    """The inode of the socket whose local end is ip:port, or None."""
+def socket_inode(ip, port, peer=None):
+    """The inode of the socket whose local end is ip:port (and whose remote
+    end is peer, an (ip, port) pair, when given), or None.  A local port
+    may be in use towards several remote ends, or linger in TIME_WAIT."""
     want = _hex_addr(ip, port)
+    want_remote = _hex_addr(*peer) if peer else None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
                 next(f)
                 for line in f:
                     cols = line.split()
-                    if cols[1] == want:
-                        return cols[9]
+                    if cols[1] == want and (want_remote is None or
+                                            cols[2] == want_remote):
+                        return cols[9] if cols[9] != "0" else None
         except OSError:
             continue
     return None
@@ -56,12 +60,17 @@ def owner_exe(inode):
     return None
 
 
-def peer_exe(client_address):
-    """The executable that opened the connection from client_address."""
-    ip, port = client_address[0], client_address[1]
-    if ip.startswith("::ffff:"):
-        ip = ip[len("::ffff:"):]
-    inode = socket_inode(ip, port)
+def _plain(ip):
+    return ip[len("::ffff:"):] if ip.startswith("::ffff:") else ip
+
+
+def peer_exe(client_address, server_address=None):
+    """The executable that opened the connection from client_address, or
+    None when the connection is already gone on the peer's side (closed
+    before it was accepted: its socket has no owner any more)."""
+    ip, port = _plain(client_address[0]), client_address[1]
+    server = (_plain(server_address[0]), server_address[1]) if server_address else None
+    inode = socket_inode(ip, port, server)
     return owner_exe(inode) if inode else None
 
 

@@ -117,7 +117,7 @@ class App:
         self.log = []
         self.seq = 0
         self.req_counter = itertools.count(1)
-        self.connections = {"accepted": 0, "refused": 0, "refused_from": {}}
+        self.connections = {"accepted": 0, "refused": 0, "vanished": 0, "refused_from": {}}
         self.routes = self._routes()
 
     # ------------------------------------------------------------------ log
@@ -938,13 +938,20 @@ class EmuServer(ThreadingHTTPServer):
     def verify_request(self, request, client_address):
         if not self.peer_exes:
             return True
-        exe = peers.peer_exe(client_address)
+        try:
+            server = request.getsockname()
+        except OSError:
+            server = None
+        exe = peers.peer_exe(client_address, server)
         ok = exe in self.peer_exes
         with self.app.log_lock:
-            self.app.connections["accepted" if ok else "refused"] += 1
-            if not ok:
-                self.app.connections["refused_from"][exe or "?"] = \
-                    self.app.connections["refused_from"].get(exe or "?", 0) + 1
+            c = self.app.connections
+            if exe is None:     # closed by the peer before it was accepted
+                c["vanished"] += 1
+            else:
+                c["accepted" if ok else "refused"] += 1
+            if exe is not None and not ok:
+                c["refused_from"][exe] = c["refused_from"].get(exe, 0) + 1
         return ok
 
     def finish_request(self, request, client_address):

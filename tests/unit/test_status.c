@@ -136,6 +136,15 @@ TEST(classify_transport_failures)
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TLS);
 	a.curl_code = CURLE_SSL_CACERT_BADFILE;
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TLS);
+	/* a handshake the peer broke off is the network's doing */
+	a.curl_code = CURLE_SSL_CONNECT_ERROR;
+	a.curl_msg = "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection "
+		     "to jira:443";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_UNREACHABLE);
+	a.curl_msg = "OpenSSL/3.0.7: error:0A00010B:SSL routines::wrong "
+		     "version number";
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TLS);
+	a.curl_msg = NULL;
 	a.curl_code = 0;
 	a.deadline_passed = true;
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TIMEOUT);
