@@ -91,7 +91,7 @@ struct fuse_session *jirafs_session_new(struct fuse_args *args,
 					struct jirafs *fs);
 void jirafs_session_free(struct fuse_session *se);
 /* The tree's "a ticket changed" hook: queue the kernel's invalidation. */
-void ll_ticket_changed(void *ctx, const char *key);
+void ll_ticket_changed(void *ctx, const char *key, bool moved);
 
 /* The text of /.jirafs/status (malloc'd, caller frees). */
 char *ctl_status_text(struct jirafs *fs, size_t *len);

@@ -291,14 +291,19 @@ static void enter(fuse_req_t req)
 
 /* ---- invalidation ------------------------------------------------------- */
 
-void ll_ticket_changed(void *ctx, const char *key)
+/* What the queue says of a key: its content changed, or its name too. */
+#define Q_CONTENT ((void *)1)
+#define Q_MOVED ((void *)2)
+
+void ll_ticket_changed(void *ctx, const char *key, bool moved)
 {
 	(void)ctx;
 	pthread_mutex_lock(&ll.qlock);
-	if (ll.queue && !map_get(ll.queue, key)) {
-		map_put(ll.queue, key, (void *)1, NULL);
+	void *was = ll.queue ? map_get(ll.queue, key) : NULL;
+	if (ll.queue && was != Q_MOVED &&
+	    map_put(ll.queue, key, moved ? Q_MOVED : Q_CONTENT, NULL) == 0 &&
+	    !was)
 		pthread_cond_signal(&ll.qcond);
-	}
 	pthread_mutex_unlock(&ll.qlock);
 }
 
@@ -334,15 +339,18 @@ static size_t invals_of(const char *key, struct inval out[2])
 	return k;
 }
 
-static void invalidate(const char *key)
+/* A name is dropped only when it moved: a ticket that merely changed
+ * keeps its name, so an append to it needs no lookup (nor read-back). */
+static void invalidate(const char *key, bool moved)
 {
 	struct inval iv[2];
 	size_t n = invals_of(key, iv);
 	for (size_t i = 0; i < n; i++) {
 		fuse_lowlevel_notify_inval_inode(ll.se, iv[i].ino, -1, 0);
-		fuse_lowlevel_notify_inval_entry(ll.se, iv[i].parent,
-						 iv[i].name,
-						 strlen(iv[i].name));
+		if (moved)
+			fuse_lowlevel_notify_inval_entry(ll.se, iv[i].parent,
+							 iv[i].name,
+							 strlen(iv[i].name));
 	}
 }
 
@@ -387,7 +395,7 @@ static bool drain(void)
 		return false;
 	struct map_iter it = map_iter_start(q);
 	while (map_iter_next(&it))
-		invalidate(it.key);
+		invalidate(it.key, it.value == Q_MOVED);
 	map_free(q);
 	return true;
 }

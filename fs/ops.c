@@ -201,8 +201,8 @@ static char *ctl_text(struct jirafs *fs, const struct node *n, size_t *len)
 	return log_ring_text(len);
 }
 
-int fs_resolve(struct jirafs *fs, const struct node *n, deadline_t d,
-	       struct resolved *r)
+static int resolve(struct jirafs *fs, const struct node *n, bool as_held,
+		   deadline_t d, struct resolved *r)
 {
 	struct project *p;
 	int ret;
@@ -217,10 +217,17 @@ int fs_resolve(struct jirafs *fs, const struct node *n, deadline_t d,
 	}
 	if (!n->key[0])
 		return -ENOENT;
-	ret = tree_ticket(fs->tree, p, n->key, n->closed, d, &r->issue);
+	ret = tree_ticket(fs->tree, p, n->key, n->closed, as_held, d,
+			  &r->issue);
 	if (!ret)
 		r->what = R_TICKET;
 	return ret;
+}
+
+int fs_resolve(struct jirafs *fs, const struct node *n, deadline_t d,
+	       struct resolved *r)
+{
+	return resolve(fs, n, false, d, r);
 }
 
 void fs_resolved_release(struct jirafs *fs, struct resolved *r)
@@ -594,7 +601,12 @@ static int jfs_open(const char *path, struct fuse_file_info *fi)
 		ret = of->data ? 0 : n.kind == N_CTL_FILE ? -ENOMEM : -ENOENT;
 		break;
 	case N_ENTRY:
-		if ((ret = fs_resolve(fs, &n, fs_deadline(fs), &r)))
+		/* an append never reads the ticket: one written a moment
+		 * ago is not read back for it (a comment is one POST) */
+		if ((ret = resolve(fs, &n,
+				   (fi->flags & O_ACCMODE) == O_WRONLY &&
+					   (fi->flags & O_APPEND),
+				   fs_deadline(fs), &r)))
 			break;
 		if (r.what == R_LOCAL) {
 			ret = open_local(fs, &r, fi, of);

@@ -82,7 +82,7 @@ struct project {
 
 struct tree {
 	struct jira_client *client;
-	void (*changed)(void *ctx, const char *key);
+	void (*changed)(void *ctx, const char *key, bool moved);
 	void *changed_ctx;
 	int64_t ttl_ms;
 	char **only;
@@ -527,23 +527,24 @@ static void tentry_free(struct tentry *e)
 	}
 }
 
-/* Put an issue into p's map (a new reference is taken), replacing what the
- * entry held; a write newer than `fetched` keeps the entry stale.  Called
- * with p->lock held.  0 or -ENOMEM. */
-/* Tell the kernel's side that key changed.  Called with p->lock held. */
-static void changed(struct project *p, const char *key)
+/* Tell the kernel's side that key changed (and whether its name did).
+ * Called with p->lock held. */
+static void changed(struct project *p, const char *key, bool moved)
 {
 	struct tree *t = p->tree;
 	if (t->changed)
-		t->changed(t->changed_ctx, key);
+		t->changed(t->changed_ctx, key, moved);
 }
 
+/* Put an issue into p's map (a new reference is taken), replacing what the
+ * entry held; a write newer than `fetched` keeps the entry stale.  Called
+ * with p->lock held.  0 or -ENOMEM. */
 static int put_issue(struct project *p, struct map *m, struct jira_issue *is,
 		     int64_t fetched)
 {
 	struct tentry *e = map_get(m, is->key);
-	if (e && e->issue != is)
-		changed(p, is->key);
+	bool was_done = e && e->done;
+	bool was = e && e->issue != is;
 	if (!e) {
 		e = tentry_new(NULL, is->done);
 		if (!e || map_put(m, is->key, e, NULL)) {
@@ -559,6 +560,8 @@ static int put_issue(struct project *p, struct map *m, struct jira_issue *is,
 	}
 	if (!e->stale_since && !e->pending)
 		e->done = is->done;
+	if (was)
+		changed(p, is->key, e->done != was_done);
 	return 0;
 }
 
@@ -568,7 +571,7 @@ static void drop_entry(struct project *p, const char *key)
 	if (e && e->stale_since)
 		p->nstale--;
 	if (e)
-		changed(p, key);
+		changed(p, key, true);
 	tentry_free(e);
 }
 
@@ -618,14 +621,14 @@ static int install_listing(struct project *p, struct jira_issue **issues,
 			continue;
 		struct tentry *was = map_get(old, is->key);
 		if (was && (was->issue != is || was->done != is->done))
-			changed(p, is->key);
+			changed(p, is->key, was->done != is->done);
 		put_issue(p, m, is, started);
 	}
 	/* what is left of the old listing is gone from Jira */
 	it = map_iter_start(old);
 	while (map_iter_next(&it)) {
 		if (it.value && !map_get(m, it.key))
-			changed(p, it.key);
+			changed(p, it.key, true);
 		tentry_free(it.value);
 	}
 	map_free(old);
@@ -872,7 +875,8 @@ static bool key_of_project(const struct project *p, const char *key)
 }
 
 int tree_ticket(struct tree *t, struct project *p, const char *key,
-		bool closed, deadline_t d, struct jira_issue **out)
+		bool closed, bool as_held, deadline_t d,
+		struct jira_issue **out)
 {
 	int64_t fresh = t->ttl_ms > LOOKUP_MIN_FRESH_MS ? t->ttl_ms
 							: LOOKUP_MIN_FRESH_MS;
@@ -885,7 +889,7 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 	if (ret)
 		goto out;
 	struct tentry *e = map_get(p->tickets, key);
-	if (e && e->issue && (!e->stale_since || e->pending)) {
+	if (e && e->issue && (!e->stale_since || e->pending || as_held)) {
 		if (e->done != closed)
 			ret = -ENOENT;
 		else
@@ -963,6 +967,8 @@ void tree_written(struct tree *t, const char *key, bool done)
 		return;
 	pthread_mutex_lock(&p->lock);
 	struct tentry *e = map_get(p->tickets, key);
+	/* a comment or an update leaves the name where it was */
+	bool moved = !e || e->done != done;
 	if (!e) {
 		e = tentry_new(NULL, done);
 		if (!e || map_put(p->tickets, key, e, NULL)) {
@@ -979,7 +985,7 @@ void tree_written(struct tree *t, const char *key, bool done)
 	}
 	if (p->missing)
 		map_del(p->missing, key);
-	changed(p, key);
+	changed(p, key, moved);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -1010,9 +1016,10 @@ void tree_pending(struct tree *t, const char *key, bool done)
 	pthread_mutex_lock(&p->lock);
 	struct tentry *e = map_get(p->tickets, key);
 	if (e) {
+		bool moved = e->done != done;
 		e->pending = true;
 		e->done = done;
-		changed(p, key);
+		changed(p, key, moved);
 	}
 	pthread_mutex_unlock(&p->lock);
 }

@@ -43,10 +43,11 @@ struct tree_config {
 	int64_t timeout_ms;  /* -o timeout: budgets of background refreshes */
 	char **only;   /* projects= filter, NULL for every browsable project */
 	size_t nonly;
-	/* A ticket the kernel may hold changed: another version, another
-	 * directory, or gone.  Called with tree locks held: it must only
-	 * take note (lowlevel.c queues a cache invalidation). */
-	void (*changed)(void *ctx, const char *key);
+	/* A ticket the kernel may hold changed: another version (`moved`
+	 * false), or another directory or gone (`moved`: its name changed
+	 * too).  Called with tree locks held: it must only take note
+	 * (lowlevel.c queues a cache invalidation). */
+	void (*changed)(void *ctx, const char *key, bool moved);
 	void *ctx;
 };
 
@@ -77,9 +78,12 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
 
 /* The ticket `key` of p if it belongs in the open (closed=false) or
  * closed/ directory; *out holds a new reference.  -ENOENT when Jira has no
- * such ticket or it lives in the other directory. */
+ * such ticket or it lives in the other directory.  A ticket written through
+ * jirafs since it was read is read back first, unless `as_held` (an append
+ * needs the ticket's place, not its text). */
 int tree_ticket(struct tree *t, struct project *p, const char *key,
-		bool closed, deadline_t d, struct jira_issue **out);
+		bool closed, bool as_held, deadline_t d,
+		struct jira_issue **out);
 
 /*
  * Read-your-writes.  tree_written() says a write through jirafs changed

@@ -127,7 +127,8 @@ static int ticket_of(struct jirafs *fs, const struct node *n,
 	deadline_t d = fs_deadline(fs);
 	int ret = tree_project(fs->tree, n->project, d, &p);
 	if (!ret)
-		ret = tree_ticket(fs->tree, p, n->key, n->closed, d, out);
+		ret = tree_ticket(fs->tree, p, n->key, n->closed, false, d,
+				  out);
 	return ret;
 }
 

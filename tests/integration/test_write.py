@@ -199,6 +199,29 @@ def test_append_adds_exactly_one_comment(emu, m):
     assert doc["comments"][-1]["body"] == "Retested: still vulnerable"
 
 
+def test_appends_in_a_row_cost_one_post_each_and_reads_see_them_all(emu, m):
+    """§8: a comment is one POST. An append does not read the ticket, so
+    the one written a moment ago is not read back for the next append;
+    stat and cat afterwards read it back and show every comment."""
+    keys = open_keys(m, "SEC")[:3]
+    n0 = {k: len(emu.issue(k)["fields"]["comment"]["comments"]) for k in keys}
+    since = emu.request_seq()
+    for i in range(4):
+        for k in keys:
+            sh(f"echo 'round {i} on {k}' >> SEC/{k}.json", m.path)
+    reqs = emu.requests(since=since)
+    assert [(r["method"], r["path"]) for r in reqs] == \
+        [("POST", f"/rest/api/2/issue/{k}/comment") for _ in range(4) for k in keys]
+    for k in keys:
+        size = os.stat(m.p("SEC", f"{k}.json")).st_size
+        data = open(m.p("SEC", f"{k}.json"), "rb").read()
+        assert size == len(data)
+        bodies = [c["body"] for c in json.loads(data)["comments"]]
+        assert len(bodies) == n0[k] + 4
+        assert bodies[-4:] == [f"round {i} on {k}" for i in range(4)]
+        assert json.loads(data)["updated"] == emu.issue(k)["fields"]["updated"]
+
+
 def test_append_json_body_with_visibility(emu, m):
     key = open_keys(m, "OPS")[0]
     sh(f"""echo '{{"body": "internal note", "visibility": {{"type": "role", "value": "Developers"}}}}' >> OPS/{key}.json""",
