@@ -315,6 +315,10 @@ int main(int argc, char *argv[])
 	/* Listings are built by several threads; without a cap each keeps its
 	 * own malloc arena and the peak of every refresh. */
 	mallopt(M_ARENA_MAX, 2);
+	/* Search pages are megabytes: mapped apart and unmapped when freed.
+	 * (glibc otherwise raises the threshold after the first such free,
+	 * and every later page lands in the heap, fragmenting it.) */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fprintf(stderr, "jirafs: cannot initialize libcurl\n");
 		return EXIT_USAGE;

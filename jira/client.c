@@ -307,18 +307,21 @@ static void gate_leave(struct jira_client *c)
 
 /* jira_request_json; with `gated`, the answer is parsed holding a parse
  * slot, which the caller leaves (gate_leave) after freeing *out, when this
- * returns JIRA_OK. */
+ * returns JIRA_OK.  With `raw`, a JSON answer is not parsed but handed
+ * over as it came (*out stays NULL; release raw). */
 static enum jira_status request_json(struct jira_client *c, const char *method,
 				     const char *path, const char *body,
 				     deadline_t deadline, bool idempotent,
-				     bool gated, cJSON **out,
-				     struct jira_error *err)
+				     bool gated, struct http_response *raw,
+				     cJSON **out, struct jira_error *err)
 {
 	struct jira_error local;
 	enum jira_status st = JIRA_OK;
 	if (!err)
 		err = &local;
 	*out = NULL;
+	if (raw)
+		memset(raw, 0, sizeof(*raw));
 	for (int attempt = 0;; attempt++) {
 		struct http_response r;
 		struct http_req req = {
@@ -342,6 +345,10 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 						    "%s %s: no time left to "
 						    "read the answer",
 						    method, path);
+			} else if (raw) {
+				json_neutralize_nul(r.body, r.len);
+				*raw = r;
+				memset(&r, 0, sizeof(r));
 			} else {
 				json_neutralize_nul(r.body, r.len);
 				*out = cJSON_ParseWithLength(r.body, r.len);
@@ -378,7 +385,7 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 				   cJSON **out, struct jira_error *err)
 {
 	return request_json(c, method, path, body, deadline, idempotent, false,
-			    out, err);
+			    NULL, out, err);
 }
 
 enum jira_status jira_get_json(struct jira_client *c, const char *path,
@@ -541,12 +548,25 @@ static void page_release(struct page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static unsigned uint_of(const cJSON *obj, const char *key)
+static unsigned uint_value(const cJSON *v)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
 		return 0;
 	return v->valuedouble > 1e9 ? 1000000000u : (unsigned)v->valuedouble;
+}
+
+static unsigned uint_of(const cJSON *obj, const char *key)
+{
+	return uint_value(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+/* A number member of a walked answer ("maxResults", "total"). */
+static unsigned uint_of_text(const char *v, size_t len)
+{
+	cJSON *num = cJSON_ParseWithLength(v, len);
+	unsigned u = uint_value(num);
+	cJSON_Delete(num);
+	return u;
 }
 
 /* The ticket held for this bean's key and version, if the caller has it. */
@@ -562,67 +582,114 @@ static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
 	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
 }
 
+/* One element of the answer's "issues", parsed on its own: a ticket for p,
+ * or skipped (logged).  0, -EINVAL when it is not JSON, or -ENOMEM. */
+static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
+		    const char *v, size_t len)
+{
+	if (p->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct jira_issue **a = realloc(p->issues, ncap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		p->issues = a;
+		*cap = ncap;
+	}
+	cJSON *bean = cJSON_ParseWithLength(v, len);
+	if (!bean)
+		return -EINVAL;
+	char why[128];
+	struct jira_issue *i = reused(ru, bean);
+	int r = 0;
+	if (i) {
+		p->issues[p->n++] = i;
+		p->reused++;
+	} else if (!(r = jira_issue_from_json(bean, &i, why, sizeof(why)))) {
+		p->issues[p->n++] = i;
+	} else if (r != -ENOMEM) {
+		p->skipped++;
+		jlog_warn("search skipped %s", why);
+		r = 0;
+	}
+	cJSON_Delete(bean);
+	return r;
+}
+
+static bool member_is(const char *key, size_t klen, const char *name)
+{
+	return klen == strlen(name) && memcmp(key, name, klen) == 0;
+}
+
+/* The tickets of one search answer.  The answer is walked, not parsed as
+ * a whole: one ticket's tree at a time, never the page's. */
+static enum jira_status read_page(const char *text, size_t len,
+				  const struct reuse *ru, struct page *p,
+				  struct jira_error *err)
+{
+	struct json_walk top, arr;
+	const char *key, *v, *e;
+	size_t klen, vlen, elen, cap = 0;
+	bool have_issues = false;
+	int r = -EINVAL;
+	if (text && json_walk_start(&top, text, len) == 0 && top.close == '}')
+		while ((r = json_walk_next(&top, &key, &klen, &v, &vlen)) == 1) {
+			if (member_is(key, klen, "maxResults")) {
+				p->granted = uint_of_text(v, vlen);
+			} else if (member_is(key, klen, "total")) {
+				p->total = uint_of_text(v, vlen);
+			} else if (member_is(key, klen, "issues")) {
+				if (json_walk_start(&arr, v, vlen) ||
+				    arr.close != ']') {
+					r = -EINVAL;
+					break;
+				}
+				have_issues = true;
+				while ((r = json_walk_next(&arr, NULL, NULL, &e,
+							   &elen)) == 1 &&
+				       !(r = page_add(p, &cap, ru, e, elen)))
+					;
+				if (r < 0)
+					break;
+			}
+		}
+	if (r == -ENOMEM)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	if (r < 0)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "search answer is not valid JSON "
+				      "(%zu bytes)",
+				      len);
+	if (!have_issues)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "search answer without issues");
+	return JIRA_OK;
+}
+
 static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 				   bool lenient, const struct reuse *ru,
 				   unsigned start, unsigned max,
 				   deadline_t deadline, struct page *p,
 				   struct jira_error *err)
 {
-	cJSON *j = NULL;
+	cJSON *unused = NULL;
+	struct http_response raw;
 	memset(p, 0, sizeof(*p));
 	char *body = search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	enum jira_status st =
 		request_json(c, "POST", "/rest/api/2/search", body, deadline,
-			     true, true, &j, err);
+			     true, true, &raw, &unused, err);
 	free(body);
 	if (st != JIRA_OK)
 		return st;
 	/* from here on this thread holds a parse slot */
-	const cJSON *issues = cJSON_GetObjectItemCaseSensitive(j, "issues");
-	if (!cJSON_IsArray(issues)) {
-		cJSON_Delete(j);
-		gate_leave(c);
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-				      "search answer without issues");
-	}
-	p->granted = uint_of(j, "maxResults");
-	p->total = uint_of(j, "total");
-	size_t cap = (size_t)cJSON_GetArraySize(issues);
-	p->issues = calloc(cap ? cap : 1, sizeof(*p->issues));
-	if (!p->issues) {
-		cJSON_Delete(j);
-		gate_leave(c);
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	}
-	const cJSON *bean;
-	cJSON_ArrayForEach(bean, issues) {
-		char why[128];
-		struct jira_issue *i = reused(ru, bean);
-		if (i) {
-			p->issues[p->n++] = i;
-			p->reused++;
-			continue;
-		}
-		int r = jira_issue_from_json(bean, &i, why, sizeof(why));
-		if (r == -ENOMEM) {
-			cJSON_Delete(j);
-			gate_leave(c);
-			page_release(p);
-			return jira_error_set(err, JIRA_ERR_NOMEM,
-					      "out of memory");
-		}
-		if (r) {
-			p->skipped++;
-			jlog_warn("search skipped %s", why);
-			continue;
-		}
-		p->issues[p->n++] = i;
-	}
-	cJSON_Delete(j);
+	st = read_page(raw.body, raw.len, ru, p, err);
+	http_response_release(&raw);
 	gate_leave(c);
-	return JIRA_OK;
+	if (st != JIRA_OK)
+		page_release(p);
+	return st;
 }
 
 struct page_job {
@@ -766,7 +833,7 @@ enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
 	}
 	size_t k = 0;
 	for (unsigned i = 0; i < npages; i++) {
-		if (all) {
+		if (all && job.pages[i].n) {
 			memcpy(all + k, job.pages[i].issues,
 			       job.pages[i].n * sizeof(*all));
 			k += job.pages[i].n;

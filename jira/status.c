@@ -224,11 +224,15 @@ enum jira_status jira_classify(const struct jira_answer *a,
 	long s = a->http_status;
 	char detail[JIRA_ERROR_MSG_MAX] = "";
 	bool html = content_is(a->content_type, "text/html");
+	bool ok = s >= 200 && s < 300;
 	if (a->body && a->body_len) {
+		/* a success's JSON is the caller's to read (a search page is
+		 * megabytes): only a failure's is searched for messages */
 		if (html)
 			html_summary(a->body, a->body_len, detail,
 				     sizeof(detail));
-		else if (!jira_error_messages(a->body, a->body_len, detail,
+		else if (!ok &&
+			 !jira_error_messages(a->body, a->body_len, detail,
 					      sizeof(detail)) &&
 			 !content_is(a->content_type, "application/json"))
 			html_summary(a->body, a->body_len, detail,
@@ -256,7 +260,7 @@ enum jira_status jira_classify(const struct jira_answer *a,
 				      "the credentials were not accepted "
 				      "(Jira answered as anonymous, HTTP %ld)%s%s",
 				      s, detail[0] ? ": " : "", detail);
-	if (s >= 200 && s < 300) {
+	if (ok) {
 		if (a->anonymous || failed_login)
 			return jira_error_set(err, JIRA_ERR_AUTH,
 					      "the credentials were not "

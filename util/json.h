@@ -48,6 +48,30 @@ void json_sort_object(cJSON *obj, bool deep);
  */
 size_t json_neutralize_nul(char *text, size_t len);
 
+/*
+ * Walking a large answer without building its whole tree: the members of
+ * the object (or the elements of the array) that is the whole text, one at
+ * a time, each handed out as the bytes of its value for the caller to
+ * parse on its own (cJSON_ParseWithLength).  A 1,000-ticket search page is
+ * 5 MB of text and 23 MB as one cJSON tree; walked, it never is a tree.
+ * The walk checks the structure it crosses (quotes, brackets, commas,
+ * colons, nothing after the end); the values are checked by whoever parses
+ * them.  Keys are the raw bytes between the quotes (escapes not decoded).
+ */
+struct json_walk {
+	const char *s;
+	size_t n, pos;
+	char close; /* '}' or ']' */
+	bool started, done;
+};
+
+/* 0, or -EINVAL when the text does not start with '{' or '['. */
+int json_walk_start(struct json_walk *w, const char *s, size_t n);
+/* 1 with the next member (*key and *klen only for an object; key may be
+ * NULL for arrays), 0 at the end, -EINVAL when the text is malformed. */
+int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
+		   const char **val, size_t *vlen);
+
 /* True if the len bytes at s are well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t len);

@@ -1,6 +1,8 @@
 /* Unit tests: util/json.c - the deterministic JSON text of every file. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "util/json.h"
@@ -119,4 +121,88 @@ TEST(json_neutralize_nul_only_inside_strings)
 	CHECK_STR(cJSON_GetObjectItem(v, "a\xef\xbf\xbd")->valuestring,
 		  "x\xef\xbf\xbdy\\u0000z");
 	cJSON_Delete(v);
+}
+
+/* Walk text; the members as "key=value|" (arrays: "value|"), or "ERR". */
+static char *walked(const char *text)
+{
+	struct json_walk w;
+	struct strbuf sb = STRBUF_INIT;
+	const char *k = NULL, *v;
+	size_t kl = 0, vl;
+	int r;
+	if (json_walk_start(&w, text, strlen(text)))
+		return strdup("ERR");
+	while ((r = json_walk_next(&w, &k, &kl, &v, &vl)) == 1) {
+		if (w.close == '}') {
+			strbuf_add(&sb, k, kl);
+			strbuf_addc(&sb, '=');
+		}
+		strbuf_add(&sb, v, vl);
+		strbuf_addc(&sb, '|');
+	}
+	if (r < 0) {
+		strbuf_release(&sb);
+		return strdup("ERR");
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+TEST(json_walk_hands_out_members_without_parsing_them)
+{
+	char *s = walked(" {\"startAt\": 0, \"issues\": [{\"a\": \"}]\\\"\"}, "
+			 "[1, {}]], \"e\":\"x\\\\\",\"n\" :null}\n");
+	CHECK_STR(s, "startAt=0|issues=[{\"a\": \"}]\\\"\"}, [1, {}]]|"
+		     "e=\"x\\\\\"|n=null|");
+	free(s);
+	s = walked("[{\"k\":1} , \"s\",-1.5e3,true ,[]]");
+	CHECK_STR(s, "{\"k\":1}|\"s\"|-1.5e3|true|[]|");
+	free(s);
+	s = walked("{}");
+	CHECK_STR(s, "");
+	free(s);
+	s = walked("[ ]");
+	CHECK_STR(s, "");
+	free(s);
+}
+
+TEST(json_walk_rejects_what_is_not_one_container)
+{
+	static const char *bad[] = {
+		"", "  ", "42", "\"s\"", "<html>", "{", "[1,", "[1,]", "[,1]",
+		"{\"a\" 1}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "[1 2]",
+		"{\"a\":\"unterminated}", "[[1]", "[1]]", "{\"a\":1} x",
+		"{\"a\":1}{}", "[1]\n,", "{\"a\":1 \"b\":2}", "[:]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *s = walked(bad[i]);
+		if (strcmp(s, "ERR") != 0)
+			FAIL_("walked \"%s\" as %s", bad[i], s);
+		free(s);
+	}
+}
+
+TEST(json_walk_values_parse_as_the_whole_tree_does)
+{
+	const char *text = "{\"expand\":\"names\",\"maxResults\":1000,"
+			   "\"total\":2,\"issues\":[{\"key\":\"SEC-1\","
+			   "\"fields\":{\"summary\":\"a [b] {c} \\\"d\\\"\"}},"
+			   "{\"key\":\"SEC-2\",\"fields\":{\"labels\":[]}}]}";
+	cJSON *whole = cJSON_Parse(text);
+	struct json_walk w;
+	const char *k, *v;
+	size_t kl, vl;
+	int n = 0;
+	CHECK_INT(json_walk_start(&w, text, strlen(text)), 0);
+	while (json_walk_next(&w, &k, &kl, &v, &vl) == 1) {
+		char key[32];
+		snprintf(key, sizeof(key), "%.*s", (int)kl, k);
+		cJSON *part = cJSON_ParseWithLength(v, vl);
+		CHECK(part != NULL);
+		CHECK(cJSON_Compare(part, cJSON_GetObjectItem(whole, key), 1));
+		cJSON_Delete(part);
+		n++;
+	}
+	CHECK_INT(n, 4);
+	cJSON_Delete(whole);
 }
