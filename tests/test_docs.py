@@ -42,3 +42,19 @@ def test_readme_has_the_two_commands_and_options():
 def test_ci_runs_the_readme_test_command():
     ci = open(os.path.join(ROOT, ".ci", "run")).read()
     assert "scripts/test" in ci
+
+
+def test_readme_shows_the_committed_benchmark_run():
+    """The Speed section is the last committed bench/run: its table, its
+    chart, its date and machine, every target of CONTRACT §8 met."""
+    import json
+    text = open(README).read()
+    results = os.path.join(ROOT, "bench", "results")
+    table = open(os.path.join(results, "latest.md")).read().strip()
+    assert table in text
+    assert "](bench/results/latest.png)" in text
+    assert os.path.getsize(os.path.join(results, "latest.png")) > 1000
+    run = json.load(open(os.path.join(results, "latest.json")))
+    assert run["date"] in table and run["machine"] in table
+    assert len(run["targets"]) == 8 and all(t["met"] for t in run["targets"]), run["targets"]
+    assert "\n    bench/run\n" in text
