@@ -201,7 +201,18 @@ static char *ctl_text(struct jirafs *fs, const struct node *n, size_t *len)
 	return log_ring_text(len);
 }
 
-static int resolve(struct jirafs *fs, const struct node *n, bool as_held,
+/* Is r the overlay of a comment waiting in the outbox (not refused)? */
+static bool comment_waits(struct jirafs *fs, const struct resolved *r)
+{
+	return r->lst.kind == LOCAL_OVERLAY && !r->lst.has_error &&
+	       local_append_from(fs->local, r->ln) >= 0;
+}
+
+/* With `appending` (O_WRONLY|O_APPEND), the ticket is taken as held (an
+ * append reads nothing, so a comment is one POST even on a ticket written
+ * a moment ago), and a comment waiting in the outbox is passed over: each
+ * writer's bytes are a comment of their own, queued behind it. */
+static int resolve(struct jirafs *fs, const struct node *n, bool appending,
 		   deadline_t d, struct resolved *r)
 {
 	struct project *p;
@@ -211,13 +222,17 @@ static int resolve(struct jirafs *fs, const struct node *n, bool as_held,
 	    (ret = tree_project(fs->tree, n->project, d, &p)))
 		return ret;
 	if (local_get(fs->local, n->dir, n->name, &r->ln) == 0) {
-		r->what = R_LOCAL;
 		local_node_stat(fs->local, r->ln, &r->lst);
-		return 0;
+		if (!appending || !n->key[0] || !comment_waits(fs, r)) {
+			r->what = R_LOCAL;
+			return 0;
+		}
+		local_node_unref(fs->local, r->ln);
+		memset(r, 0, sizeof(*r));
 	}
 	if (!n->key[0])
 		return -ENOENT;
-	ret = tree_ticket(fs->tree, p, n->key, n->closed, as_held, d,
+	ret = tree_ticket(fs->tree, p, n->key, n->closed, appending, d,
 			  &r->issue);
 	if (!ret)
 		r->what = R_TICKET;
@@ -601,8 +616,6 @@ static int jfs_open(const char *path, struct fuse_file_info *fi)
 		ret = of->data ? 0 : n.kind == N_CTL_FILE ? -ENOMEM : -ENOENT;
 		break;
 	case N_ENTRY:
-		/* an append never reads the ticket: one written a moment
-		 * ago is not read back for it (a comment is one POST) */
 		if ((ret = resolve(fs, &n,
 				   (fi->flags & O_ACCMODE) == O_WRONLY &&
 					   (fi->flags & O_APPEND),

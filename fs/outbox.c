@@ -26,7 +26,7 @@ struct entry {
 	char *subject;
 	char *file;          /* "0000000000000012-<id>.json" */
 	int64_t next_try_ms; /* monotonic */
-	bool busy;           /* being applied */
+	bool busy;           /* being stored or applied */
 };
 
 struct outbox {
@@ -418,9 +418,20 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		entry_free(e);
 		return -ENOMEM;
 	}
-	/* stored before anything is claimed */
-	int r = journal(ob, e);
+	/* In line at once, so that the subject's order is the order of
+	 * submission; busy while it is stored, which is done (fsync and
+	 * all) without the lock: independent writers do not wait on each
+	 * other's disk. */
+	*ob->tail = e;
+	ob->tail = &e->next;
+	ob->count++;
+	e->busy = true;
+	pthread_mutex_unlock(&ob->lock);
+	int r = journal(ob, e); /* stored before anything is claimed */
+	pthread_mutex_lock(&ob->lock);
 	if (r) {
+		detach(ob, e);
+		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
 		snprintf(why, whysize, "cannot store the operation in %s: %s",
 			 ob->dir, strerror(-r));
@@ -428,9 +439,6 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		entry_free(e);
 		return r;
 	}
-	*ob->tail = e;
-	ob->tail = &e->next;
-	ob->count++;
 	bool now = !blocked(ob, e);
 	e->busy = now;
 	if (!now) {

@@ -30,6 +30,19 @@ PYTHON = "/usr/bin/python3"
 DEFAULT_TOKEN = "alice-pat"
 
 
+def max_overlap(requests):
+    """The most of these logged requests the emulator was serving at once."""
+    events = []
+    for r in requests:
+        events += [(r["time"], 1), (r["time"] + r["duration_ms"] / 1000.0, -1)]
+    events.sort(key=lambda e: (e[0], e[1]))
+    cur = best = 0
+    for _, d in events:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
 class EmulatorError(RuntimeError):
     pass
 

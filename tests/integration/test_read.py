@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from emulator.control import max_overlap
 from ticket_model import KEY_ORDER, expected_ticket, is_done
 
 
@@ -223,18 +224,6 @@ def test_parallel_readers_share_one_listing(emulator, mount):
              for _ in range(8)]
     assert all(p.wait(timeout=60) == 0 for p in procs)
     assert len(search_requests(emulator, since)) == 25
-
-
-def max_overlap(entries):
-    events = []
-    for r in entries:
-        events += [(r["time"], 1), (r["time"] + r["duration_ms"] / 1000.0, -1)]
-    events.sort(key=lambda e: (e[0], e[1]))
-    cur = best = 0
-    for _, d in events:
-        cur += d
-        best = max(best, cur)
-    return best
 
 
 def test_pages_after_the_first_are_fetched_in_parallel_over_a_kept_pool(fresh_emulator, mount):

@@ -4,9 +4,11 @@ import errno
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
+from emulator.control import max_overlap
 from ticket_model import is_done
 
 
@@ -182,6 +184,38 @@ def test_50_parallel_creates_give_exactly_50_tickets(emu, m):
     assert len(emu.issues("WEB")) == before + 50
     keys = {os.readlink(m.p("WEB", f"p-{i}.json")) for i in range(1, 51)}
     assert len(keys) == 50
+
+
+def test_writes_run_in_parallel_within_the_pool_and_one_ticket_stays_in_order(fresh_emulator,
+                                                                               mount, tmp_path):
+    """§8: independent writes proceed at once, up to max_connections; the
+    comments of one ticket, written at once by several processes, go one
+    after the other."""
+    emu = fresh_emulator(extra_args=["--seed", "demo"], latency_ms=150)
+    m = mount(emu, "cache_ttl=3600", "max_connections=4")
+    key = open_keys(m, "SEC")[0]
+    create = tmp_path / "create.sh"
+    create.write_text("""printf '{"summary": "at once %s"}' "$1" > "WEB/at-once-$1.json"\n""")
+    since = emu.request_seq()
+    sh(f"seq 1 12 | xargs -P 8 -n 1 sh {create}", m.path)
+    posts = creates(emu, since)
+    assert len(posts) == 12
+    assert 3 <= max_overlap(posts) <= 4, max_overlap(posts)
+
+    note = tmp_path / "note.sh"
+    note.write_text(f'echo "note $1" >> "SEC/{key}.json"\n')
+    since = emu.request_seq()
+    sh(f"seq 1 18 | xargs -P 6 -n 1 sh {note}", m.path)
+    # the ones that found the ticket busy wait in the outbox, in order
+    t0 = time.monotonic()
+    while len([r for r in writes(emu, since) if r["path"].endswith("/comment")]) < 18:
+        assert time.monotonic() - t0 < 30, writes(emu, since)
+        time.sleep(0.1)
+    comments = [r for r in writes(emu, since) if r["path"].endswith("/comment")]
+    assert len(comments) == 18 and max_overlap(comments) == 1
+    bodies = [c["body"] for c in emu.issue(key)["fields"]["comment"]["comments"]]
+    assert sorted(b for b in bodies if b.startswith("note ")) == \
+        sorted(f"note {i}" for i in range(1, 19))
 
 
 # ---- comment (§4.2) -------------------------------------------------------
