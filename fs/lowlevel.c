@@ -1017,7 +1017,9 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
-static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+/* getxattr of name, or listxattr (name NULL): the size when size is 0,
+ * else the value. */
+static void reply_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	enter(req);
@@ -1025,7 +1027,8 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char *buf = size ? malloc(size) : NULL;
 	int r = !path ? -ENOENT
 		: size && !buf ? -ENOMEM
-			       : ll.ops->getxattr(path, name, buf, size);
+		: name ? ll.ops->getxattr(path, name, buf, size)
+		: ll.ops->listxattr(path, buf, size);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (!size)
@@ -1036,22 +1039,15 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	free(path);
 }
 
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	reply_xattr(req, ino, name, size);
+}
+
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	enter(req);
-	char *path = ino_path(ino, NULL);
-	char *buf = size ? malloc(size) : NULL;
-	int r = !path ? -ENOENT
-		: size && !buf ? -ENOMEM
-			       : ll.ops->listxattr(path, buf, size);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)r);
-	else
-		fuse_reply_buf(req, buf, (size_t)r);
-	free(buf);
-	free(path);
+	reply_xattr(req, ino, NULL, size);
 }
 
 static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
