@@ -10,18 +10,30 @@ from mountlib import is_mounted
 from testenv import ROOT
 
 
-def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
-    mnt = tmp_path / "mnt"
+def start_demo(tmp_path, mnt):
+    """scripts/demo in its own session; returns it once it says what to try."""
     env = dict(os.environ, JIRAFS_DEMO_DIR=str(tmp_path / "demo"))
     out = open(tmp_path / "demo.out", "w+")
     p = subprocess.Popen([os.path.join(ROOT, "scripts", "demo"), str(mnt)], stdout=out,
                          stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while "Press Ctrl-C" not in open(tmp_path / "demo.out").read():
+        if p.poll() is not None or time.monotonic() > deadline:
+            os.killpg(p.pid, signal.SIGINT)
+            raise AssertionError("the demo did not start:\n" + open(tmp_path / "demo.out").read())
+        time.sleep(0.1)
+    return p
+
+
+def stop_demo(p):
+    os.killpg(p.pid, signal.SIGINT)                              # Ctrl-C
+    return p.wait(timeout=60)
+
+
+def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
+    mnt = tmp_path / "mnt"
+    p = start_demo(tmp_path, mnt)
     try:
-        deadline = time.monotonic() + 300
-        while "Press Ctrl-C" not in open(tmp_path / "demo.out").read():
-            assert p.poll() is None, open(tmp_path / "demo.out").read()
-            assert time.monotonic() < deadline, "the demo did not start"
-            time.sleep(0.1)
         text = open(tmp_path / "demo.out").read()
         assert f"jirafs is mounted at {mnt}" in text
         assert is_mounted(str(mnt))
@@ -65,10 +77,23 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         assert [c["body"] for c in doc["comments"]].count("written while Jira was down") == 1
         assert "outbox: comment of SEC-1 applied" in open(mnt / ".jirafs" / "log").read()
     finally:
-        os.killpg(p.pid, signal.SIGINT)                          # Ctrl-C
-        rc = p.wait(timeout=60)
+        rc = stop_demo(p)
     assert not is_mounted(str(mnt))
     assert "jirafs demo stopped" in open(tmp_path / "demo.out").read()
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "demo")], capture_output=True)
     assert leftovers.returncode != 0, leftovers.stdout
     assert rc in (0, 130), rc
+
+    # run again, as a user coming back to it would: a fresh Jira, and no
+    # alias or outbox left over from the Jira of the first run
+    p = start_demo(tmp_path, mnt)
+    try:
+        r = subprocess.run(
+            "echo '{\"summary\": \"TLS 1.0 on web-03\"}' > SEC/tls.json && readlink SEC/tls.json",
+            shell=True, cwd=mnt, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(open(mnt / "SEC" / "tls.json").read())["status"] != "Closed"
+        assert os.listdir(mnt / ".jirafs" / "outbox") == []
+    finally:
+        assert stop_demo(p) in (0, 130)
+    assert not is_mounted(str(mnt))
