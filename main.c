@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth/oauth1.h"
+#include "fs/config.h"
 #include "fs/fs.h"
 #include "jira/login.h"
 #include "util/log.h"
@@ -346,6 +347,10 @@ int main(int argc, char *argv[])
 		printf("jirafs %s\nlibfuse %s\n%s\n", JIRAFS_VERSION,
 		       fuse_pkgversion(), curl_version());
 		ret = 0;
+		goto out;
+	}
+	if (config_apply(&args, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
 	if (fs_opt_parse(&args, &fs.cfg) || jira_opt_parse(&args, &jcfg) ||

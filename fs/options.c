@@ -26,6 +26,8 @@ static const struct fuse_opt fs_opts[] = {
 	FUSE_OPT_KEY("user", KEY_DISCARD),
 	FUSE_OPT_KEY("users", KEY_DISCARD),
 	FUSE_OPT_KEY("comment=", KEY_DISCARD),
+	/* read by config_apply (fs/config.h) before options are parsed */
+	FUSE_OPT_KEY("config=", KEY_DISCARD),
 	FUSE_OPT_END
 };
 
@@ -51,7 +53,9 @@ static int add_project(struct fs_config *cfg, const char *key)
 
 /* "projects=SEC,OPS" arrives as "projects=SEC" then "OPS": fuse_opt splits
  * -o on commas.  A bare option that looks like a project key right after
- * projects= continues the list (libfuse has no upper-case options). */
+ * projects= continues the list (libfuse has no upper-case options).  A
+ * later projects= replaces the list, as the last of any option wins (the
+ * command line's over the config file's). */
 static int fs_opt_proc(void *data, const char *arg, int key,
 		       struct fuse_args *outargs)
 {
@@ -59,6 +63,9 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 	struct fs_config *cfg = data;
 	switch (key) {
 	case KEY_PROJECTS: {
+		for (size_t i = 0; i < cfg->nprojects; i++)
+			free(cfg->projects[i]);
+		cfg->nprojects = 0;
 		cfg->projects_open = true;
 		char *list = strdup(arg + strlen("projects="));
 		if (!list)
@@ -117,7 +124,11 @@ void fs_opt_help(void)
 	       "    -o cache_ttl=SECONDS   how long listings are reused "
 	       "(default: %d)\n"
 	       "    -o state_dir=DIR       where state is kept (default: "
-	       "$XDG_STATE_HOME/jirafs/HOST)\n",
+	       "$XDG_STATE_HOME/jirafs/HOST)\n"
+	       "    -o config=FILE         read options from FILE, one a line "
+	       "(default:\n"
+	       "                           $XDG_CONFIG_HOME/jirafs/config, if "
+	       "it exists)\n",
 	       JIRAFS_DEFAULT_CACHE_TTL_S);
 }
 

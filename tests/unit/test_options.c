@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "auth/auth.h"
+#include "fs/config.h"
 #include "fs/fs.h"
 #include "harness.h"
 #include "jira/client.h"
@@ -186,5 +187,36 @@ TEST(auth_options)
 	CHECK_STR(cfg.password_file, "/p");
 	CHECK(has_arg(&a, "ro"));
 	auth_config_release(&cfg);
+	fuse_opt_free_args(&a);
+}
+
+TEST(config_path_is_the_last_config_option_else_the_xdg_default)
+{
+	const char *a1[] = { "jirafs", "-o", "cache_ttl=5,config=/etc/a\\,b,ro",
+			     "-oconfig=/etc/second", "URL", "MNT", NULL };
+	struct fuse_args a = args_of(a1);
+	int explicit = 0;
+	char *p = config_path(&a, &explicit);
+	CHECK_STR(p, "/etc/second");
+	CHECK_INT(explicit, 1);
+	free(p);
+	fuse_opt_free_args(&a);
+
+	const char *a2[] = { "jirafs", "-o", "x=1,config=/etc/a\\,b", NULL };
+	a = args_of(a2);
+	p = config_path(&a, &explicit);
+	CHECK_STR(p, "/etc/a,b");
+	free(p);
+	fuse_opt_free_args(&a);
+
+	const char *a3[] = { "jirafs", "-o", "myconfig=/x", "--", "-o",
+			     "config=/y", NULL };
+	a = args_of(a3);
+	setenv("XDG_CONFIG_HOME", "/home/u/.cfg", 1);
+	p = config_path(&a, &explicit);
+	CHECK_STR(p, "/home/u/.cfg/jirafs/config");
+	CHECK_INT(explicit, 0);
+	free(p);
+	unsetenv("XDG_CONFIG_HOME");
 	fuse_opt_free_args(&a);
 }
