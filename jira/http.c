@@ -638,11 +638,10 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 	return st;
 }
 
-/* The auth methods' way to the token endpoint (struct auth_transport). */
-static long post_form(void *ctx, const char *path, const char *form,
-		      int64_t deadline_ms, char **answer)
+long http_post_form(struct http *h, const char *path, const char *form,
+		    deadline_t deadline, char **answer,
+		    struct jira_error *err)
 {
-	struct http *h = ctx;
 	struct http_req req = {
 		.method = "POST",
 		.path = path,
@@ -652,16 +651,23 @@ static long post_form(void *ctx, const char *path, const char *form,
 		.flags = HTTP_NO_AUTH,
 	};
 	struct http_response resp;
-	struct jira_error err = { 0 };
-	http_request(h, &req, deadline_ms, &resp, &err);
+	http_request(h, &req, deadline, &resp, err);
 	long status = resp.status;
-	*answer = resp.body;
-	resp.body = NULL;
+	*answer = status ? resp.body : NULL;
+	if (status)
+		resp.body = NULL;
 	http_response_release(&resp);
-	if (!status) {
-		free(*answer);
-		*answer = NULL;
+	return status;
+}
+
+/* The auth methods' way to the token endpoint (struct auth_transport). */
+static long post_form(void *ctx, const char *path, const char *form,
+		      int64_t deadline_ms, char **answer)
+{
+	struct jira_error err = { 0 };
+	long status = http_post_form(ctx, path, form, deadline_ms, answer,
+				     &err);
+	if (!status)
 		return err.status == JIRA_ERR_TIMEOUT ? -ETIMEDOUT : -EIO;
-	}
 	return status;
 }

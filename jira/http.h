@@ -85,6 +85,14 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err);
 
+/* POST an application/x-www-form-urlencoded body to path, without the
+ * auth method (an OAuth 2.0 token endpoint).  Returns the HTTP status with
+ * the answer's body in *answer (malloc'd, may be NULL), or 0 when no
+ * answer came, with the reason in err. */
+long http_post_form(struct http *h, const char *path, const char *form,
+		    deadline_t deadline, char **answer,
+		    struct jira_error *err);
+
 /* Counters since creation; read without locking (approximate). */
 struct http_counters {
 	uint64_t requests;   /* sent */

@@ -472,29 +472,22 @@ int jira_oauth2_login(const struct jira_config *jc,
 	form = oauth2_form(pairs, sizeof(pairs) / sizeof(*pairs));
 	if (!form || (ret = transport(jc, &h)))
 		goto out;
-	struct http_req req = {
-		.method = "POST",
-		.path = OAUTH2_TOKEN_PATH,
-		.content_type = "application/x-www-form-urlencoded",
-		.body = form,
-		.body_len = strlen(form),
-		.flags = HTTP_NO_AUTH,
-	};
-	struct http_response resp;
 	struct jira_error err = { 0 };
-	http_request(h, &req, deadline_in((int64_t)jc->timeout_s * 1000),
-		     &resp, &err);
+	char *answer = NULL;
+	long status = http_post_form(
+		h, OAUTH2_TOKEN_PATH, form,
+		deadline_in((int64_t)jc->timeout_s * 1000), &answer, &err);
 	char why[512];
-	if (!resp.status) {
+	if (!status) {
 		ret = fail(errbuf, errsize, -EIO, "cannot reach %s: %s",
 			   jc->url, err.msg);
-	} else if (oauth2_tokens_parse(resp.body, &t, why, sizeof(why)) ||
-		   resp.status != 200) {
+	} else if (oauth2_tokens_parse(answer, &t, why, sizeof(why)) ||
+		   status != 200) {
 		ret = fail(errbuf, errsize, -EACCES,
 			   "Jira refused the authorization code (HTTP %ld): %s",
-			   resp.status, t.access ? "no reason given" : why);
+			   status, t.access ? "no reason given" : why);
 	}
-	http_response_release(&resp);
+	free(answer);
 	if (ret)
 		goto out;
 	path = oauth2_tokens_path(state_dir);

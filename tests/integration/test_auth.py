@@ -123,16 +123,9 @@ def oauth1_setup(jirafs_bin, emu, tmp_path, consumer="jirafs-test"):
     assert key.stat().st_mode & 0o777 == 0o600
     emu.oauth1_consumer(consumer, r.stdout)
     # the login: the authorize URL alone on a line, then the verifier
-    p = subprocess.Popen([jirafs_bin, "auth", "oauth1-login", "-o",
-                          f"consumer_key={consumer},state_dir={state}", emu.url],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    url = None
-    while url is None:
-        line = p.stdout.readline()
-        assert line, p.stderr.read()
-        if line.startswith(emu.url + "/plugins/servlet/oauth/authorize?"):
-            url = line.strip()
+    p, url = start_login(jirafs_bin, "oauth1-login",
+                         f"consumer_key={consumer},state_dir={state}", emu.url,
+                         "/plugins/servlet/oauth/authorize?")
     token = re.search(r"oauth_token=([^&\s]+)", url).group(1)
     verifier = emu.oauth1_authorize(urllib.request.unquote(token), "alice")
     out, err = p.communicate(verifier + "\n", timeout=60)
@@ -141,6 +134,19 @@ def oauth1_setup(jirafs_bin, emu, tmp_path, consumer="jirafs-test"):
     assert cred.stat().st_mode & 0o777 == 0o600
     no_secret_in(out + err, json.loads(cred.read_text())["token_secret"])
     return state, consumer
+
+
+def start_login(jirafs_bin, command, options, url, authorize_path):
+    """`jirafs auth COMMAND -o OPTIONS URL`, up to the authorize URL it
+    prints alone on a line: (the process, that URL)."""
+    p = subprocess.Popen([jirafs_bin, "auth", command, "-o", options, url],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    while True:
+        line = p.stdout.readline()
+        assert line, p.stderr.read()
+        if line.startswith(url + authorize_path):
+            return p, line.strip()
 
 
 def test_oauth1_keygen_login_mount_create_comment_close(fresh_emulator, mount, jirafs_bin,
@@ -183,17 +189,10 @@ def oauth2_login(jirafs_bin, emu, tmp_path, redirect, paste=False, scopes=("READ
     secret = secret_file(tmp_path, "client-secret", "s3cr3t-client")
     emu.oauth2_client("jirafs-client", "s3cr3t-client", [redirect], list(scopes))
     emu.config(oauth2_auto_approve_user="alice")
-    p = subprocess.Popen([jirafs_bin, "auth", "oauth2-login", "-o",
-                          f"client_id=jirafs-client,client_secret_file={secret},"
-                          f"redirect_uri={redirect},state_dir={state}", emu.url],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    url = None
-    while url is None:
-        line = p.stdout.readline()
-        assert line, p.stderr.read()
-        if line.startswith(emu.url + "/rest/oauth2/latest/authorize?"):
-            url = line.strip()
+    p, url = start_login(jirafs_bin, "oauth2-login",
+                         f"client_id=jirafs-client,client_secret_file={secret},"
+                         f"redirect_uri={redirect},state_dir={state}", emu.url,
+                         "/rest/oauth2/latest/authorize?")
     assert "code_challenge_method=S256" in url and "scope=WRITE" in url
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -17,6 +17,18 @@ static struct fuse_args args_of(const char **argv)
 	return a;
 }
 
+/* jira_opt_parse of one -o string alone: its result. */
+static int jira_parse_of(const char *opts)
+{
+	const char *argv[] = { "jirafs", "-o", opts, NULL };
+	struct fuse_args a = args_of(argv);
+	struct jira_config cfg = { 0 };
+	int r = jira_opt_parse(&a, &cfg);
+	jira_config_release(&cfg);
+	fuse_opt_free_args(&a);
+	return r;
+}
+
 static int has_arg(const struct fuse_args *a, const char *s)
 {
 	for (int i = 0; i < a->argc; i++)
@@ -125,17 +137,8 @@ TEST(jira_transport_options)
 	fuse_opt_free_args(&a);
 
 	/* the tunnel is the proxy: not both; a proxy is a URL */
-	const char *both[] = { "jirafs", "-o",
-			       "tunnel=ssh://h,proxy=http://p:3128", NULL };
-	a = args_of(both);
-	CHECK(jira_opt_parse(&a, &cfg) < 0);
-	jira_config_release(&cfg);
-	fuse_opt_free_args(&a);
-	const char *noscheme[] = { "jirafs", "-o", "proxy=p:3128", NULL };
-	a = args_of(noscheme);
-	CHECK(jira_opt_parse(&a, &cfg) < 0);
-	jira_config_release(&cfg);
-	fuse_opt_free_args(&a);
+	CHECK(jira_parse_of("tunnel=ssh://h,proxy=http://p:3128") < 0);
+	CHECK(jira_parse_of("proxy=p:3128") < 0);
 }
 
 TEST(tunnel_spec_parsing)
@@ -167,11 +170,7 @@ TEST(jira_options_defaults_and_limits)
 	jira_config_release(&cfg);
 	fuse_opt_free_args(&a);
 
-	const char *bad[] = { "jirafs", "-o", "timeout=0", NULL };
-	a = args_of(bad);
-	CHECK(jira_opt_parse(&a, &cfg) < 0);
-	jira_config_release(&cfg);
-	fuse_opt_free_args(&a);
+	CHECK(jira_parse_of("timeout=0") < 0);
 }
 
 TEST(auth_options)
