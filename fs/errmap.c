@@ -24,6 +24,7 @@ int jira_errno(enum jira_status st)
 	case JIRA_ERR_AUTH_DISABLED: return EACCES;
 	case JIRA_ERR_NOMEM: return ENOMEM;
 	case JIRA_ERR_INTERNAL: return EIO;
+	case JIRA_ERR_LOOKUP: return EIO;
 	}
 	return EIO;
 }

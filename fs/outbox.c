@@ -141,37 +141,44 @@ static int64_t backoff_ms(int attempts, int retry_after_s)
 }
 
 /* What became of one try of e, outside the lock: 0 applied, 1 keep and
- * retry, -errno refused for good. */
+ * retry, -errno refused for good.  Only Jira's own 4xx to the operation's
+ * request refuses it; everything else (outages, 5xx, a failed lookup, a
+ * local failure) keeps it. */
 static int attempt(struct outbox *ob, struct entry *e, deadline_t d,
 		   struct jira_op_result *res, struct jira_error *err)
 {
 	enum jira_status st = jira_writer_apply(ob->w, e->op, d, res, err);
 	if (st == JIRA_OK)
 		return 0;
-	if (res->partial) {
-		/* it changed Jira, then failed: the rest is refused, not
-		 * retried (its effects are read back) */
+	if (st == JIRA_ERR_BAD_REQUEST || st == JIRA_ERR_NOT_FOUND ||
+	    st == JIRA_ERR_CONFLICT || st == JIRA_ERR_TOO_LARGE)
 		return -jira_errno(st);
-	}
-	if (jira_status_transient(st) || st == JIRA_ERR_AUTH ||
-	    st == JIRA_ERR_FORBIDDEN || st == JIRA_ERR_CAPTCHA ||
-	    st == JIRA_ERR_AUTH_DISABLED || st == JIRA_ERR_NOMEM)
-		return 1;
-	return -jira_errno(st);
+	return 1;
 }
 
-/* After a failed try that is kept: count it, remember why, plan the next.
- * Called with the lock held; journals (without the lock would be better,
- * but the entry must not change meanwhile; the file is small). */
+/* After a failed try that is kept: count it, remember why and what the try
+ * may have done, plan the next.  Called with the lock held; journals
+ * (without the lock would be better, but the entry must not change
+ * meanwhile; the file is small). */
 static void keep(struct outbox *ob, struct entry *e,
-		 const struct jira_error *err)
+		 const struct jira_error *err, const struct jira_op_result *res)
 {
 	e->op->attempts++;
-	e->op->maybe_sent = e->op->maybe_sent || jira_outcome_unknown(err);
+	if (res->maybe_sent) {
+		e->op->maybe_sent = true;
+		e->op->sent_ms = clock_wall_ms();
+	}
+	if (e->op->kind == JIRA_OP_CREATE && res->key && !e->op->made)
+		e->op->made = strdup(res->key); /* made; a later step failed */
 	free(e->op->last_error);
 	e->op->last_error = strdup(err->msg);
 	e->next_try_ms = clock_mono_ms() +
 			 backoff_ms(e->op->attempts, err->retry_after_s);
+	/* a create that may have been made is looked for once Jira's search
+	 * can show it */
+	if (res->maybe_sent && e->op->kind == JIRA_OP_CREATE &&
+	    !e->op->made && e->next_try_ms < clock_mono_ms() + JIRA_SEARCH_LAG_MS)
+		e->next_try_ms = clock_mono_ms() + JIRA_SEARCH_LAG_MS;
 	if (err->status == JIRA_ERR_AUTH || err->status == JIRA_ERR_FORBIDDEN ||
 	    err->status == JIRA_ERR_CAPTCHA ||
 	    err->status == JIRA_ERR_AUTH_DISABLED)
@@ -220,7 +227,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&ob->lock);
 		pick->busy = false;
 		if (r == 1 && !ob->stopping) {
-			keep(ob, pick, &err);
+			keep(ob, pick, &err, &res);
 			jlog_info("outbox: %s of %s waits (try %d): %s",
 				  jira_op_kind_name(pick->op->kind),
 				  pick->subject, pick->op->attempts, err.msg);
@@ -228,7 +235,7 @@ static void *worker(void *arg)
 			continue;
 		}
 		if (r == 1) { /* stopping: keep it for the next mount */
-			keep(ob, pick, &err);
+			keep(ob, pick, &err, &res);
 			jira_op_result_release(&res);
 			break;
 		}
@@ -316,6 +323,14 @@ static void replay(struct outbox *ob)
 		}
 		e->seq = strtoull(names[i], NULL, 10);
 		e->op = op;
+		if (op->kind == JIRA_OP_CREATE && !op->made) {
+			/* made just before the daemon died: give Jira's
+			 * search the time to show it */
+			int64_t at = op->sent_ms ? op->sent_ms : op->accepted_ms;
+			int64_t left = at + JIRA_SEARCH_LAG_MS - clock_wall_ms();
+			if (left > 0 && left <= JIRA_SEARCH_LAG_MS)
+				e->next_try_ms = clock_mono_ms() + left;
+		}
 		e->file = names[i];
 		e->subject = outbox_subject(op);
 		*ob->tail = e;
@@ -454,7 +469,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	pthread_mutex_lock(&ob->lock);
 	e->busy = false;
 	if (ret == 1) {
-		keep(ob, e, &err);
+		keep(ob, e, &err, res);
 		jira_op_result_release(res);
 		snprintf(why, whysize, "%s", err.msg);
 		ret = OUTBOX_QUEUED;
@@ -479,7 +494,9 @@ int outbox_replace_body(struct outbox *ob, const char *subject,
 	for (struct entry *e = ob->head; e; e = e->next) {
 		if (strcmp(e->subject, subject) != 0)
 			continue;
-		if (e->busy) {
+		if (e->busy || e->op->maybe_sent) {
+			/* an earlier try may have made the ticket with the
+			 * body it had: never a second one */
 			ret = -EBUSY;
 			continue;
 		}
@@ -498,6 +515,45 @@ int outbox_replace_body(struct outbox *ob, const char *subject,
 		break;
 	}
 	pthread_mutex_unlock(&ob->lock);
+	return ret;
+}
+
+int outbox_cancel(struct outbox *ob, const char *subject, char *why,
+		  size_t whysize)
+{
+	int ret = -ENOENT;
+	struct entry *gone = NULL;
+	why[0] = '\0';
+	pthread_mutex_lock(&ob->lock);
+	for (struct entry *e = ob->head; e; e = e->next) {
+		if (strcmp(e->subject, subject) != 0)
+			continue;
+		if (e->busy) {
+			snprintf(why, whysize, "it is being sent to Jira right "
+					       "now");
+			ret = -EBUSY;
+		} else if (e->op->maybe_sent) {
+			snprintf(why, whysize,
+				 "an earlier try may have reached Jira (%s); "
+				 "it stays queued, so that it is applied once",
+				 e->op->last_error ? e->op->last_error
+						   : "the daemon stopped");
+			ret = -EBUSY;
+		} else {
+			unjournal(ob, e);
+			detach(ob, e);
+			gone = e;
+			ret = 0;
+			snprintf(why, whysize, "never sent to Jira (%d tries "
+					       "failed before sending)",
+				 e->op->attempts);
+		}
+		break;
+	}
+	if (gone)
+		pthread_cond_broadcast(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
+	entry_free(gone);
 	return ret;
 }
 

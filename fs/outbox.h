@@ -70,8 +70,15 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		  struct jira_op_result *res, char *why, size_t whysize);
 
 /* A record of subject not sent yet: replace the body of the queued create
- * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent),
- * or a journal error. */
+ * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent,
+ * or an earlier try may have reached Jira), or a journal error. */
+/* Cancel the queued record of subject (a draft removed while its create
+ * waits): 0 when it was never sent (removed from the journal), -EBUSY when
+ * it is being sent or an earlier try may have reached Jira (it stays),
+ * -ENOENT when none waits.  why says which, for the log. */
+int outbox_cancel(struct outbox *ob, const char *subject, char *why,
+		  size_t whysize);
+
 int outbox_replace_body(struct outbox *ob, const char *subject,
 			const char *body, size_t len);
 

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "jira/issue.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -98,6 +99,7 @@ void jira_op_free(struct jira_op *op)
 	free(op->base);
 	free(op->alias);
 	free(op->last_error);
+	free(op->made);
 	free(op);
 }
 
@@ -129,6 +131,9 @@ char *jira_op_serialize(const struct jira_op *op)
 	cJSON_AddNumberToObject(o, "accepted_ms", (double)op->accepted_ms);
 	cJSON_AddNumberToObject(o, "attempts", op->attempts);
 	add_opt_string(o, "last_error", op->last_error);
+	if (op->sent_ms)
+		cJSON_AddNumberToObject(o, "sent_ms", (double)op->sent_ms);
+	add_opt_string(o, "made", op->made);
 	struct strbuf sb = STRBUF_INIT;
 	json_pretty(&sb, o, 0);
 	strbuf_addc(&sb, '\n');
@@ -186,6 +191,12 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	if (cJSON_IsNumber(att) && att->valuedouble >= 0)
 		op->attempts = (int)att->valuedouble;
 	op->last_error = dup_or_null(str_of(o, "last_error"));
+	const cJSON *sent = cJSON_GetObjectItemCaseSensitive(o, "sent_ms");
+	if (cJSON_IsNumber(sent))
+		op->sent_ms = (int64_t)sent->valuedouble;
+	const char *made = str_of(o, "made");
+	if (made && jira_key_valid(made))
+		op->made = strdup(made);
 	op->maybe_sent = true;
 	if (!op->project || (op->kind != JIRA_OP_CREATE && !op->key)) {
 		jira_op_free(op);
@@ -601,6 +612,8 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			       "\"comments\" must be a list");
 	cJSON_ArrayForEach(c, list) {
 		const cJSON *id = item(c, "id");
+		if (cJSON_IsTrue(item(c, "pending")))
+			continue; /* shown while it waits in the outbox */
 		if (cJSON_IsString(id)) {
 			const cJSON *was =
 				comment_by_id(item(old, "comments"), id->valuestring);

@@ -29,6 +29,7 @@ const char *jira_status_name(enum jira_status st)
 	case JIRA_ERR_AUTH_DISABLED: return "authentication method disabled";
 	case JIRA_ERR_NOMEM: return "out of memory";
 	case JIRA_ERR_INTERNAL: return "internal error";
+	case JIRA_ERR_LOOKUP: return "lookup failed";
 	}
 	return "unknown";
 }
@@ -41,6 +42,33 @@ bool jira_status_transient(enum jira_status st)
 	case JIRA_ERR_BAD_RESPONSE: /* HTML error pages of proxies */
 	case JIRA_ERR_TIMEOUT:
 	case JIRA_ERR_UNREACHABLE:
+	case JIRA_ERR_LOOKUP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Transport failures that happen before a byte of the request leaves:
+ * writes always go out on a fresh connection, so these prove nothing was
+ * sent. */
+static bool never_sent(int curl_code)
+{
+	switch ((CURLcode)curl_code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
 		return true;
 	default:
 		return false;
@@ -50,15 +78,26 @@ bool jira_status_transient(enum jira_status st)
 bool jira_outcome_unknown(const struct jira_error *err)
 {
 	switch (err->status) {
-	case JIRA_ERR_TIMEOUT:
-	case JIRA_ERR_UNREACHABLE:
-	case JIRA_ERR_BAD_RESPONSE:
-		return true;
-	case JIRA_ERR_SERVER:
-		return err->http_status == 502 || err->http_status == 504 ||
-		       err->http_status == 500;
-	default:
+	case JIRA_OK:
 		return false;
+	case JIRA_ERR_BAD_REQUEST:
+	case JIRA_ERR_FORBIDDEN:
+	case JIRA_ERR_NOT_FOUND:
+	case JIRA_ERR_CONFLICT:
+	case JIRA_ERR_TOO_LARGE:
+	case JIRA_ERR_RATE_LIMITED:
+	case JIRA_ERR_CAPTCHA:
+	case JIRA_ERR_AUTH_DISABLED:
+		/* answered 4xx: Jira (or its proxy) turned it away */
+		return !(err->http_status >= 400 && err->http_status < 500);
+	case JIRA_ERR_AUTH:
+		/* a 401, or a 2xx as anonymous (which may have done it) */
+		return err->http_status != 401;
+	case JIRA_ERR_UNREACHABLE:
+	case JIRA_ERR_TLS:
+		return !never_sent(err->curl_code);
+	default:
+		return true;
 	}
 }
 
@@ -213,6 +252,7 @@ enum jira_status jira_classify(const struct jira_answer *a,
 	if (err) {
 		err->http_status = a->http_status;
 		err->retry_after_s = a->retry_after_s;
+		err->curl_code = a->curl_code;
 		err->msg[0] = '\0';
 	}
 	if (a->deadline_passed)

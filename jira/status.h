@@ -36,6 +36,9 @@ enum jira_status {
 	JIRA_ERR_AUTH_DISABLED,/* the method is switched off by the admin */
 	JIRA_ERR_NOMEM,
 	JIRA_ERR_INTERNAL,     /* a bug or an impossible local condition */
+	JIRA_ERR_LOOKUP,       /* looking for an earlier try's effect failed:
+				  the operation is neither applied nor
+				  refused (retried) */
 };
 
 #define JIRA_ERROR_MSG_MAX 1024
@@ -44,6 +47,7 @@ struct jira_error {
 	enum jira_status status;
 	long http_status;          /* 0 when no HTTP answer arrived */
 	int retry_after_s;         /* Retry-After of a 429/503, else -1 */
+	int curl_code;             /* CURLcode of a transport failure, else 0 */
 	char msg[JIRA_ERROR_MSG_MAX]; /* one line, for logs and xattrs */
 };
 
@@ -77,8 +81,11 @@ enum jira_status jira_classify(const struct jira_answer *a,
 			       struct jira_error *err);
 
 /* After a request that changes Jira failed: may it have been applied all
- * the same?  (The connection died or timed out after sending, or a proxy
- * gave up waiting: 502, 504.)  A refusal, a 429 or a 503 was not. */
+ * the same?  Only an answer that proves it was not says no: a connection
+ * that could not be made (nothing was sent), a 4xx to the request itself,
+ * a 429.  A timeout, a dropped connection, any 5xx (a proxy in front of
+ * Jira answers 502/503/504 after Jira may have committed), an HTML page or
+ * an unreadable answer say "maybe". */
 bool jira_outcome_unknown(const struct jira_error *err);
 
 /* Set err to st with a printf-style message. */

@@ -342,31 +342,207 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 				   deadline_t d, struct jira_op_result *res,
 				   struct jira_error *err);
 
-/* The ticket an earlier try of this create made, found by its marker (an
- * issue property holding the record's id): 0 with *key, -ENOENT, or a
- * failure status. */
+/* ---- finding an earlier try ------------------------------------------- */
+
+/*
+ * A lookup failing is not the operation failing: a 400 to the lookup's
+ * search (say) refuses the search, not the create.  Outages and credential
+ * problems keep their own status (retried, reported as such); anything else
+ * becomes JIRA_ERR_LOOKUP, which the outbox retries and never takes for a
+ * refusal.
+ */
+static enum jira_status lookup_failed(enum jira_status st, const char *what,
+				      struct jira_error *err)
+{
+	switch (st) {
+	case JIRA_OK:
+	case JIRA_ERR_AUTH:
+	case JIRA_ERR_FORBIDDEN:
+	case JIRA_ERR_CAPTCHA:
+	case JIRA_ERR_AUTH_DISABLED:
+	case JIRA_ERR_NOMEM:
+	case JIRA_ERR_LOOKUP:
+		return st;
+	default:
+		if (jira_status_transient(st))
+			return st;
+		break;
+	}
+	char was[JIRA_ERROR_MSG_MAX];
+	snprintf(was, sizeof(was), "%s", err->msg);
+	return jira_error_set(err, JIRA_ERR_LOOKUP,
+			      "cannot tell whether an earlier try %s: %.900s",
+			      what, was);
+}
+
+/* The answers that refuse an operation for good (a 4xx to its own
+ * request, or the checks of the project's screens); everything else is
+ * retried. */
+static bool refusal(enum jira_status st)
+{
+	return st == JIRA_ERR_BAD_REQUEST || st == JIRA_ERR_NOT_FOUND ||
+	       st == JIRA_ERR_CONFLICT || st == JIRA_ERR_TOO_LARGE;
+}
+
+/* A write request's failure: when it may have been applied all the same,
+ * the next try looks for its effect before sending again. */
+static enum jira_status sent(struct jira_op_result *res, enum jira_status st,
+			     const struct jira_error *err)
+{
+	if (st != JIRA_OK && jira_outcome_unknown(err))
+		res->maybe_sent = true;
+	return st;
+}
+
+/* Summaries equal but for surrounding white space (which Jira may trim). */
+static bool same_summary(const char *a, const char *b)
+{
+	while (*a == ' ' || *a == '\t')
+		a++;
+	while (*b == ' ' || *b == '\t')
+		b++;
+	size_t la = strlen(a), lb = strlen(b);
+	while (la && (a[la - 1] == ' ' || a[la - 1] == '\t'))
+		la--;
+	while (lb && (b[lb - 1] == ' ' || b[lb - 1] == '\t'))
+		lb--;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Does ticket key carry op's marker?  One GET of the issue property
+ * (GET /rest/api/2/issue/{key}/properties/{propertyKey}: an
+ * EntityPropertyBean {key, value}, 404 when the ticket has none). */
+static enum jira_status has_marker(struct jira_writer *w, const char *key,
+				   const char *id, deadline_t d, bool *yes,
+				   struct jira_error *err)
+{
+	char path[512];
+	snprintf(path, sizeof(path),
+		 "/rest/api/2/issue/%s/properties/" MARKER_PROPERTY, key);
+	cJSON *j = NULL;
+	*yes = false;
+	enum jira_status st = jira_get_json(w->c, path, d, &j, err);
+	if (st == JIRA_ERR_NOT_FOUND) /* no marker, or deleted meanwhile */
+		return JIRA_OK;
+	if (st != JIRA_OK)
+		return st;
+	const cJSON *v = item(j, "value");
+	cJSON *parsed = NULL;
+	if (cJSON_IsString(v)) /* the value as JSON text, as some versions
+				  answer it */
+		v = parsed = cJSON_Parse(v->valuestring);
+	const char *op = str(v, "op");
+	*yes = op && strcmp(op, id) == 0;
+	cJSON_Delete(parsed);
+	cJSON_Delete(j);
+	return JIRA_OK;
+}
+
+#define LOOKUP_PAGE 100
+#define LOOKUP_MARGIN_MIN 5        /* minutes before acceptance searched */
+
+/*
+ * The ticket an earlier try of this create made, found with what every
+ * stock Jira offers (JQL cannot see issue properties unless an app indexes
+ * them): the tickets of the project the mounting user created since a
+ * little before the record was accepted (a relative date, on Jira's own
+ * clock), newest first, page by page; those with the same summary are
+ * confirmed by reading their marker property, which holds the record's id.
+ * 0 with *key (NULL when there is none), or a failure status.
+ */
 static enum jira_status find_created(struct jira_writer *w,
-				     const struct jira_op *op, deadline_t d,
+				     const struct jira_op *op,
+				     const char *summary, deadline_t d,
 				     char **key, struct jira_error *err)
 {
-	struct strbuf jql = STRBUF_INIT;
-	char *p = jql_quote(op->project);
-	strbuf_addf(&jql, "project = %s AND issue.property[" MARKER_PROPERTY
-			  "].op = \"%s\"",
-		    p ? p : "\"\"", op->id);
-	free(p);
-	struct jira_issue **issues = NULL;
-	size_t n = 0;
 	*key = NULL;
-	enum jira_status st = jql.failed
-				      ? jira_error_set(err, JIRA_ERR_NOMEM,
-						       "out of memory")
-				      : jira_search(w->c, strbuf_str(&jql), true,
-						    d, &issues, &n, NULL, err);
+	int64_t now = clock_wall_ms();
+	int64_t since = op->accepted_ms > 0 && op->accepted_ms <= now
+				? op->accepted_ms
+				: now;
+	long long minutes = (long long)((now - since) / 60000) +
+			    LOOKUP_MARGIN_MIN + 1;
+	char *p = jql_quote(op->project);
+	struct strbuf jql = STRBUF_INIT;
+	strbuf_addf(&jql,
+		    "project = %s AND creator = currentUser() AND created >= "
+		    "-%lldm ORDER BY created DESC",
+		    p ? p : "\"\"", minutes);
+	free(p);
+	enum jira_status st = jql.failed ? jira_error_set(err, JIRA_ERR_NOMEM,
+							  "out of memory")
+					 : JIRA_OK;
+	unsigned checked = 0;
+	for (int start = 0, pages = 0; st == JIRA_OK && !*key && pages < 1000;
+	     pages++) {
+		cJSON *b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "jql", strbuf_str(&jql));
+		cJSON_AddNumberToObject(b, "startAt", start);
+		cJSON_AddNumberToObject(b, "maxResults", LOOKUP_PAGE);
+		cJSON *f = cJSON_AddArrayToObject(b, "fields");
+		cJSON_AddItemToArray(f, cJSON_CreateString("summary"));
+		char *body = cJSON_PrintUnformatted(b);
+		cJSON_Delete(b);
+		cJSON *page = NULL;
+		st = body ? jira_request_json(w->c, "POST", "/rest/api/2/search",
+					      body, d, true, &page, err)
+			  : jira_error_set(err, JIRA_ERR_NOMEM,
+					   "out of memory");
+		free(body);
+		if (st != JIRA_OK)
+			break;
+		const cJSON *issues = item(page, "issues"), *i;
+		int n = cJSON_GetArraySize(issues);
+		cJSON_ArrayForEach(i, issues) {
+			const char *k = str(i, "key");
+			const char *s = str(item(i, "fields"), "summary");
+			if (!k || !jira_key_valid(k) ||
+			    (summary && (!s || !same_summary(s, summary))))
+				continue;
+			bool yes = false;
+			checked++;
+			st = has_marker(w, k, op->id, d, &yes, err);
+			if (st != JIRA_OK)
+				break;
+			if (yes) {
+				if (!(*key = strdup(k)))
+					st = jira_error_set(err, JIRA_ERR_NOMEM,
+							    "out of memory");
+				break;
+			}
+		}
+		const cJSON *total = item(page, "total");
+		start += n;
+		bool last = n == 0 || !cJSON_IsNumber(total) ||
+			    start >= total->valuedouble;
+		cJSON_Delete(page);
+		if (last)
+			break;
+	}
 	strbuf_release(&jql);
-	if (st == JIRA_OK && n > 0 && !(*key = strdup(issues[0]->key)))
-		st = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	jira_issues_free(issues, n);
+	if (st != JIRA_OK)
+		return lookup_failed(st, "made the ticket", err);
+	jlog_debug("looked for an earlier try of %s: %u candidate(s) read, "
+		   "%s",
+		   op->id, checked, *key ? *key : "none");
+	return JIRA_OK;
+}
+
+/* After the create (made now or by an earlier try): close it if it was
+ * written in closed/.  A failure that is not a refusal keeps the record
+ * (which remembers the ticket); a refusal leaves a partial result. */
+static enum jira_status then_close(struct jira_writer *w,
+				   const struct jira_op *op, deadline_t d,
+				   struct jira_op_result *res,
+				   struct jira_error *err)
+{
+	if (!op->then_close)
+		return JIRA_OK;
+	enum jira_status st = transition(w, res->key, true, NULL, d, res, err);
+	if (refusal(st))
+		res->partial = true;
+	else if (st != JIRA_OK)
+		res->maybe_sent = true; /* the create is done: never again */
 	return st;
 }
 
@@ -375,24 +551,12 @@ static enum jira_status apply_create(struct jira_writer *w,
 				     struct jira_op_result *res,
 				     struct jira_error *err)
 {
-	if (op->maybe_sent) {
-		/* an earlier try may have made it: never create it twice */
-		char *key = NULL;
-		enum jira_status st = find_created(w, op, d, &key, err);
-		if (st != JIRA_OK)
-			return st;
-		if (key) {
-			jlog_notice("%s was created by an earlier try (found "
-				    "by its marker)",
-				    key);
-			res->key = key;
-			if (op->then_close) {
-				st = transition(w, key, true, NULL, d, res,
-						err);
-				res->partial = st != JIRA_OK;
-			}
-			return st;
-		}
+	if (op->made) {
+		/* made by an earlier try whose later step failed */
+		if (!(res->key = strdup(op->made)))
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
+		return then_close(w, op, d, res, err);
 	}
 	struct jira_create_plan plan;
 	char why[JIRA_ERROR_MSG_MAX];
@@ -403,6 +567,24 @@ static enum jira_status apply_create(struct jira_writer *w,
 							: JIRA_ERR_BAD_REQUEST,
 				      "%s", why);
 	enum jira_status st = JIRA_OK;
+	if (op->maybe_sent) {
+		/* an earlier try may have made it: never create it twice */
+		char *key = NULL;
+		st = find_created(w, op, str(plan.fields, "summary"), d, &key,
+				  err);
+		if (st != JIRA_OK) {
+			jira_create_plan_release(&plan);
+			return st;
+		}
+		if (key) {
+			jlog_notice("%s was created by an earlier try (found "
+				    "by its marker)",
+				    key);
+			jira_create_plan_release(&plan);
+			res->key = key;
+			return then_close(w, op, d, res, err);
+		}
+	}
 	if (!plan.native)
 		st = resolve_create(w, op->project, &plan, d, err);
 	cJSON *req = NULL, *answer = NULL;
@@ -421,8 +603,11 @@ static enum jira_status apply_create(struct jira_writer *w,
 			st = jira_error_set(err, JIRA_ERR_NOMEM,
 					    "out of memory");
 		else
-			st = jira_request_json(w->c, "POST", "/rest/api/2/issue",
-					       body, d, false, &answer, err);
+			st = sent(res,
+				  jira_request_json(w->c, "POST",
+						    "/rest/api/2/issue", body,
+						    d, false, &answer, err),
+				  err);
 		free(body);
 	}
 	jira_create_plan_release(&plan);
@@ -436,6 +621,7 @@ static enum jira_status apply_create(struct jira_writer *w,
 	const char *key = str(answer, "key");
 	if (!key || !jira_key_valid(key)) {
 		cJSON_Delete(answer);
+		res->maybe_sent = true; /* a 2xx: it may well exist */
 		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
 				      "the create was answered without a key");
 	}
@@ -444,12 +630,7 @@ static enum jira_status apply_create(struct jira_writer *w,
 	if (!res->key)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	jlog_info("created %s", res->key);
-	if (op->then_close) {
-		st = transition(w, res->key, true, NULL, d, res, err);
-		res->partial = st != JIRA_OK;
-		return st;
-	}
-	return JIRA_OK;
+	return then_close(w, op, d, res, err);
 }
 
 /* ---- transitions -------------------------------------------------------- */
@@ -621,9 +802,10 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 	char path[512];
 	snprintf(path, sizeof(path), "/rest/api/2/issue/%s/transitions", key);
 	cJSON *answer = NULL;
-	enum jira_status st =
-		jira_request_json(w->c, "POST", path, body, d, false, &answer,
-				  err);
+	enum jira_status st = sent(
+		res, jira_request_json(w->c, "POST", path, body, d, false,
+				       &answer, err),
+		err);
 	free(body);
 	cJSON_Delete(answer);
 	if (st != JIRA_OK)
@@ -631,8 +813,10 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 
 	struct jira_issue *back = NULL;
 	st = jira_issue_get(w->c, key, d, &back, err);
-	if (st != JIRA_OK)
+	if (st != JIRA_OK) {
+		res->maybe_sent = true; /* it went through: read back first */
 		return st;
+	}
 	const char *to = str(item(t, "to"), "name");
 	if (back->done != leads_to_done(t) ||
 	    (to && strcasecmp(back->status, to) != 0)) {
@@ -660,8 +844,10 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 		/* an earlier try may have moved it already */
 		struct jira_issue *now = NULL;
 		enum jira_status st = jira_issue_get(w->c, key, d, &now, err);
-		if (st != JIRA_OK)
+		if (st == JIRA_ERR_NOT_FOUND) /* the ticket is gone */
 			return st;
+		if (st != JIRA_OK)
+			return lookup_failed(st, "moved the ticket", err);
 		if (now->done == done) {
 			jira_issue_unref(res->issue);
 			res->issue = now;
@@ -693,42 +879,62 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 
 /* ---- update and comment ------------------------------------------------- */
 
-/* Is there already a comment with payload's body on key, made after
- * since_ms (an earlier try of the same record)? */
+/*
+ * Is there already a comment with payload's body on key, made after
+ * since_ms (an earlier try of the same record)?  The comments are read
+ * newest first, page by page, until they are older than that.
+ */
 static enum jira_status comment_exists(struct jira_writer *w, const char *key,
 				       const cJSON *payload, int64_t since_ms,
 				       deadline_t d, bool *found,
 				       struct jira_error *err)
 {
-	char path[512];
-	cJSON *j = NULL;
-	*found = false;
-	snprintf(path, sizeof(path),
-		 "/rest/api/2/issue/%s/comment?maxResults=1000&orderBy=-created",
-		 key);
-	enum jira_status st = jira_get_json(w->c, path, d, &j, err);
-	if (st != JIRA_OK)
-		return st;
 	const char *body = str(payload, "body");
-	const cJSON *c;
-	cJSON_ArrayForEach(c, item(j, "comments")) {
-		const char *b = str(c, "body");
-		struct timespec ts = { 0 };
-		const char *created = str(c, "created");
-		if (created)
-			jira_time_parse(created, &ts);
-		int64_t at = (int64_t)ts.tv_sec * 1000;
-		/* a minute of clock difference between here and Jira */
-		if (b && body && strcmp(b, body) == 0 &&
-		    at >= since_ms - 60000)
-			*found = true;
+	enum jira_status st = JIRA_OK;
+	*found = false;
+	/* a minute of clock difference between here and Jira */
+	int64_t after = since_ms - 60000;
+	bool older = false;
+	for (int start = 0, pages = 0;
+	     !*found && !older && pages < 1000 && st == JIRA_OK; pages++) {
+		char path[512];
+		cJSON *j = NULL;
+		snprintf(path, sizeof(path),
+			 "/rest/api/2/issue/%s/comment?startAt=%d&maxResults="
+			 "100&orderBy=-created",
+			 key, start);
+		st = jira_get_json(w->c, path, d, &j, err);
+		if (st != JIRA_OK)
+			break;
+		const cJSON *list = item(j, "comments"), *c;
+		int n = cJSON_GetArraySize(list);
+		cJSON_ArrayForEach(c, list) {
+			const char *b = str(c, "body");
+			struct timespec ts = { 0 };
+			const char *created = str(c, "created");
+			if (created)
+				jira_time_parse(created, &ts);
+			int64_t at = (int64_t)ts.tv_sec * 1000;
+			if (created && at < after)
+				older = true;
+			else if (b && body && strcmp(b, body) == 0)
+				*found = true;
+		}
+		const cJSON *total = item(j, "total");
+		start += n;
+		if (n == 0 || !cJSON_IsNumber(total) ||
+		    start >= total->valuedouble)
+			older = true;
+		cJSON_Delete(j);
 	}
-	cJSON_Delete(j);
-	return JIRA_OK;
+	if (st == JIRA_ERR_NOT_FOUND) /* the ticket is gone: the POST says */
+		return JIRA_OK;
+	return lookup_failed(st, "added the comment", err);
 }
 
 static enum jira_status post_comment(struct jira_writer *w, const char *key,
 				     const cJSON *payload, deadline_t d,
+				     struct jira_op_result *res,
 				     struct jira_error *err)
 {
 	char path[512];
@@ -737,8 +943,10 @@ static enum jira_status post_comment(struct jira_writer *w, const char *key,
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	cJSON *answer = NULL;
-	enum jira_status st = jira_request_json(w->c, "POST", path, body, d,
-						false, &answer, err);
+	enum jira_status st = sent(res,
+				   jira_request_json(w->c, "POST", path, body,
+						     d, false, &answer, err),
+				   err);
 	free(body);
 	cJSON_Delete(answer);
 	return st;
@@ -808,8 +1016,10 @@ static enum jira_status apply_update(struct jira_writer *w,
 		char path[512];
 		snprintf(path, sizeof(path), "/rest/api/2/issue/%s", op->key);
 		cJSON *answer = NULL;
-		st = body ? jira_request_json(w->c, "PUT", path, body, d, false,
-					      &answer, err)
+		st = body ? sent(res,
+				 jira_request_json(w->c, "PUT", path, body, d,
+						   false, &answer, err),
+				 err)
 			  : jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 		free(body);
 		cJSON_Delete(answer);
@@ -824,13 +1034,18 @@ static enum jira_status apply_update(struct jira_writer *w,
 			st = comment_exists(w, op->key, c, op->accepted_ms, d,
 					    &found, err);
 		if (st == JIRA_OK && !found)
-			st = post_comment(w, op->key, c, d, err);
+			st = post_comment(w, op->key, c, d, res, err);
 		changed |= st == JIRA_OK;
 	}
 	if (st == JIRA_OK && t)
 		st = run_transition(w, op->key, t, plan.resolution, d, res,
 				    err);
-	res->partial = st != JIRA_OK && changed;
+	/* refused after changing Jira: the rest is refused; failed otherwise:
+	 * the whole record is tried again, looking first (the PUT sets the
+	 * same values again, comments and the move are looked for) */
+	res->partial = st != JIRA_OK && changed && refusal(st);
+	if (st != JIRA_OK && changed && !refusal(st))
+		res->maybe_sent = true;
 	cJSON_Delete(trans);
 	jira_update_plan_release(&plan);
 	return st;
@@ -838,6 +1053,7 @@ static enum jira_status apply_update(struct jira_writer *w,
 
 static enum jira_status apply_comment(struct jira_writer *w,
 				      const struct jira_op *op, deadline_t d,
+				      struct jira_op_result *res,
 				      struct jira_error *err)
 {
 	cJSON *payload = NULL;
@@ -856,7 +1072,7 @@ static enum jira_status apply_comment(struct jira_writer *w,
 		st = comment_exists(w, op->key, payload, op->accepted_ms, d,
 				    &found, err);
 	if (st == JIRA_OK && !found)
-		st = post_comment(w, op->key, payload, d, err);
+		st = post_comment(w, op->key, payload, d, res, err);
 	else if (found)
 		jlog_notice("the comment on %s was added by an earlier try",
 			    op->key);
@@ -883,7 +1099,7 @@ enum jira_status jira_writer_apply(struct jira_writer *w,
 	case JIRA_OP_UPDATE:
 		return apply_update(w, op, d, res, err);
 	case JIRA_OP_COMMENT:
-		return apply_comment(w, op, d, err);
+		return apply_comment(w, op, d, res, err);
 	case JIRA_OP_CLOSE:
 		return transition(w, op->key, true, NULL, d, res, err);
 	case JIRA_OP_REOPEN:

@@ -51,8 +51,11 @@ struct jira_op_result {
 	bool partial;             /* failed, but after changing Jira (a
 				     create whose close failed, an update
 				     whose transition failed) */
-	bool maybe_sent;          /* (input) an earlier try of the record may
-				     have reached Jira */
+	bool maybe_sent;          /* in: an earlier try of the record may
+				     have reached Jira; out: this one may
+				     have too (an answer that does not prove
+				     otherwise, or applied in part): the
+				     next try looks before sending */
 };
 void jira_op_result_release(struct jira_op_result *r);
 
@@ -66,10 +69,19 @@ void jira_op_result_release(struct jira_op_result *r);
  * create, names the ticket that exists).  Release res in every case.
  *
  * Never twice: when op->maybe_sent (an earlier try may have reached Jira),
- * a create first looks for the ticket carrying its marker, a comment for a
- * comment with its body made since the record was accepted, a transition
- * reads the ticket back to see whether it already moved.
+ * a create first looks for the ticket carrying its marker (candidates by
+ * ordinary JQL, confirmed by reading the marker property: stock Jira cannot
+ * search issue properties), a comment for a comment with its body made
+ * since the record was accepted, a transition reads the ticket back to see
+ * whether it already moved.  A lookup that fails is JIRA_ERR_LOOKUP (or an
+ * outage's status), never a refusal.  op->made (a create an earlier try
+ * made) skips the create.
  */
+/* How long after a create Jira's search may still not show it (on a Data
+ * Center, until every node's index has it): a create whose answer was lost
+ * is looked for no sooner. */
+#define JIRA_SEARCH_LAG_MS (5 * 1000)
+
 enum jira_status jira_writer_apply(struct jira_writer *w,
 				   const struct jira_op *op, deadline_t d,
 				   struct jira_op_result *res,

@@ -160,7 +160,7 @@ TEST(retry_after_is_reported)
 
 TEST(errno_table_never_says_enoent_for_outages)
 {
-	for (int st = JIRA_OK; st <= JIRA_ERR_INTERNAL; st++) {
+	for (int st = JIRA_OK; st <= JIRA_ERR_LOOKUP; st++) {
 		int e = jira_errno((enum jira_status)st);
 		if (st == JIRA_ERR_NOT_FOUND)
 			CHECK_INT(e, ENOENT);
@@ -174,4 +174,61 @@ TEST(errno_table_never_says_enoent_for_outages)
 	CHECK_INT(jira_errno(JIRA_ERR_AUTH), EACCES);
 	CHECK_INT(jira_errno(JIRA_ERR_FORBIDDEN), EACCES);
 	CHECK_INT(jira_errno(JIRA_ERR_BAD_REQUEST), EINVAL);
+}
+
+/* Which failed writes may have been applied all the same (CONTRACT §4.6):
+ * only an answer that proves otherwise says no. */
+static bool unknown_after(long status, const char *ctype, const char *body,
+			  int curl_code)
+{
+	struct jira_error e = { 0 };
+	struct jira_answer a = {
+		.http_status = status,
+		.content_type = ctype,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.retry_after_s = -1,
+		.curl_code = curl_code,
+	};
+	jira_classify(&a, &e);
+	return jira_outcome_unknown(&e);
+}
+
+TEST(outcome_unknown_unless_proven_not_applied)
+{
+	const char *json = "application/json";
+	const char *jira400 = "{\"errorMessages\":[],\"errors\":{\"summary\":"
+			      "\"Summary must be less than 255 characters.\"}}";
+	/* proven not applied */
+	CHECK(!unknown_after(400, json, jira400, 0));
+	CHECK(!unknown_after(404, json, "{\"errorMessages\":[\"x\"]}", 0));
+	CHECK(!unknown_after(401, json, NULL, 0));
+	CHECK(!unknown_after(403, json, NULL, 0));
+	CHECK(!unknown_after(429, json, NULL, 0));
+	CHECK(!unknown_after(0, NULL, NULL, CURLE_COULDNT_CONNECT));
+	CHECK(!unknown_after(0, NULL, NULL, CURLE_COULDNT_RESOLVE_HOST));
+	CHECK(!unknown_after(0, NULL, NULL, CURLE_PEER_FAILED_VERIFICATION));
+	/* maybe applied: every 5xx (a proxy answers after Jira committed) */
+	for (long s = 500; s <= 504; s++) {
+		CHECK(unknown_after(s, json, NULL, 0));
+		CHECK(unknown_after(s, "text/html",
+				    "<html><title>502 Bad Gateway</title></html>",
+				    0));
+	}
+	CHECK(unknown_after(200, "text/html", "<html>Log in</html>", 0));
+	CHECK(unknown_after(0, NULL, NULL, CURLE_GOT_NOTHING));
+	CHECK(unknown_after(0, NULL, NULL, CURLE_RECV_ERROR));
+	CHECK(unknown_after(0, NULL, NULL, CURLE_SEND_ERROR));
+	CHECK(unknown_after(0, NULL, NULL, CURLE_PARTIAL_FILE));
+	CHECK(unknown_after(0, NULL, NULL, CURLE_OPERATION_TIMEDOUT));
+	/* a 2xx as anonymous may have done it */
+	struct jira_error e = { 0 };
+	struct jira_answer a = { .http_status = 201,
+				 .content_type = json,
+				 .anonymous = true,
+				 .retry_after_s = -1 };
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH);
+	CHECK(jira_outcome_unknown(&e));
+	/* a failed lookup is retried, never a refusal */
+	CHECK(jira_status_transient(JIRA_ERR_LOOKUP));
 }
