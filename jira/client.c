@@ -506,8 +506,11 @@ void jira_projects_free(struct jira_project *p, size_t n)
 /* ---- search ------------------------------------------------------------ */
 
 struct page {
-	struct jira_issue **issues;
+	struct jira_issue **issues; /* NULL where a bean waits in `partial` */
 	size_t n;
+	cJSON **partial;  /* beans whose comments are not all there */
+	size_t *partial_at; /* their places in issues */
+	size_t npartial, partial_cap;
 	unsigned granted; /* maxResults of the answer */
 	unsigned total;
 	unsigned skipped;
@@ -545,6 +548,10 @@ static char *search_body(const char *jql, unsigned start, unsigned max,
 static void page_release(struct page *p)
 {
 	jira_issues_free(p->issues, p->n);
+	for (size_t i = 0; i < p->npartial; i++)
+		cJSON_Delete(p->partial[i]);
+	free(p->partial);
+	free(p->partial_at);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -567,6 +574,104 @@ static unsigned uint_of_text(const char *v, size_t len)
 	unsigned u = uint_value(num);
 	cJSON_Delete(num);
 	return u;
+}
+
+/* ---- comments beyond the first page ------------------------------------ */
+
+/* The comment field of an IssueBean is itself a page (startAt, maxResults,
+ * total: CommentsWithPaginationJsonBean), and Jira may cut it short: does
+ * bean hold fewer comments than its ticket has? */
+static bool comments_partial(const cJSON *bean)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
+	const cJSON *cm = cJSON_GetObjectItemCaseSensitive(f, "comment");
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(cm, "total");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cm, "comments");
+	return cJSON_IsNumber(total) &&
+	       total->valuedouble > cJSON_GetArraySize(list);
+}
+
+/* Replace bean's comment page by every comment of the ticket, read from
+ * GET /rest/api/2/issue/{key}/comment, oldest first, page by page. */
+static enum jira_status complete_comments(struct jira_client *c, cJSON *bean,
+					  deadline_t deadline,
+					  struct jira_error *err)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(bean, "key");
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
+	cJSON *all = cJSON_CreateArray();
+	if (!all)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = JIRA_OK;
+	for (unsigned start = 0, pages = 0; pages < 10000; pages++) {
+		char path[512];
+		cJSON *j = NULL;
+		snprintf(path, sizeof(path),
+			 "/rest/api/2/issue/%s/comment?startAt=%u&maxResults="
+			 "1000&orderBy=created",
+			 cJSON_IsString(k) ? k->valuestring : "", start);
+		st = jira_get_json(c, path, deadline, &j, err);
+		if (st != JIRA_OK)
+			break;
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "comments");
+		unsigned n = 0;
+		while (cJSON_IsArray(list) && list->child) {
+			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(
+							  list, list->child));
+			n++;
+		}
+		unsigned total = uint_of(j, "total");
+		cJSON_Delete(j);
+		start += n;
+		if (n == 0 || start >= total)
+			break;
+	}
+	if (st != JIRA_OK) {
+		cJSON_Delete(all);
+		return st;
+	}
+	cJSON *cm = cJSON_CreateObject();
+	unsigned n = (unsigned)cJSON_GetArraySize(all);
+	cJSON_AddItemToObject(cm, "comments", all);
+	cJSON_AddNumberToObject(cm, "maxResults", n);
+	cJSON_AddNumberToObject(cm, "total", n);
+	cJSON_AddNumberToObject(cm, "startAt", 0);
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(f, "comment", cm))
+		cJSON_Delete(cm);
+	jlog_debug("%s: %u comments, read beyond the search's page",
+		   cJSON_IsString(k) ? k->valuestring : "?", n);
+	return JIRA_OK;
+}
+
+/* Fill the places of p's partial beans, once their comments are read (out
+ * of the parse slot: this is network). */
+static enum jira_status page_complete(struct jira_client *c, struct page *p,
+				      deadline_t deadline,
+				      struct jira_error *err)
+{
+	enum jira_status st = JIRA_OK;
+	for (size_t i = 0; i < p->npartial && st == JIRA_OK; i++) {
+		char why[128];
+		struct jira_issue *is = NULL;
+		st = complete_comments(c, p->partial[i], deadline, err);
+		if (st != JIRA_OK)
+			break;
+		int r = jira_issue_from_json(p->partial[i], &is, why,
+					     sizeof(why));
+		if (r == -ENOMEM)
+			st = jira_error_set(err, JIRA_ERR_NOMEM,
+					    "out of memory");
+		else if (r)
+			p->skipped++;
+		p->issues[p->partial_at[i]] = is;
+	}
+	/* close the gaps of skipped beans */
+	size_t o = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->issues[i])
+			p->issues[o++] = p->issues[i];
+	p->n = o;
+	return st;
 }
 
 /* The ticket held for this bean's key and version, if the caller has it. */
@@ -604,6 +709,28 @@ static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
 	if (i) {
 		p->issues[p->n++] = i;
 		p->reused++;
+	} else if (comments_partial(bean)) {
+		/* completed after the parse slot is left */
+		if (p->npartial == p->partial_cap) {
+			size_t ncap = p->partial_cap ? p->partial_cap * 2 : 8;
+			cJSON **b = realloc(p->partial, ncap * sizeof(*b));
+			if (b)
+				p->partial = b;
+			size_t *at = b ? realloc(p->partial_at,
+						 ncap * sizeof(*at))
+				       : NULL;
+			if (at)
+				p->partial_at = at;
+			if (!b || !at) {
+				cJSON_Delete(bean);
+				return -ENOMEM;
+			}
+			p->partial_cap = ncap;
+		}
+		p->partial[p->npartial] = bean;
+		p->partial_at[p->npartial++] = p->n;
+		p->issues[p->n++] = NULL;
+		return 0;
 	} else if (!(r = jira_issue_from_json(bean, &i, why, sizeof(why)))) {
 		p->issues[p->n++] = i;
 	} else if (r != -ENOMEM) {
@@ -687,6 +814,8 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 	st = read_page(raw.body, raw.len, ru, p, err);
 	http_response_release(&raw);
 	gate_leave(c);
+	if (st == JIRA_OK && p->npartial)
+		st = page_complete(c, p, deadline, err);
 	if (st != JIRA_OK)
 		page_release(p);
 	return st;
@@ -907,6 +1036,11 @@ enum jira_status jira_issue_get(struct jira_client *c, const char *key,
 	strbuf_release(&path);
 	if (st != JIRA_OK)
 		return st;
+	if (comments_partial(j) &&
+	    (st = complete_comments(c, j, deadline, err)) != JIRA_OK) {
+		cJSON_Delete(j);
+		return st;
+	}
 	char why[128];
 	int r = jira_issue_from_json(j, out, why, sizeof(why));
 	cJSON_Delete(j);
