@@ -629,6 +629,24 @@ out:
 	return ret;
 }
 
+int local_alias_drop(struct local *l, const char *dir, const char *name)
+{
+	pthread_mutex_lock(&l->lock);
+	struct map *d = dir_of(l, dir, false);
+	struct local_node *n = d ? map_get(d, name) : NULL;
+	char *k = hidden_key(dir, name);
+	bool hidden = k && map_get(l->hidden, k);
+	free(k);
+	bool alias = n && n->kind == LOCAL_ALIAS;
+	if (alias)
+		unlink_node(l, map_del(d, name));
+	unhide(l, dir, name);
+	pthread_mutex_unlock(&l->lock);
+	if (alias || hidden)
+		journal(l, "-", dir, name, NULL);
+	return alias || hidden ? 0 : -ENOENT;
+}
+
 int local_alias_set(struct local *l, const char *dir, const char *name,
 		    const char *key)
 {

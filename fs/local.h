@@ -118,6 +118,11 @@ char *local_alias_key(struct local *l, struct local_node *n);
 int local_alias_set(struct local *l, const char *dir, const char *name,
 		    const char *key);
 
+/* Forget the alias dir/name, shown or removed (its ticket is gone from
+ * Jira), journaled: writing the name then creates a ticket.  0 or
+ * -ENOENT. */
+int local_alias_drop(struct local *l, const char *dir, const char *name);
+
 /* Call fn for every node of dir, under the local lock (fn must not block
  * or call back into local). */
 void local_list(struct local *l, const char *dir,

@@ -208,6 +208,32 @@ static bool comment_waits(struct jirafs *fs, const struct resolved *r)
 	       local_append_from(fs->local, r->ln) >= 0;
 }
 
+/* Is the ticket of alias ln gone from Jira (deleted, or moved to another
+ * project)?  Then the alias is dropped, with a line in the log, rather than
+ * followed into a name that cannot be written (Jira gives keys).  Only
+ * Jira's word counts: an outage keeps the alias. */
+static bool alias_gone(struct jirafs *fs, const struct node *n,
+		       struct local_node *ln, struct project *p, deadline_t d)
+{
+	char *key = local_alias_key(fs->local, ln);
+	bool done, gone = false;
+	if (key && tree_where(fs->tree, key, &done) == -ENOENT) {
+		struct jira_issue *i = NULL;
+		int r = tree_ticket(fs->tree, p, key, false, true, d, &i);
+		if (r == -ENOENT)
+			r = tree_ticket(fs->tree, p, key, true, true, d, &i);
+		jira_issue_unref(i);
+		gone = r == -ENOENT;
+	}
+	if (gone && local_alias_drop(fs->local, n->dir, n->name) == 0)
+		jlog_notice("%s/%s: its ticket %s is gone from Jira (deleted "
+			    "or moved): the alias is dropped, and writing the "
+			    "name creates a new ticket",
+			    n->dir, n->name, key);
+	free(key);
+	return gone;
+}
+
 /* With `appending` (O_WRONLY|O_APPEND), the ticket is taken as held (an
  * append reads nothing, so a comment is one POST even on a ticket written
  * a moment ago), and a comment waiting in the outbox is passed over: each
@@ -223,6 +249,12 @@ static int resolve(struct jirafs *fs, const struct node *n, bool appending,
 		return ret;
 	if (local_get(fs->local, n->dir, n->name, &r->ln) == 0) {
 		local_node_stat(fs->local, r->ln, &r->lst);
+		if (r->lst.kind == LOCAL_ALIAS &&
+		    alias_gone(fs, n, r->ln, p, d)) {
+			local_node_unref(fs->local, r->ln);
+			memset(r, 0, sizeof(*r));
+			return -ENOENT;
+		}
 		if (!appending || !n->key[0] || !comment_waits(fs, r)) {
 			r->what = R_LOCAL;
 			return 0;
@@ -893,6 +925,23 @@ static int jfs_truncate(const char *path, off_t size,
 
 /* ---- names -------------------------------------------------------------- */
 
+/* rm of a draft whose create waits: cancel it if it never left, else
+ * refuse (it may exist in Jira already, and will be applied once). */
+static int cancel_create(struct jirafs *fs, const struct node *n,
+			 const char *path)
+{
+	char subject[DIR_LEN + NAME_LEN + 8], why[JIRA_ERROR_MSG_MAX];
+	snprintf(subject, sizeof(subject), "new:%s/%s", n->dir, n->name);
+	int ret = outbox_cancel(fs->outbox, subject, why, sizeof(why));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0) {
+		jlog_notice("rm %s: its create was cancelled: %s", path, why);
+		return 0;
+	}
+	return fs_refuse(ret, "rm", path, why);
+}
+
 static int jfs_unlink(const char *path)
 {
 	struct jirafs *fs = fs_get();
@@ -910,7 +959,11 @@ static int jfs_unlink(const char *path)
 								 : -EISDIR;
 	if ((ret = fs_resolve(fs, &n, fs_deadline(fs), &r)))
 		return ret;
-	if (r.what == R_LOCAL)
+	if (r.what == R_LOCAL && r.lst.kind == LOCAL_DRAFT && fs->outbox)
+		ret = cancel_create(fs, &n, path);
+	if (ret)
+		; /* the create stays queued */
+	else if (r.what == R_LOCAL)
 		ret = local_unlink(fs->local, n.dir, n.name);
 	else
 		ret = fs_refuse(-EPERM, "rm", path,

@@ -24,7 +24,9 @@
 #include "fs/outbox.h"
 #include "jira/op.h"
 #include "jira/write.h"
+#include "util/json.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 
 /* "SEC/new.json", for messages. */
 static void node_path(const struct node *n, char *buf, size_t size)
@@ -146,10 +148,43 @@ static void drop_overlay(struct jirafs *fs, const struct node *n)
 	local_node_unref(fs->local, ln);
 }
 
+/* The ticket file `ticket` with the comment `bytes` (as appended) added as
+ * an entry of "comments" without an id, marked "pending": true, so that the
+ * file stays one JSON object (jq works on it) while the comment waits.
+ * NULL when either does not parse. */
+static char *with_pending_comment(const char *ticket, size_t len,
+				  const char *bytes, size_t blen,
+				  size_t *outlen)
+{
+	char why[JIRA_ERROR_MSG_MAX];
+	cJSON *payload = NULL;
+	cJSON *t = cJSON_ParseWithLength(ticket, len);
+	if (!cJSON_IsObject(t) ||
+	    jira_comment_payload(bytes, blen, &payload, why, sizeof(why)) ||
+	    !payload) {
+		cJSON_Delete(t);
+		cJSON_Delete(payload);
+		return NULL;
+	}
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(t, "comments");
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(t, "comments");
+		list = cJSON_AddArrayToObject(t, "comments");
+	}
+	cJSON_AddTrueToObject(payload, "pending");
+	cJSON_AddItemToArray(list, payload);
+	struct strbuf sb = STRBUF_INIT;
+	json_pretty(&sb, t, 0);
+	strbuf_addc(&sb, '\n');
+	cJSON_Delete(t);
+	return strbuf_detach(&sb, outlen);
+}
+
 /* Show a write that waits in the outbox under the ticket's name: the new
- * file of an update, or (base given) the ticket followed by the bytes
- * appended.  It is a view, without error: for an append, append_from is
- * set to its end, so that only bytes appended later are new. */
+ * file of an update, or (base given) the ticket with the comment appended
+ * as a pending entry of "comments".  It is a view, without error: for an
+ * append, append_from is set to its end, so that only bytes appended later
+ * are new. */
 static void keep_pending_overlay(struct jirafs *fs, const struct node *n,
 				 const struct jira_issue *base,
 				 const char *body, size_t len)
@@ -164,20 +199,34 @@ static void keep_pending_overlay(struct jirafs *fs, const struct node *n,
 			ln = NULL;
 		}
 	}
-	if (ln) { /* appending to what waits already */
-		local_write(fs->local, ln, body, len, -1, 0);
-	} else {
+	if (!ln) {
 		local_unlink(fs->local, n->dir, n->name);
 		if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY,
 				 0644, &ln))
 			return;
-		if (base) {
-			local_write(fs->local, ln, base->text, base->text_len,
-				    0, 0);
+	}
+	if (base) {
+		/* onto what waits already, or onto the ticket */
+		size_t have = 0, vlen = 0;
+		char *cur = local_content(fs->local, ln, &have);
+		bool fresh = !cur || have == 0;
+		char *view = fresh ? with_pending_comment(base->text,
+							  base->text_len, body,
+							  len, &vlen)
+				   : with_pending_comment(cur, have, body, len,
+							  &vlen);
+		if (view) {
+			local_set_content(fs->local, ln, view, vlen);
+		} else { /* not JSON after all: as written */
+			if (fresh)
+				local_write(fs->local, ln, base->text,
+					    base->text_len, 0, 0);
 			local_write(fs->local, ln, body, len, -1, 0);
-		} else {
-			local_set_content(fs->local, ln, body, len);
 		}
+		free(view);
+		free(cur);
+	} else {
+		local_set_content(fs->local, ln, body, len);
 	}
 	local_node_stat(fs->local, ln, &st);
 	local_set_append_from(fs->local, ln, base ? st.size : (off_t)-1);
@@ -252,8 +301,17 @@ static int create(struct jirafs *fs, const struct node *n, const char *body,
 	char *hidden = local_hidden_alias(fs->local, n->dir, n->name);
 	if (hidden) {
 		int ret = update_hidden(fs, n, hidden, body, len, why, whysize);
+		if (ret != -ENOENT) {
+			free(hidden);
+			return ret;
+		}
+		/* its ticket is gone from Jira: a new one */
+		local_alias_drop(fs->local, n->dir, n->name);
+		jlog_notice("%s: the ticket of its removed alias, %s, is gone "
+			    "from Jira: the alias is dropped, a new ticket "
+			    "is created",
+			    path, hidden);
 		free(hidden);
-		return ret;
 	}
 	struct jira_op *op =
 		jira_op_new(JIRA_OP_CREATE, n->project, NULL, body, len);
@@ -382,8 +440,9 @@ static int commit_local(struct jirafs *fs, struct local_node *ln)
 			      : create(fs, &n, body, len, why, sizeof(why));
 		if (ret == -EBUSY)
 			snprintf(why, sizeof(why),
-				 "the previous version is being sent to Jira; "
-				 "write it again in a moment");
+				 "the previous version is being sent to Jira, "
+				 "or may have reached it already; write it "
+				 "again once it is a ticket");
 	} else if (append_from >= 0 && (size_t)append_from <= len) {
 		/* appended to a refused or waiting comment: post what is new
 		 * (or, after a refusal, all of it again) */
