@@ -41,6 +41,11 @@ def main(argv=None):
     ap.add_argument("--tls", metavar="DIR")
     ap.add_argument("--max-results", type=int, default=1000)
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--indexed-property", action="append", default=[], metavar="KEY",
+                    help="issue property searchable by JQL, as if an app indexed it "
+                         "(repeatable; stock Jira: none)")
+    ap.add_argument("--search-comments-max", type=int, metavar="N",
+                    help="at most N comments per issue in search answers (default: all)")
     ap.add_argument("--seed", choices=["demo"])
     ap.add_argument("--seed-project", type=seed_spec, action="append", default=[])
     ap.add_argument("--token-file")
@@ -54,6 +59,8 @@ def main(argv=None):
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         ap.error("--host must be a loopback address")
+    if args.search_comments_max is not None and args.search_comments_max < 0:
+        ap.error("--search-comments-max must be 0 or more")
 
     ssl_ctx = None
     if args.tls:
@@ -81,6 +88,11 @@ def main(argv=None):
         state.config["max_results"] = args.max_results
         state.config["latency_ms"] = args.latency_ms
         loaded = True
+    # these two only when given: otherwise a saved value (POST /_emu/config) stays
+    if args.indexed_property:
+        state.config["indexed_properties"] = sorted(set(args.indexed_property))
+    if args.search_comments_max is not None:
+        state.config["search_comments_max"] = args.search_comments_max
     if not loaded:
         if args.seed == "demo":
             seed.seed_demo(state)

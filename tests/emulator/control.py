@@ -82,7 +82,8 @@ class Emulator:
     # ------------------------------------------------------------------ process
     @classmethod
     def start(cls, tmpdir, tls=False, max_results=None, seed_projects=(), seed=None,
-              latency_ms=None, state=True, port=0, quiet=True, extra_args=(), timeout=30):
+              latency_ms=None, state=True, port=0, quiet=True, extra_args=(), timeout=30,
+              indexed_properties=(), search_comments_max=None):
         """Start an emulator subprocess and wait until it listens.
 
         tmpdir: working directory (port file, log, state, TLS files go there).
@@ -90,6 +91,9 @@ class Emulator:
         seed_projects: "KEY:N[:DONE_EVERY]" strings or (key, n[, done_every]) tuples.
         seed: "demo" for the SEC/OPS/WEB sample projects.
         state: True (tmpdir/emulator-state.json), a path, or False for no --state.
+        indexed_properties: issue property keys JQL may search (--indexed-property; stock
+        Jira: none, and an issue.property[...] clause answers 400).
+        search_comments_max: at most this many comments per issue in search answers.
         """
         workdir = os.path.abspath(str(tmpdir))
         os.makedirs(workdir, exist_ok=True)
@@ -103,6 +107,12 @@ class Emulator:
             args += ["--max-results", str(int(max_results))]
         if latency_ms is not None:
             args += ["--latency-ms", str(int(latency_ms))]
+        if isinstance(indexed_properties, str):
+            indexed_properties = [indexed_properties]
+        for key in indexed_properties or ():
+            args += ["--indexed-property", str(key)]
+        if search_comments_max is not None:
+            args += ["--search-comments-max", str(int(search_comments_max))]
         if seed:
             args += ["--seed", seed]
         for sp in seed_projects or ():
@@ -271,13 +281,15 @@ class Emulator:
         return r.json
 
     # ------------------------------------------------------------------ control API
-    def requests(self, since=0, method=None, path=None):
-        """Logged REST requests with seq >= since, optionally filtered by method and path
-        prefix. Entries: seq, method, path, query, status, user, auth, body, fault, headers,
-        time, duration_ms."""
+    def requests(self, since=0, method=None, path=None, faulted=None):
+        """Logged REST requests with seq >= since, optionally filtered by method, path
+        prefix and faulted (True: a fault rule was applied, False: none was). Entries: seq,
+        method, path, query, status, processed_status, user, auth, body, fault (the applied
+        action or None), fault_rule (its id or None), headers, conn, time, duration_ms."""
         out = self._ctl("GET", "/requests?since=%d" % since)["requests"]
         return [e for e in out if (method is None or e["method"] == method)
-                and (path is None or e["path"].startswith(path))]
+                and (path is None or e["path"].startswith(path))
+                and (faulted is None or bool(e.get("fault")) == faulted)]
 
     def mark(self):
         """The seq the next logged request will get (use as requests(since=...))."""
@@ -304,8 +316,8 @@ class Emulator:
         self._ctl("DELETE", "/faults")
 
     def config(self, **kw):
-        """Change settings (max_results, latency_ms, basic_auth, property_search,
-        ignore_transitions, oauth1_auto_approve_user, oauth1_access_lifetime,
+        """Change settings (max_results, latency_ms, basic_auth, indexed_properties,
+        search_comments_max, ignore_transitions, oauth1_auto_approve_user, oauth1_access_lifetime,
         oauth2_auto_approve_user, oauth2_access_lifetime, oauth2_refresh_lifetime);
         -> the current settings."""
         if not kw:

@@ -1,20 +1,32 @@
 """Fault injection rules (see README "Fault rules").
 
 A rule: {"method": "GET"|null, "path": prefix|null, "action": A, "count": N|null,
-"skip": K, ...action options}. Rules are tried in order; the first rule that matches the
-request and still has a count left takes it: while its ``skip`` is above zero the request
-passes untouched (and skip goes down by one), otherwise the rule applies (count goes down
-by one, ``applied`` up by one). ``path`` is a prefix of the path without the query string,
-unless it contains ``?``, then it is a prefix of path+query.
+"skip": K, "p": P, "seed": S, ...action options}. Rules are tried in order; a rule
+*matches* a request when method and path fit and it still has a count left. A matching rule
+with a probability ``p`` first draws from its own ``random.Random(seed)``: when it does not
+fire, the request goes on to the next rules as if this one were absent (its count and skip
+stay as they are). A matching rule without ``p``, or one that fires, takes the request: while
+its ``skip`` is above zero the request passes untouched (and skip goes down by one), otherwise
+the rule applies (count goes down by one, ``applied`` up by one). ``path`` is a prefix of the
+path without the query string, unless it contains ``?``, then it is a prefix of path+query.
+
+Independent p-rules on the same requests thus give an overall fault rate of 1 - prod(1 - p),
+and the draws are reproducible: the default seed is the rule's id.
 """
 
+import random
 import threading
 
-ACTIONS = {"status", "html", "drop", "drop_after", "truncate", "latency", "hang"}
+ACTIONS = {"status", "status_after", "html", "drop", "drop_after", "truncate", "latency",
+           "hang"}
 
 
 class FaultError(ValueError):
     pass
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 class Rule:
@@ -38,15 +50,25 @@ class Rule:
             raise FaultError("skip must be a non-negative integer")
         self.skip = skip
         self.status = d.get("status")
-        self.html = bool(d.get("html"))
+        self.html = d.get("html")   # None: the action's default (HTML only for status_after)
         self.retry_after = d.get("retry_after")
         self.ms = d.get("ms")
         for name in ("status", "ms"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+            if v is not None and not _number(v):
                 raise FaultError("%s must be a number" % name)
-        self.body = d.get("body")   # optional custom body (status/html)
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise FaultError("status must be an HTTP status (100-599)")
+        self.p = d.get("p")
+        if self.p is not None and (not _number(self.p) or not 0 <= self.p <= 1):
+            raise FaultError("p must be a number from 0 to 1")
+        seed = d.get("seed", seq)
+        if not isinstance(seed, (int, str)) or isinstance(seed, bool):
+            raise FaultError("seed must be an integer or a string")
+        self.rng = random.Random(seed)
+        self.body = d.get("body")   # optional custom body (status/status_after/html)
         self.applied = 0
+        self.matched = 0
         self.released = threading.Event()
         self.spec = {k: v for k, v in d.items()}
 
@@ -59,10 +81,14 @@ class Rule:
                 return False
         return self.count is None or self.count > 0
 
+    def fires(self):
+        """A rule without p always fires; a p-rule draws (one draw per matching request)."""
+        return self.p is None or self.rng.random() < self.p
+
     def describe(self):
         d = dict(self.spec)
         d.update({"id": self.seq, "remaining": self.count, "skip": self.skip,
-                  "applied": self.applied})
+                  "applied": self.applied, "matched": self.matched})
         return d
 
 
@@ -79,9 +105,11 @@ class Faults:
             raise FaultError("rules must be a list")
         new = []
         with self.lock:
-            for d in rules:
-                self.seq += 1
-                new.append(Rule(d, self.seq))
+            seq = self.seq
+            for d in rules:     # all or nothing: a bad rule adds none of the list
+                seq += 1
+                new.append(Rule(d, seq))
+            self.seq = seq
             self.rules.extend(new)
         return [r.describe() for r in new]
 
@@ -101,6 +129,9 @@ class Faults:
             for r in self.rules:
                 if not r.matches(method, path, target):
                     continue
+                r.matched += 1
+                if not r.fires():
+                    continue        # as if absent: the next rules may take the request
                 if r.skip > 0:
                     r.skip -= 1
                     return None

@@ -5,8 +5,9 @@ issuetype/type, component, labels, fixVersion/affectedVersion (always empty), as
 reporter, creator (with currentUser()), summary/description/environment/comment/text (~, !~),
 created/updated/resolved(resolutiondate)/due(duedate) with absolute and relative dates and
 now()/startOf*/endOf*(), custom fields cf[10020] (number), cf[10021] (text), cf[10022] (option)
-also by id or quoted name, issue.property[KEY].path; AND/OR/NOT/!/&&/||, parentheses,
-ORDER BY field [ASC|DESC], ...
+also by id or quoted name, issue.property[KEY].path (only for keys in the config
+indexed_properties: stock Jira knows no such field unless an app indexes the property);
+AND/OR/NOT/!/&&/||, parentheses, ORDER BY field [ASC|DESC], ...
 """
 
 import calendar
@@ -492,6 +493,9 @@ def resolve_field(name):
 
 
 def no_field(name):
+    # Jira's wording, e.g. {"errorMessages":["Field 'issuetype' does not exist or you do not
+    # have permission to view it."]} (https://github.com/tenable/integration-jira-cloud/
+    # issues/25)
     return JQLError("Field '%s' does not exist or you do not have permission to view it." % name)
 
 
@@ -592,11 +596,26 @@ def _never(i):
     return False
 
 
+def _indexed(f, ctx):
+    """Stock Jira DC searches an issue property only when an installed app declares it in an
+    "index document configuration" module (https://developer.atlassian.com/server/jira/
+    platform/entity-properties, .../index-document-configuration); otherwise JQL knows no
+    such field. The emulator's stand-in for those apps: config indexed_properties."""
+    return f[1] in (ctx.state.config.get("indexed_properties") or ())
+
+
+def _field(name, ctx):
+    """-> the resolved field, or JQLError "Field 'x' does not exist ..." (unknown fields and
+    unindexed issue properties alike, named as written in the query)."""
+    f = resolve_field(name)
+    if f is None or (isinstance(f, tuple) and not _indexed(f, ctx)):
+        raise no_field(name)
+    return f
+
+
 def _compile_clause(node, ctx):
     _, name, op, operand, pos = node
-    f = resolve_field(name)
-    if f is None:
-        raise no_field(name)
+    f = _field(name, ctx)
     if op not in _ops_for(f):
         shown = op.upper() if op in ("in", "not in", "is", "is not") else op
         fname = name if not isinstance(f, tuple) else name
@@ -845,8 +864,6 @@ def _prop_str(v):
 
 def _property_clause(f, name, op, operand, ctx):
     _, key, path = f
-    if not ctx.state.config.get("property_search", True):
-        return _never
 
     def get(i):
         v = _prop_lookup(i, key, path)
@@ -895,9 +912,7 @@ def _none_last(v):
 
 
 def _sort_key(name, desc, ctx):
-    f = resolve_field(name)
-    if f is None:
-        raise no_field(name)
+    f = _field(name, ctx)
     if isinstance(f, tuple) or f in ("description", "environment", "comment", "text",
                                      "statusCategory"):
         ctx.errors.append("Field '%s' does not support sorting." % name)

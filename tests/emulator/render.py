@@ -211,8 +211,12 @@ class Renderer:
             j["visibility"] = c.visibility
         return j
 
-    def comments_page(self, issue, start=0, maxr=None):
-        allc = issue.comments
+    def comments_page(self, issue, start=0, maxr=None, newest_first=False):
+        """{comments, maxResults, total, startAt}: the issue field "comment" (every comment,
+        maxResults = total) or a page of GET issue/{key}/comment. Jira's order is oldest first
+        (the stored order: comments are appended as they are made; raw overrides keep the order
+        they were given in); newest_first for orderBy=-created."""
+        allc = issue.comments[::-1] if newest_first else issue.comments
         page = allc[start:] if maxr is None else allc[start:start + maxr]
         return {"comments": [self.comment(issue, c) for c in page],
                 "maxResults": len(page) if maxr is None else maxr,
@@ -232,13 +236,16 @@ class Renderer:
         else:
             for fid in sel.ids:
                 f[fid] = R[fid](self, i)
+        cap = self.state.config.get("search_comments_max") if search else None
+        if cap is not None and "comment" in f and "comment" not in raw:
+            f["comment"] = self.comments_page(i, 0, cap)
         j = {"expand": SEARCH_ISSUE_EXPAND if search else ISSUE_EXPAND, "id": str(i.id),
              "self": "%s/issue/%d" % (self.api, i.id), "key": i.key}
         if f:   # Jira leaves "fields" out when no field was selected (e.g. fields=key)
             j["fields"] = f
         if expand:
             if "renderedFields" in expand:
-                j["renderedFields"] = {k: self._rendered(i, k) for k in f}
+                j["renderedFields"] = {k: self._rendered(i, k, cap) for k in f}
             if "names" in expand:
                 j["names"] = {k: C.FIELD_NAMES.get(k, k) for k in f}
             if "schema" in expand:
@@ -263,12 +270,12 @@ class Renderer:
                 j["properties"] = {k: i.properties[k] for k in props if k in i.properties}
         return j
 
-    def _rendered(self, i, fid):
+    def _rendered(self, i, fid, comments_max=None):
         if fid in ("description", "environment"):
             v = getattr(i, fid)
             return None if v is None else "<p>%s</p>" % html.escape(v).replace("\n", "<br/>\n")
         if fid == "comment":
-            page = self.comments_page(i)
+            page = self.comments_page(i, 0, comments_max)
             for c, src in zip(page["comments"], i.comments):
                 c["body"] = "<p>%s</p>" % html.escape(src.body).replace("\n", "<br/>\n")
             return page

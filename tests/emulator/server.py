@@ -9,6 +9,7 @@ import ssl
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,6 +25,7 @@ from state import ApiError, fmt_date
 
 JSON_TYPE = "application/json;charset=UTF-8"
 LOG_CAP = 200000
+COMMENTS_CLAMP = 5000     # GET issue/{key}/comment: no documented clamp; a generous one
 SAFE_HEADERS = ("Content-Type", "Accept", "User-Agent", "X-Atlassian-Token",
                 "X-ExperimentalApi")
 
@@ -52,6 +54,25 @@ def _is_oauth_path(path):
 
 HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>%s</title></head><body>"
              "<h1>%s</h1><p>%s</p></body></html>\n")
+
+
+# nginx's own wording where it differs from the standard reason phrase
+# (src/http/ngx_http_special_response.c)
+NGINX_PHRASES = {408: "Request Time-out", 413: "Request Entity Too Large",
+                 414: "Request-URI Too Large", 503: "Service Temporarily Unavailable",
+                 504: "Gateway Time-out"}
+
+
+def proxy_page(status):
+    """The error page nginx (the usual reverse proxy in front of Jira DC) sends in its own
+    name, e.g. 502 when Jira is too slow: CRLF lines, "<code> <phrase>" as title and h1."""
+    try:
+        line = "%d %s" % (status, NGINX_PHRASES.get(status) or HTTPStatus(status).phrase)
+    except ValueError:
+        line = "%d" % status
+    return ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n"
+            "<center><h1>%s</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n" % (line, line))
 
 
 class Resp:
@@ -104,6 +125,37 @@ def _split(values):
         if isinstance(v, str):
             out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
+
+
+def config_value(key, v, current):
+    """A setting from POST /_emu/config, checked -> its stored value (ValueError if bad)."""
+    if key.endswith("_user"):
+        if v is not None and v not in C.USERS:
+            raise ValueError("unknown user %r for %s" % (v, key))
+        return v or None
+    if key.endswith("_lifetime"):
+        f = float(v)
+        return int(f) if f == int(f) else f
+    if key == "indexed_properties":
+        return indexed_keys(v)
+    if key == "search_comments_max":
+        if v is None:
+            return None
+        if isinstance(v, bool) or int(v) < 0:
+            raise ValueError("search_comments_max must be null or a non-negative integer")
+        return int(v)
+    if isinstance(current, bool):
+        return bool(v)
+    return int(v)
+
+
+def indexed_keys(v):
+    """indexed_properties: a list of issue property keys (a single string is one key)."""
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(k, str) and k for k in v):
+        raise ValueError("indexed_properties must be a list of property keys")
+    return sorted(set(v))
 
 
 class App:
@@ -394,10 +446,13 @@ class App:
         return Resp(200, [self.render.field_list_item(f) for f in C.ALL_FIELDS])
 
     # ---------------------------------------------------------- search
+    # Jira DC's search takes no "properties" (GET /api/2/search lists expand, jql, maxResults,
+    # validateQuery, fields, startAt; SearchRequestBean the same in the DC 10.3 OpenAPI; only
+    # Cloud has it): a "properties" parameter or member is ignored, no issue carries any
     def search_get(self, ctx):
         return self._search(ctx, ctx.q("jql", ""), ctx.q("startAt"), ctx.q("maxResults"),
-                            ctx.qlist("fields"), _split(ctx.qlist("expand")), ctx.q("validateQuery"),
-                            _split(ctx.qlist("properties")) if ctx.qlist("properties") else None)
+                            ctx.qlist("fields"), _split(ctx.qlist("expand")),
+                            ctx.q("validateQuery"))
 
     def search_post(self, ctx):
         b = ctx.body
@@ -408,13 +463,11 @@ class App:
             if v is None:
                 return []
             return v if isinstance(v, list) else [v]
-        props = b.get("properties")
         return self._search(ctx, b.get("jql") or "", b.get("startAt"), b.get("maxResults"),
                             lst(b.get("fields")), _split(lst(b.get("expand"))),
-                            b.get("validateQuery"),
-                            _split(lst(props)) if props is not None else None)
+                            b.get("validateQuery"))
 
-    def _search(self, ctx, jql_text, start, maxr, fields, expand, validate, props):
+    def _search(self, ctx, jql_text, start, maxr, fields, expand, validate):
         if not isinstance(jql_text, str):
             raise ApiError(400, ["The jql must be a string"])
         start = max(0, _int_param(start, "startAt", 0))
@@ -428,7 +481,7 @@ class App:
         sel = R.Selection(fields, "nav")
         exp = set(expand)
         page = issues[start:start + granted]
-        rendered = [self.render.issue(i, sel, exp, props, search=True) for i in page]
+        rendered = [self.render.issue(i, sel, exp, search=True) for i in page]
         out = {"expand": "schema,names", "startAt": start, "maxResults": granted,
                "total": len(issues), "issues": rendered}
         if warnings and v != "none":
@@ -461,14 +514,20 @@ class App:
         return Resp(204)
 
     def comments_get(self, ctx, ref):
+        """GET issue/{key}/comment?startAt=&maxResults=&orderBy= -> CommentsWithPaginationJsonBean
+        {startAt, maxResults, total, comments} (DC 10.3 OpenAPI getComments). The OpenAPI says
+        maxResults "Defaults to 50", but Jira Server/DC answers every comment when it is absent
+        and honours it when given (https://github.com/pycontribs/jira/issues/1938); no clamp
+        is documented, so the emulator keeps a generous one (COMMENTS_CLAMP). orderBy:
+        created / +created (oldest first, the default) or -created (newest first)."""
         i = self.state.get_issue(ctx.user, ref)
         start = max(0, _int_param(ctx.q("startAt"), "startAt", 0))
-        maxr = _int_param(ctx.q("maxResults"), "maxResults", 5000)
-        if maxr < 0:
-            maxr = 5000
-        page = self.render.comments_page(i, start, maxr)
-        page["maxResults"] = maxr
-        return Resp(200, {"startAt": page["startAt"], "maxResults": maxr,
+        maxr = _int_param(ctx.q("maxResults"), "maxResults", None)
+        if maxr is not None:
+            maxr = None if maxr < 0 else min(maxr, COMMENTS_CLAMP)
+        order = (ctx.q("orderBy") or "").strip()
+        page = self.render.comments_page(i, start, maxr, newest_first=order == "-created")
+        return Resp(200, {"startAt": page["startAt"], "maxResults": page["maxResults"],
                           "total": page["total"], "comments": page["comments"]})
 
     def comment_add(self, ctx, ref):
@@ -578,7 +637,7 @@ class App:
                 return 200, {"rules": self.faults.list()}
             if sub == "/config" and method == "GET":
                 with st.lock:
-                    return 200, dict(st.config)
+                    return 200, json.loads(json.dumps(st.config))
             if sub == "/config" and method == "POST":
                 if not isinstance(body, dict):
                     return 400, {"error": "body must be an object"}
@@ -587,20 +646,15 @@ class App:
                     for k, v in body.items():
                         if k not in st.config:
                             return 400, {"error": "unknown setting %r" % k}
-                        if k.endswith("_user"):
-                            if v is not None and v not in C.USERS:
-                                return 400, {"error": "unknown user %r for %s" % (v, k)}
-                            new[k] = v or None
-                        elif k.endswith("_lifetime"):
-                            f = float(v)
-                            new[k] = int(f) if f == int(f) else f
-                        elif isinstance(st.config[k], bool):
-                            new[k] = bool(v)
-                        else:
-                            new[k] = int(v)
+                        try:
+                            new[k] = config_value(k, v, st.config[k])
+                        except ValueError as e:
+                            return 400, {"error": str(e)}
+                        except TypeError as e:
+                            return 400, {"error": "%s: %s" % (k, e)}
                     st.config.update(new)
                     st.changed()
-                    return 200, dict(st.config)
+                    return 200, json.loads(json.dumps(st.config))
             if sub == "/seed" and method == "POST":
                 if not isinstance(body, dict) or not body.get("project"):
                     return 400, {"error": "project is required"}
@@ -853,6 +907,7 @@ class Handler(BaseHTTPRequestHandler):
                            for k, v in query.items()}, "status": None,
                  "user": None,
                  "auth": "anonymous", "body": _redact(parsed_body), "fault": None,
+                 "fault_rule": None, "processed_status": None,
                  "headers": {h: self.headers.get(h) for h in SAFE_HEADERS
                              if self.headers.get(h) is not None},
                  "conn": "%s:%s" % tuple(self.client_address[:2]),
@@ -869,9 +924,10 @@ class Handler(BaseHTTPRequestHandler):
         latency = app.state.config.get("latency_ms") or 0
         if latency > 0:
             time.sleep(latency / 1000.0)
+        a = rule.action if rule is not None else None
         if rule is not None:
-            entry["fault"] = rule.action
-            a = rule.action
+            entry["fault"] = a
+            entry["fault_rule"] = rule.seq
             if a == "latency":
                 time.sleep((rule.ms if rule.ms is not None else 1000) / 1000.0)
             elif a == "drop":
@@ -882,22 +938,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.abort()
                 return
             elif a == "status":
-                status = int(rule.status or 503)
-                h = {}
-                if rule.retry_after is not None:
-                    h["Retry-After"] = str(rule.retry_after)
-                if rule.html:
-                    b = rule.body if isinstance(rule.body, str) else HTML_PAGE % (
-                        "%d Error" % status, "HTTP Status %d" % status,
-                        "The server is temporarily unable to service your request.")
-                    h["Content-Type"] = "text/html;charset=UTF-8"
-                    self.send(status, h, b.encode("utf-8"))
-                else:
-                    h["Content-Type"] = JSON_TYPE
-                    obj = rule.body if rule.body is not None else {
-                        "errorMessages": ["Injected fault: HTTP %d" % status], "errors": {}}
-                    self.send(status, h, encode_json(obj))
-                entry["status"] = status
+                self.send_fault(rule, entry, 503, bool(rule.html))
                 return
             elif a == "html":
                 status = int(rule.status or 200)
@@ -911,17 +952,48 @@ class Handler(BaseHTTPRequestHandler):
                 return
         r = app.handle_rest(method, path, query, body, self.headers, raw_query,
                             "https" if self.server.ssl_ctx is not None else "http")
-        entry["status"] = r.status
+        entry["status"] = entry["processed_status"] = r.status
         entry["user"] = r.user
         entry["auth"] = r.auth
-        if rule is not None and rule.action == "drop_after":
+        if a == "drop_after":
             self.abort()
+            return
+        if a == "status_after":
+            # Jira did the work (the create, comment or transition is committed), but the
+            # reverse proxy in front of it gave up waiting and answers in its own name
+            self.send_fault(rule, entry, 502, rule.html is None or bool(rule.html))
             return
         h = dict(r.headers)
         h["X-AREQUESTID"] = "%dx%dx1" % ((int(time.time()) // 60) % 1440, next(app.req_counter))
         h.setdefault("Cache-Control", "no-cache, no-store, no-transform")
         h["X-Content-Type-Options"] = "nosniff"
-        self.send(r.status, h, r.body, truncate=rule is not None and rule.action == "truncate")
+        self.send(r.status, h, r.body, truncate=a == "truncate")
+
+    def send_fault(self, rule, entry, default_status, as_html):
+        """An error answer that is not Jira's (no X-AREQUESTID): for status_after the page a
+        reverse proxy such as nginx serves (``<center><h1>502 Bad Gateway</h1></center>``),
+        for status a Tomcat-like one; or a Jira-shaped JSON error."""
+        status = int(rule.status or default_status)
+        h = {}
+        if rule.retry_after is not None:
+            h["Retry-After"] = str(rule.retry_after)
+        if as_html:
+            if isinstance(rule.body, str):
+                b = rule.body
+            elif rule.action == "status_after":
+                b = proxy_page(status)
+            else:
+                b = HTML_PAGE % ("%d Error" % status, "HTTP Status %d" % status,
+                                 "The server is temporarily unable to service your request.")
+            h["Content-Type"] = "text/html;charset=UTF-8" if rule.action == "status" \
+                else "text/html"
+            self.send(status, h, b.encode("utf-8"))
+        else:
+            h["Content-Type"] = JSON_TYPE
+            obj = rule.body if rule.body is not None else {
+                "errorMessages": ["Injected fault: HTTP %d" % status], "errors": {}}
+            self.send(status, h, encode_json(obj))
+        entry["status"] = status
 
 
 class EmuServer(ThreadingHTTPServer):

@@ -145,7 +145,11 @@ class State:
         self.lock = threading.RLock()
         self.base = base_url.rstrip("/")
         self.config = {"max_results": int(max_results), "latency_ms": int(latency_ms),
-                       "basic_auth": True, "property_search": True,
+                       "basic_auth": True,
+                       # issue property keys an app indexes for JQL (stock Jira: none)
+                       "indexed_properties": [],
+                       # most comments per issue in search answers (None: all of them)
+                       "search_comments_max": None,
                        "ignore_transitions": False,
                        "oauth1_auto_approve_user": None, "oauth1_access_lifetime": 157680000,
                        "oauth2_auto_approve_user": None, "oauth2_access_lifetime": 3600,
@@ -444,7 +448,10 @@ class State:
                 raise FieldError("You must specify a summary of the issue.")
             if "\n" in value or "\r" in value:
                 raise FieldError("The summary is invalid because it contains newline characters.")
-            if len(value) > 255:
+            if len(value) > 255:    # 255 itself is fine (the column is varchar(255))
+                # Jira Server/DC's words: {"errorMessages":[],"errors":{"summary":"Summary must
+                # be less than 255 characters."}} (https://github.com/ryanhoskin/pd2jira/
+                # issues/13; Cloud says "Summary can't exceed 255 characters.")
                 raise FieldError("Summary must be less than 255 characters.")
         elif len(value) > C.MAX_TEXT:
             raise FieldError(C.TOO_LONG)
@@ -924,7 +931,9 @@ class State:
         }
 
     def load_dict(self, d):
-        self.config.update(d.get("config") or {})
+        # settings this version no longer has (e.g. property_search) are dropped
+        self.config.update({k: v for k, v in (d.get("config") or {}).items()
+                            if k in self.config})
         self.next_ids.update(d.get("next_ids") or {})
         self.projects = {}
         for pd in d.get("projects", []):

@@ -1,5 +1,6 @@
 """Tests of the Jira emulator: /usr/bin/python3 -m pytest tests/emulator -q"""
 
+import calendar
 import concurrent.futures
 import http.client
 import json
@@ -497,6 +498,114 @@ def test_create_update_comment_transition(emu):
         emu.config(ignore_transitions=False)
 
 
+def test_summary_over_255_characters(emu):
+    r = _create(emu, "s" * 256)
+    assert r.status == 400
+    assert r.json == {"errorMessages": [],
+                      "errors": {"summary": "Summary must be less than 255 characters."}}
+    assert _create(emu, "s" * 255).status == 201
+    r = emu.rest("PUT", "issue/OPS-1", {"fields": {"summary": "s" * 256}})
+    assert r.status == 400 and r.json["errors"] == {
+        "summary": "Summary must be less than 255 characters."}
+
+
+def test_comment_pages_and_search_cap(emu):
+    emu.seed("CMT", 2, comments=7)
+    all7 = emu.rest("GET", "issue/CMT-1/comment").json        # no maxResults: every comment
+    assert set(all7) == {"startAt", "maxResults", "total", "comments"}
+    assert (all7["startAt"], all7["maxResults"], all7["total"]) == (0, 7, 7)
+    ids = [c["id"] for c in all7["comments"]]
+    assert len(set(ids)) == 7
+    assert [c["created"] for c in all7["comments"]] == sorted(c["created"]
+                                                              for c in all7["comments"])
+
+    def page(**q):
+        r = emu.rest("GET", "issue/CMT-1/comment", query={k: str(v) for k, v in q.items()})
+        assert r.status == 200, r.body
+        return r.json
+    p = page(startAt=2, maxResults=3)
+    assert (p["startAt"], p["maxResults"], p["total"]) == (2, 3, 7)
+    assert [c["id"] for c in p["comments"]] == ids[2:5]
+    assert [c["id"] for c in page(startAt=5, maxResults=50)["comments"]] == ids[5:]
+    assert page(startAt=9)["comments"] == [] and page(maxResults=0)["comments"] == []
+    assert [c["id"] for c in page(orderBy="-created", maxResults=2)["comments"]] == \
+        ids[::-1][:2]
+    assert [c["id"] for c in page(orderBy="-created", startAt=5)["comments"]] == ids[::-1][5:]
+    assert [c["id"] for c in page(orderBy="created")["comments"]] == ids
+    assert [c["id"] for c in page(orderBy="+created")["comments"]] == ids
+    assert emu.rest("GET", "issue/CMT-1/comment", query={"maxResults": "x"}).status == 400
+    # search answers: uncapped by default (maxResults = total) ...
+    r = search(emu, "key = CMT-1", fields="comment")
+    c = r.json["issues"][0]["fields"]["comment"]
+    assert (c["maxResults"], c["total"], c["startAt"], len(c["comments"])) == (7, 7, 0, 7)
+    # ... and capped to the oldest N with search_comments_max (GET and POST search)
+    emu.config(search_comments_max=3)
+    try:
+        for r in (search(emu, "project = CMT", fields="comment", expand="renderedFields"),
+                  emu.rest("POST", "search", {"jql": "project = CMT", "fields": ["comment"]})):
+            assert r.status == 200 and len(r.json["issues"]) == 2
+            for i in r.json["issues"]:
+                c = i["fields"]["comment"]
+                assert (c["maxResults"], c["total"], c["startAt"]) == (3, 7, 0)
+                assert len(c["comments"]) == 3
+            c = [i for i in r.json["issues"] if i["key"] == "CMT-1"][0]["fields"]["comment"]
+            assert [x["id"] for x in c["comments"]] == ids[:3]
+        rendered = search(emu, "key = CMT-1", fields="comment", expand="renderedFields"
+                          ).json["issues"][0]["renderedFields"]["comment"]
+        assert rendered["maxResults"] == 3 and len(rendered["comments"]) == 3
+        # GET issue and the comment resource stay whole
+        c = emu.rest("GET", "issue/CMT-1").json["fields"]["comment"]
+        assert (c["maxResults"], c["total"], len(c["comments"])) == (7, 7, 7)
+        assert page()["total"] == 7 and len(page()["comments"]) == 7
+        emu.config(search_comments_max=0)
+        c = search(emu, "key = CMT-1", fields="comment").json["issues"][0]["fields"]["comment"]
+        assert (c["maxResults"], c["total"], c["comments"]) == (0, 7, [])
+        for bad in (-1, "x", True):
+            with pytest.raises(EmulatorError):
+                emu.config(search_comments_max=bad)
+    finally:
+        emu.config(search_comments_max=None)
+    assert emu.config()["search_comments_max"] is None
+
+
+def test_jql_recent_creates_of_the_caller(emu):
+    """What a client runs to find the tickets it created a moment ago, on Jira's clock."""
+    mine = [_create(emu, "recent %d" % n, project="SEC").json["key"] for n in range(3)]
+    theirs = emu.rest("POST", "issue", {"fields": {"project": {"key": "SEC"}, "summary": "bob's",
+                                                   "issuetype": {"name": "Bug"}}},
+                      token="bob-pat").json["key"]
+    old = _create(emu, "twenty minutes ago", project="SEC").json["key"]
+    t_old = time.time() - 20 * 60
+    emu.set_issue(old, fields={"created": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000",
+                                                        time.gmtime(t_old))})
+    jql = ("project = SEC AND creator = currentUser() AND created >= -15m "
+           "ORDER BY created ASC")
+    now = time.time()
+    for r in (search(emu, jql, fields="created,creator", maxResults=100),
+              emu.rest("POST", "search", {"jql": jql, "fields": ["created", "creator"],
+                                          "maxResults": 100})):
+        assert r.status == 200, r.body
+        got = keys_of(r)
+        assert got[-3:] == mine and theirs not in got and old not in got
+        created = [i["fields"]["created"] for i in r.json["issues"]]
+        assert created == sorted(created)
+        assert all(i["fields"]["creator"]["name"] == "alice" for i in r.json["issues"])
+        assert all(now - 15 * 60 - 5 <= calendar.timegm(time.strptime(c[:19],
+                                                                      "%Y-%m-%dT%H:%M:%S"))
+                   <= now + 5 for c in created)
+    # absolute "yyyy/MM/dd HH:mm" (UTC here), either side of the old ticket
+    before_old = time.strftime("%Y/%m/%d %H:%M", time.gmtime(t_old - 60))
+    after_old = time.strftime("%Y/%m/%d %H:%M", time.gmtime(t_old + 60))
+    got = keys_of(search(emu, 'project = SEC AND creator = currentUser() AND created >= "%s" '
+                              'ORDER BY created ASC' % before_old, maxResults=100))
+    assert got.index(old) < got.index(mine[0]) and got[-3:] == mine
+    got = keys_of(search(emu, 'project = SEC AND creator = currentUser() AND created >= "%s"'
+                              % after_old, maxResults=100))
+    assert old not in got and set(mine) <= set(got)
+    got = keys_of(search(emu, 'project = SEC AND created < "%s"' % after_old, maxResults=100))
+    assert old in got and not set(mine) & set(got)
+
+
 def test_createmeta(emu):
     r = emu.rest("GET", "issue/createmeta/SEC/issuetypes")
     assert r.status == 200
@@ -520,6 +629,11 @@ def test_createmeta(emu):
     assert emu.rest("GET", "issue/createmeta", query={"projectKeys": "SEC"}).status == 404
 
 
+def _no_field(name):
+    return {"errorMessages": ["Field '%s' does not exist or you do not have permission to view "
+                              "it." % name], "errors": {}}
+
+
 def test_properties_and_property_jql(emu):
     marker = {"id": "3f1c-77", "host": "scanner-1"}
     r = emu.rest("POST", "issue", {"fields": {"project": {"key": "WEB"}, "summary": "with marker",
@@ -528,15 +642,31 @@ def test_properties_and_property_jql(emu):
     assert r.status == 201, r.body
     key = r.json["key"]
     r = emu.rest("GET", "issue/%s/properties" % key)
-    assert [k["key"] for k in r.json["keys"]] == ["jirafs.create"] and "self" in r.json["keys"][0]
+    assert r.json == {"keys": [{"self": "%s/rest/api/2/issue/%s/properties/jirafs.create"
+                                        % (emu.url, emu.issue(key)["id"]),
+                                "key": "jirafs.create"}]}
     r = emu.rest("GET", "issue/%s/properties/jirafs.create" % key)
     assert r.json == {"key": "jirafs.create", "value": marker}
-    assert search(emu, 'issue.property[jirafs.create].id = "3f1c-77"').json["total"] == 1
-    assert keys_of(search(emu, 'project = WEB AND issue.property[jirafs.create].id = "3f1c-77"')
-                   ) == [key]
-    assert search(emu, 'issue.property[jirafs.create].id = "other"').json["total"] == 0
-    assert search(emu, "project = WEB AND issue.property[jirafs.create].id IS NOT EMPTY"
-                  ).json["total"] == 1
+    r = emu.rest("GET", "issue/" + key, query={"properties": "jirafs.create"})
+    assert r.json["properties"] == {"jirafs.create": marker}
+    assert emu.rest("GET", "issue/" + key, query={"properties": "*all"}
+                    ).json["properties"] == {"jirafs.create": marker}
+    assert "properties" not in emu.rest("GET", "issue/" + key).json
+    # stock Jira: no app indexes the property, so JQL knows no such field (GET, POST, ORDER BY)
+    assert emu.config()["indexed_properties"] == []
+    jql = 'issue.property[jirafs.create].id = "3f1c-77"'
+    for r in (search(emu, jql), emu.rest("POST", "search", {"jql": jql}),
+              search(emu, jql, validateQuery="false")):
+        assert r.status == 400 and r.json == _no_field("issue.property[jirafs.create].id")
+    r = search(emu, "project = WEB ORDER BY issue.property[jirafs.create].id")
+    assert r.status == 400 and r.json == _no_field("issue.property[jirafs.create].id")
+    r = search(emu, 'project = WEB AND ISSUE.Property[jirafs.create] IS NOT EMPTY')
+    assert r.json == _no_field("ISSUE.Property[jirafs.create]")       # named as written
+    # search never returns properties (DC's search has no such parameter)
+    r = search(emu, "key = " + key, properties="jirafs.create")
+    assert r.status == 200 and "properties" not in r.json["issues"][0]
+    r = emu.rest("POST", "search", {"jql": "key = " + key, "properties": ["*all"]})
+    assert r.status == 200 and "properties" not in r.json["issues"][0]
     before = emu.issue(key)["fields"]["updated"]
     time.sleep(0.01)
     assert emu.rest("PUT", "issue/%s/properties/p2" % key, {"n": 1}).status == 201
@@ -544,18 +674,33 @@ def test_properties_and_property_jql(emu):
     assert emu.rest("PUT", "issue/%s/properties/p3" % key, "plain").status == 201
     assert emu.rest("GET", "issue/%s/properties/p2" % key).json["value"] == {"n": 2}
     assert emu.issue(key)["fields"]["updated"] > before
-    assert search(emu, "issue.property[p2].n = 2").json["total"] == 1
-    assert search(emu, "issue.property[p3] = plain").json["total"] == 1
-    assert emu.rest("DELETE", "issue/%s/properties/p2" % key).status == 204
+    # as if an app indexed these keys
+    assert emu.config(indexed_properties=["jirafs.create", "p2", "p3"]
+                      )["indexed_properties"] == ["jirafs.create", "p2", "p3"]
+    try:
+        assert search(emu, jql).json["total"] == 1
+        assert keys_of(search(emu, "project = WEB AND " + jql)) == [key]
+        assert emu.rest("POST", "search", {"jql": jql}).json["total"] == 1
+        assert search(emu, 'issue.property[jirafs.create].id = "other"').json["total"] == 0
+        assert search(emu, "project = WEB AND issue.property[jirafs.create].id IS NOT EMPTY"
+                      ).json["total"] == 1
+        assert search(emu, "issue.property[p2].n = 2").json["total"] == 1
+        assert search(emu, "issue.property[p3] = plain").json["total"] == 1
+        r = search(emu, "issue.property[p4].n = 2")
+        assert r.status == 400 and r.json == _no_field("issue.property[p4].n")
+        assert emu.rest("DELETE", "issue/%s/properties/p2" % key).status == 204
+        assert search(emu, "issue.property[p2].n = 2").json["total"] == 0
+    finally:
+        emu.config(indexed_properties=[])
     assert emu.rest("DELETE", "issue/%s/properties/p2" % key).status == 404
     assert emu.rest("GET", "issue/%s/properties/p2" % key).status == 404
-    r = emu.rest("GET", "issue/" + key, query={"properties": "jirafs.create"})
-    assert r.json["properties"] == {"jirafs.create": marker}
-    emu.config(property_search=False)
-    try:
-        assert search(emu, 'issue.property[jirafs.create].id = "3f1c-77"').json["total"] == 0
-    finally:
-        emu.config(property_search=True)
+    assert emu.config(indexed_properties="one")["indexed_properties"] == ["one"]
+    emu.config(indexed_properties=[])
+    for bad in (5, [1], [""], {"a": 1}):
+        with pytest.raises(EmulatorError):
+            emu.config(indexed_properties=bad)
+    with pytest.raises(EmulatorError):
+        emu.config(property_search=True)          # gone: indexed_properties replaces it
 
 
 def test_hostile_raw_fields_and_control(emu):
@@ -675,10 +820,146 @@ def test_faults(emu):
     da = [e for e in log if e["fault"] == "drop_after"][0]
     assert da["status"] == 201 and da["body"]["fields"]["summary"] == "dropped"
     assert da["user"] == "alice" and da["auth"] == "pat"
-    assert [e for e in log if e["fault"] == "drop"][0]["status"] is None
+    dr = [e for e in log if e["fault"] == "drop"][0]
+    assert dr["status"] is None and dr["processed_status"] is None and dr["fault_rule"]
+    assert da["processed_status"] == 201
     assert all(not e["path"].startswith("/_emu") for e in emu.requests())
     with pytest.raises(EmulatorError):
         emu.add_faults({"action": "explode"})
+
+
+def _create(emu, summary, project="OPS"):
+    return emu.rest("POST", "issue", {"fields": {"project": {"key": project}, "summary": summary,
+                                                 "issuetype": {"name": "Task"}}})
+
+
+def test_fault_status_after(emu):
+    """Jira commits the write; the proxy in front of it answers 502/503/504 instead."""
+    emu.clear_faults()
+    m = emu.mark()
+    rule = emu.add_faults({"method": "POST", "path": "/rest/api/2/issue", "action": "status_after",
+                           "count": 1})[0]
+    n = len(emu.issues("OPS"))
+    r = _create(emu, "created behind a slow proxy")
+    assert r.status == 502 and r.header("Content-Type") == "text/html"
+    assert r.body.decode() == ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n"
+                               "<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"
+                               "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+    assert r.header("X-AREQUESTID") is None and r.header("Retry-After") is None
+    assert len(emu.issues("OPS")) == n + 1                     # committed all the same
+    assert search(emu, 'project = OPS AND summary ~ "slow proxy"').json["total"] == 1
+    key = emu.issues("OPS")[-1]["key"]
+    # a comment: 504 page
+    emu.add_faults({"path": "/rest/api/2/issue/%s/comment" % key, "action": "status_after",
+                    "status": 504, "count": 1})
+    r = emu.rest("POST", "issue/%s/comment" % key, {"body": "after the timeout"})
+    assert r.status == 504 and b"<title>504 Gateway Time-out</title>" in r.body
+    assert [c["body"] for c in emu.issue(key)["fields"]["comment"]["comments"]] == [
+        "after the timeout"]
+    # a transition: Jira-shaped JSON 503 with Retry-After
+    emu.add_faults({"path": "/rest/api/2/issue/%s/transitions" % key, "action": "status_after",
+                    "status": 503, "html": False, "retry_after": 9, "count": 1})
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": "4"}})
+    assert r.status == 503 and r.header("Retry-After") == "9"
+    assert r.header("Content-Type").startswith("application/json")
+    assert r.json == {"errorMessages": ["Injected fault: HTTP 503"], "errors": {}}
+    assert emu.issue(key)["fields"]["status"]["name"] == "In Progress"
+    # any status, a custom body; a read too
+    emu.add_faults({"path": "/rest/api/2/myself", "action": "status_after", "status": 500,
+                    "body": "<p>oops</p>", "count": 1})
+    r = emu.rest("GET", "myself")
+    assert r.status == 500 and r.body == b"<p>oops</p>"
+    assert emu.rest("GET", "myself").status == 200                 # count used up
+    assert emu.faults()[0]["id"] == rule["id"] and emu.faults()[0]["applied"] == 1
+    log = emu.requests(since=m, faulted=True)
+    assert [(e["fault"], e["status"], e["processed_status"]) for e in log] == [
+        ("status_after", 502, 201), ("status_after", 504, 201), ("status_after", 503, 204),
+        ("status_after", 500, 200)]
+    assert log[0]["fault_rule"] == rule["id"] and log[0]["user"] == "alice"
+    assert log[0]["auth"] == "pat" and log[0]["body"]["fields"]["summary"].startswith("created")
+    ok = emu.requests(since=m, faulted=False)
+    assert [e["path"] for e in ok if e["path"].startswith("/rest/api/2/myself")] == [
+        "/rest/api/2/myself"]
+    assert all(e["fault"] is None and e["fault_rule"] is None for e in ok)
+    for bad in ({"action": "status_after", "status": 42}, {"action": "status_after",
+                                                           "status": "502"}):
+        with pytest.raises(EmulatorError):
+            emu.add_faults(bad)
+    emu.clear_faults()
+
+
+def test_probabilistic_rules(emu):
+    emu.clear_faults()
+    p = "/rest/api/2/serverInfo"
+    # three independent 30 % rules: about 1 - 0.7^3 = 66 % of requests faulted
+    rules = emu.add_faults([{"path": p, "action": "status", "status": s, "p": 0.3}
+                            for s in (500, 502, 503)])
+    m = emu.mark()
+    got = [emu.rest("GET", p).status for _ in range(300)]
+    faulted = emu.requests(since=m, faulted=True)
+    assert len(faulted) == sum(1 for s in got if s != 200)
+    assert 0.55 < len(faulted) / 300.0 < 0.77
+    d = {r["id"]: r for r in emu.faults()}
+    a = [d[r["id"]]["applied"] for r in rules]
+    assert [d[r["id"]]["matched"] for r in rules] == [300, 300 - a[0], 300 - a[0] - a[1]]
+    assert sum(a) == len(faulted) and all(x > 0 for x in a)
+    assert {e["fault_rule"] for e in faulted} == {r["id"] for r in rules}
+    assert all(d[r["id"]]["remaining"] is None for r in rules)
+    emu.clear_faults()
+    # reproducible: the same seed gives the same sequence; default seed = the rule id
+    def run(rule, n=40):
+        emu.clear_faults()
+        emu.add_faults(rule)
+        out = [emu.rest("GET", p).status for _ in range(n)]
+        emu.clear_faults()
+        return out
+    first = run({"path": p, "action": "status", "p": 0.5, "seed": 7})
+    assert run({"path": p, "action": "status", "p": 0.5, "seed": 7}) == first
+    assert run({"path": p, "action": "status", "p": 0.5, "seed": "other"}) != first
+    assert 503 in first and 200 in first
+    # a p-rule that does not fire keeps its count and skip; p=0 never, p=1 always fires
+    r0, r1 = emu.add_faults([{"path": p, "action": "status", "p": 0, "count": 2, "skip": 1},
+                             {"path": p, "action": "latency", "ms": 1, "p": 1, "count": 2,
+                              "skip": 1}])
+    assert [emu.rest("GET", p).status for _ in range(4)] == [200] * 4
+    d = {r["id"]: r for r in emu.faults()}
+    assert (d[r0["id"]]["matched"], d[r0["id"]]["applied"], d[r0["id"]]["remaining"],
+            d[r0["id"]]["skip"]) == (4, 0, 2, 1)
+    assert (d[r1["id"]]["matched"], d[r1["id"]]["applied"], d[r1["id"]]["remaining"],
+            d[r1["id"]]["skip"]) == (3, 2, 0, 0)     # skipped one, applied two, then spent
+    emu.clear_faults()
+    # with writes: status_after commits what it faults; drop closes unanswered
+    n = len(emu.issues("OPS"))
+    emu.add_faults({"method": "POST", "path": "/rest/api/2/issue", "action": "status_after",
+                    "p": 0.5, "seed": 3})
+    m = emu.mark()
+    st = [_create(emu, "p-rule %d" % k).status for k in range(16)]
+    assert set(st) == {201, 502} and len(emu.issues("OPS")) == n + 16
+    assert len(emu.requests(since=m, faulted=True)) == st.count(502)
+    emu.clear_faults()
+    emu.add_faults({"path": p, "action": "drop", "p": 0.5, "seed": 1})
+    lost = 0
+    for _ in range(12):
+        try:
+            _raw_get(emu, p)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            lost += 1
+    assert 0 < lost < 12 and emu.faults()[0]["applied"] == lost
+    emu.clear_faults()
+    # every action takes p: at p=0 none of them touches the request
+    actions = ["status", "status_after", "html", "drop", "drop_after", "truncate", "latency",
+               "hang"]
+    emu.add_faults([{"path": p, "action": a, "p": 0} for a in actions])
+    assert emu.rest("GET", p).status == 200
+    assert [(r["action"], r["matched"], r["applied"]) for r in emu.faults()] == [
+        (a, 1, 0) for a in actions]
+    emu.clear_faults()
+    for bad in (1.5, -0.1, "0.5", True):
+        with pytest.raises(EmulatorError):
+            emu.add_faults({"action": "status", "p": bad})
+    with pytest.raises(EmulatorError):
+        emu.add_faults({"action": "status", "p": 0.5, "seed": [1]})
+    assert emu.faults() == []
 
 
 def test_request_log(emu):
@@ -691,6 +972,7 @@ def test_request_log(emu):
     e = log[0]
     assert e["path"] == "/rest/api/2/search" and e["query"]["maxResults"] == ["5"]
     assert e["status"] == 200 and e["user"] == "alice" and e["auth"] == "pat"
+    assert (e["fault"], e["fault_rule"], e["processed_status"]) == (None, None, 200)
     assert e["seq"] == m and log[1]["body"] == {"jql": "project = OPS"}
     assert log[2]["auth"] == "basic"
     assert "Authorization" not in json.dumps(log) and "alice-pass" not in json.dumps(log)
@@ -772,11 +1054,18 @@ def test_state_persistence(tmp_path):
         key = r.json["key"]
         assert key == "KEEP-21"
         e.rest("POST", "issue/%s/comment" % key, {"body": "kept"})
+        e.config(indexed_properties=["m"], search_comments_max=3)     # saved with the state
         before = e.issue(key)
         port = e.port
         assert e.stop() == 0
         assert os.path.exists(e.state_path)
+        with open(e.state_path) as f:       # a file of an older emulator: obsolete setting
+            saved = json.load(f)
+        saved["config"]["property_search"] = True
+        with open(e.state_path, "w") as f:
+            json.dump(saved, f)
         e.restart()
+        assert "property_search" not in e.config()
         assert e.port == port
         after = e.issue(key)
         assert after == before
@@ -784,6 +1073,8 @@ def test_state_persistence(tmp_path):
         r = e.rest("POST", "issue", {"fields": {"project": {"key": "KEEP"}, "summary": "next",
                                                 "issuetype": {"name": "Task"}}})
         assert r.json["key"] == "KEEP-22"
+        assert e.config()["indexed_properties"] == ["m"]
+        assert e.config()["search_comments_max"] == 3
         assert search(e, "issue.property[m].id = 1").json["total"] == 1
         e.kill()                                    # SIGKILL: nothing saved
         e.restart()
@@ -801,6 +1092,17 @@ def test_token_file_and_cli(tmp_path):
         assert e.rest("GET", "project").json == []
     with pytest.raises(EmulatorError):
         Emulator.start(tmp_path, state=False, extra_args=["--seed-project", "bad"], timeout=10)
+    with Emulator.start(tmp_path, state=False, seed_projects=["CLI:2"],
+                        indexed_properties=("jirafs", "other"), search_comments_max=2) as e:
+        cfg = e.config()
+        assert cfg["indexed_properties"] == ["jirafs", "other"]
+        assert cfg["search_comments_max"] == 2 and "property_search" not in cfg
+        assert e.rest("PUT", "issue/CLI-1/properties/jirafs", {"op": "x1"}).status == 201
+        assert search(e, 'issue.property[jirafs].op = "x1"').json["total"] == 1
+    with Emulator.start(tmp_path, state=False) as e:
+        assert e.config()["indexed_properties"] == [] and e.config()["search_comments_max"] is None
+    with pytest.raises(EmulatorError):
+        Emulator.start(tmp_path, state=False, search_comments_max=-1, timeout=10)
 
 
 def test_peer_exe_serves_only_the_named_programs(tmp_path):
