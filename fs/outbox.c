@@ -228,9 +228,14 @@ static void *worker(void *arg)
 		pick->busy = false;
 		if (r == 1 && !ob->stopping) {
 			keep(ob, pick, &err, &res);
-			jlog_info("outbox: %s of %s waits (try %d): %s",
-				  jira_op_kind_name(pick->op->kind),
-				  pick->subject, pick->op->attempts, err.msg);
+			/* a lookup that fails is worth the user's eye: the
+			 * operation can neither go on nor be given up */
+			log_msg(err.status == JIRA_ERR_LOOKUP ? JLOG_NOTICE
+							       : JLOG_INFO,
+				__FILE__, __LINE__,
+				"outbox: %s of %s waits (try %d): %s",
+				jira_op_kind_name(pick->op->kind), pick->subject,
+				pick->op->attempts, err.msg);
 			jira_op_result_release(&res);
 			continue;
 		}
