@@ -529,8 +529,11 @@ static char *search_body(const char *jql, unsigned start, unsigned max,
 	if (!b)
 		return NULL;
 	cJSON_AddStringToObject(b, "jql", jql);
-	if (lenient) /* a key that no longer exists is not an error */
-		cJSON_AddStringToObject(b, "validateQuery", "warn");
+	/* a key that no longer exists is not an error; a Boolean, as
+	 * Server/DC's SearchRequestBean has it ("warn" is Cloud's and a 400
+	 * there) */
+	if (lenient)
+		cJSON_AddFalseToObject(b, "validateQuery");
 	cJSON_AddNumberToObject(b, "startAt", start);
 	cJSON_AddNumberToObject(b, "maxResults", max);
 	cJSON *fields = cJSON_AddArrayToObject(b, "fields");

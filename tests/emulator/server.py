@@ -454,10 +454,29 @@ class App:
                             ctx.qlist("fields"), _split(ctx.qlist("expand")),
                             ctx.q("validateQuery"))
 
+    # A Jira Server/DC reads the body into SearchRequestBean with Jackson: validateQuery is a
+    # Boolean there ("strict"/"warn" are Cloud's), and a member the bean lacks is refused
+    # (https://github.com/ljay79/jira-tools/issues/12: "Can not construct instance of
+    # java.lang.Boolean from String value 'strict' ..." and "properties field is not
+    # recognized"; floralvikings/jira-connector#219: "Unrecognized field ... not marked as
+    # ignorable").  Members per the DC 10.3 OpenAPI SearchRequestBean.
+    SEARCH_MEMBERS = ("expand", "fields", "jql", "maxResults", "startAt", "validateQuery")
+
     def search_post(self, ctx):
         b = ctx.body
         if not isinstance(b, dict):
             raise ApiError(400, ["Can not deserialize instance of SearchRequestBean"])
+        for k in b:
+            if k not in self.SEARCH_MEMBERS:
+                raise ApiError(400, [
+                    'Unrecognized field "%s" (Class com.atlassian.jira.rest.v2.search.'
+                    'SearchRequestBean), not marked as ignorable' % k])
+        vq = b.get("validateQuery")
+        if vq is not None and not isinstance(vq, bool):
+            raise ApiError(400, [
+                "Can not construct instance of java.lang.Boolean from String value '%s': only "
+                '"true" or "false" recognized (through reference chain: com.atlassian.jira.rest.'
+                'v2.search.SearchRequestBean["validateQuery"])' % vq])
 
         def lst(v):
             if v is None:
