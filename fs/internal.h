@@ -118,8 +118,8 @@ int fs_alias_target(struct jirafs *fs, const struct node *n,
  * (struct outbox_callbacks, ctx = the struct jirafs). */
 void fs_outbox_applied(void *ctx, const struct jira_op *op,
 		       struct jira_op_result *res);
-void fs_outbox_refused(void *ctx, const struct jira_op *op, int err,
-		       const char *why);
+void fs_outbox_refused(void *ctx, const struct jira_op *op,
+		       struct jira_op_result *res, int err, const char *why);
 
 /* Log a refusal (one line) and return err. */
 int fs_refuse(int err, const char *what, const char *path, const char *why);

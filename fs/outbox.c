@@ -261,7 +261,7 @@ static void *worker(void *arg)
 				    jira_op_kind_name(pick->op->kind),
 				    pick->subject, err.msg);
 			if (ob->cb.refused)
-				ob->cb.refused(ob->cb.ctx, pick->op, r,
+				ob->cb.refused(ob->cb.ctx, pick->op, &res, r,
 					       err.msg);
 		}
 		jira_op_result_release(&res);

@@ -37,9 +37,11 @@ struct outbox_callbacks {
 	/* a record applied by a worker (res is released afterwards) */
 	void (*applied)(void *ctx, const struct jira_op *op,
 			struct jira_op_result *res);
-	/* a record Jira refused for good, found by a worker; err is -errno */
-	void (*refused)(void *ctx, const struct jira_op *op, int err,
-			const char *why);
+	/* a record Jira refused for good, found by a worker; err is -errno;
+	 * res may name what it changed first (a create whose close was
+	 * refused names its ticket) */
+	void (*refused)(void *ctx, const struct jira_op *op,
+			struct jira_op_result *res, int err, const char *why);
 };
 
 struct outbox;

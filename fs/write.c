@@ -846,8 +846,8 @@ void fs_outbox_applied(void *ctx, const struct jira_op *op,
 	}
 }
 
-void fs_outbox_refused(void *ctx, const struct jira_op *op, int err,
-		       const char *why)
+void fs_outbox_refused(void *ctx, const struct jira_op *op,
+		       struct jira_op_result *res, int err, const char *why)
 {
 	struct jirafs *fs = ctx;
 	(void)err;
@@ -857,6 +857,14 @@ void fs_outbox_refused(void *ctx, const struct jira_op *op, int err,
 	case JIRA_OP_CREATE:
 		snprintf(dir, sizeof(dir), "%s%s", op->project,
 			 op->alias_closed ? "/" CLOSED_DIR : "");
+		if (res->key && *res->key && op->alias) {
+			/* made, then its close was refused: the name is the
+			 * ticket's now, so that writing it again updates it */
+			local_alias_set(fs->local, dir, op->alias, res->key);
+			written(fs, res->key, false, res);
+			local_ticket_error_set(fs->local, res->key, why);
+			return;
+		}
 		if (op->alias &&
 		    local_get(fs->local, dir, op->alias, &ln) == 0) {
 			local_set_error(fs->local, ln, why);

@@ -271,3 +271,26 @@ def test_comments_beyond_the_search_cap_are_read(emu, mount):
     assert [c["body"] for c in shown][-7:] == [f"note {i}" for i in range(7)]
     assert len(shown) == total
     assert emu.requests(since=since, method="GET", path=f"/rest/api/2/issue/{key}/comment")
+
+
+def test_a_create_in_closed_found_later_whose_close_is_refused_keeps_its_alias(emu, m):
+    """The create's answer was lost; the retry finds the ticket by its marker,
+    and the workflow then refuses the close: the name still becomes the
+    ticket's alias, so that writing it again never makes a second ticket."""
+    os.listdir(m.p("SEC", "closed"))
+    emu.config(ignore_transitions=True)                  # 204, and the ticket stays open
+    emu.add_faults([{"action": "status_after", "status": 504, "method": "POST",
+                     "path": "/rest/api/2/issue", "count": 1}])
+    since = emu.request_seq()
+    with open(m.p("SEC", "closed", "late.json"), "w") as f:
+        f.write('{"summary": "found late, close refused"}')
+    wait_for(lambda: os.path.islink(m.p("SEC", "closed", "late.json")), what="the alias")
+    emu.config(ignore_transitions=False)
+    key = os.readlink(m.p("SEC", "closed", "late.json")).split("/")[-1][:-5]
+    assert [i["key"] for i in by_summary(emu, "SEC", "found late, close refused")] == [key]
+    assert os.getxattr(m.p("SEC", f"{key}.json"), "user.jira.error")
+    since = emu.request_seq()
+    with open(m.p("SEC", "closed", "late.json"), "w") as f:      # updates that ticket
+        f.write('{"summary": "found late, written again"}')
+    assert creates(emu, since) == []
+    assert len(creates(emu, 0)) == 1
