@@ -118,6 +118,8 @@ int fs_alias_target(struct jirafs *fs, const struct node *n,
  * (struct outbox_callbacks, ctx = the struct jirafs). */
 void fs_outbox_applied(void *ctx, const struct jira_op *op,
 		       struct jira_op_result *res);
+void fs_outbox_made(void *ctx, const struct jira_op *op,
+		    const struct jira_op_result *res);
 void fs_outbox_refused(void *ctx, const struct jira_op *op,
 		       struct jira_op_result *res, int err, const char *why);
 

@@ -1243,7 +1243,7 @@ static void *jfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	fs->tree = tree_new(fs->client, &tc);
 	fs->writer = jira_writer_new(fs->client, fs->wcfg);
 	fs->local = local_new(fs->state_dir);
-	struct outbox_callbacks cb = { fs, fs_outbox_applied,
+	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
 				       fs_outbox_refused };
 	if (fs->writer)
 		fs->outbox = outbox_new(fs->state_dir, fs->writer,

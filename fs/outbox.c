@@ -140,6 +140,39 @@ static int64_t backoff_ms(int attempts, int retry_after_s)
 	return ms;
 }
 
+/*
+ * How long after a try whose outcome is unknown the next one (which looks
+ * for its effect first) waits: a create until Jira's search can show the
+ * ticket; and when the answer was given up on while Jira may still be at
+ * it (our deadline, a proxy's 504, a daemon that died: err NULL), a whole
+ * timeout more first, so that the lookup does not run before the first try
+ * lands.
+ */
+static int64_t look_wait_ms(const struct outbox *ob, const struct jira_op *op,
+			    const struct jira_error *err)
+{
+	int64_t ms = op->kind == JIRA_OP_CREATE && !op->made
+			     ? JIRA_SEARCH_LAG_MS
+			     : 0;
+	bool abandoned = !err || err->status == JIRA_ERR_TIMEOUT ||
+			 (err->status == JIRA_ERR_SERVER &&
+			  err->http_status == 504);
+	if (abandoned)
+		ms += ob->timeout_ms;
+	return ms;
+}
+
+/* Before a record that applied (or was refused after changing Jira) leaves
+ * the journal, what it made is recorded (a create's alias): a crash in
+ * between must not leave a ticket no name leads to. */
+static void settle(struct outbox *ob, struct entry *e,
+		   struct jira_op_result *res)
+{
+	if (ob->cb.made && e->op->kind == JIRA_OP_CREATE && res->key &&
+	    *res->key)
+		ob->cb.made(ob->cb.ctx, e->op, res);
+}
+
 /* What became of one try of e, outside the lock: 0 applied, 1 keep and
  * retry, -errno refused for good.  Only Jira's own 4xx to the operation's
  * request refuses it; everything else (outages, 5xx, a failed lookup, a
@@ -164,21 +197,17 @@ static void keep(struct outbox *ob, struct entry *e,
 		 const struct jira_error *err, const struct jira_op_result *res)
 {
 	e->op->attempts++;
-	if (res->maybe_sent) {
+	if (res->maybe_sent)
 		e->op->maybe_sent = true;
-		e->op->sent_ms = clock_wall_ms();
-	}
 	if (e->op->kind == JIRA_OP_CREATE && res->key && !e->op->made)
 		e->op->made = strdup(res->key); /* made; a later step failed */
 	free(e->op->last_error);
 	e->op->last_error = strdup(err->msg);
 	e->next_try_ms = clock_mono_ms() +
 			 backoff_ms(e->op->attempts, err->retry_after_s);
-	/* a create that may have been made is looked for once Jira's search
-	 * can show it */
-	if (res->maybe_sent && e->op->kind == JIRA_OP_CREATE &&
-	    !e->op->made && e->next_try_ms < clock_mono_ms() + JIRA_SEARCH_LAG_MS)
-		e->next_try_ms = clock_mono_ms() + JIRA_SEARCH_LAG_MS;
+	int64_t wait = res->maybe_sent ? look_wait_ms(ob, e->op, err) : 0;
+	if (e->next_try_ms < clock_mono_ms() + wait)
+		e->next_try_ms = clock_mono_ms() + wait;
 	if (err->status == JIRA_ERR_AUTH || err->status == JIRA_ERR_FORBIDDEN ||
 	    err->status == JIRA_ERR_CAPTCHA ||
 	    err->status == JIRA_ERR_AUTH_DISABLED)
@@ -219,10 +248,19 @@ static void *worker(void *arg)
 		pick->busy = true;
 		pthread_mutex_unlock(&ob->lock);
 
+		/* when this try starts, journaled: a daemon that dies during
+		 * it leaves the next mount the time to wait before looking */
+		pick->op->sent_ms = clock_wall_ms();
+		int jr = journal(ob, pick);
+		if (jr)
+			jlog_err("cannot update %s in the outbox: %s",
+				 pick->file, strerror(-jr));
 		struct jira_op_result res;
 		struct jira_error err = { 0 };
 		int r = attempt(ob, pick, deadline_in(ob->timeout_ms), &res,
 				&err);
+		if (r != 1)
+			settle(ob, pick, &res);
 
 		pthread_mutex_lock(&ob->lock);
 		pick->busy = false;
@@ -288,6 +326,17 @@ static void replay(struct outbox *ob)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
+		if (strstr(de->d_name, ".json.tmp")) {
+			/* half-written by a daemon that died: its record is
+			 * the .json beside it, as it was before */
+			char *tmp = path_of(ob, de->d_name);
+			if (tmp && unlink(tmp) == 0)
+				jlog_info("outbox: removed %s, left by a "
+					  "daemon that died while writing it",
+					  de->d_name);
+			free(tmp);
+			continue;
+		}
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
 		    de->d_name[0] == '.')
 			continue;
@@ -328,14 +377,14 @@ static void replay(struct outbox *ob)
 		}
 		e->seq = strtoull(names[i], NULL, 10);
 		e->op = op;
-		if (op->kind == JIRA_OP_CREATE && !op->made) {
-			/* made just before the daemon died: give Jira's
-			 * search the time to show it */
-			int64_t at = op->sent_ms ? op->sent_ms : op->accepted_ms;
-			int64_t left = at + JIRA_SEARCH_LAG_MS - clock_wall_ms();
-			if (left > 0 && left <= JIRA_SEARCH_LAG_MS)
-				e->next_try_ms = clock_mono_ms() + left;
-		}
+		/* the daemon may have died during a try that Jira is still
+		 * at: look once it must have landed (and shows in search) */
+		int64_t at = op->sent_ms ? op->sent_ms : op->accepted_ms;
+		int64_t wait = look_wait_ms(ob, op, NULL);
+		int64_t left = at + wait - clock_wall_ms();
+		if (left > 0)
+			e->next_try_ms = clock_mono_ms() +
+					 (left < wait ? left : wait);
 		e->file = names[i];
 		e->subject = outbox_subject(op);
 		*ob->tail = e;
@@ -419,6 +468,8 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		  struct jira_op_result *res, char *why, size_t whysize)
 {
 	memset(res, 0, sizeof(*res));
+	if (whysize)
+		why[0] = '\0';
 	struct entry *e = calloc(1, sizeof(*e));
 	char file[64];
 	if (!e) {
@@ -464,12 +515,16 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	if (!now) {
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
+		snprintf(why, whysize, "behind an earlier operation on %s",
+			 e->subject);
 		return OUTBOX_QUEUED;
 	}
 	pthread_mutex_unlock(&ob->lock);
 
 	struct jira_error err = { 0 };
 	int ret = attempt(ob, e, d, res, &err);
+	if (ret != 1)
+		settle(ob, e, res);
 
 	pthread_mutex_lock(&ob->lock);
 	e->busy = false;

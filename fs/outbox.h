@@ -37,6 +37,10 @@ struct outbox_callbacks {
 	/* a record applied by a worker (res is released afterwards) */
 	void (*applied)(void *ctx, const struct jira_op *op,
 			struct jira_op_result *res);
+	/* a create that made its ticket, before its record leaves the
+	 * journal (in close() and in the workers): record the alias now */
+	void (*made)(void *ctx, const struct jira_op *op,
+		     const struct jira_op_result *res);
 	/* a record Jira refused for good, found by a worker; err is -errno;
 	 * res may name what it changed first (a create whose close was
 	 * refused names its ticket) */

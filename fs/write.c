@@ -736,16 +736,20 @@ int fs_rename(struct jirafs *fs, const struct node *a, const struct node *b,
 		goto out;
 	}
 	if (ra.lst.kind == LOCAL_OVERLAY && a->key[0] &&
-	    a->closed != b->closed && strcmp(a->name, b->name) == 0 &&
-	    strcmp(a->project, b->project) == 0) {
-		/* a ticket shown with a write that waits (or was refused):
-		 * closing or reopening moves the ticket, and the view with it */
+	    (b->ticket_name || strcmp(a->project, b->project) != 0)) {
+		/* a ticket shown with a write that waits (or was refused) is
+		 * renamed as the ticket is: closing or reopening moves the
+		 * ticket, and the view with it; another project or key is
+		 * refused (never a create of the view's content) */
+		bool move = a->closed != b->closed &&
+			    strcmp(a->name, b->name) == 0 &&
+			    strcmp(a->project, b->project) == 0;
 		struct resolved rt = { .what = R_TICKET };
 		ret = ticket_of(fs, a, &rt.issue);
 		if (!ret)
 			ret = rename_ticket(fs, a, b, &rt);
 		jira_issue_unref(rt.issue);
-		if (!ret)
+		if (!ret && move)
 			local_rename(fs->local, a->dir, a->name, b->dir,
 				     b->name, LOCAL_OVERLAY);
 		goto out;
@@ -844,6 +848,18 @@ void fs_outbox_applied(void *ctx, const struct jira_op *op,
 		return;
 	}
 	}
+}
+
+void fs_outbox_made(void *ctx, const struct jira_op *op,
+		    const struct jira_op_result *res)
+{
+	struct jirafs *fs = ctx;
+	char dir[DIR_LEN];
+	if (!op->alias)
+		return;
+	snprintf(dir, sizeof(dir), "%s%s", op->project,
+		 op->alias_closed ? "/" CLOSED_DIR : "");
+	local_alias_set(fs->local, dir, op->alias, res->key);
 }
 
 void fs_outbox_refused(void *ctx, const struct jira_op *op,
