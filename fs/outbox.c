@@ -246,11 +246,11 @@ static void *worker(void *arg)
 			continue;
 		}
 		pick->busy = true;
-		pthread_mutex_unlock(&ob->lock);
-
 		/* when this try starts, journaled: a daemon that dies during
 		 * it leaves the next mount the time to wait before looking */
 		pick->op->sent_ms = clock_wall_ms();
+		pthread_mutex_unlock(&ob->lock);
+
 		int jr = journal(ob, pick);
 		if (jr)
 			jlog_err("cannot update %s in the outbox: %s",

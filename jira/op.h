@@ -62,8 +62,8 @@ struct jira_op {
 	char *last_error;   /* why the last one failed, or NULL */
 	bool maybe_sent;    /* an earlier try may have reached Jira: look
 			       for its effect before sending again */
-	int64_t sent_ms;    /* wall clock when such a try ended (0: unknown,
-			       accepted_ms is used) */
+	int64_t sent_ms;    /* wall clock when the last worker try started
+			       (0: none, accepted_ms is used) */
 	char *made;         /* create: the ticket an earlier try made (its
 			       answer arrived, a later step failed) */
 };
