@@ -49,9 +49,9 @@ bool jira_status_transient(enum jira_status st)
 	}
 }
 
-/* Transport failures that happen before a byte of the request leaves:
- * writes always go out on a fresh connection, so these prove nothing was
- * sent. */
+/* Transport failures that happen before a byte of the request leaves
+ * (writes always go out on a fresh connection): the connection could not
+ * be made, or its TLS handshake failed. */
 static bool never_sent(int curl_code)
 {
 	switch ((CURLcode)curl_code) {
@@ -59,16 +59,6 @@ static bool never_sent(int curl_code)
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return true;
 	default:
 		return false;
@@ -93,8 +83,9 @@ bool jira_outcome_unknown(const struct jira_error *err)
 	case JIRA_ERR_AUTH:
 		/* a 401, or a 2xx as anonymous (which may have done it) */
 		return err->http_status != 401;
+	case JIRA_ERR_TLS: /* a certificate or handshake refused */
+		return false;
 	case JIRA_ERR_UNREACHABLE:
-	case JIRA_ERR_TLS:
 		return !never_sent(err->curl_code);
 	default:
 		return true;
