@@ -403,8 +403,19 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "jirafs: warning: -o insecure: the server's "
 				"certificate is not verified\n");
 
-	fs.uid = getuid();
-	fs.gid = getgid();
+	if (fs_owner_resolve(&fs.cfg, &fs.uid, &fs.gid, &fs.umask, errbuf,
+			     sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		goto out;
+	}
+	/* Others may use the mount: without default_permissions the kernel
+	 * checks no mode bits on a FUSE mount, and every local user would
+	 * act as the Jira account. */
+	if (fs.cfg.shared &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions")) {
+		fprintf(stderr, "jirafs: out of memory\n");
+		goto out;
+	}
 
 	/* Parses the remaining (libfuse) options: a typo fails here, before
 	 * anything touches the network. */

@@ -47,12 +47,24 @@ struct fs_config {
 	unsigned cache_ttl_s;
 	char *state_dir;     /* state_dir=, else resolved by fs_state_dir() */
 	bool projects_open;  /* parser state: the last option was projects= */
+	char *owner;         /* uid=NAME|N: who owns the tree (default: the
+				mounting user) */
+	char *group;         /* gid=NAME|N */
+	char *umask;         /* umask=OCTAL (default 022) */
+	bool shared;         /* allow_other or allow_root was given: the
+				kernel must check the modes (libfuse's
+				default_permissions) */
 };
 
 /* Take this module's options out of args; defaults filled in.  0 or -1. */
 int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg);
 void fs_config_release(struct fs_config *cfg);
 void fs_opt_help(void);
+
+/* Who owns the tree and which mode bits it shows, from uid=, gid=, umask=
+ * (names or numbers): 0, or -1 with the reason in err. */
+int fs_owner_resolve(const struct fs_config *cfg, uid_t *uid, gid_t *gid,
+		     mode_t *umask, char *err, size_t errsize);
 
 /* The state directory for a Jira URL: -o state_dir, else
  * $XDG_STATE_HOME/jirafs/<host>, else ~/.local/state/jirafs/<host>.
@@ -70,8 +82,9 @@ struct jirafs {
 	char *server_version;
 	char *deployment;
 	struct timespec mounted_at;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid;        /* the owner every node shows (uid=) */
+	gid_t gid;        /* and its group (gid=) */
+	mode_t umask;     /* taken from every mode shown (umask=) */
 	/* created in init, freed in destroy */
 	struct jira_client *client;
 	struct tree *tree;

@@ -132,10 +132,13 @@ static int ready(const struct jirafs *fs)
 	return fs->tree && fs->local && fs->writer && fs->outbox ? 0 : -EIO;
 }
 
-static void fill_dir(struct jirafs *fs, struct stat *st, struct timespec t)
+/* A directory where files can be created (a project, its closed/) is
+ * writable as umask= says; the others (the top, .jirafs/) are not. */
+static void fill_dir(struct jirafs *fs, struct stat *st, struct timespec t,
+		     bool writable)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFDIR | 0755;
+	st->st_mode = S_IFDIR | ((writable ? 0777 : 0555) & ~fs->umask);
 	st->st_nlink = 2;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -146,7 +149,7 @@ static void fill_ticket(struct jirafs *fs, struct stat *st,
 			const struct jira_issue *i)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | 0644;
+	st->st_mode = S_IFREG | (0666 & ~fs->umask);
 	st->st_nlink = 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -165,7 +168,7 @@ static void fill_local(struct jirafs *fs, struct stat *st,
 		st->st_mode = S_IFLNK | 0777;
 		st->st_size = (off_t)link_len;
 	} else {
-		st->st_mode = S_IFREG | (l->mode & 07777);
+		st->st_mode = S_IFREG | (l->mode & 07777 & ~fs->umask);
 		st->st_size = l->size;
 	}
 	st->st_nlink = 1;
@@ -181,7 +184,7 @@ static void fill_local(struct jirafs *fs, struct stat *st,
 static void fill_ctl_file(struct jirafs *fs, struct stat *st, size_t size)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | (0444 & ~fs->umask);
 	st->st_nlink = 1;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -338,7 +341,7 @@ static int jfs_getattr(const char *path, struct stat *st,
 	case N_ROOT:
 	case N_CTL_DIR:
 	case N_CTL_OUTBOX:
-		fill_dir(fs, st, fs->mounted_at);
+		fill_dir(fs, st, fs->mounted_at, false);
 		return 0;
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX_FILE: {
@@ -356,7 +359,8 @@ static int jfs_getattr(const char *path, struct stat *st,
 		    (ret = tree_project(fs->tree, n.project, fs_deadline(fs),
 					&p)))
 			return ret;
-		fill_dir(fs, st, tree_project_mtime(fs->tree, p, n.closed));
+		fill_dir(fs, st, tree_project_mtime(fs->tree, p, n.closed),
+			 true);
 		return 0;
 	case N_ENTRY: {
 		struct resolved r;
@@ -713,9 +717,11 @@ static int jfs_create(const char *path, mode_t mode,
 		return -ENOMEM;
 	/* only what is written makes a ticket: an empty new file stays a
 	 * draft (shells open, dup2() and close before writing) */
+	/* a draft is a ticket to be: its mode is a ticket's, whoever of
+	 * those umask= lets write made it */
 	ret = local_create(fs->local, n.dir, n.name,
-			   n.ticket_name ? LOCAL_DRAFT : LOCAL_SCRATCH, mode,
-			   &of->ln);
+			   n.ticket_name ? LOCAL_DRAFT : LOCAL_SCRATCH,
+			   n.ticket_name ? 0666 & ~fs->umask : mode, &of->ln);
 	return of_install(fs, fi, of, ret);
 }
 
@@ -1036,7 +1042,8 @@ static int jfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 			return ret;
 		if (r.what == R_LOCAL && r.lst.kind != LOCAL_ALIAS)
 			ret = local_chmod(fs->local, r.ln, mode);
-		else if (r.what == R_TICKET && (mode & 07777) == 0644)
+		else if (r.what == R_TICKET &&
+			 (mode & 07777) == (0666 & ~fs->umask))
 			ret = 0; /* nothing changes */
 		else
 			ret = fs_refuse(-EPERM, "chmod", path,

@@ -1,5 +1,9 @@
 /* options.c - the fs module's options and the state directory. */
 #include <curl/curl.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +14,18 @@
 #include "util/log.h"
 #include "util/path.h"
 
-enum { KEY_PROJECTS = 1, KEY_DISCARD };
+enum { KEY_PROJECTS = 1, KEY_DISCARD, KEY_SHARED };
 
 #define FS_OPT(t, p) { t, offsetof(struct fs_config, p), 0 }
 
 static const struct fuse_opt fs_opts[] = {
 	FS_OPT("cache_ttl=%u", cache_ttl_s),
 	FS_OPT("state_dir=%s", state_dir),
+	FS_OPT("uid=%s", owner),
+	FS_OPT("gid=%s", group),
+	FS_OPT("umask=%s", umask),
+	FUSE_OPT_KEY("allow_other", KEY_SHARED),
+	FUSE_OPT_KEY("allow_root", KEY_SHARED),
 	FUSE_OPT_KEY("projects=", KEY_PROJECTS),
 	/* /etc/fstab noise that mount(8) passes on */
 	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
@@ -81,6 +90,10 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 	case KEY_DISCARD:
 		cfg->projects_open = false;
 		return 0;
+	case KEY_SHARED: /* noted, and passed on to libfuse */
+		cfg->projects_open = false;
+		cfg->shared = true;
+		return 1;
 	case FUSE_OPT_KEY_OPT:
 		if (strncmp(arg, "x-", 2) == 0) { /* x-systemd.*, x-gvfs-* */
 			cfg->projects_open = false;
@@ -113,6 +126,9 @@ void fs_config_release(struct fs_config *cfg)
 		free(cfg->projects[i]);
 	free(cfg->projects);
 	free(cfg->state_dir);
+	free(cfg->owner);
+	free(cfg->group);
+	free(cfg->umask);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -125,11 +141,82 @@ void fs_opt_help(void)
 	       "(default: %d)\n"
 	       "    -o state_dir=DIR       where state is kept (default: "
 	       "$XDG_STATE_HOME/jirafs/HOST)\n"
+	       "    -o uid=USER            owner of every file and directory "
+	       "(name or number;\n"
+	       "                           default: the mounting user)\n"
+	       "    -o gid=GROUP           their group (default: the mounting "
+	       "user's)\n"
+	       "    -o umask=OCTAL         mode bits taken away (default: 022); "
+	       "with allow_other\n"
+	       "                           or allow_root the kernel enforces "
+	       "them\n"
 	       "    -o config=FILE         read options from FILE, one a line "
 	       "(default:\n"
 	       "                           $XDG_CONFIG_HOME/jirafs/config, if "
 	       "it exists)\n",
 	       JIRAFS_DEFAULT_CACHE_TTL_S);
+}
+
+/* A number made only of digits, else -1. */
+static long long number(const char *s)
+{
+	char *end = NULL;
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	return errno || *end ? -1 : v;
+}
+
+int fs_owner_resolve(const struct fs_config *cfg, uid_t *uid, gid_t *gid,
+		     mode_t *umask, char *err, size_t errsize)
+{
+	*uid = getuid();
+	*gid = getgid();
+	*umask = 022;
+	if (cfg->owner) {
+		long long n = number(cfg->owner);
+		struct passwd *pw = n < 0 ? getpwnam(cfg->owner) : NULL;
+		if (n < 0 && !pw) {
+			snprintf(err, errsize, "uid=%s: no such user",
+				 cfg->owner);
+			return -1;
+		}
+		if (n > (long long)(uid_t)-2) {
+			snprintf(err, errsize, "uid=%s: out of range",
+				 cfg->owner);
+			return -1;
+		}
+		*uid = pw ? pw->pw_uid : (uid_t)n;
+	}
+	if (cfg->group) {
+		long long n = number(cfg->group);
+		struct group *gr = n < 0 ? getgrnam(cfg->group) : NULL;
+		if (n < 0 && !gr) {
+			snprintf(err, errsize, "gid=%s: no such group",
+				 cfg->group);
+			return -1;
+		}
+		if (n > (long long)(gid_t)-2) {
+			snprintf(err, errsize, "gid=%s: out of range",
+				 cfg->group);
+			return -1;
+		}
+		*gid = gr ? gr->gr_gid : (gid_t)n;
+	}
+	if (cfg->umask) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long m = strtoul(cfg->umask, &end, 8);
+		if (!*cfg->umask || errno || *end || m > 0777) {
+			snprintf(err, errsize,
+				 "umask=%s: give octal digits, at most 777",
+				 cfg->umask);
+			return -1;
+		}
+		*umask = (mode_t)m;
+	}
+	return 0;
 }
 
 char *fs_state_dir(const struct fs_config *cfg, const char *url)

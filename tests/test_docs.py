@@ -12,7 +12,7 @@ OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl
            "cacert", "insecure", "state_dir", "debug", "max_connections", "default_issuetype",
            "close_transition", "resolution", "allow_http", "consumer_key", "private_key",
            "client_id", "client_secret_file", "redirect_uri", "proxy", "tunnel",
-           "ssh_command", "connect_to", "config"]
+           "ssh_command", "connect_to", "config", "uid", "gid", "umask", "allow_other"]
 
 
 def test_man_page_is_lint_clean():

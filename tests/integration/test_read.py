@@ -115,10 +115,12 @@ def test_tree_shape_modes_times_and_owner(emulator, mount):
     root = sorted(os.listdir(m.path))
     assert root == [".jirafs", "BIG", "OPS", "SEC", "WEB"]
     assert sorted(os.listdir(m.p(".jirafs"))) == ["log", "outbox", "status"]
-    for d in (m.path, m.p("SEC"), m.p("SEC", "closed"), m.p(".jirafs")):
+    # writable where files can be created, read-only where they cannot
+    for d, mode in ((m.path, 0o555), (m.p("SEC"), 0o755), (m.p("SEC", "closed"), 0o755),
+                    (m.p(".jirafs"), 0o555), (m.p(".jirafs", "outbox"), 0o555)):
         st = os.stat(d)
-        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o755
-        assert st.st_uid == os.getuid()
+        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == mode, d
+        assert st.st_uid == os.getuid() and st.st_gid == os.getgid()
     for f in ("status", "log"):
         assert stat.S_IMODE(os.stat(m.p(".jirafs", f)).st_mode) == 0o444
     bean = emulator.issue("SEC-1")
