@@ -716,9 +716,8 @@ static int jfs_create(const char *path, mode_t mode,
 	if (!of)
 		return -ENOMEM;
 	/* only what is written makes a ticket: an empty new file stays a
-	 * draft (shells open, dup2() and close before writing) */
-	/* a draft is a ticket to be: its mode is a ticket's, whoever of
-	 * those umask= lets write made it */
+	 * draft (shells open, dup2() and close before writing); a draft is a
+	 * ticket to be, so its mode is a ticket's, whoever made it */
 	ret = local_create(fs->local, n.dir, n.name,
 			   n.ticket_name ? LOCAL_DRAFT : LOCAL_SCRATCH,
 			   n.ticket_name ? 0666 & ~fs->umask : mode, &of->ln);
