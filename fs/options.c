@@ -168,42 +168,51 @@ static long long number(const char *s)
 	return errno || *end ? -1 : v;
 }
 
+/* uid= or gid= (opt): a number, else a name found with lookup (which
+ * returns -1 for none).  0 with *id, or -1 with the reason in err. */
+static int resolve_id(const char *opt, const char *value,
+		      long long (*lookup)(const char *), const char *what,
+		      unsigned *id, char *err, size_t errsize)
+{
+	long long n = number(value);
+	if (n < 0)
+		n = lookup(value);
+	if (n < 0) {
+		snprintf(err, errsize, "%s=%s: no such %s", opt, value, what);
+		return -1;
+	}
+	if (n > (long long)(uid_t)-2) {
+		snprintf(err, errsize, "%s=%s: out of range", opt, value);
+		return -1;
+	}
+	*id = (unsigned)n;
+	return 0;
+}
+
+static long long user_id(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+	return pw ? (long long)pw->pw_uid : -1;
+}
+
+static long long group_id(const char *name)
+{
+	struct group *gr = getgrnam(name);
+	return gr ? (long long)gr->gr_gid : -1;
+}
+
 int fs_owner_resolve(const struct fs_config *cfg, uid_t *uid, gid_t *gid,
 		     mode_t *umask, char *err, size_t errsize)
 {
-	*uid = getuid();
-	*gid = getgid();
+	unsigned u = getuid(), g = getgid();
 	*umask = 022;
-	if (cfg->owner) {
-		long long n = number(cfg->owner);
-		struct passwd *pw = n < 0 ? getpwnam(cfg->owner) : NULL;
-		if (n < 0 && !pw) {
-			snprintf(err, errsize, "uid=%s: no such user",
-				 cfg->owner);
-			return -1;
-		}
-		if (n > (long long)(uid_t)-2) {
-			snprintf(err, errsize, "uid=%s: out of range",
-				 cfg->owner);
-			return -1;
-		}
-		*uid = pw ? pw->pw_uid : (uid_t)n;
-	}
-	if (cfg->group) {
-		long long n = number(cfg->group);
-		struct group *gr = n < 0 ? getgrnam(cfg->group) : NULL;
-		if (n < 0 && !gr) {
-			snprintf(err, errsize, "gid=%s: no such group",
-				 cfg->group);
-			return -1;
-		}
-		if (n > (long long)(gid_t)-2) {
-			snprintf(err, errsize, "gid=%s: out of range",
-				 cfg->group);
-			return -1;
-		}
-		*gid = gr ? gr->gr_gid : (gid_t)n;
-	}
+	if ((cfg->owner && resolve_id("uid", cfg->owner, user_id, "user", &u,
+				      err, errsize)) ||
+	    (cfg->group && resolve_id("gid", cfg->group, group_id, "group",
+				      &g, err, errsize)))
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
 	if (cfg->umask) {
 		char *end = NULL;
 		errno = 0;

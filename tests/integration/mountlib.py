@@ -20,6 +20,18 @@ SANITIZER_RE = re.compile(
 SLOW = float(os.environ.get("JIRAFS_TEST_SLOWDOWN", "1"))
 
 
+def wait_for(fn, timeout=60, what="the condition"):
+    """fn()'s first true value within timeout seconds (scaled by SLOW), else a failure."""
+    t0 = time.monotonic()
+    deadline = timeout * SLOW
+    while time.monotonic() - t0 < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {deadline:.0f} s")
+
+
 def is_mounted(path):
     path = os.path.realpath(path)
     with open("/proc/self/mounts") as f:

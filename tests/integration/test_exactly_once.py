@@ -10,18 +10,7 @@ import time
 
 import pytest
 
-from mountlib import SLOW
-
-
-def wait_for(fn, timeout=60, what="the condition"):
-    t0 = time.monotonic()
-    deadline = timeout * SLOW
-    while time.monotonic() - t0 < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {deadline:.0f} s")
+from mountlib import wait_for
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@
 #include "harness.h"
 #include "jira/status.h"
 
-static enum jira_status classify(long status, const char *ctype,
-				 const char *body, struct jira_error *e)
+/* Classify an HTTP answer (curl_code 0) or a transport failure. */
+static enum jira_status classify_curl(long status, const char *ctype,
+				      const char *body, int curl_code,
+				      struct jira_error *e)
 {
 	struct jira_answer a = {
 		.http_status = status,
@@ -15,8 +17,15 @@ static enum jira_status classify(long status, const char *ctype,
 		.body = body,
 		.body_len = body ? strlen(body) : 0,
 		.retry_after_s = -1,
+		.curl_code = curl_code,
 	};
 	return jira_classify(&a, e);
+}
+
+static enum jira_status classify(long status, const char *ctype,
+				 const char *body, struct jira_error *e)
+{
+	return classify_curl(status, ctype, body, 0, e);
 }
 
 TEST(classify_http_statuses)
@@ -182,15 +191,7 @@ static bool unknown_after(long status, const char *ctype, const char *body,
 			  int curl_code)
 {
 	struct jira_error e = { 0 };
-	struct jira_answer a = {
-		.http_status = status,
-		.content_type = ctype,
-		.body = body,
-		.body_len = body ? strlen(body) : 0,
-		.retry_after_s = -1,
-		.curl_code = curl_code,
-	};
-	jira_classify(&a, &e);
+	classify_curl(status, ctype, body, curl_code, &e);
 	return jira_outcome_unknown(&e);
 }
 
