@@ -121,15 +121,14 @@ static bool blocked(const struct outbox *ob, const struct entry *e)
 	return false;
 }
 
-static int64_t backoff_ms(int attempts, int retry_after_s)
+/* The wait before the next try: capped doubling with jitter, and never
+ * sooner than a Retry-After (itself capped). */
+static int64_t retry_wait_ms(int attempts, int retry_after_s)
 {
-	int64_t ms = BACKOFF_BASE_MS;
-	for (int i = 1; i < attempts && ms < BACKOFF_CAP_MS; i++)
-		ms *= 2;
-	if (ms > BACKOFF_CAP_MS)
-		ms = BACKOFF_CAP_MS;
-	unsigned seed = (unsigned)clock_mono_ms() ^ (unsigned)attempts;
-	ms = ms * 3 / 4 + rand_r(&seed) % (ms / 2 + 1); /* +-25% jitter */
+	static const struct backoff policy = { BACKOFF_BASE_MS, BACKOFF_CAP_MS,
+					       25 };
+	int64_t ms = backoff_ms(&policy, attempts > 1 ? (unsigned)attempts - 1
+						      : 0);
 	if (retry_after_s >= 0) {
 		int64_t ra = (int64_t)retry_after_s * 1000;
 		if (ra > RETRY_AFTER_CAP_MS)
@@ -204,7 +203,7 @@ static void keep(struct outbox *ob, struct entry *e,
 	free(e->op->last_error);
 	e->op->last_error = strdup(err->msg);
 	e->next_try_ms = clock_mono_ms() +
-			 backoff_ms(e->op->attempts, err->retry_after_s);
+			 retry_wait_ms(e->op->attempts, err->retry_after_s);
 	int64_t wait = res->maybe_sent ? look_wait_ms(ob, e->op, err) : 0;
 	if (e->next_try_ms < clock_mono_ms() + wait)
 		e->next_try_ms = clock_mono_ms() + wait;

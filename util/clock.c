@@ -2,6 +2,7 @@
 #include "util/clock.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 int64_t clock_mono_ms(void)
 {
@@ -24,15 +25,31 @@ struct timespec deadline_timespec(deadline_t d)
 	return ts;
 }
 
-void clock_sleep_ms(int64_t ms, deadline_t d)
+int cond_init_monotonic(pthread_cond_t *c)
 {
-	int64_t left = deadline_left(d);
-	if (ms > left)
-		ms = left;
-	if (ms <= 0)
-		return;
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	pthread_condattr_t ca;
+	int ret = pthread_condattr_init(&ca);
+	if (ret)
+		return ret;
+	ret = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (!ret)
+		ret = pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+	return ret;
+}
+
+int64_t backoff_ms(const struct backoff *b, unsigned attempt)
+{
+	static __thread unsigned seed;
+	int64_t ms = b->base_ms > 0 ? b->base_ms : 1;
+	for (unsigned i = 0; i < attempt && ms < b->cap_ms; i++)
+		ms *= 2;
+	if (ms > b->cap_ms)
+		ms = b->cap_ms;
+	if (!b->jitter_pct || ms <= 1)
+		return ms;
+	if (!seed)
+		seed = (unsigned)clock_mono_ms() ^ (unsigned)(uintptr_t)&seed;
+	int64_t span = ms * (b->jitter_pct > 100 ? 100 : b->jitter_pct) / 100;
+	return ms - rand_r(&seed) % (span + 1);
 }

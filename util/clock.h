@@ -8,6 +8,7 @@
 #ifndef JIRAFS_UTIL_CLOCK_H
 #define JIRAFS_UTIL_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -32,7 +33,22 @@ static inline int64_t deadline_left(deadline_t d)
  * pthread_cond_timedwait on a condvar set to CLOCK_MONOTONIC. */
 struct timespec deadline_timespec(deadline_t d);
 
-/* Sleep until min(now + ms, d). */
-void clock_sleep_ms(int64_t ms, deadline_t d);
+/* Initialise c to wait on CLOCK_MONOTONIC, so that deadline_timespec()
+ * bounds pthread_cond_timedwait.  0 or an errno. */
+int cond_init_monotonic(pthread_cond_t *c);
+
+/*
+ * Capped exponential backoff: the wait before retry number `attempt`
+ * (0 = the first retry) is base_ms * 2^attempt, at most cap_ms, less a
+ * random part of up to jitter_pct percent of it ("equal jitter": clients
+ * that failed together do not come back together, and no wait is longer
+ * than the unjittered one).
+ */
+struct backoff {
+	int64_t base_ms;
+	int64_t cap_ms;
+	unsigned jitter_pct; /* 0..100 */
+};
+int64_t backoff_ms(const struct backoff *b, unsigned attempt);
 
 #endif

@@ -1,9 +1,13 @@
 /* Unit tests: util/ - map, strbuf, path, log ring. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/path.h"
@@ -121,4 +125,36 @@ TEST(log_ring_keeps_last_200_single_lines)
 	free(t);
 	log_set_sink(NULL);
 	log_ring_clear();
+}
+
+TEST(backoff_doubles_caps_and_jitters_below)
+{
+	struct backoff plain = { .base_ms = 100, .cap_ms = 1000 };
+	CHECK_INT(backoff_ms(&plain, 0), 100);
+	CHECK_INT(backoff_ms(&plain, 1), 200);
+	CHECK_INT(backoff_ms(&plain, 3), 800);
+	CHECK_INT(backoff_ms(&plain, 4), 1000);
+	CHECK_INT(backoff_ms(&plain, 200), 1000); /* no overflow */
+	struct backoff j = { .base_ms = 1000, .cap_ms = 8000, .jitter_pct = 50 };
+	bool varied = false;
+	int64_t first = backoff_ms(&j, 2);
+	for (int i = 0; i < 200; i++) {
+		int64_t w = backoff_ms(&j, 2);
+		CHECK(w >= 2000 && w <= 4000);
+		varied |= w != first;
+	}
+	CHECK(varied);
+}
+
+TEST(cond_init_monotonic_bounds_a_wait)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c;
+	CHECK_INT(cond_init_monotonic(&c), 0);
+	struct timespec ts = deadline_timespec(deadline_in(20));
+	pthread_mutex_lock(&m);
+	int r = pthread_cond_timedwait(&c, &m, &ts);
+	pthread_mutex_unlock(&m);
+	CHECK_INT(r, ETIMEDOUT);
+	pthread_cond_destroy(&c);
 }
