@@ -469,7 +469,7 @@ int main(int argc, char *argv[])
 unmount:
 	fuse_session_unmount(se);
 out:
-	jirafs_session_free(se);
+	jirafs_session_free(&fs);
 	fuse_loop_cfg_destroy(loop);
 	free(fo.mountpoint);
 	free(fs.user);

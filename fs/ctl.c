@@ -1,10 +1,10 @@
-/* ctl.c - the text of /.jirafs/status. */
+/* ctl.c - the files of /.jirafs/; see ctl.h. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "fs/fs.h"
+#include "fs/ctl.h"
 #include "jira/tunnel.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -66,7 +66,8 @@ char *ctl_status_text(struct jirafs *fs, size_t *len)
 	add_str_or_null(o, "jira_version", fs->server_version);
 	add_str_or_null(o, "deployment", fs->deployment);
 	add_str_or_null(o, "user", fs->user);
-	cJSON_AddStringToObject(o, "auth", auth_name(fs->auth));
+	add_str_or_null(o, "auth",
+			fs->client ? jira_client_auth_name(fs->client) : NULL);
 	add_time(o, "mounted_at", (int64_t)fs->mounted_at.tv_sec * 1000);
 
 	cJSON *tr = cJSON_AddObjectToObject(o, "transport");
@@ -128,4 +129,14 @@ char *ctl_status_text(struct jirafs *fs, size_t *len)
 	strbuf_addc(&sb, '\n');
 	cJSON_Delete(o);
 	return strbuf_detach(&sb, len);
+}
+
+char *ctl_text(struct jirafs *fs, const struct fs_node *n, size_t *len)
+{
+	if (n->kind == N_CTL_OUTBOX_FILE)
+		return fs->outbox ? outbox_text(fs->outbox, n->name, len)
+				  : NULL;
+	if (strcmp(n->name, "status") == 0)
+		return ctl_status_text(fs, len);
+	return log_ring_text(len);
 }

@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-int jira_errno(enum jira_status st)
+int fs_errno(enum jira_status st)
 {
 	switch (st) {
 	case JIRA_OK: return 0;

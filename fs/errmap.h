@@ -10,6 +10,6 @@
 #include "jira/status.h"
 
 /* A positive errno, or 0 for JIRA_OK. */
-int jira_errno(enum jira_status st);
+int fs_errno(enum jira_status st);
 
 #endif

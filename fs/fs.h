@@ -11,32 +11,45 @@
  * Writing (CONTRACT §4): a new *.json file creates a ticket when closed,
  * bytes appended add a comment, an overwrite updates, rename between KEY/
  * and KEY/closed/ closes and reopens; other names are scratch files kept in
- * memory (fs/local.h).  write.c turns these into operation records
- * (jira/op.h) and applies them.
+ * memory (fs/local.h).  commit.c turns these into operation records
+ * (jira/op.h) for the outbox (fs/outbox.h).
  *
  * main.c fills a struct jirafs (options, the auth method, what the mount
- * check learned) and starts jirafs_session_new(): lowlevel.c gives the
- * kernel inode numbers and cache lifetimes over the path-based operations
- * of ops.c (jirafs_operations()).  The client
- * and the tree are created in the FUSE init callback, after daemonizing,
- * and freed in destroy.  Every operation computes one deadline from
- * -o timeout and maps failures to errno through fs/errmap.h.
+ * check learned) and starts jirafs_session_new().  The files of fs/, in
+ * the order calls go (nothing calls back up):
+ *
+ *   session.c  the FUSE low-level adapters: decode, one reply per request
+ *   inode.c    inode numbers, each holding its name's parsed node
+ *   inval.c    telling the kernel what changed
+ *   mount.c    set-up after daemonizing, tear-down in order
+ *   ops.c, attr.c  the operations, on (struct fs_req, struct fs_node)
+ *   handle.c   open files and their write buffer
+ *   commit.c, rename.c, outcome.c  writes -> operation records -> outbox
+ *   resolve.c  a name -> a local file or a ticket
+ *   node.c     the name grammar (a leaf)
+ *   tree.c, refresh.c  the cached model of Jira and its refreshes
+ *   local.c, outbox.c, ctl.c, errmap.c, options.c, config.c
+ *
+ * Every operation has one deadline from -o timeout (fs/req.h) and maps
+ * failures to errno through fs/errmap.h.
  */
 #ifndef JIRAFS_FS_FS_H
 #define JIRAFS_FS_FS_H
 
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
-#include "auth/auth.h"
 #include "fs/local.h"
 #include "fs/outbox.h"
 #include "fs/tree.h"
 #include "jira/client.h"
 #include "jira/write.h"
+
+struct auth;
+struct inode_table;
+struct inval;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 
@@ -75,7 +88,7 @@ struct jirafs {
 	struct fs_config cfg;
 	struct jira_config *jira; /* borrowed from main */
 	struct jira_write_config *wcfg; /* borrowed from main */
-	struct auth *auth;        /* borrowed from main */
+	struct auth *auth;        /* borrowed from main, handed to jira/ */
 	char *state_dir;
 	/* learned by the mount check, immutable afterwards */
 	char *user;
@@ -91,22 +104,19 @@ struct jirafs {
 	struct jira_writer *writer;
 	struct local *local;
 	struct outbox *outbox;
+	/* created with the session, freed with it */
+	struct fuse_session *se;
+	struct inode_table *inodes;
+	struct inval *inval;
 };
 
-const struct fuse_operations *jirafs_operations(void);
-
 /*
- * The session the kernel talks to (lowlevel.c): inode numbers and cache
- * lifetimes over jirafs_operations().  NULL on failure.  Free it with
- * jirafs_session_free after unmounting.
+ * The session the kernel talks to (session.c).  NULL on failure.  Free it
+ * with jirafs_session_free after unmounting (that runs the tear-down if
+ * the mount was set up).
  */
 struct fuse_session *jirafs_session_new(struct fuse_args *args,
 					struct jirafs *fs);
-void jirafs_session_free(struct fuse_session *se);
-/* The tree's "a ticket changed" hook: queue the kernel's invalidation. */
-void ll_ticket_changed(void *ctx, const char *key, bool moved);
-
-/* The text of /.jirafs/status (malloc'd, caller frees). */
-char *ctl_status_text(struct jirafs *fs, size_t *len);
+void jirafs_session_free(struct jirafs *fs);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
@@ -66,7 +67,7 @@ static struct local_node *node_new(enum local_kind kind, mode_t mode)
 	return n;
 }
 
-void local_node_ref(struct local_node *n)
+static void node_ref(struct local_node *n)
 {
 	atomic_fetch_add(&n->refs, 1);
 }
@@ -384,11 +385,7 @@ struct local *local_new(const char *state_dir)
 	l->hidden = map_new();
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->journal_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->commit_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&l->commit_cv);
 	if (!l->dirs || !l->errors || !l->hidden) {
 		local_free(l);
 		return NULL;
@@ -451,7 +448,7 @@ int local_get(struct local *l, const char *dir, const char *name,
 	struct map *d = dir_of(l, dir, false);
 	struct local_node *n = d ? map_get(d, name) : NULL;
 	if (n)
-		local_node_ref(n);
+		node_ref(n);
 	pthread_mutex_unlock(&l->lock);
 	*out = n;
 	return n ? 0 : -ENOENT;
@@ -486,7 +483,7 @@ int local_create(struct local *l, const char *dir, const char *name,
 		place(n, dir, name);
 	}
 	if (n && out)
-		local_node_ref(n);
+		node_ref(n);
 	pthread_mutex_unlock(&l->lock);
 	if (out)
 		*out = n;
@@ -537,8 +534,7 @@ int local_node_where(struct local *l, struct local_node *n, char *dir,
 
 int local_commit_begin(struct local *l, struct local_node *n, int64_t d)
 {
-	struct timespec ts = { .tv_sec = d / 1000,
-			       .tv_nsec = (long)(d % 1000) * 1000000 };
+	struct timespec ts = deadline_timespec(d);
 	int ret = 0;
 	pthread_mutex_lock(&l->lock);
 	while (n->busy && !ret)
@@ -760,7 +756,7 @@ ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
 		off = (off_t)n->data.len;
 	ssize_t ret = (ssize_t)size;
 	size_t end = (size_t)off + size;
-	if (end > n->data.len) {
+	if (size && end > n->data.len) { /* writing nothing changes nothing */
 		int r = resize(l, n, end, limit);
 		if (r)
 			ret = r;
@@ -795,13 +791,21 @@ int local_set_content(struct local *l, struct local_node *n,
 		      const char *data, size_t len)
 {
 	pthread_mutex_lock(&l->lock);
-	int ret = resize(l, n, 0, 0);
+	/* checked before anything is dropped: a refused replacement keeps
+	 * the old content */
+	int ret = len > LOCAL_MAX_FILE ? -EFBIG
+		  : l->total - n->data.len + len > LOCAL_MAX_TOTAL ? -ENOSPC
+								   : 0;
+	if (!ret)
+		ret = resize(l, n, 0, 0);
 	if (!ret)
 		ret = resize(l, n, len, 0);
 	if (!ret && len)
 		memcpy(n->data.buf, data, len);
-	now(&n->mtime);
-	n->ctime = n->mtime;
+	if (!ret) {
+		now(&n->mtime);
+		n->ctime = n->mtime;
+	}
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }

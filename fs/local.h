@@ -78,7 +78,6 @@ int local_unlink(struct local *l, const char *dir, const char *name);
 int local_rename(struct local *l, const char *from_dir, const char *from,
 		 const char *to_dir, const char *to, enum local_kind kind);
 
-void local_node_ref(struct local_node *n);
 void local_node_unref(struct local *l, struct local_node *n);
 
 void local_node_stat(struct local *l, struct local_node *n,

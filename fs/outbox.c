@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include "fs/errmap.h"
+#include "fs/node.h"
 #include "util/log.h"
+
+#define JOURNAL_SUFFIX ".json" /* a record's file */
 #include "util/path.h"
 #include "util/strbuf.h"
 
@@ -27,6 +30,9 @@ struct entry {
 	char *file;          /* "0000000000000012-<id>.json" */
 	int64_t next_try_ms; /* monotonic */
 	bool busy;           /* being stored or applied */
+	bool storing;        /* its journal file is being rewritten, without
+				the lock: not to be applied, changed or
+				removed meanwhile */
 };
 
 struct outbox {
@@ -47,16 +53,15 @@ struct outbox {
 	unsigned nthreads;
 };
 
-char *outbox_subject(const struct jira_op *op)
+/* The subject of a record: its key, or the create's "new:DIR/NAME". */
+static char *subject_of(const struct jira_op *op)
 {
-	struct strbuf sb = STRBUF_INIT;
+	char buf[SUBJECT_LEN];
 	if (op->key)
-		strbuf_adds(&sb, op->key);
-	else
-		strbuf_addf(&sb, "new:%s%s/%s", op->project ? op->project : "",
-			    op->alias_closed ? "/closed" : "",
-			    op->alias ? op->alias : "");
-	return strbuf_detach(&sb, NULL);
+		return strdup(op->key);
+	fs_create_subject(buf, sizeof(buf), op->project ? op->project : "",
+			  op->alias_closed, op->alias ? op->alias : "");
+	return strdup(buf);
 }
 
 static char *path_of(const struct outbox *ob, const char *file)
@@ -95,6 +100,36 @@ static void entry_free(struct entry *e)
 	free(e->subject);
 	free(e->file);
 	free(e);
+}
+
+/* Rewrite e's journal file: called with the lock held, which is dropped
+ * while the file is written and flushed, so that nothing on the request
+ * path (outbox_pending) waits behind the disk.  0 or -errno. */
+static int store(struct outbox *ob, struct entry *e)
+{
+	e->storing = true;
+	pthread_mutex_unlock(&ob->lock);
+	int r = journal(ob, e);
+	pthread_mutex_lock(&ob->lock);
+	e->storing = false;
+	pthread_cond_broadcast(&ob->wake);
+	if (r)
+		jlog_err("cannot update %s in the outbox: %s", e->file,
+			 strerror(-r));
+	return r;
+}
+
+/* Wait until no record of subject is being rewritten; lock held. */
+static void wait_stored(struct outbox *ob, const char *subject)
+{
+	for (;;) {
+		const struct entry *e = ob->head;
+		while (e && !(e->storing && strcmp(e->subject, subject) == 0))
+			e = e->next;
+		if (!e)
+			return;
+		pthread_cond_wait(&ob->wake, &ob->lock);
+	}
 }
 
 /* Take e out of the list (the caller then owns it); lock held. */
@@ -184,14 +219,13 @@ static int attempt(struct outbox *ob, struct entry *e, deadline_t d,
 		return 0;
 	if (st == JIRA_ERR_BAD_REQUEST || st == JIRA_ERR_NOT_FOUND ||
 	    st == JIRA_ERR_CONFLICT || st == JIRA_ERR_TOO_LARGE)
-		return -jira_errno(st);
+		return -fs_errno(st);
 	return 1;
 }
 
 /* After a failed try that is kept: count it, remember why and what the try
- * may have done, plan the next.  Called with the lock held; journals
- * (without the lock would be better, but the entry must not change
- * meanwhile; the file is small). */
+ * may have done, plan the next, and journal that (the lock is held, and
+ * dropped while the file is written: store()). */
 static void keep(struct outbox *ob, struct entry *e,
 		 const struct jira_error *err, const struct jira_op_result *res)
 {
@@ -212,10 +246,7 @@ static void keep(struct outbox *ob, struct entry *e,
 	    err->status == JIRA_ERR_AUTH_DISABLED)
 		snprintf(ob->auth_problem, sizeof(ob->auth_problem), "%s",
 			 err->msg);
-	int r = journal(ob, e);
-	if (r)
-		jlog_err("cannot update %s in the outbox: %s", e->file,
-			 strerror(-r));
+	store(ob, e);
 }
 
 static void *worker(void *arg)
@@ -226,7 +257,7 @@ static void *worker(void *arg)
 		int64_t now = clock_mono_ms(), soonest = INT64_MAX;
 		struct entry *pick = NULL;
 		for (struct entry *e = ob->head; e; e = e->next) {
-			if (e->busy || blocked(ob, e))
+			if (e->busy || e->storing || blocked(ob, e))
 				continue;
 			if (e->next_try_ms <= now) {
 				pick = e;
@@ -314,6 +345,22 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* "*.json.tmp<pid>": what path_write_atomic() writes before renaming.
+ * Only that: any other name in the directory is left alone. */
+static bool is_temporary(const char *name)
+{
+	const char *t = strstr(name, JOURNAL_SUFFIX ".tmp");
+	if (!t || t == name)
+		return false;
+	t += strlen(JOURNAL_SUFFIX ".tmp");
+	if (!*t)
+		return false;
+	for (; *t; t++)
+		if (*t < '0' || *t > '9')
+			return false;
+	return true;
+}
+
 /* Load what earlier mounts left; called before the workers start. */
 static void replay(struct outbox *ob)
 {
@@ -325,7 +372,7 @@ static void replay(struct outbox *ob)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
-		if (strstr(de->d_name, ".json.tmp")) {
+		if (is_temporary(de->d_name)) {
 			/* half-written by a daemon that died: its record is
 			 * the .json beside it, as it was before */
 			char *tmp = path_of(ob, de->d_name);
@@ -336,7 +383,9 @@ static void replay(struct outbox *ob)
 			free(tmp);
 			continue;
 		}
-		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+		size_t sl = strlen(JOURNAL_SUFFIX);
+		if (len <= sl ||
+		    strcmp(de->d_name + len - sl, JOURNAL_SUFFIX) != 0 ||
 		    de->d_name[0] == '.')
 			continue;
 		if (n == cap) {
@@ -385,7 +434,7 @@ static void replay(struct outbox *ob)
 			e->next_try_ms = clock_mono_ms() +
 					 (left < wait ? left : wait);
 		e->file = names[i];
-		e->subject = outbox_subject(op);
+		e->subject = subject_of(op);
 		*ob->tail = e;
 		ob->tail = &e->next;
 		ob->count++;
@@ -424,11 +473,7 @@ struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
 	ob->tail = &ob->head;
 	ob->next_seq = 1;
 	pthread_mutex_init(&ob->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ob->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&ob->wake);
 	replay(ob);
 	if (workers > MAX_WORKERS)
 		workers = MAX_WORKERS;
@@ -464,11 +509,10 @@ void outbox_free(struct outbox *ob)
 }
 
 int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
-		  struct jira_op_result *res, char *why, size_t whysize)
+		  struct jira_op_result *res, struct jira_error *err)
 {
 	memset(res, 0, sizeof(*res));
-	if (whysize)
-		why[0] = '\0';
+	memset(err, 0, sizeof(*err));
 	struct entry *e = calloc(1, sizeof(*e));
 	char file[64];
 	if (!e) {
@@ -476,7 +520,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		return -ENOMEM;
 	}
 	e->op = op;
-	e->subject = outbox_subject(op);
+	e->subject = subject_of(op);
 
 	pthread_mutex_lock(&ob->lock);
 	e->seq = ob->next_seq++;
@@ -503,9 +547,10 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		detach(ob, e);
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
-		snprintf(why, whysize, "cannot store the operation in %s: %s",
-			 ob->dir, strerror(-r));
-		jlog_err("%s", why);
+		jira_error_set(err, JIRA_ERR_INTERNAL,
+			       "cannot store the operation in %s: %s", ob->dir,
+			       strerror(-r));
+		jlog_err("%s", err->msg);
 		entry_free(e);
 		return r;
 	}
@@ -514,27 +559,23 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	if (!now) {
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
-		snprintf(why, whysize, "behind an earlier operation on %s",
-			 e->subject);
+		jira_error_set(err, JIRA_OK, "behind an earlier operation on %s",
+			       e->subject);
 		return OUTBOX_QUEUED;
 	}
 	pthread_mutex_unlock(&ob->lock);
 
-	struct jira_error err = { 0 };
-	int ret = attempt(ob, e, d, res, &err);
+	int ret = attempt(ob, e, d, res, err);
 	if (ret != 1)
 		settle(ob, e, res);
 
 	pthread_mutex_lock(&ob->lock);
 	e->busy = false;
 	if (ret == 1) {
-		keep(ob, e, &err, res);
+		keep(ob, e, err, res);
 		jira_op_result_release(res);
-		snprintf(why, whysize, "%s", err.msg);
 		ret = OUTBOX_QUEUED;
 	} else {
-		if (ret)
-			snprintf(why, whysize, "%s", err.msg);
 		unjournal(ob, e);
 		detach(ob, e);
 	}
@@ -550,6 +591,7 @@ int outbox_replace_body(struct outbox *ob, const char *subject,
 {
 	int ret = -ENOENT;
 	pthread_mutex_lock(&ob->lock);
+	wait_stored(ob, subject);
 	for (struct entry *e = ob->head; e; e = e->next) {
 		if (strcmp(e->subject, subject) != 0)
 			continue;
@@ -569,8 +611,7 @@ int outbox_replace_body(struct outbox *ob, const char *subject,
 		free(e->op->body);
 		e->op->body = copy;
 		e->op->body_len = len;
-		ret = journal(ob, e);
-		pthread_cond_broadcast(&ob->wake);
+		ret = store(ob, e);
 		break;
 	}
 	pthread_mutex_unlock(&ob->lock);
@@ -584,6 +625,7 @@ int outbox_cancel(struct outbox *ob, const char *subject, char *why,
 	struct entry *gone = NULL;
 	why[0] = '\0';
 	pthread_mutex_lock(&ob->lock);
+	wait_stored(ob, subject);
 	for (struct entry *e = ob->head; e; e = e->next) {
 		if (strcmp(e->subject, subject) != 0)
 			continue;

@@ -62,18 +62,16 @@ struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
  * and keep what is pending for the next mount, saying so in the log. */
 void outbox_free(struct outbox *ob);
 
-/* The subject of a record: its key, or "new:DIR/NAME" for a create. */
-char *outbox_subject(const struct jira_op *op);
-
 /*
  * Journal op (taken over) and try to apply it at once unless an earlier
- * record of the same subject waits.  Returns 0 (applied: res filled),
- * OUTBOX_QUEUED (stored; res empty), or -errno: refused by Jira or by the
- * checks (why says why; nothing stays), or not stored at all (-ENOSPC,
- * -EIO: nothing was sent).
+ * record of the same subject waits; a record's subject is its key, or
+ * "new:DIR/NAME" for a create (fs_create_subject).  Returns 0 (applied:
+ * res filled), OUTBOX_QUEUED (stored; res empty; err says why it waits),
+ * or -errno: refused (err: Jira's answer, with its HTTP status; nothing
+ * stays), or not stored at all (-ENOSPC, -EIO: nothing was sent).
  */
 int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
-		  struct jira_op_result *res, char *why, size_t whysize);
+		  struct jira_op_result *res, struct jira_error *err);
 
 /* A record of subject not sent yet: replace the body of the queued create
  * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fs/errmap.h"
+#include "fs/refresh.h"
 #include "util/log.h"
 #include "util/map.h"
 
@@ -21,10 +22,6 @@
 /* A name that is not a known project makes the project list be fetched
  * again (it may be new), but not more often than this. */
 #define UNKNOWN_PROJECT_FRESH_MS 5000
-/* After a failed refresh, the old listing is served without retrying for
- * this long, doubled after each further failure up to the maximum. */
-#define RETRY_PAUSE_MS 2000
-#define RETRY_PAUSE_MAX_MS 60000
 /* An incremental refresh asks for what changed since the last sync plus
  * this margin (Jira counts relative dates in minutes). */
 #define DELTA_MARGIN_MIN 2
@@ -34,22 +31,6 @@
 #define GRACE_MS 1000
 /* A background refresh may take this many times -o timeout. */
 #define BG_BUDGET_FACTOR 4
-
-/*
- * A cached listing that one thread at a time refreshes, guarded by its
- * owner's lock.  cache_begin() says whether the caller may use what is held
- * or must refresh; the refresher fetches without the lock and reports with
- * cache_end(); threads that waited take that result.
- */
-struct cache_state {
-	pthread_cond_t done;   /* a refresh ended (CLOCK_MONOTONIC) */
-	int64_t fetched_at;    /* mono ms of the listing held, 0 = none */
-	int64_t retry_at;      /* after a failure, no refresh before this */
-	bool refreshing;
-	uint64_t generation;   /* refreshes finished, failed or not */
-	int last_error;        /* -errno for waiters when nothing is held */
-	unsigned failures;     /* consecutive failed refreshes */
-};
 
 /* A ticket as the tree knows it. */
 struct tentry {
@@ -99,79 +80,12 @@ struct tree {
 	_Atomic uint64_t listings, listing_failures;
 
 	int64_t bg_budget_ms;    /* time a background refresh may take */
-	pthread_mutex_t bg_lock; /* a leaf lock, guards: */
-	pthread_cond_t bg_done;  /* a background refresh ended */
-	unsigned bg_running;
-	bool closing;            /* no new background refreshes */
+	struct bg_pool bg;       /* the background refreshes */
 };
 
 static int refresh_projects(struct tree *t, deadline_t d);
 static void tentry_free(struct tentry *e);
 static int refresh_listing(struct tree *t, struct project *p, deadline_t d);
-
-static void cache_init(struct cache_state *c)
-{
-	pthread_condattr_t a;
-	memset(c, 0, sizeof(*c));
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->done, &a);
-	pthread_condattr_destroy(&a);
-}
-
-/* With lock held: 1 when the caller must refresh now (it is marked as the
- * refresher and must call cache_end), 0 when what is held may be used,
- * -errno when nothing can be used. */
-static int cache_begin(struct cache_state *c, pthread_mutex_t *lock,
-		       deadline_t d, int64_t fresh_ms)
-{
-	uint64_t gen = c->generation;
-	for (;;) {
-		int64_t now = clock_mono_ms();
-		if (c->fetched_at && now - c->fetched_at < fresh_ms)
-			return 0;
-		if (c->fetched_at && now < c->retry_at)
-			return 0; /* serve the old listing during an outage */
-		if (c->generation != gen) /* we waited for a refresh: take it */
-			return c->fetched_at ? 0 : c->last_error;
-		if (!c->refreshing)
-			break;
-		if (c->fetched_at)
-			return 0; /* someone refreshes: use what is held */
-		struct timespec ts = deadline_timespec(d);
-		if (pthread_cond_timedwait(&c->done, lock, &ts) == ETIMEDOUT &&
-		    c->generation == gen)
-			return c->fetched_at ? 0 : -ETIMEDOUT;
-	}
-	c->refreshing = true;
-	return 1;
-}
-
-/* With lock held again: the refresh ended with err (0 or -errno).  Returns
- * what the refresher's caller gets: 0 when something can be used. */
-static int cache_end(struct cache_state *c, int err)
-{
-	int64_t now = clock_mono_ms();
-	c->refreshing = false;
-	c->generation++;
-	pthread_cond_broadcast(&c->done);
-	if (!err) {
-		c->fetched_at = now;
-		c->last_error = 0;
-		c->failures = 0;
-	} else {
-		int64_t pause = RETRY_PAUSE_MS;
-		for (unsigned i = 0; i < c->failures && pause < RETRY_PAUSE_MAX_MS;
-		     i++)
-			pause *= 2;
-		c->failures++;
-		c->retry_at = now + (pause < RETRY_PAUSE_MAX_MS
-					     ? pause
-					     : RETRY_PAUSE_MAX_MS);
-		c->last_error = c->fetched_at ? 0 : err;
-	}
-	return c->last_error;
-}
 
 struct tree *tree_new(struct jira_client *client,
 		      const struct tree_config *cfg)
@@ -197,8 +111,7 @@ struct tree *tree_new(struct jira_client *client,
 	pthread_mutex_init(&t->lock, NULL);
 	cache_init(&t->cache);
 	t->bg_budget_ms = cfg->timeout_ms * BG_BUDGET_FACTOR;
-	pthread_mutex_init(&t->bg_lock, NULL);
-	pthread_cond_init(&t->bg_done, NULL);
+	bg_init(&t->bg);
 	return t;
 }
 
@@ -209,7 +122,7 @@ static void project_free(struct project *p)
 		tentry_free(it.value);
 	map_free(p->tickets);
 	map_free(p->missing);
-	pthread_cond_destroy(&p->cache.done);
+	cache_destroy(&p->cache);
 	pthread_mutex_destroy(&p->lock);
 	free(p->key);
 	free(p);
@@ -228,18 +141,9 @@ void tree_free(struct tree *t)
 {
 	if (!t)
 		return;
-	/* end the background refreshes: no new ones, the running ones have
-	 * their transfers cancelled and finish at once */
-	pthread_mutex_lock(&t->bg_lock);
-	t->closing = true;
-	pthread_mutex_unlock(&t->bg_lock);
-	jira_client_cancel(t->client);
-	pthread_mutex_lock(&t->bg_lock);
-	while (t->bg_running)
-		pthread_cond_wait(&t->bg_done, &t->bg_lock);
-	pthread_mutex_unlock(&t->bg_lock);
-	pthread_cond_destroy(&t->bg_done);
-	pthread_mutex_destroy(&t->bg_lock);
+	/* no new background refreshes; the running ones end with their
+	 * transfers, which the caller cancelled first (fs_mount_stop) */
+	bg_close(&t->bg);
 	struct map_iter it = map_iter_start(t->projects);
 	while (map_iter_next(&it))
 		project_free(it.value);
@@ -248,7 +152,7 @@ void tree_free(struct tree *t)
 	for (size_t i = 0; i < t->nonly; i++)
 		free(t->only[i]);
 	free(t->only);
-	pthread_cond_destroy(&t->cache.done);
+	cache_destroy(&t->cache);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -290,7 +194,7 @@ struct bg_job {
 	struct project *p; /* NULL: the project list */
 };
 
-static void *bg_refresh(void *arg)
+static void bg_refresh(void *arg)
 {
 	struct bg_job *job = arg;
 	struct tree *t = job->t;
@@ -300,11 +204,6 @@ static void *bg_refresh(void *arg)
 	else
 		refresh_projects(t, d);
 	free(job);
-	pthread_mutex_lock(&t->bg_lock);
-	t->bg_running--;
-	pthread_cond_broadcast(&t->bg_done);
-	pthread_mutex_unlock(&t->bg_lock);
-	return NULL;
 }
 
 /* Start refreshing p (or the project list) in the background; the cache is
@@ -317,25 +216,10 @@ static bool bg_start(struct tree *t, struct project *p)
 		return false;
 	job->t = t;
 	job->p = p;
-	pthread_mutex_lock(&t->bg_lock);
-	bool ok = !t->closing;
-	if (ok)
-		t->bg_running++;
-	pthread_mutex_unlock(&t->bg_lock);
-	pthread_t tid;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (ok && pthread_create(&tid, &attr, bg_refresh, job) != 0) {
-		pthread_mutex_lock(&t->bg_lock);
-		t->bg_running--;
-		pthread_mutex_unlock(&t->bg_lock);
-		ok = false;
-	}
-	pthread_attr_destroy(&attr);
-	if (!ok)
-		free(job);
-	return ok;
+	if (bg_start_job(&t->bg, bg_refresh, job))
+		return true;
+	free(job);
+	return false;
 }
 
 /* After starting a background refresh: wait a little for it when Jira has
@@ -349,13 +233,7 @@ static void grace_wait(struct tree *t, struct cache_state *c,
 	if (hc.last_failure_ms > hc.last_ok_ms)
 		return; /* Jira is failing: do not wait at all */
 	deadline_t until = deadline_in(GRACE_MS);
-	if (until > d)
-		until = d;
-	uint64_t gen = c->generation;
-	struct timespec ts = deadline_timespec(until);
-	while (c->generation == gen &&
-	       pthread_cond_timedwait(&c->done, lock, &ts) != ETIMEDOUT)
-		;
+	cache_wait_refresh(c, lock, until < d ? until : d);
 }
 
 static bool wanted(const struct tree *t, const char *key)
@@ -423,7 +301,7 @@ static int refresh_projects(struct tree *t, deadline_t d)
 	if (st == JIRA_OK) {
 		ret = install_projects(t, list, n);
 	} else {
-		ret = -jira_errno(st);
+		ret = -fs_errno(st);
 		if (t->cache.fetched_at)
 			jlog_warn("cannot refresh the project list (%s); "
 				  "showing the last one",
@@ -686,7 +564,7 @@ static int refresh_delta(struct tree *t, struct project *p, int64_t since,
 	free(count_jql);
 	if (st != JIRA_OK) {
 		jira_issues_free(issues, n);
-		return -jira_errno(st);
+		return -fs_errno(st);
 	}
 	pthread_mutex_lock(&p->lock);
 	for (size_t i = 0; i < n; i++)
@@ -751,7 +629,7 @@ static int refresh_listing(struct tree *t, struct project *p, deadline_t d)
 				   p->key, n, stats.pages, stats.page_size,
 				   stats.reused);
 	} else {
-		ret = -jira_errno(st);
+		ret = -fs_errno(st);
 		if (p->cache.fetched_at)
 			jlog_warn("cannot refresh %s (%s); showing the listing "
 				  "from %lld s ago",
@@ -938,7 +816,7 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 			*out = jira_issue_ref(e->issue);
 	} else {
 		jlog_err("cannot read %s: %s", key, err.msg);
-		ret = -jira_errno(st);
+		ret = -fs_errno(st);
 	}
 out:
 	pthread_mutex_unlock(&p->lock);

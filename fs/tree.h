@@ -18,7 +18,8 @@
  * A stale listing that is held is refreshed in the background (a thread
  * per refresh, with its own time budget) while readers are answered from
  * it; only a listing never fetched makes a reader wait, bounded by its
- * deadline.  tree_free() cancels and waits for background refreshes.
+ * deadline.  tree_free() waits for the background refreshes (cancel the
+ * client first to end them at once).
  *
  * Projects are never freed before tree_free(), so a struct project pointer
  * stays valid for the life of the mount.  Tickets are struct jira_issue

@@ -26,6 +26,7 @@
 struct jira_client {
 	struct http *http;
 	struct tunnel *tunnel; /* or NULL */
+	const char *auth_name; /* the method's, static */
 	unsigned max_connections;
 	/* Search pages are downloaded max_connections at a time but parsed
 	 * and rendered only this many at a time (one per CPU, at most 4):
@@ -182,6 +183,7 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 	struct jira_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->auth_name = auth ? auth_name(auth) : "none";
 	char why[256];
 	if (cfg->tunnel) {
 		int r = tunnel_start(cfg->tunnel, cfg->ssh_command, &c->tunnel,
@@ -245,6 +247,11 @@ char *jira_browse_url(const struct jira_client *c, const char *key)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/browse/%s", http_base_url(c->http), key);
 	return strbuf_detach(&sb, NULL);
+}
+
+const char *jira_client_auth_name(const struct jira_client *c)
+{
+	return c->auth_name;
 }
 
 void jira_client_cancel(struct jira_client *c)

@@ -73,6 +73,10 @@ bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out);
 /* Cancel every request, now and later (the mount is ending). */
 void jira_client_cancel(struct jira_client *c);
 
+/* The name of the authentication method the client signs with ("pat",
+ * "oauth2", ...), for .jirafs/status. */
+const char *jira_client_auth_name(const struct jira_client *c);
+
 /*
  * Send a request whose answer should be JSON (body: JSON text or NULL);
  * retry transient failures when `idempotent`.  *out receives the parsed

@@ -40,6 +40,16 @@ bool jira_project_key_valid(const char *key)
 	return n <= 255;
 }
 
+const char *jira_key_project(const char *key, char *buf, size_t size)
+{
+	const char *dash = key ? strrchr(key, '-') : NULL;
+	if (!dash || dash == key || (size_t)(dash - key) >= size)
+		return NULL;
+	memcpy(buf, key, (size_t)(dash - key));
+	buf[dash - key] = '\0';
+	return buf;
+}
+
 bool jira_key_valid(const char *key)
 {
 	if (!key)

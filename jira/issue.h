@@ -53,6 +53,9 @@ void jira_issue_unref(struct jira_issue *i);
 /* "SEC-12": a project key ([A-Z][A-Z0-9_]*), '-', a number without leading
  * zero. */
 bool jira_key_valid(const char *key);
+/* The project part of an issue key ("SEC" of "SEC-12") in buf: buf, or
+ * NULL when key has no project part or it does not fit. */
+const char *jira_key_project(const char *key, char *buf, size_t size);
 /* A project key: [A-Z][A-Z0-9_]{0,254}. */
 bool jira_project_key_valid(const char *key);
 

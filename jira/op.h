@@ -33,6 +33,7 @@
 
 /* CONTRACT §4.5 */
 #define JIRA_MAX_BODY (1u << 20)        /* a ticket file, in bytes */
+#define JIRA_MAX_BODY_TEXT "1 MiB"       /* JIRA_MAX_BODY, for messages */
 #define JIRA_MAX_COMMENT_CHARS 32767    /* a comment, in characters */
 
 enum jira_op_kind {

@@ -170,19 +170,19 @@ TEST(retry_after_is_reported)
 TEST(errno_table_never_says_enoent_for_outages)
 {
 	for (int st = JIRA_OK; st <= JIRA_ERR_LOOKUP; st++) {
-		int e = jira_errno((enum jira_status)st);
+		int e = fs_errno((enum jira_status)st);
 		if (st == JIRA_ERR_NOT_FOUND)
 			CHECK_INT(e, ENOENT);
 		else
 			CHECK(e != ENOENT);
 	}
-	CHECK_INT(jira_errno(JIRA_OK), 0);
-	CHECK_INT(jira_errno(JIRA_ERR_TIMEOUT), ETIMEDOUT);
-	CHECK_INT(jira_errno(JIRA_ERR_UNREACHABLE), EIO);
-	CHECK_INT(jira_errno(JIRA_ERR_SERVER), EIO);
-	CHECK_INT(jira_errno(JIRA_ERR_AUTH), EACCES);
-	CHECK_INT(jira_errno(JIRA_ERR_FORBIDDEN), EACCES);
-	CHECK_INT(jira_errno(JIRA_ERR_BAD_REQUEST), EINVAL);
+	CHECK_INT(fs_errno(JIRA_OK), 0);
+	CHECK_INT(fs_errno(JIRA_ERR_TIMEOUT), ETIMEDOUT);
+	CHECK_INT(fs_errno(JIRA_ERR_UNREACHABLE), EIO);
+	CHECK_INT(fs_errno(JIRA_ERR_SERVER), EIO);
+	CHECK_INT(fs_errno(JIRA_ERR_AUTH), EACCES);
+	CHECK_INT(fs_errno(JIRA_ERR_FORBIDDEN), EACCES);
+	CHECK_INT(fs_errno(JIRA_ERR_BAD_REQUEST), EINVAL);
 }
 
 /* Which failed writes may have been applied all the same (CONTRACT §4.6):

@@ -1,0 +1,195 @@
+/* handle.c - open files and their write buffer; see handle.h. */
+#include "fs/handle.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jira/op.h"
+
+/* The process (thread group) a thread belongs to. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	pid_t tgid = tid;
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+struct open_file *handle_new(enum of_kind kind, const struct fs_node *n,
+			     pid_t tid)
+{
+	struct open_file *of = calloc(1, sizeof(*of));
+	if (!of)
+		return NULL;
+	of->kind = kind;
+	of->node = *n;
+	of->opener = tgid_of(tid);
+	pthread_mutex_init(&of->lock, NULL);
+	return of;
+}
+
+void handle_free(struct jirafs *fs, struct open_file *of)
+{
+	jira_issue_unref(of->issue);
+	free(of->data);
+	if (of->ln)
+		local_node_unref(fs->local, of->ln);
+	strbuf_release(&of->buf);
+	free(of->committed);
+	pthread_mutex_destroy(&of->lock);
+	free(of);
+}
+
+bool handle_opener(const struct open_file *of, pid_t tid)
+{
+	return tgid_of(tid) == of->opener;
+}
+
+size_t handle_local_limit(enum local_kind k)
+{
+	return k == LOCAL_SCRATCH ? 0 : JIRA_MAX_BODY;
+}
+
+ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
+		    size_t size, off_t off)
+{
+	const char *data = NULL;
+	size_t len = 0;
+	ssize_t ret;
+
+	if (off < 0)
+		return -EINVAL;
+	switch (of->kind) {
+	case OF_LOCAL:
+		return local_read(fs->local, of->ln, buf, size, off);
+	case OF_TICKET_WRITE:
+		pthread_mutex_lock(&of->lock);
+		ret = 0;
+		if (!of->append && (size_t)off < of->buf.len) {
+			size_t n = of->buf.len - (size_t)off;
+			ret = (ssize_t)(size < n ? size : n);
+			memcpy(buf, of->buf.buf + off, (size_t)ret);
+		}
+		pthread_mutex_unlock(&of->lock);
+		return ret;
+	case OF_TICKET_READ:
+		data = of->issue->text;
+		len = of->issue->text_len;
+		break;
+	case OF_CTL:
+		data = of->data;
+		len = of->len;
+		break;
+	}
+	if ((size_t)off >= len)
+		return 0;
+	if (size > len - (size_t)off)
+		size = len - (size_t)off;
+	memcpy(buf, data + off, size);
+	return (ssize_t)size;
+}
+
+static ssize_t write_local(struct jirafs *fs, struct open_file *of,
+			   const char *buf, size_t size, off_t off,
+			   bool o_append)
+{
+	struct local_stat st;
+	local_node_stat(fs->local, of->ln, &st);
+	ssize_t w = local_write(fs->local, of->ln, buf, size,
+				o_append ? -1 : off,
+				handle_local_limit(st.kind));
+	if (st.kind != LOCAL_SCRATCH) {
+		pthread_mutex_lock(&of->lock);
+		if (w > 0)
+			of->dirty = true;
+		else if (w < 0 && !of->write_error)
+			of->write_error = (int)w;
+		pthread_mutex_unlock(&of->lock);
+	}
+	return w;
+}
+
+ssize_t handle_write(struct jirafs *fs, struct open_file *of,
+		     const char *buf, size_t size, off_t off, bool o_append)
+{
+	ssize_t ret;
+	if (off < 0)
+		return -EINVAL;
+	if (of->kind == OF_LOCAL)
+		return write_local(fs, of, buf, size, off, o_append);
+	if (of->kind != OF_TICKET_WRITE)
+		return -EBADF;
+
+	pthread_mutex_lock(&of->lock);
+	/* an append goes at the end whatever offset the kernel computed
+	 * from a size it may have cached */
+	size_t at = of->append ? of->buf.len : (size_t)off;
+	/* the character count of a comment is checked at close (a JSON
+	 * {"body"} may spell one character in six bytes) */
+	if (at + size > JIRA_MAX_BODY) {
+		ret = -EFBIG;
+		if (!of->write_error)
+			of->write_error = (int)ret;
+	} else {
+		if (at > of->buf.len &&
+		    strbuf_grow(&of->buf, at - of->buf.len) == 0) {
+			memset(of->buf.buf + of->buf.len, 0, at - of->buf.len);
+			of->buf.len = at;
+		}
+		if (at + size > of->buf.len) {
+			if (strbuf_grow(&of->buf, at + size - of->buf.len)) {
+				pthread_mutex_unlock(&of->lock);
+				return -ENOMEM;
+			}
+			of->buf.len = at + size;
+			of->buf.buf[of->buf.len] = '\0';
+		}
+		memcpy(of->buf.buf + at, buf, size);
+		of->dirty = true;
+		ret = (ssize_t)size;
+	}
+	pthread_mutex_unlock(&of->lock);
+	return ret;
+}
+
+int handle_truncate(struct jirafs *fs, struct open_file *of, off_t size)
+{
+	if (of->kind == OF_LOCAL) {
+		struct local_stat st;
+		local_node_stat(fs->local, of->ln, &st);
+		int ret = local_truncate(fs->local, of->ln, size,
+					 handle_local_limit(st.kind));
+		if (!ret && st.kind != LOCAL_SCRATCH) {
+			pthread_mutex_lock(&of->lock);
+			of->dirty = true;
+			pthread_mutex_unlock(&of->lock);
+		}
+		return ret;
+	}
+	if (of->kind != OF_TICKET_WRITE || of->append)
+		return -EBADF;
+	if (size < 0 || (size_t)size > JIRA_MAX_BODY)
+		return -EFBIG;
+	pthread_mutex_lock(&of->lock);
+	if ((size_t)size > of->buf.len &&
+	    strbuf_grow(&of->buf, (size_t)size - of->buf.len) == 0)
+		memset(of->buf.buf + of->buf.len, 0,
+		       (size_t)size - of->buf.len);
+	if ((size_t)size <= of->buf.len || !of->buf.failed) {
+		of->buf.len = (size_t)size;
+		if (of->buf.buf)
+			of->buf.buf[size] = '\0';
+	}
+	of->dirty = true;
+	pthread_mutex_unlock(&of->lock);
+	return 0;
+}

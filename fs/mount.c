@@ -1,0 +1,67 @@
+/* mount.c - set-up and tear-down of a mount; see mount.h. */
+#include "fs/mount.h"
+
+#include "fs/commit.h"
+#include "fs/inval.h"
+#include "util/log.h"
+
+void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
+{
+	/* open(O_TRUNC) arrives as such: an overwrite, not a truncate */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+
+	if (inval_start(fs->inval, fs->se))
+		jlog_err("cannot start the kernel cache notifier");
+	if (jira_client_new(fs->jira, fs->auth, &fs->client)) {
+		jlog_err("cannot set up the Jira client: out of memory");
+		return;
+	}
+	struct tree_config tc = {
+		.cache_ttl_ms = (int64_t)fs->cfg.cache_ttl_s * 1000,
+		.timeout_ms = (int64_t)fs->jira->timeout_s * 1000,
+		.only = fs->cfg.projects,
+		.nonly = fs->cfg.nprojects,
+		.changed = inval_ticket_changed,
+		.ctx = fs->inval,
+	};
+	fs->tree = tree_new(fs->client, &tc);
+	fs->writer = jira_writer_new(fs->client, fs->wcfg);
+	fs->local = local_new(fs->state_dir);
+	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
+				       fs_outbox_refused };
+	if (fs->writer)
+		fs->outbox = outbox_new(fs->state_dir, fs->writer,
+					fs->jira->max_connections,
+					(int64_t)fs->jira->timeout_s * 1000,
+					&cb);
+	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox)
+		jlog_err("cannot set up the mount (out of memory, or the "
+			 "state directory is unusable)");
+	jlog_notice("mounted %s as %s", fs->jira->url,
+		    fs->user ? fs->user : "?");
+}
+
+/*
+ * The order: the kernel is told nothing more; every transfer is cancelled
+ * (the tree's background refreshes and the outbox's workers then finish at
+ * once); the tree goes (joining its refreshes, which report to nobody
+ * now); the outbox's workers are joined, and what waits stays journaled
+ * for the next mount; then the local files, the writer and the client.
+ */
+void fs_mount_stop(struct jirafs *fs)
+{
+	inval_stop(fs->inval);
+	if (fs->client)
+		jira_client_cancel(fs->client);
+	tree_free(fs->tree);
+	fs->tree = NULL;
+	outbox_free(fs->outbox);
+	fs->outbox = NULL;
+	local_free(fs->local);
+	fs->local = NULL;
+	jira_writer_free(fs->writer);
+	fs->writer = NULL;
+	jira_client_free(fs->client);
+	fs->client = NULL;
+}

@@ -1,0 +1,108 @@
+/*
+ * node.h - the name grammar of the tree (CONTRACT §2, §4): what a name is,
+ * decided once, at lookup, from its parent's node and the name alone.
+ *
+ *   /                      N_ROOT
+ *   /.jirafs               N_CTL_DIR; status, log: N_CTL_FILE; outbox:
+ *                          N_CTL_OUTBOX; its files N_CTL_OUTBOX_FILE;
+ *                          any other name in it N_CTL_INNER
+ *   /SEC                   N_PROJECT (a valid project key)
+ *   /SEC/closed            N_CLOSED
+ *   /SEC/x, /SEC/closed/x  N_ENTRY: a ticket name ("*.json", not starting
+ *                          with "."), which names a ticket when it is
+ *                          "SEC-<n>.json" of this project, or a scratch name
+ *   /other                 N_TOP_ENTRY (not a project key)
+ *   anything deeper        N_NONE
+ *
+ * Every string of the grammar is built here and nowhere else: a ticket's
+ * file name, a directory "SEC[/closed]", the outbox subject of a create.
+ * Pure functions over caller-owned values; no locks, no requests.
+ */
+#ifndef JIRAFS_FS_NODE_H
+#define JIRAFS_FS_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CTL_DIR ".jirafs"
+#define CLOSED_DIR "closed"
+#define TICKET_SUFFIX ".json"
+#define NAME_LEN 256  /* a file name, NUL included */
+#define DIR_LEN 300   /* "SEC/closed" */
+#define SUBJECT_LEN (DIR_LEN + NAME_LEN + 8) /* "new:SEC/closed/x.json" */
+
+enum fs_node_kind {
+	N_NONE,      /* nothing can be there */
+	N_ROOT,
+	N_CTL_DIR,
+	N_CTL_FILE,  /* .jirafs/status, .jirafs/log */
+	N_CTL_OUTBOX,
+	N_CTL_OUTBOX_FILE, /* .jirafs/outbox/NAME */
+	N_CTL_INNER, /* a name inside .jirafs/ that is not ours */
+	N_PROJECT,   /* /SEC */
+	N_CLOSED,    /* /SEC/closed */
+	N_ENTRY,     /* a name in /SEC or /SEC/closed */
+	N_TOP_ENTRY, /* a name at the root that is not a project */
+};
+
+/* A name taken apart. */
+struct fs_node {
+	enum fs_node_kind kind;
+	char project[NAME_LEN]; /* "SEC" (projects and below) */
+	char dir[DIR_LEN];      /* "SEC" or "SEC/closed" */
+	char name[NAME_LEN];    /* an entry's, a control file's or a top
+				   entry's name, else "" */
+	bool closed;            /* in (or is) closed/ */
+	bool ticket_name;       /* "*.json" not starting with "." (§4) */
+	char key[NAME_LEN];     /* "SEC-12" when name is "SEC-12.json" of this
+				   project, else "" */
+};
+
+/* The root. */
+void fs_node_root(struct fs_node *n);
+
+/* The node of `name` in the directory `parent`: 0, or -ENAMETOOLONG. */
+int fs_node_child(const struct fs_node *parent, const char *name,
+		  struct fs_node *out);
+
+/* The node of "/a/b/c" (components parsed from the root). */
+int fs_node_parse(const char *path, struct fs_node *n);
+
+/* The node of `name` in the project directory `dir` ("SEC[/closed]"):
+ * 0, -ENAMETOOLONG, or -ENOENT when dir is not one. */
+int fs_node_at(const char *dir, const char *name, struct fs_node *n);
+
+/* The node of ticket key of project in KEY/ or KEY/closed/. */
+void fs_node_ticket(const char *project, const char *key, bool closed,
+		    struct fs_node *n);
+
+/* "SEC" or "SEC/closed". */
+void fs_dir_name(char *buf, size_t size, const char *project, bool closed);
+
+/* "SEC-1.json" for key; "" when it does not fit. */
+void fs_ticket_name(char *buf, size_t size, const char *key);
+
+/* "SEC/closed/x.json", for messages. */
+void fs_node_path(const struct fs_node *n, char *buf, size_t size);
+
+/* The outbox subject of a create by writing `name` in project[/closed]:
+ * "new:SEC/x.json".  Records of existing tickets have the key as theirs. */
+void fs_create_subject(char *buf, size_t size, const char *project,
+		       bool closed, const char *name);
+
+/* A directory of the tree. */
+static inline bool fs_node_is_dir(const struct fs_node *n)
+{
+	return n->kind == N_ROOT || n->kind == N_CTL_DIR ||
+	       n->kind == N_CTL_OUTBOX || n->kind == N_PROJECT ||
+	       n->kind == N_CLOSED;
+}
+
+/* A name inside .jirafs/ (read-only). */
+static inline bool fs_node_is_ctl(const struct fs_node *n)
+{
+	return n->kind == N_CTL_FILE || n->kind == N_CTL_INNER ||
+	       n->kind == N_CTL_OUTBOX_FILE;
+}
+
+#endif
