@@ -402,8 +402,8 @@ static const struct auth_ops oauth1_ops = {
 	.free = oauth1_free,
 };
 
-/* The signing part alone (no token): for oauth1-login's requests. */
-int auth_oauth1_consumer(const char *consumer_key, const char *key_path,
+/* The method signing as consumer_key with the key at key_path and token. */
+static int oauth1_method(const char *consumer_key, const char *key_path,
 			 const char *token, struct auth **out, char *errbuf,
 			 size_t errsize)
 {
@@ -460,8 +460,8 @@ int auth_oauth1_new(const struct auth_config *cfg, const char *state_dir,
 			 cred_path, ck->valuestring, cfg->consumer_key);
 		goto out;
 	}
-	ret = auth_oauth1_consumer(ck->valuestring, key_path, tok->valuestring,
-				   out, errbuf, errsize);
+	ret = oauth1_method(ck->valuestring, key_path, tok->valuestring, out,
+			    errbuf, errsize);
 out:
 	cJSON_Delete(cred);
 	auth_secret_free(text);

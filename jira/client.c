@@ -235,11 +235,6 @@ bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out)
 	return true;
 }
 
-const char *jira_client_url(const struct jira_client *c)
-{
-	return http_base_url(c->http);
-}
-
 char *jira_browse_url(const struct jira_client *c, const char *key)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -62,7 +62,6 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		    struct jira_client **out);
 void jira_client_free(struct jira_client *c);
 
-const char *jira_client_url(const struct jira_client *c);
 /* Browse URL of a ticket ("https://jira/browse/SEC-12"), malloc'd. */
 char *jira_browse_url(const struct jira_client *c, const char *key);
 void jira_client_counters(const struct jira_client *c,

@@ -172,11 +172,6 @@ void http_cancel(struct http *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-bool http_cancelled(struct http *h)
-{
-	return atomic_load(&h->cancelled);
-}
-
 bool http_sleep(struct http *h, int64_t ms, deadline_t deadline)
 {
 	deadline_t until = deadline_in(ms);
