@@ -43,11 +43,13 @@ struct auth;
 /* How a method reaches Jira itself (OAuth 2.0 renewals): the transport
  * lends itself, so that the mount's TLS settings, proxy and tunnel apply.
  * post_form POSTs an application/x-www-form-urlencoded body to path
- * (relative to the base URL), undecorated, and returns the HTTP status or
- * -errno when no answer arrived; *answer receives the body (malloc'd). */
+ * (relative to the base URL), undecorated, and returns the HTTP status;
+ * *answer receives the body (malloc'd).  It returns 0 when no answer
+ * arrived, with the transport's one-line reason in why. */
 struct auth_transport {
 	long (*post_form)(void *ctx, const char *path, const char *form,
-			  int64_t deadline_ms, char **answer);
+			  int64_t deadline_ms, char **answer, char *why,
+			  size_t whysize);
 	void *ctx;
 };
 

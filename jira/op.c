@@ -141,12 +141,6 @@ char *jira_op_serialize(const struct jira_op *op)
 	return strbuf_detach(&sb, NULL);
 }
 
-static const char *str_of(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool hex_id(const char *id)
 {
 	if (!id || strlen(id) != JIRA_OP_ID_LEN)
@@ -161,8 +155,8 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 {
 	cJSON *o = cJSON_ParseWithLength(text, len);
 	struct jira_op *op = NULL;
-	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
-	const char *id = str_of(o, "id"), *kind = str_of(o, "kind");
+	const cJSON *ver = json_item(o, "version");
+	const char *id = json_str(o, "id"), *kind = json_str(o, "kind");
 	if (!cJSON_IsObject(o) || !cJSON_IsNumber(ver) ||
 	    ver->valuedouble != 1 || !hex_id(id) || !kind)
 		goto out;
@@ -172,29 +166,29 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 			k = (int)i;
 	if (k < 0)
 		goto out;
-	const char *body = str_of(o, "body");
-	op = jira_op_new((enum jira_op_kind)k, str_of(o, "project"),
-			 str_of(o, "key"), body, body ? strlen(body) : 0);
+	const char *body = json_str(o, "body");
+	op = jira_op_new((enum jira_op_kind)k, json_str(o, "project"),
+			 json_str(o, "key"), body, body ? strlen(body) : 0);
 	if (!op)
 		goto out;
 	memcpy(op->id, id, JIRA_OP_ID_LEN + 1);
-	op->base = dup_or_null(str_of(o, "base"));
-	op->alias = dup_or_null(str_of(o, "alias"));
+	op->base = dup_or_null(json_str(o, "base"));
+	op->alias = dup_or_null(json_str(o, "alias"));
 	op->alias_closed = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(o, "alias_closed"));
+		json_item(o, "alias_closed"));
 	op->then_close = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(o, "then_close"));
-	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "accepted_ms");
+		json_item(o, "then_close"));
+	const cJSON *acc = json_item(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;
-	const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "attempts");
+	const cJSON *att = json_item(o, "attempts");
 	if (cJSON_IsNumber(att) && att->valuedouble >= 0)
 		op->attempts = (int)att->valuedouble;
-	op->last_error = dup_or_null(str_of(o, "last_error"));
-	const cJSON *sent = cJSON_GetObjectItemCaseSensitive(o, "sent_ms");
+	op->last_error = dup_or_null(json_str(o, "last_error"));
+	const cJSON *sent = json_item(o, "sent_ms");
 	if (cJSON_IsNumber(sent))
 		op->sent_ms = (int64_t)sent->valuedouble;
-	const char *made = str_of(o, "made");
+	const char *made = json_str(o, "made");
 	if (made && jira_key_valid(made))
 		op->made = strdup(made);
 	op->maybe_sent = true;
@@ -289,16 +283,11 @@ static int check_known_keys(const cJSON *o, char *why, size_t whysize)
 	return 0;
 }
 
-static const cJSON *item(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
 /* v must be absent, null or a string. */
 static int want_string_or_null(const cJSON *o, const char *k, char *why,
 			       size_t whysize)
 {
-	const cJSON *v = item(o, k);
+	const cJSON *v = json_item(o, k);
 	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
 		return why_set(why, whysize, -EINVAL,
 			       "\"%s\" must be a string or null", k);
@@ -309,7 +298,7 @@ static int want_string_or_null(const cJSON *o, const char *k, char *why,
 static int want_strings(const cJSON *o, const char *k, char *why,
 			size_t whysize)
 {
-	const cJSON *v = item(o, k), *c;
+	const cJSON *v = json_item(o, k), *c;
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsArray(v))
@@ -334,11 +323,11 @@ static int check_value_types(const cJSON *o, char *why, size_t whysize)
 	if ((ret = want_strings(o, "labels", why, whysize)) ||
 	    (ret = want_strings(o, "components", why, whysize)))
 		return ret;
-	const cJSON *f = item(o, "fields");
+	const cJSON *f = json_item(o, "fields");
 	if (f && !cJSON_IsNull(f) && !cJSON_IsObject(f))
 		return why_set(why, whysize, -EINVAL,
 			       "\"fields\" must be an object");
-	const cJSON *s = item(o, "summary");
+	const cJSON *s = json_item(o, "summary");
 	if (s && (!cJSON_IsString(s) || !*s->valuestring))
 		return why_set(why, whysize, -EINVAL,
 			       "\"summary\" must be a non-empty string");
@@ -400,7 +389,7 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 				o = NULL;
 			}
 		}
-		const cJSON *b = item(o, "body");
+		const cJSON *b = json_item(o, "body");
 		if (cJSON_IsObject(o) && cJSON_IsString(b)) {
 			cJSON *c;
 			bool plain = false;
@@ -426,7 +415,7 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 		cJSON_AddStringToObject(body, "body", text);
 		free(text);
 	}
-	const char *b = item(body, "body")->valuestring;
+	const char *b = json_item(body, "body")->valuestring;
 	size_t chars = utf8_chars(b);
 	if (chars > JIRA_MAX_COMMENT_CHARS) {
 		cJSON_Delete(body);
@@ -468,7 +457,7 @@ static int native_plan(cJSON *o, const char *project,
 				       "unknown key \"%s\" next to \"fields\"",
 				       c->string);
 	cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(o, "fields");
-	const cJSON *s = item(f, "summary");
+	const cJSON *s = json_item(f, "summary");
 	if (!cJSON_IsObject(f) || !cJSON_IsString(s) || !*s->valuestring) {
 		cJSON_Delete(f);
 		return why_set(why, whysize, -EINVAL,
@@ -478,9 +467,9 @@ static int native_plan(cJSON *o, const char *project,
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "key", project);
 	cJSON_AddItemToObject(f, "project", p);
-	const cJSON *it = item(f, "issuetype");
-	const char *tname = cJSON_IsString(item(it, "name"))
-				    ? item(it, "name")->valuestring
+	const cJSON *it = json_item(f, "issuetype");
+	const char *tname = cJSON_IsString(json_item(it, "name"))
+				    ? json_item(it, "name")->valuestring
 				    : NULL;
 	if (!it) {
 		cJSON_AddItemToObject(f, "issuetype",
@@ -506,7 +495,7 @@ int jira_create_plan(const char *body, const char *project,
 	int ret = parse_object(body, len, "the ticket file", &o, why, whysize);
 	if (ret)
 		return ret;
-	if (!item(o, "summary") && cJSON_IsObject(item(o, "fields"))) {
+	if (!json_item(o, "summary") && cJSON_IsObject(json_item(o, "fields"))) {
 		ret = native_plan(o, project, default_issuetype, plan, why,
 				  whysize);
 		cJSON_Delete(o);
@@ -515,7 +504,7 @@ int jira_create_plan(const char *body, const char *project,
 	if ((ret = check_known_keys(o, why, whysize)) ||
 	    (ret = check_value_types(o, why, whysize)))
 		goto out;
-	if (!item(o, "summary")) {
+	if (!json_item(o, "summary")) {
 		ret = why_set(why, whysize, -EINVAL,
 			      "\"summary\" is required to create a ticket");
 		goto out;
@@ -532,26 +521,26 @@ int jira_create_plan(const char *body, const char *project,
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "key", project);
 	cJSON_AddItemToObject(f, "project", p);
-	const cJSON *t = item(o, "issuetype");
+	const cJSON *t = json_item(o, "issuetype");
 	const char *tname = cJSON_IsString(t) && *t->valuestring
 				    ? t->valuestring
 				    : default_issuetype;
 	cJSON_AddItemToObject(f, "issuetype", name_object(tname));
-	cJSON_AddStringToObject(f, "summary", item(o, "summary")->valuestring);
+	cJSON_AddStringToObject(f, "summary", json_item(o, "summary")->valuestring);
 	const cJSON *v;
-	if (cJSON_IsString(v = item(o, "description")))
+	if (cJSON_IsString(v = json_item(o, "description")))
 		cJSON_AddStringToObject(f, "description", v->valuestring);
-	if (cJSON_IsString(v = item(o, "priority")))
+	if (cJSON_IsString(v = json_item(o, "priority")))
 		cJSON_AddItemToObject(f, "priority", name_object(v->valuestring));
-	if (cJSON_IsString(v = item(o, "assignee")))
+	if (cJSON_IsString(v = json_item(o, "assignee")))
 		cJSON_AddItemToObject(f, "assignee", name_object(v->valuestring));
-	if (cJSON_GetArraySize(v = item(o, "labels")) > 0)
+	if (cJSON_GetArraySize(v = json_item(o, "labels")) > 0)
 		cJSON_AddItemToObject(f, "labels", cJSON_Duplicate(v, true));
-	if (cJSON_GetArraySize(v = item(o, "components")) > 0)
+	if (cJSON_GetArraySize(v = json_item(o, "components")) > 0)
 		cJSON_AddItemToObject(f, "components", names_list(v));
 	const cJSON *c;
-	cJSON_ArrayForEach(c, item(o, "fields")) {
-		if (cJSON_IsNull(c) || item(f, c->string))
+	cJSON_ArrayForEach(c, json_item(o, "fields")) {
+		if (cJSON_IsNull(c) || json_item(f, c->string))
 			continue;
 		cJSON_AddItemToObject(f, c->string, cJSON_Duplicate(c, true));
 		cJSON_AddItemToArray(custom, cJSON_CreateString(c->string));
@@ -580,10 +569,10 @@ void jira_update_plan_release(struct jira_update_plan *plan)
 /* Is key present in `neu` with a value other than in `old`? */
 static bool changed(const cJSON *old, const cJSON *neu, const char *key)
 {
-	const cJSON *n = item(neu, key);
+	const cJSON *n = json_item(neu, key);
 	if (!n)
 		return false;
-	const cJSON *o = item(old, key);
+	const cJSON *o = json_item(old, key);
 	if (!o)
 		return !cJSON_IsNull(n);
 	return !cJSON_Compare(o, n, true);
@@ -593,7 +582,7 @@ static const cJSON *comment_by_id(const cJSON *list, const char *id)
 {
 	const cJSON *c;
 	cJSON_ArrayForEach(c, list) {
-		const cJSON *cid = item(c, "id");
+		const cJSON *cid = json_item(c, "id");
 		if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0)
 			return c;
 	}
@@ -604,19 +593,19 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			 struct jira_update_plan *plan, char *why,
 			 size_t whysize)
 {
-	const cJSON *list = item(neu, "comments"), *c;
+	const cJSON *list = json_item(neu, "comments"), *c;
 	if (!list || cJSON_IsNull(list))
 		return 0;
 	if (!cJSON_IsArray(list))
 		return why_set(why, whysize, -EINVAL,
 			       "\"comments\" must be a list");
 	cJSON_ArrayForEach(c, list) {
-		const cJSON *id = item(c, "id");
-		if (cJSON_IsTrue(item(c, "pending")))
+		const cJSON *id = json_item(c, "id");
+		if (cJSON_IsTrue(json_item(c, "pending")))
 			continue; /* shown while it waits in the outbox */
 		if (cJSON_IsString(id)) {
 			const cJSON *was =
-				comment_by_id(item(old, "comments"), id->valuestring);
+				comment_by_id(json_item(old, "comments"), id->valuestring);
 			if (!was || !cJSON_Compare(was, c, true))
 				return why_set(why, whysize, -EINVAL,
 					       "comment %s cannot be changed "
@@ -630,20 +619,20 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			add = cJSON_CreateObject();
 			cJSON_AddStringToObject(add, "body", c->valuestring);
 		} else if (cJSON_IsObject(c) &&
-			   cJSON_IsString(item(c, "body"))) {
+			   cJSON_IsString(json_item(c, "body"))) {
 			add = cJSON_CreateObject();
 			cJSON_AddStringToObject(add, "body",
-						item(c, "body")->valuestring);
-			if (cJSON_IsObject(item(c, "visibility")))
+						json_item(c, "body")->valuestring);
+			if (cJSON_IsObject(json_item(c, "visibility")))
 				cJSON_AddItemToObject(
 					add, "visibility",
-					cJSON_Duplicate(item(c, "visibility"),
+					cJSON_Duplicate(json_item(c, "visibility"),
 							true));
 		} else {
 			return why_set(why, whysize, -EINVAL,
 				       "a new comment needs a \"body\"");
 		}
-		const char *b = item(add, "body")->valuestring;
+		const char *b = json_item(add, "body")->valuestring;
 		if (utf8_chars(b) > JIRA_MAX_COMMENT_CHARS) {
 			cJSON_Delete(add);
 			return why_set(why, whysize, -EFBIG,
@@ -695,7 +684,7 @@ int jira_update_plan(const char *base, const char *body,
 	}
 	bool status_changed = changed(old, neu, "status");
 	if (status_changed) {
-		const cJSON *s = item(neu, "status");
+		const cJSON *s = json_item(neu, "status");
 		if (!cJSON_IsString(s) || !*s->valuestring) {
 			ret = why_set(why, whysize, -EINVAL,
 				      "\"status\" must name a status");
@@ -710,7 +699,7 @@ int jira_update_plan(const char *base, const char *body,
 				      "\"status\"");
 			goto out;
 		}
-		const cJSON *r = item(neu, "resolution");
+		const cJSON *r = json_item(neu, "resolution");
 		if (cJSON_IsString(r))
 			plan->resolution = strdup(r->valuestring);
 	}
@@ -723,32 +712,32 @@ int jira_update_plan(const char *base, const char *body,
 	const cJSON *v;
 	if (changed(old, neu, "summary"))
 		cJSON_AddStringToObject(f, "summary",
-					item(neu, "summary")->valuestring);
+					json_item(neu, "summary")->valuestring);
 	if (changed(old, neu, "description"))
 		cJSON_AddItemToObject(f, "description",
-				      cJSON_Duplicate(item(neu, "description"),
+				      cJSON_Duplicate(json_item(neu, "description"),
 						      true));
 	static const char *const named[] = { "priority", "assignee",
 					     "issuetype" };
 	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++)
 		if (changed(old, neu, named[i]))
 			cJSON_AddItemToObject(f, named[i],
-					      named_or_null(item(neu, named[i])));
+					      named_or_null(json_item(neu, named[i])));
 	if (changed(old, neu, "labels")) {
-		v = item(neu, "labels");
+		v = json_item(neu, "labels");
 		cJSON_AddItemToObject(f, "labels",
 				      cJSON_IsArray(v) ? cJSON_Duplicate(v, true)
 						       : cJSON_CreateArray());
 	}
 	if (changed(old, neu, "components")) {
-		v = item(neu, "components");
+		v = json_item(neu, "components");
 		cJSON_AddItemToObject(f, "components",
 				      cJSON_IsArray(v) ? names_list(v)
 						       : cJSON_CreateArray());
 	}
-	const cJSON *nf = item(neu, "fields"), *of = item(old, "fields"), *c;
+	const cJSON *nf = json_item(neu, "fields"), *of = json_item(old, "fields"), *c;
 	cJSON_ArrayForEach(c, nf) {
-		if (changed(of, nf, c->string) && !item(f, c->string))
+		if (changed(of, nf, c->string) && !json_item(f, c->string))
 			cJSON_AddItemToObject(f, c->string,
 					      cJSON_Duplicate(c, true));
 	}
