@@ -48,10 +48,13 @@ static int run(struct jirafs *fs, struct jira_op *op, const char *path,
 	bool empty = false;
 	const char *kind = jira_op_kind_name(op->kind);
 	memset(res, 0, sizeof(*res));
-	int ret = jira_op_check(op, &empty, why, whysize);
+	struct jira_error err = { 0 };
+	int ret = -jira_errno(jira_op_check(op, &empty, &err));
 	if (ret || empty) {
-		if (ret)
+		if (ret) {
+			snprintf(why, whysize, "%s", err.msg);
 			jlog_notice("refused %s of %s: %s", kind, path, why);
+		}
 		jira_op_free(op);
 		return ret;
 	}
@@ -156,11 +159,10 @@ static char *with_pending_comment(const char *ticket, size_t len,
 				  const char *bytes, size_t blen,
 				  size_t *outlen)
 {
-	char why[JIRA_ERROR_MSG_MAX];
 	cJSON *payload = NULL;
 	cJSON *t = cJSON_ParseWithLength(ticket, len);
 	if (!cJSON_IsObject(t) ||
-	    jira_comment_payload(bytes, blen, &payload, why, sizeof(why)) ||
+	    jira_comment_payload(bytes, blen, &payload, NULL) ||
 	    !payload) {
 		cJSON_Delete(t);
 		cJSON_Delete(payload);

@@ -1,8 +1,6 @@
 /* op.c - see op.h: operation records and the checks that need no network. */
 #include "jira/op.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +22,6 @@ const char *jira_op_kind_name(enum jira_op_kind k)
 	return (unsigned)k < sizeof(kind_names) / sizeof(*kind_names)
 		       ? kind_names[k]
 		       : "?";
-}
-
-static int why_set(char *why, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int why_set(char *why, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return err;
 }
 
 static void random_id(char out[JIRA_OP_ID_LEN + 1])
@@ -204,16 +191,16 @@ out:
 /* ---- shared checks ------------------------------------------------------ */
 
 /* The text of a file: UTF-8 without NUL bytes. */
-static int check_text(const char *s, size_t len, const char *what, char *why,
-		      size_t whysize)
+static enum jira_status check_text(const char *s, size_t len, const char *what,
+				   struct jira_error *err)
 {
 	if (memchr(s, '\0', len))
-		return why_set(why, whysize, -EINVAL, "%s contains NUL bytes",
-			       what);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s contains NUL bytes", what);
 	if (!utf8_valid(s, len))
-		return why_set(why, whysize, -EINVAL,
-			       "%s is not valid UTF-8", what);
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s is not valid UTF-8", what);
+	return JIRA_OK;
 }
 
 static size_t utf8_chars(const char *s)
@@ -225,37 +212,39 @@ static size_t utf8_chars(const char *s)
 }
 
 /* Parse a ticket file: a JSON object.  *out to free with cJSON_Delete. */
-static int parse_object(const char *s, size_t len, const char *what,
-			cJSON **out, char *why, size_t whysize)
+static enum jira_status parse_object(const char *s, size_t len,
+				     const char *what, cJSON **out,
+				     struct jira_error *err)
 {
-	int ret = check_text(s, len, what, why, whysize);
+	enum jira_status ret = check_text(s, len, what, err);
 	if (ret)
 		return ret;
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	if (!o) {
 		size_t off = end && end >= s ? (size_t)(end - s) : 0;
-		return why_set(why, whysize, -EINVAL,
-			       "%s is not valid JSON (near byte %zu)", what,
-			       off);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s is not valid JSON (near byte %zu)",
+				      what, off);
 	}
 	/* nothing but white space may follow the value */
 	for (const char *p = end; p && p < s + len; p++) {
 		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
 			cJSON_Delete(o);
-			return why_set(why, whysize, -EINVAL,
-				       "%s is not valid JSON (extra text at "
-				       "byte %zu)",
-				       what, (size_t)(p - s));
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"%s is not valid JSON (extra text at "
+				"byte %zu)",
+				what, (size_t)(p - s));
 		}
 	}
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return why_set(why, whysize, -EINVAL,
-			       "%s must be a JSON object", what);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s must be a JSON object", what);
 	}
 	*out = o;
-	return 0;
+	return JIRA_OK;
 }
 
 /* The keys of a §3 ticket file. */
@@ -266,7 +255,7 @@ static const char *const ticket_keys[] = {
 	"comments",
 };
 
-static int check_known_keys(const cJSON *o, char *why, size_t whysize)
+static enum jira_status check_known_keys(const cJSON *o, struct jira_error *err)
 {
 	const cJSON *c;
 	cJSON_ArrayForEach(c, o) {
@@ -275,63 +264,66 @@ static int check_known_keys(const cJSON *o, char *why, size_t whysize)
 		     i++)
 			known |= strcmp(c->string, ticket_keys[i]) == 0;
 		if (!known)
-			return why_set(why, whysize, -EINVAL,
-				       "unknown key \"%s\" (other Jira fields go "
-				       "under \"fields\", by field id)",
-				       c->string);
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"unknown key \"%s\" (other Jira fields go "
+				"under \"fields\", by field id)",
+				c->string);
 	}
-	return 0;
+	return JIRA_OK;
 }
 
 /* v must be absent, null or a string. */
-static int want_string_or_null(const cJSON *o, const char *k, char *why,
-			       size_t whysize)
+static enum jira_status want_string_or_null(const cJSON *o, const char *k,
+					    struct jira_error *err)
 {
 	const cJSON *v = json_item(o, k);
 	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
-		return why_set(why, whysize, -EINVAL,
-			       "\"%s\" must be a string or null", k);
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"%s\" must be a string or null", k);
+	return JIRA_OK;
 }
 
 /* v must be absent, null or an array of strings. */
-static int want_strings(const cJSON *o, const char *k, char *why,
-			size_t whysize)
+static enum jira_status want_strings(const cJSON *o, const char *k,
+				     struct jira_error *err)
 {
 	const cJSON *v = json_item(o, k), *c;
 	if (!v || cJSON_IsNull(v))
-		return 0;
+		return JIRA_OK;
 	if (!cJSON_IsArray(v))
-		return why_set(why, whysize, -EINVAL,
-			       "\"%s\" must be a list of strings", k);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"%s\" must be a list of strings", k);
 	cJSON_ArrayForEach(c, v)
 		if (!cJSON_IsString(c))
-			return why_set(why, whysize, -EINVAL,
-				       "\"%s\" must be a list of strings", k);
-	return 0;
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"\"%s\" must be a list of strings", k);
+	return JIRA_OK;
 }
 
-static int check_value_types(const cJSON *o, char *why, size_t whysize)
+static enum jira_status check_value_types(const cJSON *o,
+					  struct jira_error *err)
 {
 	static const char *const strings[] = { "issuetype", "description",
 					       "priority", "assignee",
 					       "status", "resolution" };
-	int ret;
+	enum jira_status ret;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++)
-		if ((ret = want_string_or_null(o, strings[i], why, whysize)))
+		if ((ret = want_string_or_null(o, strings[i], err)))
 			return ret;
-	if ((ret = want_strings(o, "labels", why, whysize)) ||
-	    (ret = want_strings(o, "components", why, whysize)))
+	if ((ret = want_strings(o, "labels", err)) ||
+	    (ret = want_strings(o, "components", err)))
 		return ret;
 	const cJSON *f = json_item(o, "fields");
 	if (f && !cJSON_IsNull(f) && !cJSON_IsObject(f))
-		return why_set(why, whysize, -EINVAL,
-			       "\"fields\" must be an object");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"fields\" must be an object");
 	const cJSON *s = json_item(o, "summary");
 	if (s && (!cJSON_IsString(s) || !*s->valuestring))
-		return why_set(why, whysize, -EINVAL,
-			       "\"summary\" must be a non-empty string");
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"summary\" must be a non-empty string");
+	return JIRA_OK;
 }
 
 static cJSON *name_object(const char *name)
@@ -359,11 +351,11 @@ static cJSON *names_list(const cJSON *v)
 
 /* ---- comments ----------------------------------------------------------- */
 
-int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
-			 char *why, size_t whysize)
+enum jira_status jira_comment_payload(const char *bytes, size_t len,
+				      cJSON **json, struct jira_error *err)
 {
 	*json = NULL;
-	int ret = check_text(bytes, len, "the comment", why, whysize);
+	enum jira_status ret = check_text(bytes, len, "the comment", err);
 	if (ret)
 		return ret;
 	size_t n = len;
@@ -376,7 +368,7 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 	while (lead < n && strchr(" \t\r\n", bytes[lead]))
 		lead++;
 	if (lead == n)
-		return 0; /* nothing but white space: nothing to add */
+		return JIRA_OK; /* nothing but white space: nothing to add */
 
 	cJSON *body = NULL;
 	if (bytes[lead] == '{') {
@@ -410,7 +402,8 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 		if (!text || !body) {
 			free(text);
 			cJSON_Delete(body);
-			return -ENOMEM;
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
 		}
 		cJSON_AddStringToObject(body, "body", text);
 		free(text);
@@ -419,20 +412,21 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 	size_t chars = utf8_chars(b);
 	if (chars > JIRA_MAX_COMMENT_CHARS) {
 		cJSON_Delete(body);
-		return why_set(why, whysize, -EFBIG,
-			       "the comment has %zu characters; Jira takes at "
-			       "most %d",
-			       chars, JIRA_MAX_COMMENT_CHARS);
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the comment has %zu characters; Jira takes at "
+			"most %d",
+			chars, JIRA_MAX_COMMENT_CHARS);
 	}
 	bool blank = true;
 	for (const char *p = b; *p && blank; p++)
 		blank = strchr(" \t\r\n", *p) != NULL;
 	if (blank) {
 		cJSON_Delete(body);
-		return 0;
+		return JIRA_OK;
 	}
 	*json = body;
-	return 0;
+	return JIRA_OK;
 }
 
 /* ---- create ------------------------------------------------------------- */
@@ -445,23 +439,25 @@ void jira_create_plan_release(struct jira_create_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-static int native_plan(cJSON *o, const char *project,
-		       const char *default_issuetype,
-		       struct jira_create_plan *plan, char *why,
-		       size_t whysize)
+static enum jira_status native_plan(cJSON *o, const char *project,
+				    const char *default_issuetype,
+				    struct jira_create_plan *plan,
+				    struct jira_error *err)
 {
 	cJSON *c;
 	cJSON_ArrayForEach(c, o)
 		if (strcmp(c->string, "fields") != 0)
-			return why_set(why, whysize, -EINVAL,
-				       "unknown key \"%s\" next to \"fields\"",
-				       c->string);
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"unknown key \"%s\" next to \"fields\"",
+				c->string);
 	cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(o, "fields");
 	const cJSON *s = json_item(f, "summary");
 	if (!cJSON_IsObject(f) || !cJSON_IsString(s) || !*s->valuestring) {
 		cJSON_Delete(f);
-		return why_set(why, whysize, -EINVAL,
-			       "\"fields\" must hold a non-empty \"summary\"");
+		return jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"\"fields\" must hold a non-empty \"summary\"");
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(f, "project");
 	cJSON *p = cJSON_CreateObject();
@@ -479,34 +475,37 @@ static int native_plan(cJSON *o, const char *project,
 	plan->issuetype = tname ? strdup(tname) : NULL;
 	plan->native = true;
 	plan->fields = f;
-	return 0;
+	return JIRA_OK;
 }
 
-int jira_create_plan(const char *body, const char *project,
-		     const char *default_issuetype,
-		     struct jira_create_plan *plan, char *why, size_t whysize)
+enum jira_status jira_create_plan(const char *body, const char *project,
+				  const char *default_issuetype,
+				  struct jira_create_plan *plan,
+				  struct jira_error *err)
 {
 	cJSON *o = NULL;
 	memset(plan, 0, sizeof(*plan));
 	size_t len = strlen(body);
 	if (len > JIRA_MAX_BODY)
-		return why_set(why, whysize, -EFBIG,
-			       "the ticket file is larger than 1 MiB");
-	int ret = parse_object(body, len, "the ticket file", &o, why, whysize);
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
+	enum jira_status ret =
+		parse_object(body, len, "the ticket file", &o, err);
 	if (ret)
 		return ret;
 	if (!json_item(o, "summary") && cJSON_IsObject(json_item(o, "fields"))) {
-		ret = native_plan(o, project, default_issuetype, plan, why,
-				  whysize);
+		ret = native_plan(o, project, default_issuetype, plan, err);
 		cJSON_Delete(o);
 		return ret;
 	}
-	if ((ret = check_known_keys(o, why, whysize)) ||
-	    (ret = check_value_types(o, why, whysize)))
+	if ((ret = check_known_keys(o, err)) ||
+	    (ret = check_value_types(o, err)))
 		goto out;
 	if (!json_item(o, "summary")) {
-		ret = why_set(why, whysize, -EINVAL,
-			      "\"summary\" is required to create a ticket");
+		ret = jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"\"summary\" is required to create a ticket");
 		goto out;
 	}
 
@@ -515,7 +514,7 @@ int jira_create_plan(const char *body, const char *project,
 	if (!f || !custom) {
 		cJSON_Delete(f);
 		cJSON_Delete(custom);
-		ret = -ENOMEM;
+		ret = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	cJSON *p = cJSON_CreateObject();
@@ -589,16 +588,16 @@ static const cJSON *comment_by_id(const cJSON *list, const char *id)
 	return NULL;
 }
 
-static int plan_comments(const cJSON *old, const cJSON *neu,
-			 struct jira_update_plan *plan, char *why,
-			 size_t whysize)
+static enum jira_status plan_comments(const cJSON *old, const cJSON *neu,
+				      struct jira_update_plan *plan,
+				      struct jira_error *err)
 {
 	const cJSON *list = json_item(neu, "comments"), *c;
 	if (!list || cJSON_IsNull(list))
-		return 0;
+		return JIRA_OK;
 	if (!cJSON_IsArray(list))
-		return why_set(why, whysize, -EINVAL,
-			       "\"comments\" must be a list");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"comments\" must be a list");
 	cJSON_ArrayForEach(c, list) {
 		const cJSON *id = json_item(c, "id");
 		if (cJSON_IsTrue(json_item(c, "pending")))
@@ -607,11 +606,12 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			const cJSON *was =
 				comment_by_id(json_item(old, "comments"), id->valuestring);
 			if (!was || !cJSON_Compare(was, c, true))
-				return why_set(why, whysize, -EINVAL,
-					       "comment %s cannot be changed "
-					       "through jirafs (add a new "
-					       "entry without \"id\")",
-					       id->valuestring);
+				return jira_error_set(
+					err, JIRA_ERR_BAD_REQUEST,
+					"comment %s cannot be changed "
+					"through jirafs (add a new "
+					"entry without \"id\")",
+					id->valuestring);
 			continue;
 		}
 		cJSON *add = NULL;
@@ -629,16 +629,16 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 					cJSON_Duplicate(json_item(c, "visibility"),
 							true));
 		} else {
-			return why_set(why, whysize, -EINVAL,
-				       "a new comment needs a \"body\"");
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "a new comment needs a \"body\"");
 		}
 		const char *b = json_item(add, "body")->valuestring;
 		if (utf8_chars(b) > JIRA_MAX_COMMENT_CHARS) {
 			cJSON_Delete(add);
-			return why_set(why, whysize, -EFBIG,
-				       "a new comment has more than %d "
-				       "characters",
-				       JIRA_MAX_COMMENT_CHARS);
+			return jira_error_set(err, JIRA_ERR_TOO_LARGE,
+					      "a new comment has more than %d "
+					      "characters",
+					      JIRA_MAX_COMMENT_CHARS);
 		}
 		if (!*b) {
 			cJSON_Delete(add);
@@ -648,11 +648,12 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			plan->comments = cJSON_CreateArray();
 		cJSON_AddItemToArray(plan->comments, add);
 	}
-	return 0;
+	return JIRA_OK;
 }
 
-int jira_update_plan(const char *base, const char *body,
-		     struct jira_update_plan *plan, char *why, size_t whysize)
+enum jira_status jira_update_plan(const char *base, const char *body,
+				  struct jira_update_plan *plan,
+				  struct jira_error *err)
 {
 	static const char *const read_only[] = { "key", "project", "reporter",
 						 "created", "updated" };
@@ -660,25 +661,27 @@ int jira_update_plan(const char *base, const char *body,
 	memset(plan, 0, sizeof(*plan));
 	size_t len = strlen(body);
 	if (len > JIRA_MAX_BODY)
-		return why_set(why, whysize, -EFBIG,
-			       "the ticket file is larger than 1 MiB");
-	int ret = parse_object(body, len, "the ticket file", &neu, why,
-			       whysize);
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
+	enum jira_status ret =
+		parse_object(body, len, "the ticket file", &neu, err);
 	if (ret)
 		return ret;
 	old = cJSON_Parse(base);
 	if (!cJSON_IsObject(old)) {
-		ret = why_set(why, whysize, -EINVAL,
-			      "the ticket as last read is unusable");
+		ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				     "the ticket as last read is unusable");
 		goto out;
 	}
-	if ((ret = check_known_keys(neu, why, whysize)) ||
-	    (ret = check_value_types(neu, why, whysize)))
+	if ((ret = check_known_keys(neu, err)) ||
+	    (ret = check_value_types(neu, err)))
 		goto out;
 	for (size_t i = 0; i < sizeof(read_only) / sizeof(*read_only); i++) {
 		if (changed(old, neu, read_only[i])) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"%s\" is read-only", read_only[i]);
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"%s\" is read-only",
+					     read_only[i]);
 			goto out;
 		}
 	}
@@ -686,17 +689,17 @@ int jira_update_plan(const char *base, const char *body,
 	if (status_changed) {
 		const cJSON *s = json_item(neu, "status");
 		if (!cJSON_IsString(s) || !*s->valuestring) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"status\" must name a status");
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"status\" must name a status");
 			goto out;
 		}
 		plan->status = strdup(s->valuestring);
 	}
 	if (changed(old, neu, "resolution")) {
 		if (!status_changed) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"resolution\" changes only with "
-				      "\"status\"");
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"resolution\" changes only with "
+					     "\"status\"");
 			goto out;
 		}
 		const cJSON *r = json_item(neu, "resolution");
@@ -706,7 +709,7 @@ int jira_update_plan(const char *base, const char *body,
 
 	cJSON *f = cJSON_CreateObject();
 	if (!f) {
-		ret = -ENOMEM;
+		ret = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	const cJSON *v;
@@ -745,7 +748,7 @@ int jira_update_plan(const char *base, const char *body,
 		plan->fields = f;
 	else
 		cJSON_Delete(f);
-	ret = plan_comments(old, neu, plan, why, whysize);
+	ret = plan_comments(old, neu, plan, err);
 out:
 	cJSON_Delete(old);
 	cJSON_Delete(neu);
@@ -756,32 +759,31 @@ out:
 
 /* ---- the whole record --------------------------------------------------- */
 
-int jira_op_check(const struct jira_op *op, bool *empty, char *why,
-		  size_t whysize)
+enum jira_status jira_op_check(const struct jira_op *op, bool *empty,
+			       struct jira_error *err)
 {
 	*empty = false;
 	if (!op->project)
-		return why_set(why, whysize, -EINVAL, "no project");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "no project");
 	if ((op->kind == JIRA_OP_CREATE || op->kind == JIRA_OP_UPDATE) &&
 	    op->body && memchr(op->body, '\0', op->body_len))
-		return why_set(why, whysize, -EINVAL,
-			       "the ticket file contains NUL bytes");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "the ticket file contains NUL bytes");
 	switch (op->kind) {
 	case JIRA_OP_CREATE: {
 		struct jira_create_plan p;
-		int ret = jira_create_plan(op->body ? op->body : "",
-					   op->project, "Task", &p, why,
-					   whysize);
+		enum jira_status ret = jira_create_plan(
+			op->body ? op->body : "", op->project, "Task", &p, err);
 		jira_create_plan_release(&p);
 		return ret;
 	}
 	case JIRA_OP_UPDATE: {
 		struct jira_update_plan p;
 		if (!op->key || !op->base)
-			return why_set(why, whysize, -EINVAL,
-				       "an update needs a ticket");
-		int ret = jira_update_plan(op->base, op->body ? op->body : "",
-					   &p, why, whysize);
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "an update needs a ticket");
+		enum jira_status ret = jira_update_plan(
+			op->base, op->body ? op->body : "", &p, err);
 		*empty = !ret && !p.fields && !p.status && !p.comments;
 		jira_update_plan_release(&p);
 		return ret;
@@ -789,19 +791,19 @@ int jira_op_check(const struct jira_op *op, bool *empty, char *why,
 	case JIRA_OP_COMMENT: {
 		cJSON *j = NULL;
 		if (!op->key)
-			return why_set(why, whysize, -EINVAL,
-				       "a comment needs a ticket");
-		int ret = jira_comment_payload(op->body ? op->body : "",
-					       op->body_len, &j, why, whysize);
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "a comment needs a ticket");
+		enum jira_status ret = jira_comment_payload(
+			op->body ? op->body : "", op->body_len, &j, err);
 		*empty = !ret && !j;
 		cJSON_Delete(j);
 		return ret;
 	}
 	case JIRA_OP_CLOSE:
 	case JIRA_OP_REOPEN:
-		return op->key ? 0
-			       : why_set(why, whysize, -EINVAL,
-					 "a transition needs a ticket");
+		return op->key ? JIRA_OK
+			       : jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+						"a transition needs a ticket");
 	}
-	return why_set(why, whysize, -EINVAL, "unknown operation");
+	return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "unknown operation");
 }

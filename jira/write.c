@@ -344,20 +344,9 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 static enum jira_status lookup_failed(enum jira_status st, const char *what,
 				      struct jira_error *err)
 {
-	switch (st) {
-	case JIRA_OK:
-	case JIRA_ERR_AUTH:
-	case JIRA_ERR_FORBIDDEN:
-	case JIRA_ERR_CAPTCHA:
-	case JIRA_ERR_AUTH_DISABLED:
-	case JIRA_ERR_NOMEM:
-	case JIRA_ERR_LOOKUP:
+	if (st == JIRA_OK || st == JIRA_ERR_NOMEM || jira_status_auth(st) ||
+	    jira_status_transient(st)) /* LOOKUP is transient */
 		return st;
-	default:
-		if (jira_status_transient(st))
-			return st;
-		break;
-	}
 	char was[JIRA_ERROR_MSG_MAX];
 	snprintf(was, sizeof(was), "%s", err->msg);
 	return jira_error_set(err, JIRA_ERR_LOOKUP,
@@ -549,14 +538,11 @@ static enum jira_status apply_create(struct jira_writer *w,
 		return then_close(w, op, d, res, err);
 	}
 	struct jira_create_plan plan;
-	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_create_plan(op->body ? op->body : "", op->project,
-				 w->default_issuetype, &plan, why, sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
-							: JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	enum jira_status st = JIRA_OK;
+	enum jira_status st =
+		jira_create_plan(op->body ? op->body : "", op->project,
+				 w->default_issuetype, &plan, err);
+	if (st != JIRA_OK)
+		return st;
 	if (op->maybe_sent) {
 		/* an earlier try may have made it: never create it twice */
 		char *key = NULL;
@@ -949,14 +935,10 @@ static enum jira_status apply_update(struct jira_writer *w,
 {
 	struct jira_update_plan plan;
 	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_update_plan(op->base ? op->base : "",
-				 op->body ? op->body : "", &plan, why,
-				 sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
-							: JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	enum jira_status st = JIRA_OK;
+	enum jira_status st = jira_update_plan(
+		op->base ? op->base : "", op->body ? op->body : "", &plan, err);
+	if (st != JIRA_OK)
+		return st;
 	cJSON *trans = NULL;
 	const cJSON *t = NULL;
 
@@ -1047,17 +1029,11 @@ static enum jira_status apply_comment(struct jira_writer *w,
 				      struct jira_error *err)
 {
 	cJSON *payload = NULL;
-	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_comment_payload(op->body ? op->body : "", op->body_len,
-				     &payload, why, sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -EFBIG ? JIRA_ERR_TOO_LARGE
-						       : JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	if (!payload)
-		return JIRA_OK;
+	enum jira_status st = jira_comment_payload(op->body ? op->body : "",
+						   op->body_len, &payload, err);
+	if (st != JIRA_OK || !payload)
+		return st;
 	bool found = false;
-	enum jira_status st = JIRA_OK;
 	if (op->maybe_sent)
 		st = comment_exists(w, op->key, payload, op->accepted_ms, d,
 				    &found, err);
