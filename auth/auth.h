@@ -23,7 +23,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +94,7 @@ struct auth_config {
 
 /* Take this module's options out of args.  0, or -1 on a malformed option
  * (a message was logged). */
+struct fuse_args; /* <fuse_opt.h> */
 int auth_opt_parse(struct fuse_args *args, struct auth_config *cfg);
 void auth_config_release(struct auth_config *cfg);
 /* One help paragraph per option, for --help. */

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fuse_opt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 
 struct jira_client {
 	struct http *http;
+	const struct auth *auth; /* borrowed, or NULL */
 	struct tunnel *tunnel; /* or NULL */
 	unsigned max_connections;
 	/* Search pages are downloaded max_connections at a time but parsed
@@ -209,6 +211,7 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		free(c);
 		return ret;
 	}
+	c->auth = auth;
 	c->max_connections = hc.max_connections;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	sem_init(&c->parse_slots, 0,
@@ -234,6 +237,11 @@ bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out)
 		return false;
 	tunnel_state(c->tunnel, out);
 	return true;
+}
+
+const char *jira_client_auth_name(const struct jira_client *c)
+{
+	return c->auth ? auth_name(c->auth) : "none";
 }
 
 char *jira_browse_url(const struct jira_client *c, const char *key)

@@ -2,6 +2,7 @@
 #include "jira/write.h"
 
 #include <errno.h>
+#include <fuse_opt.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -22,8 +22,6 @@
 #ifndef JIRAFS_JIRA_WRITE_H
 #define JIRAFS_JIRA_WRITE_H
 
-#include <fuse_opt.h>
-
 #include "jira/client.h"
 #include "jira/op.h"
 
@@ -35,6 +33,7 @@ struct jira_write_config {
 	char *resolution;        /* NULL: "Done", else the first allowed */
 };
 
+struct fuse_args; /* <fuse_opt.h> */
 int jira_write_opt_parse(struct fuse_args *args, struct jira_write_config *cfg);
 void jira_write_config_release(struct jira_write_config *cfg);
 void jira_write_opt_help(void);
