@@ -87,8 +87,7 @@ int oauth2_tokens_parse(const char *json, struct oauth2_tokens *t, char *why,
 	}
 	const cJSON *err = json_item(o, "error");
 	if (cJSON_IsString(err)) {
-		const cJSON *d =
-			json_item(o, "error_description");
+		const cJSON *d = json_item(o, "error_description");
 		snprintf(why, whysize, "%s%s%s", err->valuestring,
 			 cJSON_IsString(d) ? ": " : "",
 			 cJSON_IsString(d) ? d->valuestring : "");
@@ -260,10 +259,9 @@ static int renew_now(struct auth_oauth2 *o, const char *refresh,
 		return -EIO;
 	}
 	char why[512];
-	long status = o->base.transport.post_form(o->base.transport.ctx,
-						  OAUTH2_TOKEN_PATH, form,
-						  deadline_ms, &answer, why,
-						  sizeof(why));
+	long status = o->base.transport.post_form(
+		o->base.transport.ctx, OAUTH2_TOKEN_PATH, form, deadline_ms,
+		&answer, why, sizeof(why));
 	auth_secret_free(form);
 	if (!status) {
 		jlog_warn("cannot renew the OAuth 2.0 access token: %s", why);

@@ -21,7 +21,7 @@
 #define RETRY_ATTEMPTS 4 /* so an outage fails a read in ~1.5 s, not at the deadline */
 #define RETRY_BASE_MS 200
 #define RETRY_CAP_MS 5000
-#define RETRY_JITTER_PCT 50 /* waits of [d/2, d] */
+#define RETRY_JITTER_PCT 50      /* waits of [d/2, d] */
 #define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
 #define PARSE_SLOTS_MAX 4
 

@@ -161,10 +161,8 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	memcpy(op->id, id, JIRA_OP_ID_LEN + 1);
 	op->base = dup_or_null(json_str(o, "base"));
 	op->alias = dup_or_null(json_str(o, "alias"));
-	op->alias_closed = cJSON_IsTrue(
-		json_item(o, "alias_closed"));
-	op->then_close = cJSON_IsTrue(
-		json_item(o, "then_close"));
+	op->alias_closed = cJSON_IsTrue(json_item(o, "alias_closed"));
+	op->then_close = cJSON_IsTrue(json_item(o, "then_close"));
 	const cJSON *acc = json_item(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;
@@ -494,7 +492,8 @@ enum jira_status jira_create_plan(const char *body, const char *project,
 		parse_object(body, len, "the ticket file", &o, err);
 	if (ret)
 		return ret;
-	if (!json_item(o, "summary") && cJSON_IsObject(json_item(o, "fields"))) {
+	if (!json_item(o, "summary") &&
+	    cJSON_IsObject(json_item(o, "fields"))) {
 		ret = native_plan(o, project, default_issuetype, plan, err);
 		cJSON_Delete(o);
 		return ret;
@@ -525,7 +524,8 @@ enum jira_status jira_create_plan(const char *body, const char *project,
 				    ? t->valuestring
 				    : default_issuetype;
 	cJSON_AddItemToObject(f, "issuetype", name_object(tname));
-	cJSON_AddStringToObject(f, "summary", json_item(o, "summary")->valuestring);
+	cJSON_AddStringToObject(f, "summary",
+				json_item(o, "summary")->valuestring);
 	const cJSON *v;
 	if (cJSON_IsString(v = json_item(o, "description")))
 		cJSON_AddStringToObject(f, "description", v->valuestring);
@@ -603,8 +603,8 @@ static enum jira_status plan_comments(const cJSON *old, const cJSON *neu,
 		if (cJSON_IsTrue(json_item(c, "pending")))
 			continue; /* shown while it waits in the outbox */
 		if (cJSON_IsString(id)) {
-			const cJSON *was =
-				comment_by_id(json_item(old, "comments"), id->valuestring);
+			const cJSON *was = comment_by_id(
+				json_item(old, "comments"), id->valuestring);
 			if (!was || !cJSON_Compare(was, c, true))
 				return jira_error_set(
 					err, JIRA_ERR_BAD_REQUEST,
@@ -621,13 +621,14 @@ static enum jira_status plan_comments(const cJSON *old, const cJSON *neu,
 		} else if (cJSON_IsObject(c) &&
 			   cJSON_IsString(json_item(c, "body"))) {
 			add = cJSON_CreateObject();
-			cJSON_AddStringToObject(add, "body",
-						json_item(c, "body")->valuestring);
+			cJSON_AddStringToObject(
+				add, "body", json_item(c, "body")->valuestring);
 			if (cJSON_IsObject(json_item(c, "visibility")))
 				cJSON_AddItemToObject(
 					add, "visibility",
-					cJSON_Duplicate(json_item(c, "visibility"),
-							true));
+					cJSON_Duplicate(
+						json_item(c, "visibility"),
+						true));
 		} else {
 			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
 					      "a new comment needs a \"body\"");
@@ -717,15 +718,16 @@ enum jira_status jira_update_plan(const char *base, const char *body,
 		cJSON_AddStringToObject(f, "summary",
 					json_item(neu, "summary")->valuestring);
 	if (changed(old, neu, "description"))
-		cJSON_AddItemToObject(f, "description",
-				      cJSON_Duplicate(json_item(neu, "description"),
-						      true));
+		cJSON_AddItemToObject(
+			f, "description",
+			cJSON_Duplicate(json_item(neu, "description"), true));
 	static const char *const named[] = { "priority", "assignee",
 					     "issuetype" };
 	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++)
 		if (changed(old, neu, named[i]))
-			cJSON_AddItemToObject(f, named[i],
-					      named_or_null(json_item(neu, named[i])));
+			cJSON_AddItemToObject(
+				f, named[i],
+				named_or_null(json_item(neu, named[i])));
 	if (changed(old, neu, "labels")) {
 		v = json_item(neu, "labels");
 		cJSON_AddItemToObject(f, "labels",
@@ -738,7 +740,8 @@ enum jira_status jira_update_plan(const char *base, const char *body,
 				      cJSON_IsArray(v) ? names_list(v)
 						       : cJSON_CreateArray());
 	}
-	const cJSON *nf = json_item(neu, "fields"), *of = json_item(old, "fields"), *c;
+	const cJSON *nf = json_item(neu, "fields"),
+		    *of = json_item(old, "fields"), *c;
 	cJSON_ArrayForEach(c, nf) {
 		if (changed(of, nf, c->string) && !json_item(f, c->string))
 			cJSON_AddItemToObject(f, c->string,

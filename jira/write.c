@@ -475,7 +475,8 @@ static enum jira_status find_created(struct jira_writer *w,
 		int n = cJSON_GetArraySize(issues);
 		cJSON_ArrayForEach(i, issues) {
 			const char *k = json_str(i, "key");
-			const char *s = json_str(json_item(i, "fields"), "summary");
+			const char *s =
+				json_str(json_item(i, "fields"), "summary");
 			if (!k || !jira_key_valid(k) ||
 			    (summary && (!s || !same_summary(s, summary))))
 				continue;
@@ -547,8 +548,8 @@ static enum jira_status apply_create(struct jira_writer *w,
 	if (op->maybe_sent) {
 		/* an earlier try may have made it: never create it twice */
 		char *key = NULL;
-		st = find_created(w, op, json_str(plan.fields, "summary"), d, &key,
-				  err);
+		st = find_created(w, op, json_str(plan.fields, "summary"), d,
+				  &key, err);
 		if (st != JIRA_OK) {
 			jira_create_plan_release(&plan);
 			return st;
@@ -614,7 +615,8 @@ static enum jira_status apply_create(struct jira_writer *w,
 
 static bool leads_to_done(const cJSON *t)
 {
-	const char *cat = json_str(json_item(json_item(t, "to"), "statusCategory"), "key");
+	const char *cat = json_str(
+		json_item(json_item(t, "to"), "statusCategory"), "key");
 	return cat && strcmp(cat, "done") == 0;
 }
 
@@ -675,13 +677,15 @@ static cJSON *ref_to(const cJSON *v)
 	return o;
 }
 
-cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
-			      char *why, size_t whysize)
+enum jira_status jira_transition_fields(const cJSON *transition,
+					const char *resolution, cJSON **fields,
+					struct jira_error *err)
 {
 	cJSON *out = cJSON_CreateObject();
 	const cJSON *f;
+	*fields = NULL;
 	if (!out)
-		return NULL;
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	cJSON_ArrayForEach(f, json_item(transition, "fields")) {
 		const cJSON *allowed = json_item(f, "allowedValues");
 		bool required = cJSON_IsTrue(json_item(f, "required"));
@@ -703,7 +707,8 @@ cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
 			continue;
 		} else if (cJSON_GetArraySize(allowed) > 0) {
 			const cJSON *v = cJSON_GetArrayItem(allowed, 0);
-			const char *type = json_str(json_item(f, "schema"), "type");
+			const char *type =
+				json_str(json_item(f, "schema"), "type");
 			if (type && strcmp(type, "array") == 0) {
 				cJSON *arr = cJSON_CreateArray();
 				cJSON_AddItemToArray(arr, ref_to(v));
@@ -716,15 +721,25 @@ cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
 		}
 		if (!required)
 			continue;
-		snprintf(why, whysize,
-			 "the transition \"%s\" requires the field \"%s\", "
-			 "which jirafs cannot fill",
-			 json_str(transition, "name") ? json_str(transition, "name") : "?",
-			 f->string);
+		const char *name = json_str(transition, "name");
 		cJSON_Delete(out);
-		return NULL;
+		return jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"the transition \"%s\" requires the field "
+			"\"%s\", which jirafs cannot fill",
+			name ? name : "?", f->string);
 	}
-	return out;
+	*fields = out;
+	return JIRA_OK;
+}
+
+/* Say which ticket err is about: "KEY: " before its message. */
+static enum jira_status about(const char *key, enum jira_status st,
+			      struct jira_error *err)
+{
+	char was[JIRA_ERROR_MSG_MAX];
+	snprintf(was, sizeof(was), "%s", err->msg);
+	return jira_error_set(err, st, "%s: %.900s", key, was);
 }
 
 static enum jira_status get_transitions(struct jira_writer *w,
@@ -745,8 +760,9 @@ static void names_of_transitions(struct strbuf *sb, const cJSON *list)
 	cJSON_ArrayForEach(t, list) {
 		strbuf_addf(sb, "%s%s -> %s", first ? "" : ", ",
 			    json_str(t, "name") ? json_str(t, "name") : "?",
-			    json_str(json_item(t, "to"), "name") ? json_str(json_item(t, "to"), "name")
-						       : "?");
+			    json_str(json_item(t, "to"), "name")
+				    ? json_str(json_item(t, "to"), "name")
+				    : "?");
 		first = false;
 	}
 }
@@ -759,15 +775,15 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 				       struct jira_op_result *res,
 				       struct jira_error *err)
 {
-	char why[JIRA_ERROR_MSG_MAX];
-	cJSON *fields = jira_transition_fields(
-		t, resolution ? resolution : w->resolution, why, sizeof(why));
-	if (!fields)
-		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s", key,
-				      why);
+	cJSON *fields = NULL;
+	enum jira_status st = jira_transition_fields(
+		t, resolution ? resolution : w->resolution, &fields, err);
+	if (st != JIRA_OK)
+		return about(key, st, err);
 	cJSON *req = cJSON_CreateObject();
 	cJSON *tr = cJSON_AddObjectToObject(req, "transition");
-	cJSON_AddStringToObject(tr, "id", json_str(t, "id") ? json_str(t, "id") : "");
+	cJSON_AddStringToObject(tr, "id",
+				json_str(t, "id") ? json_str(t, "id") : "");
 	if (fields->child)
 		cJSON_AddItemToObject(req, "fields", fields);
 	else
@@ -779,10 +795,10 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 	char path[512];
 	snprintf(path, sizeof(path), "/rest/api/2/issue/%s/transitions", key);
 	cJSON *answer = NULL;
-	enum jira_status st = sent(
-		res, jira_request_json(w->c, "POST", path, body, d, false,
-				       &answer, err),
-		err);
+	st = sent(res,
+		  jira_request_json(w->c, "POST", path, body, d, false, &answer,
+				    err),
+		  err);
 	free(body);
 	cJSON_Delete(answer);
 	if (st != JIRA_OK)
@@ -798,11 +814,12 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 	if (back->done != leads_to_done(t) ||
 	    (to && strcasecmp(back->status, to) != 0)) {
 		/* the workflow did not take it: a refusal, not an outage */
-		st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
-				    "%s: Jira accepted \"%s\" but the ticket "
-				    "is still %s",
-				    key, json_str(t, "name") ? json_str(t, "name") : "?",
-				    back->status);
+		st = jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"%s: Jira accepted \"%s\" but the ticket "
+			"is still %s",
+			key, json_str(t, "name") ? json_str(t, "name") : "?",
+			back->status);
 		jira_issue_unref(back);
 		return st;
 	}
@@ -935,7 +952,6 @@ static enum jira_status apply_update(struct jira_writer *w,
 				     struct jira_error *err)
 {
 	struct jira_update_plan plan;
-	char why[JIRA_ERROR_MSG_MAX];
 	enum jira_status st = jira_update_plan(
 		op->base ? op->base : "", op->body ? op->body : "", &plan, err);
 	if (st != JIRA_OK)
@@ -966,17 +982,16 @@ static enum jira_status apply_update(struct jira_writer *w,
 			strbuf_release(&sb);
 		}
 		/* and its screen must be fillable, before anything changes */
-		cJSON *probe = st == JIRA_OK && t
-				       ? jira_transition_fields(
-						 t,
-						 plan.resolution
-							 ? plan.resolution
-							 : w->resolution,
-						 why, sizeof(why))
-				       : NULL;
-		if (st == JIRA_OK && t && !probe)
-			st = jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s",
-					    op->key, why);
+		cJSON *probe = NULL;
+		if (st == JIRA_OK && t) {
+			st = jira_transition_fields(t,
+						    plan.resolution
+							    ? plan.resolution
+							    : w->resolution,
+						    &probe, err);
+			if (st != JIRA_OK)
+				st = about(op->key, st, err);
+		}
 		cJSON_Delete(probe);
 	}
 	bool plan_had_fields = plan.fields != NULL;

@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cJSON *c = NULL;
 	r = jira_comment_payload((const char *)data, size, &c, &err);
-	if (r == JIRA_OK && c && !cJSON_IsString(cJSON_GetObjectItem(c, "body")))
+	if (r == JIRA_OK && c &&
+	    !cJSON_IsString(cJSON_GetObjectItem(c, "body")))
 		abort();
 	if (!check_answer(r, &err))
 		abort();

@@ -9,8 +9,7 @@
 #include "jira/op.h"
 #include "jira/write.h"
 
-static char why[512];         /* jira_transition_fields */
-static struct jira_error err; /* the op.c checks */
+static struct jira_error err;
 
 TEST(op_serialize_round_trip)
 {
@@ -346,17 +345,18 @@ TEST(transition_fields_fill_resolution_and_required)
 	cJSON *t = cJSON_Parse(transitions);
 	const cJSON *resolve = cJSON_GetArrayItem(t, 1);
 	const cJSON *close = cJSON_GetArrayItem(t, 2);
-	cJSON *f = jira_transition_fields(resolve, NULL, why, sizeof(why));
+	cJSON *f = NULL;
+	CHECK_INT(jira_transition_fields(resolve, NULL, &f, &err), JIRA_OK);
 	char *s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"10000\"}}"); /* Done */
 	free(s);
 	cJSON_Delete(f);
-	f = jira_transition_fields(resolve, "fixed", why, sizeof(why));
+	CHECK_INT(jira_transition_fields(resolve, "fixed", &f, &err), JIRA_OK);
 	s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"1\"}}");
 	free(s);
 	cJSON_Delete(f);
-	f = jira_transition_fields(close, NULL, why, sizeof(why));
+	CHECK_INT(jira_transition_fields(close, NULL, &f, &err), JIRA_OK);
 	s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"1\"},"
 		     "\"customfield_9\":[{\"id\":\"7\"}]}");
@@ -364,8 +364,10 @@ TEST(transition_fields_fill_resolution_and_required)
 	cJSON_Delete(f);
 	cJSON *hard = cJSON_Parse("{\"name\": \"Sign\", \"fields\": {\"customfield_1\":"
 				  " {\"required\": true}}}");
-	CHECK(jira_transition_fields(hard, NULL, why, sizeof(why)) == NULL);
-	CHECK(strstr(why, "customfield_1") != NULL);
+	CHECK_INT(jira_transition_fields(hard, NULL, &f, &err),
+		  JIRA_ERR_BAD_REQUEST);
+	CHECK(f == NULL);
+	CHECK(strstr(err.msg, "customfield_1") != NULL);
 	cJSON_Delete(hard);
 	cJSON_Delete(t);
 }
