@@ -245,6 +245,18 @@ static enum jira_status parse_object(const char *s, size_t len,
 	return JIRA_OK;
 }
 
+/* A ticket file as written: at most JIRA_MAX_BODY bytes of one object. */
+static enum jira_status parse_ticket_file(const char *body, cJSON **out,
+					  struct jira_error *err)
+{
+	size_t len = strlen(body);
+	if (len > JIRA_MAX_BODY)
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
+	return parse_object(body, len, "the ticket file", out, err);
+}
+
 /* The keys of a §3 ticket file. */
 static const char *const ticket_keys[] = {
 	"key",      "project",    "issuetype", "summary",  "description",
@@ -483,13 +495,7 @@ enum jira_status jira_create_plan(const char *body, const char *project,
 {
 	cJSON *o = NULL;
 	memset(plan, 0, sizeof(*plan));
-	size_t len = strlen(body);
-	if (len > JIRA_MAX_BODY)
-		return jira_error_set(
-			err, JIRA_ERR_TOO_LARGE,
-			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
-	enum jira_status ret =
-		parse_object(body, len, "the ticket file", &o, err);
+	enum jira_status ret = parse_ticket_file(body, &o, err);
 	if (ret)
 		return ret;
 	if (!json_item(o, "summary") &&
@@ -660,13 +666,7 @@ enum jira_status jira_update_plan(const char *base, const char *body,
 						 "created", "updated" };
 	cJSON *old = NULL, *neu = NULL;
 	memset(plan, 0, sizeof(*plan));
-	size_t len = strlen(body);
-	if (len > JIRA_MAX_BODY)
-		return jira_error_set(
-			err, JIRA_ERR_TOO_LARGE,
-			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
-	enum jira_status ret =
-		parse_object(body, len, "the ticket file", &neu, err);
+	enum jira_status ret = parse_ticket_file(body, &neu, err);
 	if (ret)
 		return ret;
 	old = cJSON_Parse(base);
