@@ -58,16 +58,11 @@ static char *alias_at(struct local *l, const char *dir, const char *name)
 		}                                                          \
 	} while (0)
 
-static char *content_of(struct local *l, struct local_node *n, size_t *len)
-{
-	return local_content(l, n, len);
-}
-
 static bool same_content(struct local *l, struct local_node *n,
 			 const char *want, size_t want_len)
 {
 	size_t len = 0;
-	char *c = content_of(l, n, &len);
+	char *c = local_content(l, n, &len);
 	bool same = c && len == want_len && memcmp(c, want, len) == 0 &&
 		    c[len] == '\0';
 	free(c);
