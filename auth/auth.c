@@ -2,6 +2,7 @@
 #include "auth/auth.h"
 
 #include <fcntl.h>
+#include <fuse_opt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -23,7 +23,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,11 +42,13 @@ struct auth;
 /* How a method reaches Jira itself (OAuth 2.0 renewals): the transport
  * lends itself, so that the mount's TLS settings, proxy and tunnel apply.
  * post_form POSTs an application/x-www-form-urlencoded body to path
- * (relative to the base URL), undecorated, and returns the HTTP status or
- * -errno when no answer arrived; *answer receives the body (malloc'd). */
+ * (relative to the base URL), undecorated, and returns the HTTP status;
+ * *answer receives the body (malloc'd).  It returns 0 when no answer
+ * arrived, with the transport's one-line reason in why. */
 struct auth_transport {
 	long (*post_form)(void *ctx, const char *path, const char *form,
-			  int64_t deadline_ms, char **answer);
+			  int64_t deadline_ms, char **answer, char *why,
+			  size_t whysize);
 	void *ctx;
 };
 
@@ -93,6 +94,7 @@ struct auth_config {
 
 /* Take this module's options out of args.  0, or -1 on a malformed option
  * (a message was logged). */
+struct fuse_args; /* <fuse_opt.h> */
 int auth_opt_parse(struct fuse_args *args, struct auth_config *cfg);
 void auth_config_release(struct auth_config *cfg);
 /* One help paragraph per option, for --help. */

@@ -15,11 +15,6 @@ int auth_oauth1_new(const struct auth_config *cfg, const char *state_dir,
 		    struct auth **out, char *errbuf, size_t errsize);
 int auth_oauth2_new(const struct auth_config *cfg, const char *state_dir,
 		    struct auth **out, char *errbuf, size_t errsize);
-/* OAuth 1.0a signing as consumer_key with the key at key_path, with token
- * (NULL before one exists): for the login flow's own requests. */
-int auth_oauth1_consumer(const char *consumer_key, const char *key_path,
-			 const char *token, struct auth **out, char *errbuf,
-			 size_t errsize);
 
 /* A method that adds `header` (taken over, wiped when freed) to every
  * request; name is a string literal. */

@@ -37,35 +37,12 @@ struct pair {
 	char *value; /* percent-encoded */
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Decode a form-encoded component ('+' is a space). */
 static char *form_decode(const char *s, size_t n)
 {
-	char *out = malloc(n + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			*o++ = ' ';
-		} else if (s[i] == '%' && i + 2 < n &&
-			   hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			*o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-				      hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_add_urldecoded(&sb, s, n);
+	return strbuf_detach(&sb, NULL);
 }
 
 static int add_pair(struct pair **v, size_t *n, size_t *cap,
@@ -402,8 +379,8 @@ static const struct auth_ops oauth1_ops = {
 	.free = oauth1_free,
 };
 
-/* The signing part alone (no token): for oauth1-login's requests. */
-int auth_oauth1_consumer(const char *consumer_key, const char *key_path,
+/* The method signing as consumer_key with the key at key_path and token. */
+static int oauth1_method(const char *consumer_key, const char *key_path,
 			 const char *token, struct auth **out, char *errbuf,
 			 size_t errsize)
 {
@@ -460,8 +437,8 @@ int auth_oauth1_new(const struct auth_config *cfg, const char *state_dir,
 			 cred_path, ck->valuestring, cfg->consumer_key);
 		goto out;
 	}
-	ret = auth_oauth1_consumer(ck->valuestring, key_path, tok->valuestring,
-				   out, errbuf, errsize);
+	ret = oauth1_method(ck->valuestring, key_path, tok->valuestring, out,
+			    errbuf, errsize);
 out:
 	cJSON_Delete(cred);
 	auth_secret_free(text);

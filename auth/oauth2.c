@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "auth/methods.h"
+#include "util/clock.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "util/strbuf.h"
@@ -24,13 +26,6 @@
 #define RENEW_BEFORE_MS (60 * 1000)
 /* a 401 right after a renewal is not a reason for another one */
 #define RENEWED_RECENTLY_MS 5000
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char *oauth2_base64url(const unsigned char *data, size_t len)
 {
@@ -73,11 +68,11 @@ void oauth2_tokens_release(struct oauth2_tokens *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static char *json_str(const cJSON *o, const char *k)
+/* A copy of the string member k when it is not empty, else NULL. */
+static char *nonempty_dup(const cJSON *o, const char *k)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) && *v->valuestring ? strdup(v->valuestring)
-						    : NULL;
+	const char *s = json_str(o, k);
+	return s && *s ? strdup(s) : NULL;
 }
 
 int oauth2_tokens_parse(const char *json, struct oauth2_tokens *t, char *why,
@@ -90,28 +85,27 @@ int oauth2_tokens_parse(const char *json, struct oauth2_tokens *t, char *why,
 		snprintf(why, whysize, "the token endpoint did not answer JSON");
 		return -EINVAL;
 	}
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(o, "error");
+	const cJSON *err = json_item(o, "error");
 	if (cJSON_IsString(err)) {
-		const cJSON *d =
-			cJSON_GetObjectItemCaseSensitive(o, "error_description");
+		const cJSON *d = json_item(o, "error_description");
 		snprintf(why, whysize, "%s%s%s", err->valuestring,
 			 cJSON_IsString(d) ? ": " : "",
 			 cJSON_IsString(d) ? d->valuestring : "");
 		cJSON_Delete(o);
 		return -EINVAL;
 	}
-	t->access = json_str(o, "access_token");
-	t->refresh = json_str(o, "refresh_token");
-	t->scope = json_str(o, "scope");
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
+	t->access = nonempty_dup(o, "access_token");
+	t->refresh = nonempty_dup(o, "refresh_token");
+	t->scope = nonempty_dup(o, "scope");
+	const cJSON *exp = json_item(o, "expires_in");
 	if (cJSON_IsNumber(exp) && exp->valuedouble > 0) {
 		t->lifetime_ms = (int64_t)(exp->valuedouble * 1000);
-		t->expires_at_ms = wall_ms() + t->lifetime_ms;
+		t->expires_at_ms = clock_wall_ms() + t->lifetime_ms;
 	}
-	const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "expires_at_ms");
+	const cJSON *at = json_item(o, "expires_at_ms");
 	if (cJSON_IsNumber(at)) /* our own file */
 		t->expires_at_ms = (int64_t)at->valuedouble;
-	const cJSON *lt = cJSON_GetObjectItemCaseSensitive(o, "lifetime_ms");
+	const cJSON *lt = json_item(o, "lifetime_ms");
 	if (cJSON_IsNumber(lt))
 		t->lifetime_ms = (int64_t)lt->valuedouble;
 	cJSON_Delete(o);
@@ -166,7 +160,7 @@ int oauth2_tokens_load(const char *path, const char *client_id,
 	if (ret)
 		return ret;
 	cJSON *o = cJSON_Parse(text);
-	const cJSON *cid = cJSON_GetObjectItemCaseSensitive(o, "client_id");
+	const cJSON *cid = json_item(o, "client_id");
 	if (!cJSON_IsString(cid) ||
 	    (client_id && strcmp(cid->valuestring, client_id) != 0)) {
 		snprintf(errbuf, errsize,
@@ -264,18 +258,17 @@ static int renew_now(struct auth_oauth2 *o, const char *refresh,
 		auth_secret_free(form);
 		return -EIO;
 	}
-	long status = o->base.transport.post_form(o->base.transport.ctx,
-						  OAUTH2_TOKEN_PATH, form,
-						  deadline_ms, &answer);
+	char why[512];
+	long status = o->base.transport.post_form(
+		o->base.transport.ctx, OAUTH2_TOKEN_PATH, form, deadline_ms,
+		&answer, why, sizeof(why));
 	auth_secret_free(form);
-	if (status < 0) {
-		jlog_warn("cannot renew the OAuth 2.0 access token: %s",
-			  strerror((int)-status));
+	if (!status) {
+		jlog_warn("cannot renew the OAuth 2.0 access token: %s", why);
 		free(answer);
-		return (int)status;
+		return deadline_left(deadline_ms) > 0 ? -EIO : -ETIMEDOUT;
 	}
 	struct oauth2_tokens t;
-	char why[512];
 	int ret = oauth2_tokens_parse(answer, &t, why, sizeof(why));
 	auth_secret_free(answer);
 	if (ret || status != 200) {
@@ -305,7 +298,7 @@ static int renew_now(struct auth_oauth2 *o, const char *refresh,
 	o->t = t;
 	auth_secret_free(o->header);
 	o->header = h;
-	o->renewed_at_ms = wall_ms();
+	o->renewed_at_ms = clock_wall_ms();
 	pthread_mutex_unlock(&o->lock);
 	jlog_info("renewed the OAuth 2.0 access token");
 	return 0;
@@ -314,11 +307,10 @@ static int renew_now(struct auth_oauth2 *o, const char *refresh,
 /* Renew unless fresh enough (`force`: after a 401), one at a time. */
 static int renew(struct auth_oauth2 *o, bool force, int64_t deadline_ms)
 {
-	struct timespec ts = { .tv_sec = deadline_ms / 1000,
-			       .tv_nsec = (long)(deadline_ms % 1000) * 1000000 };
+	struct timespec ts = deadline_timespec(deadline_ms);
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
-		int64_t now = wall_ms();
+		int64_t now = clock_wall_ms();
 		int64_t margin = RENEW_BEFORE_MS;
 		if (o->t.lifetime_ms && o->t.lifetime_ms / 2 < margin)
 			margin = o->t.lifetime_ms / 2;
@@ -408,11 +400,7 @@ int auth_oauth2_new(const struct auth_config *cfg, const char *state_dir,
 	if (!o)
 		return -ENOMEM;
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&o->renewed, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&o->renewed);
 	o->base.ops = &oauth2_ops;
 	o->client_id = strdup(cfg->client_id);
 	o->path = oauth2_tokens_path(state_dir);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs/commit.h"
+#include "fs/errmap.h"
 #include "jira/write.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -17,16 +18,18 @@ int commit_run(const struct fs_req *rq, struct jira_op *op,
 {
 	bool empty = false;
 	const char *kind = jira_op_kind_name(op->kind);
+	struct jira_error err = { 0 };
 	memset(res, 0, sizeof(*res));
-	int ret = jira_op_check(op, &empty, why, whysize);
+	int ret = -fs_errno(jira_op_check(op, &empty, &err));
 	if (ret || empty) {
-		if (ret)
+		if (ret) {
+			snprintf(why, whysize, "%s", err.msg);
 			jlog_notice("refused %s of %s (checked, not sent): %s",
 				    kind, path, why);
+		}
 		jira_op_free(op);
 		return ret;
 	}
-	struct jira_error err = { 0 };
 	ret = outbox_submit(rq->fs->outbox, op, rq->deadline, res, &err);
 	snprintf(why, whysize, "%s", err.msg);
 	if (ret == OUTBOX_QUEUED)
@@ -86,11 +89,10 @@ static char *with_pending_comment(const char *ticket, size_t len,
 				  const char *bytes, size_t blen,
 				  size_t *outlen)
 {
-	char why[JIRA_ERROR_MSG_MAX];
 	cJSON *payload = NULL;
 	cJSON *t = cJSON_ParseWithLength(ticket, len);
 	if (!cJSON_IsObject(t) ||
-	    jira_comment_payload(bytes, blen, &payload, why, sizeof(why)) ||
+	    jira_comment_payload(bytes, blen, &payload, NULL) ||
 	    !payload) {
 		cJSON_Delete(t);
 		cJSON_Delete(payload);

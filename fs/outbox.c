@@ -241,9 +241,7 @@ static void keep(struct outbox *ob, struct entry *e,
 	int64_t wait = res->maybe_sent ? look_wait_ms(ob, e->op, err) : 0;
 	if (e->next_try_ms < clock_mono_ms() + wait)
 		e->next_try_ms = clock_mono_ms() + wait;
-	if (err->status == JIRA_ERR_AUTH || err->status == JIRA_ERR_FORBIDDEN ||
-	    err->status == JIRA_ERR_CAPTCHA ||
-	    err->status == JIRA_ERR_AUTH_DISABLED)
+	if (jira_status_auth(err->status))
 		snprintf(ob->auth_problem, sizeof(ob->auth_problem), "%s",
 			 err->msg);
 	store(ob, e);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fuse_opt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,13 +21,14 @@
 #define RETRY_ATTEMPTS 4 /* so an outage fails a read in ~1.5 s, not at the deadline */
 #define RETRY_BASE_MS 200
 #define RETRY_CAP_MS 5000
+#define RETRY_JITTER_PCT 50      /* waits of [d/2, d] */
 #define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
 #define PARSE_SLOTS_MAX 4
 
 struct jira_client {
 	struct http *http;
+	const struct auth *auth; /* borrowed, or NULL */
 	struct tunnel *tunnel; /* or NULL */
-	const char *auth_name; /* the method's, static */
 	unsigned max_connections;
 	/* Search pages are downloaded max_connections at a time but parsed
 	 * and rendered only this many at a time (one per CPU, at most 4):
@@ -183,7 +185,6 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 	struct jira_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->auth_name = auth ? auth_name(auth) : "none";
 	char why[256];
 	if (cfg->tunnel) {
 		int r = tunnel_start(cfg->tunnel, cfg->ssh_command, &c->tunnel,
@@ -210,6 +211,7 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		free(c);
 		return ret;
 	}
+	c->auth = auth;
 	c->max_connections = hc.max_connections;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	sem_init(&c->parse_slots, 0,
@@ -237,9 +239,9 @@ bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out)
 	return true;
 }
 
-const char *jira_client_url(const struct jira_client *c)
+const char *jira_client_auth_name(const struct jira_client *c)
 {
-	return http_base_url(c->http);
+	return c->auth ? auth_name(c->auth) : "none";
 }
 
 char *jira_browse_url(const struct jira_client *c, const char *key)
@@ -247,11 +249,6 @@ char *jira_browse_url(const struct jira_client *c, const char *key)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/browse/%s", http_base_url(c->http), key);
 	return strbuf_detach(&sb, NULL);
-}
-
-const char *jira_client_auth_name(const struct jira_client *c)
-{
-	return c->auth_name;
 }
 
 void jira_client_cancel(struct jira_client *c)
@@ -267,26 +264,16 @@ void jira_client_counters(const struct jira_client *c,
 
 /* ---- requests with retries ------------------------------------------- */
 
-static unsigned jitter_seed(void)
-{
-	return (unsigned)clock_mono_ms() ^ (unsigned)(uintptr_t)&jitter_seed;
-}
-
 /* Wait before retry number `attempt` (0-based); false when the wait would
  * pass the deadline, so the caller should stop. */
 static bool backoff(struct jira_client *c, const struct jira_error *e,
 		    int attempt, deadline_t deadline)
 {
-	int64_t wait;
-	if (e->retry_after_s >= 0) {
-		wait = (int64_t)e->retry_after_s * 1000;
-	} else {
-		unsigned seed = jitter_seed();
-		int64_t base = (int64_t)RETRY_BASE_MS << attempt;
-		if (base > RETRY_CAP_MS)
-			base = RETRY_CAP_MS;
-		wait = base / 2 + rand_r(&seed) % (base / 2 + 1);
-	}
+	static const struct backoff policy = { RETRY_BASE_MS, RETRY_CAP_MS,
+					       RETRY_JITTER_PCT };
+	int64_t wait = e->retry_after_s >= 0
+			       ? (int64_t)e->retry_after_s * 1000
+			       : backoff_ms(&policy, (unsigned)attempt);
 	if (wait >= deadline_left(deadline))
 		return false;
 	return http_sleep(c->http, wait, deadline);
@@ -407,12 +394,6 @@ enum jira_status jira_get_json(struct jira_client *c, const char *path,
 	return st;
 }
 
-static char *json_string_dup(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
-}
-
 enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
 			     char **name, struct jira_error *err)
 {
@@ -422,7 +403,7 @@ enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
 		jira_get_json(c, "/rest/api/2/myself", deadline, &j, err);
 	if (st != JIRA_OK)
 		return st;
-	*name = json_string_dup(j, "name");
+	*name = json_strdup(j, "name");
 	cJSON_Delete(j);
 	if (!*name)
 		return jira_error_set(err, JIRA_ERR_AUTH,
@@ -441,8 +422,8 @@ enum jira_status jira_server_info(struct jira_client *c, deadline_t deadline,
 		jira_get_json(c, "/rest/api/2/serverInfo", deadline, &j, err);
 	if (st != JIRA_OK)
 		return st;
-	*version = json_string_dup(j, "version");
-	*deployment = json_string_dup(j, "deploymentType");
+	*version = json_strdup(j, "version");
+	*deployment = json_strdup(j, "deploymentType");
 	cJSON_Delete(j);
 	return JIRA_OK;
 }
@@ -478,14 +459,14 @@ enum jira_status jira_projects(struct jira_client *c, deadline_t deadline,
 	const cJSON *item;
 	size_t k = 0;
 	cJSON_ArrayForEach(item, j) {
-		const cJSON *key = cJSON_GetObjectItemCaseSensitive(item, "key");
+		const cJSON *key = json_item(item, "key");
 		if (!cJSON_IsString(key) ||
 		    !jira_project_key_valid(key->valuestring)) {
 			jlog_warn("ignoring a project with an unusable key");
 			continue;
 		}
 		p[k].key = strdup(key->valuestring);
-		p[k].name = json_string_dup(item, "name");
+		p[k].name = json_strdup(item, "name");
 		if (!p[k].key) {
 			jira_projects_free(p, k);
 			cJSON_Delete(j);
@@ -574,7 +555,7 @@ static unsigned uint_value(const cJSON *v)
 
 static unsigned uint_of(const cJSON *obj, const char *key)
 {
-	return uint_value(cJSON_GetObjectItemCaseSensitive(obj, key));
+	return uint_value(json_item(obj, key));
 }
 
 /* A number member of a walked answer ("maxResults", "total"). */
@@ -593,10 +574,10 @@ static unsigned uint_of_text(const char *v, size_t len)
  * bean hold fewer comments than its ticket has? */
 static bool comments_partial(const cJSON *bean)
 {
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
-	const cJSON *cm = cJSON_GetObjectItemCaseSensitive(f, "comment");
-	const cJSON *total = cJSON_GetObjectItemCaseSensitive(cm, "total");
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cm, "comments");
+	const cJSON *f = json_item(bean, "fields");
+	const cJSON *cm = json_item(f, "comment");
+	const cJSON *total = json_item(cm, "total");
+	const cJSON *list = json_item(cm, "comments");
 	return cJSON_IsNumber(total) &&
 	       total->valuedouble > cJSON_GetArraySize(list);
 }
@@ -607,7 +588,7 @@ static enum jira_status complete_comments(struct jira_client *c, cJSON *bean,
 					  deadline_t deadline,
 					  struct jira_error *err)
 {
-	const cJSON *k = cJSON_GetObjectItemCaseSensitive(bean, "key");
+	const cJSON *k = json_item(bean, "key");
 	cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
 	cJSON *all = cJSON_CreateArray();
 	if (!all)
@@ -689,9 +670,9 @@ static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
 {
 	if (!ru || !ru->fn)
 		return NULL;
-	const cJSON *key = cJSON_GetObjectItemCaseSensitive(bean, "key");
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
-	const cJSON *upd = cJSON_GetObjectItemCaseSensitive(f, "updated");
+	const cJSON *key = json_item(bean, "key");
+	const cJSON *f = json_item(bean, "fields");
+	const cJSON *upd = json_item(f, "updated");
 	if (!cJSON_IsString(key) || !cJSON_IsString(upd) || !*upd->valuestring)
 		return NULL;
 	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
@@ -1010,7 +991,7 @@ enum jira_status jira_search_total(struct jira_client *c, const char *jql,
 	free(body);
 	if (st != JIRA_OK)
 		return st;
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "total");
+	const cJSON *t = json_item(j, "total");
 	if (!cJSON_IsNumber(t) || t->valuedouble < 0)
 		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
 				    "search answer without a total");

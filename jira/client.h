@@ -13,7 +13,6 @@
 #ifndef JIRAFS_JIRA_CLIENT_H
 #define JIRAFS_JIRA_CLIENT_H
 
-#include <fuse_opt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +44,7 @@ struct jira_config {
 
 /* Take this module's options out of args (debug stays for libfuse too).
  * Defaults are filled in.  0 or -1. */
+struct fuse_args; /* <fuse_opt.h> */
 int jira_opt_parse(struct fuse_args *args, struct jira_config *cfg);
 void jira_config_release(struct jira_config *cfg);
 void jira_opt_help(void);
@@ -62,7 +62,10 @@ int jira_client_new(const struct jira_config *cfg, struct auth *auth,
 		    struct jira_client **out);
 void jira_client_free(struct jira_client *c);
 
-const char *jira_client_url(const struct jira_client *c);
+/* The name of the auth method requests are signed with ("pat", "basic",
+ * "oauth1", "oauth2"), or "none"; a string literal.  For .jirafs/status,
+ * without reaching into auth/. */
+const char *jira_client_auth_name(const struct jira_client *c);
 /* Browse URL of a ticket ("https://jira/browse/SEC-12"), malloc'd. */
 char *jira_browse_url(const struct jira_client *c, const char *key);
 void jira_client_counters(const struct jira_client *c,
@@ -72,10 +75,6 @@ struct tunnel_state;
 bool jira_client_tunnel(const struct jira_client *c, struct tunnel_state *out);
 /* Cancel every request, now and later (the mount is ending). */
 void jira_client_cancel(struct jira_client *c);
-
-/* The name of the authentication method the client signs with ("pat",
- * "oauth2", ...), for .jirafs/status. */
-const char *jira_client_auth_name(const struct jira_client *c);
 
 /*
  * Send a request whose answer should be JSON (body: JSON text or NULL);

@@ -48,7 +48,8 @@ struct http {
 };
 
 static long post_form(void *ctx, const char *path, const char *form,
-		      int64_t deadline_ms, char **answer);
+		      int64_t deadline_ms, char **answer, char *why,
+		      size_t whysize);
 
 static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *u)
 {
@@ -104,12 +105,8 @@ int http_new(const struct http_config *cfg, struct auth *auth,
 	}
 
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->freed, &ca);
-	pthread_cond_init(&h->cancel_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&h->freed);
+	cond_init_monotonic(&h->cancel_cv);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
 
@@ -170,11 +167,6 @@ void http_cancel(struct http *h)
 	pthread_cond_broadcast(&h->freed);
 	pthread_cond_broadcast(&h->cancel_cv);
 	pthread_mutex_unlock(&h->lock);
-}
-
-bool http_cancelled(struct http *h)
-{
-	return atomic_load(&h->cancelled);
 }
 
 bool http_sleep(struct http *h, int64_t ms, deadline_t deadline)
@@ -662,12 +654,13 @@ long http_post_form(struct http *h, const char *path, const char *form,
 
 /* The auth methods' way to the token endpoint (struct auth_transport). */
 static long post_form(void *ctx, const char *path, const char *form,
-		      int64_t deadline_ms, char **answer)
+		      int64_t deadline_ms, char **answer, char *why,
+		      size_t whysize)
 {
 	struct jira_error err = { 0 };
 	long status = http_post_form(ctx, path, form, deadline_ms, answer,
 				     &err);
 	if (!status)
-		return err.status == JIRA_ERR_TIMEOUT ? -ETIMEDOUT : -EIO;
+		snprintf(why, whysize, "%s", err.msg);
 	return status;
 }

@@ -110,7 +110,6 @@ const char *http_base_url(const struct http *h);
 /* Cancel every transfer and wait, now and from now on: they fail at once
  * as timeouts.  For the end of the mount.  Thread-safe. */
 void http_cancel(struct http *h);
-bool http_cancelled(struct http *h);
 
 /* Sleep ms, but no later than deadline and no longer than until
  * http_cancel().  False when cancelled. */

@@ -42,7 +42,9 @@ bool jira_project_key_valid(const char *key)
 
 const char *jira_key_project(const char *key, char *buf, size_t size)
 {
-	const char *dash = key ? strrchr(key, '-') : NULL;
+	const char *dash = strrchr(key, '-');
+	if (size)
+		buf[0] = '\0';
 	if (!dash || dash == key || (size_t)(dash - key) >= size)
 		return NULL;
 	memcpy(buf, key, (size_t)(dash - key));
@@ -52,17 +54,11 @@ const char *jira_key_project(const char *key, char *buf, size_t size)
 
 bool jira_key_valid(const char *key)
 {
-	if (!key)
-		return false;
-	const char *dash = strrchr(key, '-');
-	if (!dash || dash == key || dash - key > 255)
-		return false;
 	char proj[256];
-	memcpy(proj, key, (size_t)(dash - key));
-	proj[dash - key] = '\0';
-	if (!jira_project_key_valid(proj))
+	if (!key || !jira_key_project(key, proj, sizeof(proj)) ||
+	    !jira_project_key_valid(proj))
 		return false;
-	const char *num = dash + 1;
+	const char *num = key + strlen(proj) + 1;
 	if (!*num || *num == '0' || strlen(num) > 18)
 		return false;
 	for (const char *p = num; *p; p++)
@@ -143,18 +139,7 @@ int jira_time_parse(const char *s, struct timespec *out)
 /* The "name" of a Jira object (user, status, priority...), NULL if none. */
 static const char *name_of(const cJSON *obj)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, "name");
-	return cJSON_IsString(n) ? n->valuestring : NULL;
-}
-
-static const cJSON *field(const cJSON *fields, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(fields, name);
-}
-
-static const char *string_of(const cJSON *v)
-{
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return json_str(obj, "name");
 }
 
 /* Add "key": value to obj, where value is a string or null. */
@@ -186,7 +171,7 @@ static cJSON *comments_array(const cJSON *comment_field)
 	cJSON *arr = cJSON_CreateArray();
 	const cJSON *list = cJSON_IsArray(comment_field)
 				    ? comment_field
-				    : field(comment_field, "comments");
+				    : json_item(comment_field, "comments");
 	const cJSON *c;
 	if (!arr)
 		return NULL;
@@ -196,17 +181,17 @@ static cJSON *comments_array(const cJSON *comment_field)
 		cJSON *o = cJSON_CreateObject();
 		if (!o)
 			break;
-		add_str(o, "id", string_of(field(c, "id")));
-		add_str(o, "author", name_of(field(c, "author")));
-		add_str(o, "created", string_of(field(c, "created")));
-		const cJSON *upd = field(c, "updated");
-		const cJSON *cre = field(c, "created");
+		add_str(o, "id", json_str(c, "id"));
+		add_str(o, "author", name_of(json_item(c, "author")));
+		add_str(o, "created", json_str(c, "created"));
+		const cJSON *upd = json_item(c, "updated");
+		const cJSON *cre = json_item(c, "created");
 		if (cJSON_IsString(upd) &&
 		    !(cJSON_IsString(cre) &&
 		      strcmp(upd->valuestring, cre->valuestring) == 0))
 			add_str(o, "updated", upd->valuestring);
-		add_str(o, "body", string_of(field(c, "body")));
-		const cJSON *vis = field(c, "visibility");
+		add_str(o, "body", json_str(c, "body"));
+		const cJSON *vis = json_item(c, "visibility");
 		if (cJSON_IsObject(vis))
 			cJSON_AddItemToObject(o, "visibility",
 					      cJSON_Duplicate(vis, true));
@@ -218,35 +203,33 @@ static cJSON *comments_array(const cJSON *comment_field)
 /* The §3 object for a bean; NULL when out of memory. */
 static cJSON *ticket_object(const cJSON *bean, const char *key)
 {
-	const cJSON *f = field(bean, "fields");
+	const cJSON *f = json_item(bean, "fields");
 	cJSON *t = cJSON_CreateObject();
 	if (!t)
 		return NULL;
-	const cJSON *proj = field(f, "project");
-	const cJSON *pkey = field(proj, "key");
+	const cJSON *proj = json_item(f, "project");
+	const cJSON *pkey = json_item(proj, "key");
 	char projbuf[256] = "";
 	if (cJSON_IsString(pkey)) {
 		snprintf(projbuf, sizeof(projbuf), "%s", pkey->valuestring);
 	} else {
-		const char *dash = strrchr(key, '-');
-		snprintf(projbuf, sizeof(projbuf), "%.*s", (int)(dash - key),
-			 key);
+		jira_key_project(key, projbuf, sizeof(projbuf));
 	}
 	add_str(t, "key", key);
 	add_str(t, "project", projbuf);
-	add_str(t, "issuetype", name_of(field(f, "issuetype")));
-	add_str(t, "summary", string_of(field(f, "summary")));
-	add_str(t, "description", string_of(field(f, "description")));
-	add_str(t, "status", name_of(field(f, "status")));
-	add_str(t, "resolution", name_of(field(f, "resolution")));
-	add_str(t, "priority", name_of(field(f, "priority")));
-	cJSON_AddItemToObject(t, "labels", names_array(field(f, "labels")));
+	add_str(t, "issuetype", name_of(json_item(f, "issuetype")));
+	add_str(t, "summary", json_str(f, "summary"));
+	add_str(t, "description", json_str(f, "description"));
+	add_str(t, "status", name_of(json_item(f, "status")));
+	add_str(t, "resolution", name_of(json_item(f, "resolution")));
+	add_str(t, "priority", name_of(json_item(f, "priority")));
+	cJSON_AddItemToObject(t, "labels", names_array(json_item(f, "labels")));
 	cJSON_AddItemToObject(t, "components",
-			      names_array(field(f, "components")));
-	add_str(t, "assignee", name_of(field(f, "assignee")));
-	add_str(t, "reporter", name_of(field(f, "reporter")));
-	add_str(t, "created", string_of(field(f, "created")));
-	add_str(t, "updated", string_of(field(f, "updated")));
+			      names_array(json_item(f, "components")));
+	add_str(t, "assignee", name_of(json_item(f, "assignee")));
+	add_str(t, "reporter", name_of(json_item(f, "reporter")));
+	add_str(t, "created", json_str(f, "created"));
+	add_str(t, "updated", json_str(f, "updated"));
 
 	cJSON *other = cJSON_CreateObject();
 	const cJSON *c;
@@ -259,7 +242,7 @@ static cJSON *ticket_object(const cJSON *bean, const char *key)
 	json_sort_object(other, false);
 	cJSON_AddItemToObject(t, "fields", other);
 	cJSON_AddItemToObject(t, "comments",
-			      comments_array(field(f, "comment")));
+			      comments_array(json_item(f, "comment")));
 	return t;
 }
 
@@ -273,7 +256,7 @@ static char *render_object(const cJSON *t, size_t *len)
 
 char *jira_issue_render(const cJSON *bean, size_t *len)
 {
-	const char *key = string_of(field(bean, "key"));
+	const char *key = json_str(bean, "key");
 	if (!jira_key_valid(key))
 		return NULL;
 	cJSON *t = ticket_object(bean, key);
@@ -287,7 +270,7 @@ char *jira_issue_render(const cJSON *bean, size_t *len)
 int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 			 char *errbuf, size_t errsize)
 {
-	const char *key = string_of(field(bean, "key"));
+	const char *key = json_str(bean, "key");
 	*out = NULL;
 	if (!cJSON_IsObject(bean)) {
 		snprintf(errbuf, errsize, "an issue that is not an object");
@@ -297,13 +280,13 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 		snprintf(errbuf, errsize, "an issue with an unusable key");
 		return -EINVAL;
 	}
-	const cJSON *f = field(bean, "fields");
-	const cJSON *st = field(f, "status");
-	const cJSON *cat = field(st, "statusCategory");
-	const char *catkey = string_of(field(cat, "key"));
-	const char *created = string_of(field(f, "created"));
-	const char *updated = string_of(field(f, "updated"));
-	const char *id = string_of(field(bean, "id"));
+	const cJSON *f = json_item(bean, "fields");
+	const cJSON *st = json_item(f, "status");
+	const cJSON *cat = json_item(st, "statusCategory");
+	const char *catkey = json_str(cat, "key");
+	const char *created = json_str(f, "created");
+	const char *updated = json_str(f, "updated");
+	const char *id = json_str(bean, "id");
 	const char *status = name_of(st);
 	size_t text_len;
 	char *text = jira_issue_render(bean, &text_len);
@@ -313,9 +296,10 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 	/* One blob holds the struct, its strings and the ticket file: they
 	 * live and die together, apart from the heap the search pages are
 	 * parsed in (see util/blob.h). */
-	const char *dash = strrchr(key, '-');
+	char proj[256];
+	jira_key_project(key, proj, sizeof(proj));
 	size_t lkey = strlen(key) + 1, lid = strlen(id ? id : "") + 1,
-	       lproj = (size_t)(dash - key) + 1,
+	       lproj = strlen(proj) + 1,
 	       lstatus = strlen(status ? status : "") + 1,
 	       lupd = strlen(updated ? updated : "") + 1;
 	struct blob_chunk *chunk;
@@ -340,7 +324,7 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 	} while (0)
 	PUT(i->key, key, lkey);
 	PUT(i->id, id ? id : "", lid);
-	PUT(i->project, key, lproj);
+	PUT(i->project, proj, lproj);
 	PUT(i->status, status ? status : "", lstatus);
 	PUT(i->updated_raw, updated ? updated : "", lupd);
 	PUT(i->text, text, text_len + 1);

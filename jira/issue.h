@@ -58,6 +58,11 @@ bool jira_key_valid(const char *key);
 const char *jira_key_project(const char *key, char *buf, size_t size);
 /* A project key: [A-Z][A-Z0-9_]{0,254}. */
 bool jira_project_key_valid(const char *key);
+/* The project of a ticket key ("SEC" of "SEC-12": what comes before the
+ * last '-'), written into buf.  Returns buf, or NULL when key has no
+ * project part or it does not fit in size bytes (buf is then "").  Checks
+ * nothing else: see jira_key_valid(). */
+const char *jira_key_project(const char *key, char *buf, size_t size);
 
 /* Parse Jira's time format "2026-11-02T09:14:03.000+0000" (also "Z",
  * "+05:30", no fraction).  0 or -EINVAL. */

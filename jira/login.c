@@ -40,17 +40,6 @@ static int fail(char *errbuf, size_t errsize, int err, const char *fmt, ...)
 	return err;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *login_query_value(const char *s, const char *name)
 {
 	const char *q = strchr(s, '?');
@@ -60,27 +49,9 @@ char *login_query_value(const char *s, const char *name)
 		const char *end = strpbrk(q, "&#");
 		size_t len = end ? (size_t)(end - q) : strlen(q);
 		if (len > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
-			char *out = malloc(len - nl), *o = out;
-			if (!out)
-				return NULL;
-			for (size_t i = nl + 1; i < len; i++) {
-				if (q[i] == '+') {
-					*o++ = ' ';
-				} else if (q[i] == '%' && i + 2 < len &&
-					   hexval((unsigned char)q[i + 1]) >= 0 &&
-					   hexval((unsigned char)q[i + 2]) >= 0) {
-					*o++ = (char)(hexval((unsigned char)
-								     q[i + 1]) *
-							      16 +
-						      hexval((unsigned char)
-								     q[i + 2]));
-					i += 2;
-				} else {
-					*o++ = q[i];
-				}
-			}
-			*o = '\0';
-			return out;
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_add_urldecoded(&sb, q + nl + 1, len - nl - 1);
+			return strbuf_detach(&sb, NULL);
 		}
 		q = end && *end == '&' ? end + 1 : NULL;
 	}

@@ -1,8 +1,6 @@
 /* op.c - see op.h: operation records and the checks that need no network. */
 #include "jira/op.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +22,6 @@ const char *jira_op_kind_name(enum jira_op_kind k)
 	return (unsigned)k < sizeof(kind_names) / sizeof(*kind_names)
 		       ? kind_names[k]
 		       : "?";
-}
-
-static int why_set(char *why, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int why_set(char *why, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-	return err;
 }
 
 static void random_id(char out[JIRA_OP_ID_LEN + 1])
@@ -141,12 +128,6 @@ char *jira_op_serialize(const struct jira_op *op)
 	return strbuf_detach(&sb, NULL);
 }
 
-static const char *str_of(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool hex_id(const char *id)
 {
 	if (!id || strlen(id) != JIRA_OP_ID_LEN)
@@ -161,8 +142,8 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 {
 	cJSON *o = cJSON_ParseWithLength(text, len);
 	struct jira_op *op = NULL;
-	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
-	const char *id = str_of(o, "id"), *kind = str_of(o, "kind");
+	const cJSON *ver = json_item(o, "version");
+	const char *id = json_str(o, "id"), *kind = json_str(o, "kind");
 	if (!cJSON_IsObject(o) || !cJSON_IsNumber(ver) ||
 	    ver->valuedouble != 1 || !hex_id(id) || !kind)
 		goto out;
@@ -172,29 +153,27 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 			k = (int)i;
 	if (k < 0)
 		goto out;
-	const char *body = str_of(o, "body");
-	op = jira_op_new((enum jira_op_kind)k, str_of(o, "project"),
-			 str_of(o, "key"), body, body ? strlen(body) : 0);
+	const char *body = json_str(o, "body");
+	op = jira_op_new((enum jira_op_kind)k, json_str(o, "project"),
+			 json_str(o, "key"), body, body ? strlen(body) : 0);
 	if (!op)
 		goto out;
 	memcpy(op->id, id, JIRA_OP_ID_LEN + 1);
-	op->base = dup_or_null(str_of(o, "base"));
-	op->alias = dup_or_null(str_of(o, "alias"));
-	op->alias_closed = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(o, "alias_closed"));
-	op->then_close = cJSON_IsTrue(
-		cJSON_GetObjectItemCaseSensitive(o, "then_close"));
-	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(o, "accepted_ms");
+	op->base = dup_or_null(json_str(o, "base"));
+	op->alias = dup_or_null(json_str(o, "alias"));
+	op->alias_closed = cJSON_IsTrue(json_item(o, "alias_closed"));
+	op->then_close = cJSON_IsTrue(json_item(o, "then_close"));
+	const cJSON *acc = json_item(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;
-	const cJSON *att = cJSON_GetObjectItemCaseSensitive(o, "attempts");
+	const cJSON *att = json_item(o, "attempts");
 	if (cJSON_IsNumber(att) && att->valuedouble >= 0)
 		op->attempts = (int)att->valuedouble;
-	op->last_error = dup_or_null(str_of(o, "last_error"));
-	const cJSON *sent = cJSON_GetObjectItemCaseSensitive(o, "sent_ms");
+	op->last_error = dup_or_null(json_str(o, "last_error"));
+	const cJSON *sent = json_item(o, "sent_ms");
 	if (cJSON_IsNumber(sent))
 		op->sent_ms = (int64_t)sent->valuedouble;
-	const char *made = str_of(o, "made");
+	const char *made = json_str(o, "made");
 	if (made && jira_key_valid(made))
 		op->made = strdup(made);
 	op->maybe_sent = true;
@@ -210,16 +189,16 @@ out:
 /* ---- shared checks ------------------------------------------------------ */
 
 /* The text of a file: UTF-8 without NUL bytes. */
-static int check_text(const char *s, size_t len, const char *what, char *why,
-		      size_t whysize)
+static enum jira_status check_text(const char *s, size_t len, const char *what,
+				   struct jira_error *err)
 {
 	if (memchr(s, '\0', len))
-		return why_set(why, whysize, -EINVAL, "%s contains NUL bytes",
-			       what);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s contains NUL bytes", what);
 	if (!utf8_valid(s, len))
-		return why_set(why, whysize, -EINVAL,
-			       "%s is not valid UTF-8", what);
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s is not valid UTF-8", what);
+	return JIRA_OK;
 }
 
 static size_t utf8_chars(const char *s)
@@ -231,37 +210,51 @@ static size_t utf8_chars(const char *s)
 }
 
 /* Parse a ticket file: a JSON object.  *out to free with cJSON_Delete. */
-static int parse_object(const char *s, size_t len, const char *what,
-			cJSON **out, char *why, size_t whysize)
+static enum jira_status parse_object(const char *s, size_t len,
+				     const char *what, cJSON **out,
+				     struct jira_error *err)
 {
-	int ret = check_text(s, len, what, why, whysize);
+	enum jira_status ret = check_text(s, len, what, err);
 	if (ret)
 		return ret;
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	if (!o) {
 		size_t off = end && end >= s ? (size_t)(end - s) : 0;
-		return why_set(why, whysize, -EINVAL,
-			       "%s is not valid JSON (near byte %zu)", what,
-			       off);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s is not valid JSON (near byte %zu)",
+				      what, off);
 	}
 	/* nothing but white space may follow the value */
 	for (const char *p = end; p && p < s + len; p++) {
 		if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
 			cJSON_Delete(o);
-			return why_set(why, whysize, -EINVAL,
-				       "%s is not valid JSON (extra text at "
-				       "byte %zu)",
-				       what, (size_t)(p - s));
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"%s is not valid JSON (extra text at "
+				"byte %zu)",
+				what, (size_t)(p - s));
 		}
 	}
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return why_set(why, whysize, -EINVAL,
-			       "%s must be a JSON object", what);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "%s must be a JSON object", what);
 	}
 	*out = o;
-	return 0;
+	return JIRA_OK;
+}
+
+/* A ticket file as written: at most JIRA_MAX_BODY bytes of one object. */
+static enum jira_status parse_ticket_file(const char *body, cJSON **out,
+					  struct jira_error *err)
+{
+	size_t len = strlen(body);
+	if (len > JIRA_MAX_BODY)
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the ticket file is larger than " JIRA_MAX_BODY_TEXT);
+	return parse_object(body, len, "the ticket file", out, err);
 }
 
 /* The keys of a §3 ticket file. */
@@ -272,7 +265,7 @@ static const char *const ticket_keys[] = {
 	"comments",
 };
 
-static int check_known_keys(const cJSON *o, char *why, size_t whysize)
+static enum jira_status check_known_keys(const cJSON *o, struct jira_error *err)
 {
 	const cJSON *c;
 	cJSON_ArrayForEach(c, o) {
@@ -281,68 +274,66 @@ static int check_known_keys(const cJSON *o, char *why, size_t whysize)
 		     i++)
 			known |= strcmp(c->string, ticket_keys[i]) == 0;
 		if (!known)
-			return why_set(why, whysize, -EINVAL,
-				       "unknown key \"%s\" (other Jira fields go "
-				       "under \"fields\", by field id)",
-				       c->string);
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"unknown key \"%s\" (other Jira fields go "
+				"under \"fields\", by field id)",
+				c->string);
 	}
-	return 0;
-}
-
-static const cJSON *item(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
+	return JIRA_OK;
 }
 
 /* v must be absent, null or a string. */
-static int want_string_or_null(const cJSON *o, const char *k, char *why,
-			       size_t whysize)
+static enum jira_status want_string_or_null(const cJSON *o, const char *k,
+					    struct jira_error *err)
 {
-	const cJSON *v = item(o, k);
+	const cJSON *v = json_item(o, k);
 	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
-		return why_set(why, whysize, -EINVAL,
-			       "\"%s\" must be a string or null", k);
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"%s\" must be a string or null", k);
+	return JIRA_OK;
 }
 
 /* v must be absent, null or an array of strings. */
-static int want_strings(const cJSON *o, const char *k, char *why,
-			size_t whysize)
+static enum jira_status want_strings(const cJSON *o, const char *k,
+				     struct jira_error *err)
 {
-	const cJSON *v = item(o, k), *c;
+	const cJSON *v = json_item(o, k), *c;
 	if (!v || cJSON_IsNull(v))
-		return 0;
+		return JIRA_OK;
 	if (!cJSON_IsArray(v))
-		return why_set(why, whysize, -EINVAL,
-			       "\"%s\" must be a list of strings", k);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"%s\" must be a list of strings", k);
 	cJSON_ArrayForEach(c, v)
 		if (!cJSON_IsString(c))
-			return why_set(why, whysize, -EINVAL,
-				       "\"%s\" must be a list of strings", k);
-	return 0;
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"\"%s\" must be a list of strings", k);
+	return JIRA_OK;
 }
 
-static int check_value_types(const cJSON *o, char *why, size_t whysize)
+static enum jira_status check_value_types(const cJSON *o,
+					  struct jira_error *err)
 {
 	static const char *const strings[] = { "issuetype", "description",
 					       "priority", "assignee",
 					       "status", "resolution" };
-	int ret;
+	enum jira_status ret;
 	for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++)
-		if ((ret = want_string_or_null(o, strings[i], why, whysize)))
+		if ((ret = want_string_or_null(o, strings[i], err)))
 			return ret;
-	if ((ret = want_strings(o, "labels", why, whysize)) ||
-	    (ret = want_strings(o, "components", why, whysize)))
+	if ((ret = want_strings(o, "labels", err)) ||
+	    (ret = want_strings(o, "components", err)))
 		return ret;
-	const cJSON *f = item(o, "fields");
+	const cJSON *f = json_item(o, "fields");
 	if (f && !cJSON_IsNull(f) && !cJSON_IsObject(f))
-		return why_set(why, whysize, -EINVAL,
-			       "\"fields\" must be an object");
-	const cJSON *s = item(o, "summary");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"fields\" must be an object");
+	const cJSON *s = json_item(o, "summary");
 	if (s && (!cJSON_IsString(s) || !*s->valuestring))
-		return why_set(why, whysize, -EINVAL,
-			       "\"summary\" must be a non-empty string");
-	return 0;
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"summary\" must be a non-empty string");
+	return JIRA_OK;
 }
 
 static cJSON *name_object(const char *name)
@@ -370,11 +361,11 @@ static cJSON *names_list(const cJSON *v)
 
 /* ---- comments ----------------------------------------------------------- */
 
-int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
-			 char *why, size_t whysize)
+enum jira_status jira_comment_payload(const char *bytes, size_t len,
+				      cJSON **json, struct jira_error *err)
 {
 	*json = NULL;
-	int ret = check_text(bytes, len, "the comment", why, whysize);
+	enum jira_status ret = check_text(bytes, len, "the comment", err);
 	if (ret)
 		return ret;
 	size_t n = len;
@@ -387,7 +378,7 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 	while (lead < n && strchr(" \t\r\n", bytes[lead]))
 		lead++;
 	if (lead == n)
-		return 0; /* nothing but white space: nothing to add */
+		return JIRA_OK; /* nothing but white space: nothing to add */
 
 	cJSON *body = NULL;
 	if (bytes[lead] == '{') {
@@ -400,7 +391,7 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 				o = NULL;
 			}
 		}
-		const cJSON *b = item(o, "body");
+		const cJSON *b = json_item(o, "body");
 		if (cJSON_IsObject(o) && cJSON_IsString(b)) {
 			cJSON *c;
 			bool plain = false;
@@ -421,29 +412,31 @@ int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
 		if (!text || !body) {
 			free(text);
 			cJSON_Delete(body);
-			return -ENOMEM;
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
 		}
 		cJSON_AddStringToObject(body, "body", text);
 		free(text);
 	}
-	const char *b = item(body, "body")->valuestring;
+	const char *b = json_item(body, "body")->valuestring;
 	size_t chars = utf8_chars(b);
 	if (chars > JIRA_MAX_COMMENT_CHARS) {
 		cJSON_Delete(body);
-		return why_set(why, whysize, -EFBIG,
-			       "the comment has %zu characters; Jira takes at "
-			       "most %d",
-			       chars, JIRA_MAX_COMMENT_CHARS);
+		return jira_error_set(
+			err, JIRA_ERR_TOO_LARGE,
+			"the comment has %zu characters; Jira takes at "
+			"most %d",
+			chars, JIRA_MAX_COMMENT_CHARS);
 	}
 	bool blank = true;
 	for (const char *p = b; *p && blank; p++)
 		blank = strchr(" \t\r\n", *p) != NULL;
 	if (blank) {
 		cJSON_Delete(body);
-		return 0;
+		return JIRA_OK;
 	}
 	*json = body;
-	return 0;
+	return JIRA_OK;
 }
 
 /* ---- create ------------------------------------------------------------- */
@@ -456,31 +449,33 @@ void jira_create_plan_release(struct jira_create_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-static int native_plan(cJSON *o, const char *project,
-		       const char *default_issuetype,
-		       struct jira_create_plan *plan, char *why,
-		       size_t whysize)
+static enum jira_status native_plan(cJSON *o, const char *project,
+				    const char *default_issuetype,
+				    struct jira_create_plan *plan,
+				    struct jira_error *err)
 {
 	cJSON *c;
 	cJSON_ArrayForEach(c, o)
 		if (strcmp(c->string, "fields") != 0)
-			return why_set(why, whysize, -EINVAL,
-				       "unknown key \"%s\" next to \"fields\"",
-				       c->string);
+			return jira_error_set(
+				err, JIRA_ERR_BAD_REQUEST,
+				"unknown key \"%s\" next to \"fields\"",
+				c->string);
 	cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(o, "fields");
-	const cJSON *s = item(f, "summary");
+	const cJSON *s = json_item(f, "summary");
 	if (!cJSON_IsObject(f) || !cJSON_IsString(s) || !*s->valuestring) {
 		cJSON_Delete(f);
-		return why_set(why, whysize, -EINVAL,
-			       "\"fields\" must hold a non-empty \"summary\"");
+		return jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"\"fields\" must hold a non-empty \"summary\"");
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(f, "project");
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "key", project);
 	cJSON_AddItemToObject(f, "project", p);
-	const cJSON *it = item(f, "issuetype");
-	const char *tname = cJSON_IsString(item(it, "name"))
-				    ? item(it, "name")->valuestring
+	const cJSON *it = json_item(f, "issuetype");
+	const char *tname = cJSON_IsString(json_item(it, "name"))
+				    ? json_item(it, "name")->valuestring
 				    : NULL;
 	if (!it) {
 		cJSON_AddItemToObject(f, "issuetype",
@@ -490,34 +485,32 @@ static int native_plan(cJSON *o, const char *project,
 	plan->issuetype = tname ? strdup(tname) : NULL;
 	plan->native = true;
 	plan->fields = f;
-	return 0;
+	return JIRA_OK;
 }
 
-int jira_create_plan(const char *body, const char *project,
-		     const char *default_issuetype,
-		     struct jira_create_plan *plan, char *why, size_t whysize)
+enum jira_status jira_create_plan(const char *body, const char *project,
+				  const char *default_issuetype,
+				  struct jira_create_plan *plan,
+				  struct jira_error *err)
 {
 	cJSON *o = NULL;
 	memset(plan, 0, sizeof(*plan));
-	size_t len = strlen(body);
-	if (len > JIRA_MAX_BODY)
-		return why_set(why, whysize, -EFBIG,
-			       "the ticket file is larger than 1 MiB");
-	int ret = parse_object(body, len, "the ticket file", &o, why, whysize);
+	enum jira_status ret = parse_ticket_file(body, &o, err);
 	if (ret)
 		return ret;
-	if (!item(o, "summary") && cJSON_IsObject(item(o, "fields"))) {
-		ret = native_plan(o, project, default_issuetype, plan, why,
-				  whysize);
+	if (!json_item(o, "summary") &&
+	    cJSON_IsObject(json_item(o, "fields"))) {
+		ret = native_plan(o, project, default_issuetype, plan, err);
 		cJSON_Delete(o);
 		return ret;
 	}
-	if ((ret = check_known_keys(o, why, whysize)) ||
-	    (ret = check_value_types(o, why, whysize)))
+	if ((ret = check_known_keys(o, err)) ||
+	    (ret = check_value_types(o, err)))
 		goto out;
-	if (!item(o, "summary")) {
-		ret = why_set(why, whysize, -EINVAL,
-			      "\"summary\" is required to create a ticket");
+	if (!json_item(o, "summary")) {
+		ret = jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"\"summary\" is required to create a ticket");
 		goto out;
 	}
 
@@ -526,32 +519,33 @@ int jira_create_plan(const char *body, const char *project,
 	if (!f || !custom) {
 		cJSON_Delete(f);
 		cJSON_Delete(custom);
-		ret = -ENOMEM;
+		ret = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	cJSON *p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "key", project);
 	cJSON_AddItemToObject(f, "project", p);
-	const cJSON *t = item(o, "issuetype");
+	const cJSON *t = json_item(o, "issuetype");
 	const char *tname = cJSON_IsString(t) && *t->valuestring
 				    ? t->valuestring
 				    : default_issuetype;
 	cJSON_AddItemToObject(f, "issuetype", name_object(tname));
-	cJSON_AddStringToObject(f, "summary", item(o, "summary")->valuestring);
+	cJSON_AddStringToObject(f, "summary",
+				json_item(o, "summary")->valuestring);
 	const cJSON *v;
-	if (cJSON_IsString(v = item(o, "description")))
+	if (cJSON_IsString(v = json_item(o, "description")))
 		cJSON_AddStringToObject(f, "description", v->valuestring);
-	if (cJSON_IsString(v = item(o, "priority")))
+	if (cJSON_IsString(v = json_item(o, "priority")))
 		cJSON_AddItemToObject(f, "priority", name_object(v->valuestring));
-	if (cJSON_IsString(v = item(o, "assignee")))
+	if (cJSON_IsString(v = json_item(o, "assignee")))
 		cJSON_AddItemToObject(f, "assignee", name_object(v->valuestring));
-	if (cJSON_GetArraySize(v = item(o, "labels")) > 0)
+	if (cJSON_GetArraySize(v = json_item(o, "labels")) > 0)
 		cJSON_AddItemToObject(f, "labels", cJSON_Duplicate(v, true));
-	if (cJSON_GetArraySize(v = item(o, "components")) > 0)
+	if (cJSON_GetArraySize(v = json_item(o, "components")) > 0)
 		cJSON_AddItemToObject(f, "components", names_list(v));
 	const cJSON *c;
-	cJSON_ArrayForEach(c, item(o, "fields")) {
-		if (cJSON_IsNull(c) || item(f, c->string))
+	cJSON_ArrayForEach(c, json_item(o, "fields")) {
+		if (cJSON_IsNull(c) || json_item(f, c->string))
 			continue;
 		cJSON_AddItemToObject(f, c->string, cJSON_Duplicate(c, true));
 		cJSON_AddItemToArray(custom, cJSON_CreateString(c->string));
@@ -580,10 +574,10 @@ void jira_update_plan_release(struct jira_update_plan *plan)
 /* Is key present in `neu` with a value other than in `old`? */
 static bool changed(const cJSON *old, const cJSON *neu, const char *key)
 {
-	const cJSON *n = item(neu, key);
+	const cJSON *n = json_item(neu, key);
 	if (!n)
 		return false;
-	const cJSON *o = item(old, key);
+	const cJSON *o = json_item(old, key);
 	if (!o)
 		return !cJSON_IsNull(n);
 	return !cJSON_Compare(o, n, true);
@@ -593,36 +587,37 @@ static const cJSON *comment_by_id(const cJSON *list, const char *id)
 {
 	const cJSON *c;
 	cJSON_ArrayForEach(c, list) {
-		const cJSON *cid = item(c, "id");
+		const cJSON *cid = json_item(c, "id");
 		if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0)
 			return c;
 	}
 	return NULL;
 }
 
-static int plan_comments(const cJSON *old, const cJSON *neu,
-			 struct jira_update_plan *plan, char *why,
-			 size_t whysize)
+static enum jira_status plan_comments(const cJSON *old, const cJSON *neu,
+				      struct jira_update_plan *plan,
+				      struct jira_error *err)
 {
-	const cJSON *list = item(neu, "comments"), *c;
+	const cJSON *list = json_item(neu, "comments"), *c;
 	if (!list || cJSON_IsNull(list))
-		return 0;
+		return JIRA_OK;
 	if (!cJSON_IsArray(list))
-		return why_set(why, whysize, -EINVAL,
-			       "\"comments\" must be a list");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "\"comments\" must be a list");
 	cJSON_ArrayForEach(c, list) {
-		const cJSON *id = item(c, "id");
-		if (cJSON_IsTrue(item(c, "pending")))
+		const cJSON *id = json_item(c, "id");
+		if (cJSON_IsTrue(json_item(c, "pending")))
 			continue; /* shown while it waits in the outbox */
 		if (cJSON_IsString(id)) {
-			const cJSON *was =
-				comment_by_id(item(old, "comments"), id->valuestring);
+			const cJSON *was = comment_by_id(
+				json_item(old, "comments"), id->valuestring);
 			if (!was || !cJSON_Compare(was, c, true))
-				return why_set(why, whysize, -EINVAL,
-					       "comment %s cannot be changed "
-					       "through jirafs (add a new "
-					       "entry without \"id\")",
-					       id->valuestring);
+				return jira_error_set(
+					err, JIRA_ERR_BAD_REQUEST,
+					"comment %s cannot be changed "
+					"through jirafs (add a new "
+					"entry without \"id\")",
+					id->valuestring);
 			continue;
 		}
 		cJSON *add = NULL;
@@ -630,26 +625,27 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			add = cJSON_CreateObject();
 			cJSON_AddStringToObject(add, "body", c->valuestring);
 		} else if (cJSON_IsObject(c) &&
-			   cJSON_IsString(item(c, "body"))) {
+			   cJSON_IsString(json_item(c, "body"))) {
 			add = cJSON_CreateObject();
-			cJSON_AddStringToObject(add, "body",
-						item(c, "body")->valuestring);
-			if (cJSON_IsObject(item(c, "visibility")))
+			cJSON_AddStringToObject(
+				add, "body", json_item(c, "body")->valuestring);
+			if (cJSON_IsObject(json_item(c, "visibility")))
 				cJSON_AddItemToObject(
 					add, "visibility",
-					cJSON_Duplicate(item(c, "visibility"),
-							true));
+					cJSON_Duplicate(
+						json_item(c, "visibility"),
+						true));
 		} else {
-			return why_set(why, whysize, -EINVAL,
-				       "a new comment needs a \"body\"");
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "a new comment needs a \"body\"");
 		}
-		const char *b = item(add, "body")->valuestring;
+		const char *b = json_item(add, "body")->valuestring;
 		if (utf8_chars(b) > JIRA_MAX_COMMENT_CHARS) {
 			cJSON_Delete(add);
-			return why_set(why, whysize, -EFBIG,
-				       "a new comment has more than %d "
-				       "characters",
-				       JIRA_MAX_COMMENT_CHARS);
+			return jira_error_set(err, JIRA_ERR_TOO_LARGE,
+					      "a new comment has more than %d "
+					      "characters",
+					      JIRA_MAX_COMMENT_CHARS);
 		}
 		if (!*b) {
 			cJSON_Delete(add);
@@ -659,96 +655,95 @@ static int plan_comments(const cJSON *old, const cJSON *neu,
 			plan->comments = cJSON_CreateArray();
 		cJSON_AddItemToArray(plan->comments, add);
 	}
-	return 0;
+	return JIRA_OK;
 }
 
-int jira_update_plan(const char *base, const char *body,
-		     struct jira_update_plan *plan, char *why, size_t whysize)
+enum jira_status jira_update_plan(const char *base, const char *body,
+				  struct jira_update_plan *plan,
+				  struct jira_error *err)
 {
 	static const char *const read_only[] = { "key", "project", "reporter",
 						 "created", "updated" };
 	cJSON *old = NULL, *neu = NULL;
 	memset(plan, 0, sizeof(*plan));
-	size_t len = strlen(body);
-	if (len > JIRA_MAX_BODY)
-		return why_set(why, whysize, -EFBIG,
-			       "the ticket file is larger than 1 MiB");
-	int ret = parse_object(body, len, "the ticket file", &neu, why,
-			       whysize);
+	enum jira_status ret = parse_ticket_file(body, &neu, err);
 	if (ret)
 		return ret;
 	old = cJSON_Parse(base);
 	if (!cJSON_IsObject(old)) {
-		ret = why_set(why, whysize, -EINVAL,
-			      "the ticket as last read is unusable");
+		ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				     "the ticket as last read is unusable");
 		goto out;
 	}
-	if ((ret = check_known_keys(neu, why, whysize)) ||
-	    (ret = check_value_types(neu, why, whysize)))
+	if ((ret = check_known_keys(neu, err)) ||
+	    (ret = check_value_types(neu, err)))
 		goto out;
 	for (size_t i = 0; i < sizeof(read_only) / sizeof(*read_only); i++) {
 		if (changed(old, neu, read_only[i])) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"%s\" is read-only", read_only[i]);
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"%s\" is read-only",
+					     read_only[i]);
 			goto out;
 		}
 	}
 	bool status_changed = changed(old, neu, "status");
 	if (status_changed) {
-		const cJSON *s = item(neu, "status");
+		const cJSON *s = json_item(neu, "status");
 		if (!cJSON_IsString(s) || !*s->valuestring) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"status\" must name a status");
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"status\" must name a status");
 			goto out;
 		}
 		plan->status = strdup(s->valuestring);
 	}
 	if (changed(old, neu, "resolution")) {
 		if (!status_changed) {
-			ret = why_set(why, whysize, -EINVAL,
-				      "\"resolution\" changes only with "
-				      "\"status\"");
+			ret = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					     "\"resolution\" changes only with "
+					     "\"status\"");
 			goto out;
 		}
-		const cJSON *r = item(neu, "resolution");
+		const cJSON *r = json_item(neu, "resolution");
 		if (cJSON_IsString(r))
 			plan->resolution = strdup(r->valuestring);
 	}
 
 	cJSON *f = cJSON_CreateObject();
 	if (!f) {
-		ret = -ENOMEM;
+		ret = jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	const cJSON *v;
 	if (changed(old, neu, "summary"))
 		cJSON_AddStringToObject(f, "summary",
-					item(neu, "summary")->valuestring);
+					json_item(neu, "summary")->valuestring);
 	if (changed(old, neu, "description"))
-		cJSON_AddItemToObject(f, "description",
-				      cJSON_Duplicate(item(neu, "description"),
-						      true));
+		cJSON_AddItemToObject(
+			f, "description",
+			cJSON_Duplicate(json_item(neu, "description"), true));
 	static const char *const named[] = { "priority", "assignee",
 					     "issuetype" };
 	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++)
 		if (changed(old, neu, named[i]))
-			cJSON_AddItemToObject(f, named[i],
-					      named_or_null(item(neu, named[i])));
+			cJSON_AddItemToObject(
+				f, named[i],
+				named_or_null(json_item(neu, named[i])));
 	if (changed(old, neu, "labels")) {
-		v = item(neu, "labels");
+		v = json_item(neu, "labels");
 		cJSON_AddItemToObject(f, "labels",
 				      cJSON_IsArray(v) ? cJSON_Duplicate(v, true)
 						       : cJSON_CreateArray());
 	}
 	if (changed(old, neu, "components")) {
-		v = item(neu, "components");
+		v = json_item(neu, "components");
 		cJSON_AddItemToObject(f, "components",
 				      cJSON_IsArray(v) ? names_list(v)
 						       : cJSON_CreateArray());
 	}
-	const cJSON *nf = item(neu, "fields"), *of = item(old, "fields"), *c;
+	const cJSON *nf = json_item(neu, "fields"),
+		    *of = json_item(old, "fields"), *c;
 	cJSON_ArrayForEach(c, nf) {
-		if (changed(of, nf, c->string) && !item(f, c->string))
+		if (changed(of, nf, c->string) && !json_item(f, c->string))
 			cJSON_AddItemToObject(f, c->string,
 					      cJSON_Duplicate(c, true));
 	}
@@ -756,7 +751,7 @@ int jira_update_plan(const char *base, const char *body,
 		plan->fields = f;
 	else
 		cJSON_Delete(f);
-	ret = plan_comments(old, neu, plan, why, whysize);
+	ret = plan_comments(old, neu, plan, err);
 out:
 	cJSON_Delete(old);
 	cJSON_Delete(neu);
@@ -767,32 +762,31 @@ out:
 
 /* ---- the whole record --------------------------------------------------- */
 
-int jira_op_check(const struct jira_op *op, bool *empty, char *why,
-		  size_t whysize)
+enum jira_status jira_op_check(const struct jira_op *op, bool *empty,
+			       struct jira_error *err)
 {
 	*empty = false;
 	if (!op->project)
-		return why_set(why, whysize, -EINVAL, "no project");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "no project");
 	if ((op->kind == JIRA_OP_CREATE || op->kind == JIRA_OP_UPDATE) &&
 	    op->body && memchr(op->body, '\0', op->body_len))
-		return why_set(why, whysize, -EINVAL,
-			       "the ticket file contains NUL bytes");
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "the ticket file contains NUL bytes");
 	switch (op->kind) {
 	case JIRA_OP_CREATE: {
 		struct jira_create_plan p;
-		int ret = jira_create_plan(op->body ? op->body : "",
-					   op->project, "Task", &p, why,
-					   whysize);
+		enum jira_status ret = jira_create_plan(
+			op->body ? op->body : "", op->project, "Task", &p, err);
 		jira_create_plan_release(&p);
 		return ret;
 	}
 	case JIRA_OP_UPDATE: {
 		struct jira_update_plan p;
 		if (!op->key || !op->base)
-			return why_set(why, whysize, -EINVAL,
-				       "an update needs a ticket");
-		int ret = jira_update_plan(op->base, op->body ? op->body : "",
-					   &p, why, whysize);
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "an update needs a ticket");
+		enum jira_status ret = jira_update_plan(
+			op->base, op->body ? op->body : "", &p, err);
 		*empty = !ret && !p.fields && !p.status && !p.comments;
 		jira_update_plan_release(&p);
 		return ret;
@@ -800,19 +794,19 @@ int jira_op_check(const struct jira_op *op, bool *empty, char *why,
 	case JIRA_OP_COMMENT: {
 		cJSON *j = NULL;
 		if (!op->key)
-			return why_set(why, whysize, -EINVAL,
-				       "a comment needs a ticket");
-		int ret = jira_comment_payload(op->body ? op->body : "",
-					       op->body_len, &j, why, whysize);
+			return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					      "a comment needs a ticket");
+		enum jira_status ret = jira_comment_payload(
+			op->body ? op->body : "", op->body_len, &j, err);
 		*empty = !ret && !j;
 		cJSON_Delete(j);
 		return ret;
 	}
 	case JIRA_OP_CLOSE:
 	case JIRA_OP_REOPEN:
-		return op->key ? 0
-			       : why_set(why, whysize, -EINVAL,
-					 "a transition needs a ticket");
+		return op->key ? JIRA_OK
+			       : jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+						"a transition needs a ticket");
 	}
-	return why_set(why, whysize, -EINVAL, "unknown operation");
+	return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "unknown operation");
 }

@@ -19,7 +19,9 @@
  *
  * jira_op_check() does every check that needs no network (JSON, UTF-8,
  * required keys, read-only keys, sizes): a record that fails it is refused
- * with EINVAL or EFBIG and never sent.
+ * (JIRA_ERR_BAD_REQUEST, or JIRA_ERR_TOO_LARGE for a size) and never sent.
+ * Like every call into jira/, the checks return a status with the reason
+ * (one line) in err->msg; err may be NULL.
  *
  * Records are plain data owned by whoever holds them; nothing here locks.
  */
@@ -31,9 +33,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jira/status.h"
+
 /* CONTRACT §4.5 */
-#define JIRA_MAX_BODY (1u << 20)        /* a ticket file, in bytes */
-#define JIRA_MAX_BODY_TEXT "1 MiB"       /* JIRA_MAX_BODY, for messages */
+#define JIRA_MAX_BODY_MIB 1 /* a ticket file, in MiB */
+#define JIRA_MAX_BODY ((unsigned)JIRA_MAX_BODY_MIB << 20) /* in bytes */
+/* The limit for messages: "1 MiB". */
+#define JIRA_MAX_BODY_TEXT JIRA_OP_STR(JIRA_MAX_BODY_MIB) " MiB"
+#define JIRA_OP_STR(x) JIRA_OP_STR_(x)
+#define JIRA_OP_STR_(x) #x
 #define JIRA_MAX_COMMENT_CHARS 32767    /* a comment, in characters */
 
 enum jira_op_kind {
@@ -85,24 +93,27 @@ char *jira_op_serialize(const struct jira_op *op);
 struct jira_op *jira_op_parse(const char *text, size_t len);
 
 /*
- * The checks that need no network.  0, or -EINVAL / -EFBIG with the reason
- * (one line) in why.  For a comment, *empty is set when the append adds
- * nothing (whitespace only): the caller then sends nothing and succeeds.
+ * The checks that need no network.  JIRA_OK, JIRA_ERR_BAD_REQUEST,
+ * JIRA_ERR_TOO_LARGE or JIRA_ERR_NOMEM.  For a comment, *empty is set when
+ * the append adds nothing (whitespace only): the caller then sends nothing
+ * and succeeds.
  */
-int jira_op_check(const struct jira_op *op, bool *empty, char *why,
-		  size_t whysize);
+enum jira_status jira_op_check(const struct jira_op *op, bool *empty,
+			       struct jira_error *err);
 
 /* The text of a comment append: plain text with one trailing newline
  * trimmed, or the "body" of a JSON object.  *json receives the object to
- * POST ({"body", "visibility"?}); NULL when empty.  0, -EINVAL or -EFBIG. */
-int jira_comment_payload(const char *bytes, size_t len, cJSON **json,
-			 char *why, size_t whysize);
+ * POST ({"body", "visibility"?}); NULL when empty.  JIRA_OK,
+ * JIRA_ERR_BAD_REQUEST, JIRA_ERR_TOO_LARGE or JIRA_ERR_NOMEM. */
+enum jira_status jira_comment_payload(const char *bytes, size_t len,
+				      cJSON **json, struct jira_error *err);
 
 /*
  * What an update sends, worked out from the ticket as last read (base) and
  * the new file (body): `fields` for one PUT (only what changed), the status
  * to reach (NULL if unchanged), the resolution to give on the way (NULL for
  * the default), and the comments to add.  Every member may be NULL/empty.
+ * Statuses as for jira_op_check(); on failure the plan is empty.
  */
 struct jira_update_plan {
 	cJSON *fields;        /* object for {"fields": ...}, NULL if none */
@@ -110,8 +121,9 @@ struct jira_update_plan {
 	char *resolution;     /* resolution named in the file, if it changed */
 	cJSON *comments;      /* array of comment objects to POST */
 };
-int jira_update_plan(const char *base, const char *body,
-		     struct jira_update_plan *plan, char *why, size_t whysize);
+enum jira_status jira_update_plan(const char *base, const char *body,
+				  struct jira_update_plan *plan,
+				  struct jira_error *err);
 void jira_update_plan_release(struct jira_update_plan *plan);
 
 /*
@@ -120,6 +132,7 @@ void jira_update_plan_release(struct jira_update_plan *plan);
  * {"name"}, names as {"name"}), `native` when the body was Jira's own
  * {"fields": ...} shape (passed through as given), and `custom` the keys
  * that came from the §3 file's "fields" (to keep only those on the screen).
+ * Statuses as for jira_op_check(); on failure the plan is empty.
  */
 struct jira_create_plan {
 	cJSON *fields;
@@ -127,9 +140,10 @@ struct jira_create_plan {
 	cJSON *custom;       /* array of field ids, NULL for native */
 	char *issuetype;     /* the name asked for (or the default) */
 };
-int jira_create_plan(const char *body, const char *project,
-		     const char *default_issuetype,
-		     struct jira_create_plan *plan, char *why, size_t whysize);
+enum jira_status jira_create_plan(const char *body, const char *project,
+				  const char *default_issuetype,
+				  struct jira_create_plan *plan,
+				  struct jira_error *err);
 void jira_create_plan_release(struct jira_create_plan *plan);
 
 #endif

@@ -49,6 +49,19 @@ bool jira_status_transient(enum jira_status st)
 	}
 }
 
+bool jira_status_auth(enum jira_status st)
+{
+	switch (st) {
+	case JIRA_ERR_AUTH:
+	case JIRA_ERR_FORBIDDEN:
+	case JIRA_ERR_CAPTCHA:
+	case JIRA_ERR_AUTH_DISABLED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Transport failures that happen before a byte of the request leaves
  * (writes always go out on a fresh connection): the connection could not
  * be made, or its TLS handshake failed. */

@@ -58,6 +58,10 @@ const char *jira_status_name(enum jira_status st);
  * HTML/garbled answers. */
 bool jira_status_transient(enum jira_status st);
 
+/* True for credential problems, which no retry fixes until the user acts:
+ * not authenticated, forbidden, a CAPTCHA demanded, the method disabled. */
+bool jira_status_auth(enum jira_status st);
+
 /* Inputs of the classification, filled by the transport. */
 struct jira_answer {
 	int curl_code;          /* CURLcode; 0 = an HTTP answer arrived */

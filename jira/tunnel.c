@@ -249,7 +249,9 @@ static void drain(struct tunnel *t, int fd, char *last, size_t size)
 static void *supervise(void *arg)
 {
 	struct tunnel *t = arg;
-	int64_t backoff = RESTART_MIN_MS;
+	static const struct backoff policy = { RESTART_MIN_MS, RESTART_MAX_MS,
+					       0 };
+	unsigned failures = 0; /* restarts since the tunnel was last up */
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
 		int port = t->socks_port > 0 && !answers(t->socks_port)
@@ -287,7 +289,7 @@ static void *supervise(void *arg)
 					jlog_notice("ssh tunnel to %s is up "
 						    "(SOCKS on 127.0.0.1:%d)",
 						    t->dest, port);
-					backoff = RESTART_MIN_MS;
+					failures = 0;
 				}
 			}
 			drain(t, errfd, last, sizeof(last));
@@ -304,17 +306,19 @@ static void *supervise(void *arg)
 			if (!t->stopping)
 				jlog_warn("ssh tunnel to %s is down: %s; "
 					  "restarting in %lld ms",
-					  t->dest, why, (long long)backoff);
+					  t->dest, why,
+					  (long long)backoff_ms(&policy,
+								failures));
 		}
 		if (t->stopping)
 			break;
-		struct timespec ts = deadline_timespec(deadline_in(backoff));
+		struct timespec ts = deadline_timespec(
+			deadline_in(backoff_ms(&policy, failures)));
 		while (!t->stopping &&
 		       pthread_cond_timedwait(&t->changed, &t->lock, &ts) !=
 			       ETIMEDOUT)
 			;
-		backoff = backoff * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
-						       : backoff * 2;
+		failures++;
 		if (!t->stopping) {
 			t->restarts++;
 			set_state(t, T_STARTING, NULL);
@@ -346,11 +350,7 @@ int tunnel_start(const char *spec, const char *ssh_command,
 		return -EINVAL;
 	}
 	pthread_mutex_init(&t->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->changed, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&t->changed);
 	t->state = T_STARTING;
 	if (pthread_create(&t->supervisor, NULL, supervise, t)) {
 		pthread_cond_destroy(&t->changed);

@@ -2,6 +2,7 @@
 #include "jira/write.h"
 
 #include <errno.h>
+#include <fuse_opt.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/json.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
@@ -135,17 +137,6 @@ void jira_op_result_release(struct jira_op_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static const cJSON *item(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = item(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Every "values" of a paged createmeta resource, as one array. */
 static enum jira_status fetch_paged(struct jira_writer *w, const char *path,
 				    deadline_t d, cJSON **out,
@@ -173,7 +164,7 @@ static enum jira_status fetch_paged(struct jira_writer *w, const char *path,
 			cJSON_AddItemToArray(all, v);
 		}
 		cJSON_Delete(values);
-		bool last = cJSON_IsTrue(item(j, "isLast")) || n == 0;
+		bool last = cJSON_IsTrue(json_item(j, "isLast")) || n == 0;
 		cJSON_Delete(j);
 		if (last)
 			break;
@@ -253,7 +244,7 @@ static void list_names(struct strbuf *sb, const cJSON *values)
 	const cJSON *v;
 	bool first = true;
 	cJSON_ArrayForEach(v, values) {
-		const char *n = str(v, "name");
+		const char *n = json_str(v, "name");
 		if (!n)
 			continue;
 		strbuf_addf(sb, "%s%s", first ? "" : ", ", n);
@@ -278,12 +269,12 @@ static enum jira_status resolve_create(struct jira_writer *w,
 		return st;
 	const cJSON *type = NULL, *v;
 	cJSON_ArrayForEach(v, types) {
-		const char *n = str(v, "name");
+		const char *n = json_str(v, "name");
 		if (n && plan->issuetype &&
 		    strcasecmp(n, plan->issuetype) == 0)
 			type = v;
 	}
-	const char *id = type ? str(type, "id") : NULL;
+	const char *id = type ? json_str(type, "id") : NULL;
 	if (!id) {
 		struct strbuf sb = STRBUF_INIT;
 		list_names(&sb, types);
@@ -319,7 +310,7 @@ static enum jira_status resolve_create(struct jira_writer *w,
 				 strcmp(f->string, "issuetype") == 0 ||
 				 strcmp(f->string, "summary") == 0;
 		cJSON_ArrayForEach(v, screen) {
-			const char *fid = str(v, "fieldId");
+			const char *fid = json_str(v, "fieldId");
 			on_screen |= fid && strcmp(fid, f->string) == 0;
 		}
 		if (!on_screen) {
@@ -354,20 +345,9 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 static enum jira_status lookup_failed(enum jira_status st, const char *what,
 				      struct jira_error *err)
 {
-	switch (st) {
-	case JIRA_OK:
-	case JIRA_ERR_AUTH:
-	case JIRA_ERR_FORBIDDEN:
-	case JIRA_ERR_CAPTCHA:
-	case JIRA_ERR_AUTH_DISABLED:
-	case JIRA_ERR_NOMEM:
-	case JIRA_ERR_LOOKUP:
+	if (st == JIRA_OK || st == JIRA_ERR_NOMEM || jira_status_auth(st) ||
+	    jira_status_transient(st)) /* LOOKUP is transient */
 		return st;
-	default:
-		if (jira_status_transient(st))
-			return st;
-		break;
-	}
 	char was[JIRA_ERROR_MSG_MAX];
 	snprintf(was, sizeof(was), "%s", err->msg);
 	return jira_error_set(err, JIRA_ERR_LOOKUP,
@@ -426,12 +406,12 @@ static enum jira_status has_marker(struct jira_writer *w, const char *key,
 		return JIRA_OK;
 	if (st != JIRA_OK)
 		return st;
-	const cJSON *v = item(j, "value");
+	const cJSON *v = json_item(j, "value");
 	cJSON *parsed = NULL;
 	if (cJSON_IsString(v)) /* the value as JSON text, as some versions
 				  answer it */
 		v = parsed = cJSON_Parse(v->valuestring);
-	const char *op = str(v, "op");
+	const char *op = json_str(v, "op");
 	*yes = op && strcmp(op, id) == 0;
 	cJSON_Delete(parsed);
 	cJSON_Delete(j);
@@ -491,11 +471,12 @@ static enum jira_status find_created(struct jira_writer *w,
 		free(body);
 		if (st != JIRA_OK)
 			break;
-		const cJSON *issues = item(page, "issues"), *i;
+		const cJSON *issues = json_item(page, "issues"), *i;
 		int n = cJSON_GetArraySize(issues);
 		cJSON_ArrayForEach(i, issues) {
-			const char *k = str(i, "key");
-			const char *s = str(item(i, "fields"), "summary");
+			const char *k = json_str(i, "key");
+			const char *s =
+				json_str(json_item(i, "fields"), "summary");
 			if (!k || !jira_key_valid(k) ||
 			    (summary && (!s || !same_summary(s, summary))))
 				continue;
@@ -511,7 +492,7 @@ static enum jira_status find_created(struct jira_writer *w,
 				break;
 			}
 		}
-		const cJSON *total = item(page, "total");
+		const cJSON *total = json_item(page, "total");
 		start += n;
 		bool last = n == 0 || !cJSON_IsNumber(total) ||
 			    start >= total->valuedouble;
@@ -559,19 +540,16 @@ static enum jira_status apply_create(struct jira_writer *w,
 		return then_close(w, op, d, res, err);
 	}
 	struct jira_create_plan plan;
-	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_create_plan(op->body ? op->body : "", op->project,
-				 w->default_issuetype, &plan, why, sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
-							: JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	enum jira_status st = JIRA_OK;
+	enum jira_status st =
+		jira_create_plan(op->body ? op->body : "", op->project,
+				 w->default_issuetype, &plan, err);
+	if (st != JIRA_OK)
+		return st;
 	if (op->maybe_sent) {
 		/* an earlier try may have made it: never create it twice */
 		char *key = NULL;
-		st = find_created(w, op, str(plan.fields, "summary"), d, &key,
-				  err);
+		st = find_created(w, op, json_str(plan.fields, "summary"), d,
+				  &key, err);
 		if (st != JIRA_OK) {
 			jira_create_plan_release(&plan);
 			return st;
@@ -618,7 +596,7 @@ static enum jira_status apply_create(struct jira_writer *w,
 		cJSON_Delete(answer);
 		return st;
 	}
-	const char *key = str(answer, "key");
+	const char *key = json_str(answer, "key");
 	if (!key || !jira_key_valid(key)) {
 		cJSON_Delete(answer);
 		res->maybe_sent = true; /* a 2xx: it may well exist */
@@ -637,7 +615,8 @@ static enum jira_status apply_create(struct jira_writer *w,
 
 static bool leads_to_done(const cJSON *t)
 {
-	const char *cat = str(item(item(t, "to"), "statusCategory"), "key");
+	const char *cat = json_str(
+		json_item(json_item(t, "to"), "statusCategory"), "key");
 	return cat && strcmp(cat, "done") == 0;
 }
 
@@ -655,13 +634,13 @@ const cJSON *jira_pick_transition(const cJSON *transitions, bool done,
 			continue;
 		if (!first)
 			first = t;
-		const char *n = str(t, "name");
+		const char *n = json_str(t, "name");
 		if (wanted && n && strcasecmp(n, wanted) == 0)
 			return t;
 	}
 	for (size_t i = 0; i < nlike; i++) {
 		cJSON_ArrayForEach(t, transitions) {
-			const char *n = str(t, "name");
+			const char *n = json_str(t, "name");
 			if (leads_to_done(t) == done && n &&
 			    strcasestr(n, like[i]))
 				return t;
@@ -677,9 +656,9 @@ static const cJSON *allowed_named(const cJSON *allowed, const char *name)
 	if (!name)
 		return NULL;
 	cJSON_ArrayForEach(v, allowed) {
-		const char *n = str(v, "name");
+		const char *n = json_str(v, "name");
 		if (!n)
-			n = str(v, "value");
+			n = json_str(v, "value");
 		if (n && strcasecmp(n, name) == 0)
 			return v;
 	}
@@ -689,25 +668,27 @@ static const cJSON *allowed_named(const cJSON *allowed, const char *name)
 static cJSON *ref_to(const cJSON *v)
 {
 	cJSON *o = cJSON_CreateObject();
-	if (str(v, "id"))
-		cJSON_AddStringToObject(o, "id", str(v, "id"));
-	else if (str(v, "name"))
-		cJSON_AddStringToObject(o, "name", str(v, "name"));
-	else if (str(v, "value"))
-		cJSON_AddStringToObject(o, "value", str(v, "value"));
+	if (json_str(v, "id"))
+		cJSON_AddStringToObject(o, "id", json_str(v, "id"));
+	else if (json_str(v, "name"))
+		cJSON_AddStringToObject(o, "name", json_str(v, "name"));
+	else if (json_str(v, "value"))
+		cJSON_AddStringToObject(o, "value", json_str(v, "value"));
 	return o;
 }
 
-cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
-			      char *why, size_t whysize)
+enum jira_status jira_transition_fields(const cJSON *transition,
+					const char *resolution, cJSON **fields,
+					struct jira_error *err)
 {
 	cJSON *out = cJSON_CreateObject();
 	const cJSON *f;
+	*fields = NULL;
 	if (!out)
-		return NULL;
-	cJSON_ArrayForEach(f, item(transition, "fields")) {
-		const cJSON *allowed = item(f, "allowedValues");
-		bool required = cJSON_IsTrue(item(f, "required"));
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	cJSON_ArrayForEach(f, json_item(transition, "fields")) {
+		const cJSON *allowed = json_item(f, "allowedValues");
+		bool required = cJSON_IsTrue(json_item(f, "required"));
 		bool is_resolution = strcmp(f->string, "resolution") == 0;
 		if (!required && !is_resolution)
 			continue;
@@ -722,11 +703,12 @@ cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
 						      ref_to(v));
 				continue;
 			}
-		} else if (cJSON_IsTrue(item(f, "hasDefaultValue"))) {
+		} else if (cJSON_IsTrue(json_item(f, "hasDefaultValue"))) {
 			continue;
 		} else if (cJSON_GetArraySize(allowed) > 0) {
 			const cJSON *v = cJSON_GetArrayItem(allowed, 0);
-			const char *type = str(item(f, "schema"), "type");
+			const char *type =
+				json_str(json_item(f, "schema"), "type");
 			if (type && strcmp(type, "array") == 0) {
 				cJSON *arr = cJSON_CreateArray();
 				cJSON_AddItemToArray(arr, ref_to(v));
@@ -739,15 +721,25 @@ cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
 		}
 		if (!required)
 			continue;
-		snprintf(why, whysize,
-			 "the transition \"%s\" requires the field \"%s\", "
-			 "which jirafs cannot fill",
-			 str(transition, "name") ? str(transition, "name") : "?",
-			 f->string);
+		const char *name = json_str(transition, "name");
 		cJSON_Delete(out);
-		return NULL;
+		return jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"the transition \"%s\" requires the field "
+			"\"%s\", which jirafs cannot fill",
+			name ? name : "?", f->string);
 	}
-	return out;
+	*fields = out;
+	return JIRA_OK;
+}
+
+/* Say which ticket err is about: "KEY: " before its message. */
+static enum jira_status about(const char *key, enum jira_status st,
+			      struct jira_error *err)
+{
+	char was[JIRA_ERROR_MSG_MAX];
+	snprintf(was, sizeof(was), "%s", err->msg);
+	return jira_error_set(err, st, "%s: %.900s", key, was);
 }
 
 static enum jira_status get_transitions(struct jira_writer *w,
@@ -767,9 +759,10 @@ static void names_of_transitions(struct strbuf *sb, const cJSON *list)
 	bool first = true;
 	cJSON_ArrayForEach(t, list) {
 		strbuf_addf(sb, "%s%s -> %s", first ? "" : ", ",
-			    str(t, "name") ? str(t, "name") : "?",
-			    str(item(t, "to"), "name") ? str(item(t, "to"), "name")
-						       : "?");
+			    json_str(t, "name") ? json_str(t, "name") : "?",
+			    json_str(json_item(t, "to"), "name")
+				    ? json_str(json_item(t, "to"), "name")
+				    : "?");
 		first = false;
 	}
 }
@@ -782,15 +775,15 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 				       struct jira_op_result *res,
 				       struct jira_error *err)
 {
-	char why[JIRA_ERROR_MSG_MAX];
-	cJSON *fields = jira_transition_fields(
-		t, resolution ? resolution : w->resolution, why, sizeof(why));
-	if (!fields)
-		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s", key,
-				      why);
+	cJSON *fields = NULL;
+	enum jira_status st = jira_transition_fields(
+		t, resolution ? resolution : w->resolution, &fields, err);
+	if (st != JIRA_OK)
+		return about(key, st, err);
 	cJSON *req = cJSON_CreateObject();
 	cJSON *tr = cJSON_AddObjectToObject(req, "transition");
-	cJSON_AddStringToObject(tr, "id", str(t, "id") ? str(t, "id") : "");
+	cJSON_AddStringToObject(tr, "id",
+				json_str(t, "id") ? json_str(t, "id") : "");
 	if (fields->child)
 		cJSON_AddItemToObject(req, "fields", fields);
 	else
@@ -802,10 +795,10 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 	char path[512];
 	snprintf(path, sizeof(path), "/rest/api/2/issue/%s/transitions", key);
 	cJSON *answer = NULL;
-	enum jira_status st = sent(
-		res, jira_request_json(w->c, "POST", path, body, d, false,
-				       &answer, err),
-		err);
+	st = sent(res,
+		  jira_request_json(w->c, "POST", path, body, d, false, &answer,
+				    err),
+		  err);
 	free(body);
 	cJSON_Delete(answer);
 	if (st != JIRA_OK)
@@ -817,15 +810,16 @@ static enum jira_status run_transition(struct jira_writer *w, const char *key,
 		res->maybe_sent = true; /* it went through: read back first */
 		return st;
 	}
-	const char *to = str(item(t, "to"), "name");
+	const char *to = json_str(json_item(t, "to"), "name");
 	if (back->done != leads_to_done(t) ||
 	    (to && strcasecmp(back->status, to) != 0)) {
 		/* the workflow did not take it: a refusal, not an outage */
-		st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
-				    "%s: Jira accepted \"%s\" but the ticket "
-				    "is still %s",
-				    key, str(t, "name") ? str(t, "name") : "?",
-				    back->status);
+		st = jira_error_set(
+			err, JIRA_ERR_BAD_REQUEST,
+			"%s: Jira accepted \"%s\" but the ticket "
+			"is still %s",
+			key, json_str(t, "name") ? json_str(t, "name") : "?",
+			back->status);
 		jira_issue_unref(back);
 		return st;
 	}
@@ -858,7 +852,7 @@ static enum jira_status transition(struct jira_writer *w, const char *key,
 	enum jira_status st = get_transitions(w, key, d, &j, err);
 	if (st != JIRA_OK)
 		return st;
-	const cJSON *list = item(j, "transitions");
+	const cJSON *list = json_item(j, "transitions");
 	const cJSON *t = jira_pick_transition(
 		list, done, done ? w->close_transition : NULL);
 	if (!t) {
@@ -889,7 +883,7 @@ static enum jira_status comment_exists(struct jira_writer *w, const char *key,
 				       deadline_t d, bool *found,
 				       struct jira_error *err)
 {
-	const char *body = str(payload, "body");
+	const char *body = json_str(payload, "body");
 	enum jira_status st = JIRA_OK;
 	*found = false;
 	/* a minute of clock difference between here and Jira */
@@ -906,12 +900,12 @@ static enum jira_status comment_exists(struct jira_writer *w, const char *key,
 		st = jira_get_json(w->c, path, d, &j, err);
 		if (st != JIRA_OK)
 			break;
-		const cJSON *list = item(j, "comments"), *c;
+		const cJSON *list = json_item(j, "comments"), *c;
 		int n = cJSON_GetArraySize(list);
 		cJSON_ArrayForEach(c, list) {
-			const char *b = str(c, "body");
+			const char *b = json_str(c, "body");
 			struct timespec ts = { 0 };
-			const char *created = str(c, "created");
+			const char *created = json_str(c, "created");
 			if (created)
 				jira_time_parse(created, &ts);
 			int64_t at = (int64_t)ts.tv_sec * 1000;
@@ -920,7 +914,7 @@ static enum jira_status comment_exists(struct jira_writer *w, const char *key,
 			else if (b && body && strcmp(b, body) == 0)
 				*found = true;
 		}
-		const cJSON *total = item(j, "total");
+		const cJSON *total = json_item(j, "total");
 		start += n;
 		if (n == 0 || !cJSON_IsNumber(total) ||
 		    start >= total->valuedouble)
@@ -958,15 +952,10 @@ static enum jira_status apply_update(struct jira_writer *w,
 				     struct jira_error *err)
 {
 	struct jira_update_plan plan;
-	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_update_plan(op->base ? op->base : "",
-				 op->body ? op->body : "", &plan, why,
-				 sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -ENOMEM ? JIRA_ERR_NOMEM
-							: JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	enum jira_status st = JIRA_OK;
+	enum jira_status st = jira_update_plan(
+		op->base ? op->base : "", op->body ? op->body : "", &plan, err);
+	if (st != JIRA_OK)
+		return st;
 	cJSON *trans = NULL;
 	const cJSON *t = NULL;
 
@@ -974,9 +963,9 @@ static enum jira_status apply_update(struct jira_writer *w,
 	 * status asked for cannot be reached */
 	if (plan.status) {
 		st = get_transitions(w, op->key, d, &trans, err);
-		const cJSON *list = item(trans, "transitions"), *x;
+		const cJSON *list = json_item(trans, "transitions"), *x;
 		cJSON_ArrayForEach(x, list) {
-			const char *to = str(item(x, "to"), "name");
+			const char *to = json_str(json_item(x, "to"), "name");
 			if (to && strcasecmp(to, plan.status) == 0) {
 				t = x;
 				break;
@@ -993,17 +982,16 @@ static enum jira_status apply_update(struct jira_writer *w,
 			strbuf_release(&sb);
 		}
 		/* and its screen must be fillable, before anything changes */
-		cJSON *probe = st == JIRA_OK && t
-				       ? jira_transition_fields(
-						 t,
-						 plan.resolution
-							 ? plan.resolution
-							 : w->resolution,
-						 why, sizeof(why))
-				       : NULL;
-		if (st == JIRA_OK && t && !probe)
-			st = jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s: %s",
-					    op->key, why);
+		cJSON *probe = NULL;
+		if (st == JIRA_OK && t) {
+			st = jira_transition_fields(t,
+						    plan.resolution
+							    ? plan.resolution
+							    : w->resolution,
+						    &probe, err);
+			if (st != JIRA_OK)
+				st = about(op->key, st, err);
+		}
 		cJSON_Delete(probe);
 	}
 	bool plan_had_fields = plan.fields != NULL;
@@ -1057,17 +1045,11 @@ static enum jira_status apply_comment(struct jira_writer *w,
 				      struct jira_error *err)
 {
 	cJSON *payload = NULL;
-	char why[JIRA_ERROR_MSG_MAX];
-	int r = jira_comment_payload(op->body ? op->body : "", op->body_len,
-				     &payload, why, sizeof(why));
-	if (r)
-		return jira_error_set(err, r == -EFBIG ? JIRA_ERR_TOO_LARGE
-						       : JIRA_ERR_BAD_REQUEST,
-				      "%s", why);
-	if (!payload)
-		return JIRA_OK;
+	enum jira_status st = jira_comment_payload(op->body ? op->body : "",
+						   op->body_len, &payload, err);
+	if (st != JIRA_OK || !payload)
+		return st;
 	bool found = false;
-	enum jira_status st = JIRA_OK;
 	if (op->maybe_sent)
 		st = comment_exists(w, op->key, payload, op->accepted_ms, d,
 				    &found, err);

@@ -22,8 +22,6 @@
 #ifndef JIRAFS_JIRA_WRITE_H
 #define JIRAFS_JIRA_WRITE_H
 
-#include <fuse_opt.h>
-
 #include "jira/client.h"
 #include "jira/op.h"
 
@@ -35,6 +33,7 @@ struct jira_write_config {
 	char *resolution;        /* NULL: "Done", else the first allowed */
 };
 
+struct fuse_args; /* <fuse_opt.h> */
 int jira_write_opt_parse(struct fuse_args *args, struct jira_write_config *cfg);
 void jira_write_config_release(struct jira_write_config *cfg);
 void jira_write_opt_help(void);
@@ -96,9 +95,12 @@ const cJSON *jira_pick_transition(const cJSON *transitions, bool done,
 
 /* The fields a transition's screen requires, filled (exposed for tests):
  * resolution from `resolution`, else "Done", else the first allowed value;
- * other required fields with allowed values get the first one.  NULL with
- * the reason in why when a required field cannot be filled. */
-cJSON *jira_transition_fields(const cJSON *transition, const char *resolution,
-			      char *why, size_t whysize);
+ * other required fields with allowed values get the first one.  *out is
+ * the object to send as "fields" (maybe empty).  JIRA_OK,
+ * JIRA_ERR_BAD_REQUEST when a required field cannot be filled, or
+ * JIRA_ERR_NOMEM; *out is NULL on failure. */
+enum jira_status jira_transition_fields(const cJSON *transition,
+					const char *resolution, cJSON **out,
+					struct jira_error *err);
 
 #endif

@@ -17,7 +17,6 @@ struct blob_chunk {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct blob_chunk *current; /* guarded by lock */
-static size_t mapped;              /* guarded by lock */
 
 static size_t round_up(size_t n)
 {
@@ -27,7 +26,6 @@ static size_t round_up(size_t n)
 /* With lock held. */
 static void unmap(struct blob_chunk *c)
 {
-	mapped -= c->size;
 	munmap(c, c->size);
 }
 
@@ -45,7 +43,6 @@ static struct blob_chunk *new_chunk(size_t need)
 	c->size = size;
 	c->used = sizeof(*c);
 	c->live = 0;
-	mapped += size;
 	return c;
 }
 
@@ -91,12 +88,4 @@ void blob_free(struct blob_chunk *c)
 			unmap(c);
 	}
 	pthread_mutex_unlock(&lock);
-}
-
-size_t blob_mapped(void)
-{
-	pthread_mutex_lock(&lock);
-	size_t m = mapped;
-	pthread_mutex_unlock(&lock);
-	return m;
 }

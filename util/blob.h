@@ -24,7 +24,5 @@ void *blob_alloc(size_t n, struct blob_chunk **chunk);
 /* Free a blob of chunk (NULL is a no-op). */
 void blob_free(struct blob_chunk *chunk);
 
-/* Bytes mapped for blobs now (for .jirafs/status and the benchmark). */
-size_t blob_mapped(void);
 
 #endif

@@ -414,3 +414,22 @@ int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 	*vlen = w->pos - v;
 	return 1;
 }
+
+/* ---- reading members ----------------------------------------------------- */
+
+const cJSON *json_item(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+const char *json_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = json_item(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+char *json_strdup(const cJSON *o, const char *k)
+{
+	const char *s = json_str(o, k);
+	return s ? strdup(s) : NULL;
+}

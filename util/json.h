@@ -72,6 +72,19 @@ int json_walk_start(struct json_walk *w, const char *s, size_t n);
 int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 		   const char **val, size_t *vlen);
 
+/*
+ * Reading members.  o may be NULL or not an object: every getter then
+ * finds nothing.  Keys are compared case-sensitively.
+ */
+/* The member k of o, or NULL. */
+const cJSON *json_item(const cJSON *o, const char *k);
+/* The string member k of o (owned by o), or NULL when absent or not a
+ * string. */
+const char *json_str(const cJSON *o, const char *k);
+/* A malloc'd copy of the string member k of o, or NULL (absent, not a
+ * string, or out of memory). */
+char *json_strdup(const cJSON *o, const char *k);
+
 /* True if the len bytes at s are well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t len);

@@ -94,6 +94,36 @@ int strbuf_add_urlencoded(struct strbuf *sb, const char *s)
 	return 0;
 }
 
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int strbuf_add_urldecoded(struct strbuf *sb, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n &&
+			   hexval((unsigned char)s[i + 1]) >= 0 &&
+			   hexval((unsigned char)s[i + 2]) >= 0) {
+			c = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+				   hexval((unsigned char)s[i + 2]));
+			i += 2;
+		}
+		if (strbuf_addc(sb, c))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 char *strbuf_detach(struct strbuf *sb, size_t *len)
 {
 	if (sb->failed) {

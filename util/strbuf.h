@@ -31,6 +31,10 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 /* Append s percent-encoded for a URL query component (RFC 3986 unreserved
  * characters are kept). */
 int strbuf_add_urlencoded(struct strbuf *sb, const char *s);
+/* Append the n bytes at s decoded from a URL query or form component: '+'
+ * is a space, %XX the byte XX; anything else, a malformed escape included,
+ * is kept as it is. */
+int strbuf_add_urldecoded(struct strbuf *sb, const char *s, size_t n);
 /* The content as a malloc'd string owned by the caller (never NULL unless
  * out of memory); the strbuf is left empty. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);

@@ -5,10 +5,15 @@ is really mounted (failing fast, with the daemon's output, if the daemon
 died), and on unmount requires the daemon to exit 0 with no sanitizer
 report in its output.  `cleanup()` lazily unmounts and kills leftovers; the
 fixtures call it whatever happened.
+
+It also holds the helpers every suite shares: wait_for, free_port, status,
+read_log, creates and wait_for_refresh.
 """
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -20,16 +25,65 @@ SANITIZER_RE = re.compile(
 SLOW = float(os.environ.get("JIRAFS_TEST_SLOWDOWN", "1"))
 
 
-def wait_for(fn, timeout=60, what="the condition"):
-    """fn()'s first true value within timeout seconds (scaled by SLOW), else a failure."""
+def wait_for(fn, timeout=60, what="the condition", interval=0.1):
+    """fn()'s first true value within timeout seconds (scaled by SLOW), else a
+    failure naming what and fn()'s last value.  An exception from fn() fails
+    at once: fn() catches what it means to wait out."""
     t0 = time.monotonic()
     deadline = timeout * SLOW
-    while time.monotonic() - t0 < deadline:
+    while True:
         v = fn()
         if v:
             return v
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {deadline:.0f} s")
+        if time.monotonic() - t0 >= deadline:
+            raise AssertionError(f"{what} did not happen within {deadline:.0f} s "
+                                 f"(last: {v!r})")
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status_text(m):
+    """The text of the mount's .jirafs/status."""
+    with open(m.p(".jirafs", "status")) as f:
+        return f.read()
+
+
+def status(m):
+    """The mount's .jirafs/status, parsed."""
+    return json.loads(status_text(m))
+
+
+def read_log(m):
+    """The mount's .jirafs/log (not the daemon's output: Mount.log())."""
+    with open(m.p(".jirafs", "log")) as f:
+        return f.read()
+
+
+def creates(emu, since):
+    """The creates (POST /rest/api/2/issue) the emulator logged from seq since."""
+    return [r for r in emu.requests(since=since, method="POST", path="/rest/api/2/issue")
+            if r["path"] == "/rest/api/2/issue"]
+
+
+def wait_for_refresh(m, project, timeout=30):
+    """List project until jirafs has listed it from Jira again: for a listing
+    that goes stale (cache_ttl, at least the 1 s floor of LOOKUP_MIN_FRESH_MS
+    in fs/tree.c), rather than sleeping for that long.  Returns the names of
+    the last listing."""
+    before = status(m)["counters"]["listings"]
+    names = []
+
+    def refreshed():
+        names[:] = os.listdir(m.p(project))
+        return status(m)["counters"]["listings"] > before
+    wait_for(refreshed, timeout, f"a refresh of {project}")
+    return names
 
 
 def is_mounted(path):

@@ -10,14 +10,10 @@ import socket
 import subprocess
 import time
 
+from mountlib import free_port  # noqa: F401 (sshlib.free_port, as before)
+
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answers(port):

@@ -4,7 +4,6 @@ run as a user would run them; secrets stay out of argv and logs."""
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -13,13 +12,8 @@ import urllib.request
 
 import pytest
 
+from mountlib import free_port, status
 from ticket_model import is_done
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def secret_file(tmp_path, name, value):
@@ -291,8 +285,8 @@ def test_oauth2_read_scope_cannot_write(fresh_emulator, mount, jirafs_bin, tmp_p
     with open(m.p("SEC", "nope.json"), "w") as f:
         f.write('{"summary": "not allowed"}')
     assert os.getxattr(m.p("SEC", "nope.json"), "user.jira.state") == b"pending"
-    status = json.loads(open(m.p(".jirafs", "status")).read())
-    assert status["outbox"] == 1 and "scope" in status["auth_problem"]
+    st = status(m)
+    assert st["outbox"] == 1 and "scope" in st["auth_problem"]
     assert len(os.listdir(m.p(".jirafs", "outbox"))) == 1
 
 

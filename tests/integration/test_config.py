@@ -1,14 +1,12 @@
 """Operating it (CONTRACT §7): options from ~/.config/jirafs/config or
 -o config=FILE, and mounting through mount(8) and an /etc/fstab line."""
-import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
-from mountlib import is_mounted
+from mountlib import is_mounted, status, wait_for
 from testenv import IN_CI
 
 
@@ -17,10 +15,6 @@ def write_config(path, text, mode=0o600):
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, mode)
-
-
-def status(m):
-    return json.load(open(m.p(".jirafs", "status")))
 
 
 def projects(path):
@@ -130,8 +124,6 @@ def test_mount_t_fuse_jirafs_and_an_fstab_line(as_root, emulator, jirafs_bin, to
     assert any(n.endswith(".json") for n in (out / "sec").read_text().split())
     assert (out / "second").read_text().split() == [".jirafs", "OPS"]
     # each daemon went away with its unmount
-    t0 = time.monotonic()
-    while subprocess.run(["pgrep", "-f", f"jirafs {emulator.url} {mnt}"],
-                         capture_output=True).returncode == 0:
-        assert time.monotonic() - t0 < 20, "jirafs still running after umount"
-        time.sleep(0.1)
+    wait_for(lambda: subprocess.run(["pgrep", "-f", f"jirafs {emulator.url} {mnt}"],
+                                    capture_output=True).returncode != 0,
+             20, "jirafs's exit after umount")

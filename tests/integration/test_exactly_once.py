@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mountlib import wait_for
+from mountlib import creates, read_log, wait_for, wait_for_refresh
 
 
 @pytest.fixture
@@ -23,18 +23,8 @@ def m(emu, mount):
     return mount(emu, "timeout=5")
 
 
-def log_of(m):
-    with open(m.p(".jirafs", "log")) as f:
-        return f.read()
-
-
 def outbox_files(m):
     return os.listdir(m.p(".jirafs", "outbox"))
-
-
-def creates(emu, since):
-    return [r for r in emu.requests(since=since, method="POST", path="/rest/api/2/issue")
-            if r["path"] == "/rest/api/2/issue"]
 
 
 def by_summary(emu, project, summary):
@@ -68,7 +58,7 @@ def test_create_answered_5xx_after_jira_committed_makes_one_ticket(emu, m, statu
     key = os.readlink(m.p("SEC", f"proxy{status}.json"))[:-5]
     assert [r["status"] for r in creates(emu, since)] == [status]   # sent once, never again
     assert [i["key"] for i in by_summary(emu, "SEC", f"behind a proxy {status}")] == [key]
-    assert f"{key} was created by an earlier try" in log_of(m)
+    assert f"{key} was created by an earlier try" in read_log(m)
     assert outbox_files(m) == []
 
 
@@ -93,12 +83,12 @@ def test_a_failed_lookup_is_never_a_refusal(emu, m):
         return None
     rec = wait_for(waiting_with_reason, what="the lookup failure in the outbox record")
     assert rec["kind"] == "create"
-    assert "cannot tell whether an earlier try" in log_of(m)
+    assert "cannot tell whether an earlier try" in read_log(m)
     wait_for(lambda: os.path.islink(m.p("OPS", "lookup.json")), what="the alias")
     key = os.readlink(m.p("OPS", "lookup.json"))[:-5]
     assert len(creates(emu, since)) == 1
     assert [i["key"] for i in by_summary(emu, "OPS", "lookup refused")] == [key]
-    assert "refused create" not in log_of(m)
+    assert "refused create" not in read_log(m)
 
 
 def test_a_jira_400_to_the_create_itself_still_refuses(emu, m):
@@ -186,7 +176,7 @@ def test_rm_of_a_draft_whose_create_never_left_cancels_it(emu, m):
     os.unlink(m.p("SEC", "never.json"))
     assert outbox_files(m) == []
     assert "never.json" not in os.listdir(m.p("SEC"))
-    assert "its create was cancelled" in log_of(m)
+    assert "its create was cancelled" in read_log(m)
     emu.clear_faults()
     time.sleep(1.5)
     assert [r["status"] for r in creates(emu, since)] == [429]
@@ -202,7 +192,7 @@ def test_rm_of_a_draft_whose_create_may_have_left_is_refused(emu, m):
     with pytest.raises(OSError) as e:
         os.unlink(m.p("SEC", "maybe.json"))
     assert e.value.errno == errno.EBUSY
-    assert "may have reached Jira" in log_of(m)
+    assert "may have reached Jira" in read_log(m)
     wait_for(lambda: os.path.islink(m.p("SEC", "maybe.json")), what="the alias")
     assert len(by_summary(emu, "SEC", "maybe sent")) == 1
 
@@ -213,10 +203,9 @@ def test_an_alias_of_a_deleted_ticket_is_dropped_not_followed(emu, mount):
         f.write('{"summary": "soon deleted"}')
     key = os.readlink(m.p("SEC", "gone.json"))[:-5]
     emu.delete_issue(key)
-    time.sleep(1.5)                                        # the listing is stale now
-    os.listdir(m.p("SEC"))
+    wait_for_refresh(m, "SEC")                             # the listing went stale
     assert not os.path.lexists(m.p("SEC", "gone.json"))
-    assert f"its ticket {key} is gone from Jira" in log_of(m)
+    assert f"its ticket {key} is gone from Jira" in read_log(m)
     with open(m.p("SEC", "gone.json"), "w") as f:           # a new ticket, not EPERM
         f.write('{"summary": "made again"}')
     new = os.readlink(m.p("SEC", "gone.json"))[:-5]
@@ -230,13 +219,13 @@ def test_a_removed_alias_of_a_moved_ticket_creates_anew(emu, mount):
     key = os.readlink(m.p("SEC", "moved.json"))[:-5]
     os.unlink(m.p("SEC", "moved.json"))                     # hidden: the name still updates it
     emu.move_issue(key, "OPS")
-    time.sleep(1.5)
+    wait_for_refresh(m, "SEC")                             # the listing went stale
     with open(m.p("SEC", "moved.json"), "w") as f:
         f.write('{"summary": "written after the move"}')
     new = os.readlink(m.p("SEC", "moved.json"))[:-5]
     assert new.startswith("SEC-") and new != key
     assert emu.issue(new)["fields"]["summary"] == "written after the move"
-    assert "is gone from Jira" in log_of(m)
+    assert "is gone from Jira" in read_log(m)
 
 
 def test_comments_beyond_the_search_cap_are_read(emu, mount):

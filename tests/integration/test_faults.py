@@ -8,12 +8,8 @@ import time
 
 import pytest
 
+from mountlib import read_log, status, wait_for
 from ticket_model import expected_ticket, is_done, nul_to_fffd
-
-
-def read_log(m):
-    with open(m.p(".jirafs", "log")) as f:
-        return f.read()
 
 
 def timed_errno(fn):
@@ -23,6 +19,26 @@ def timed_errno(fn):
     except OSError as e:
         return e.errno, time.monotonic() - t0
     return 0, time.monotonic() - t0
+
+
+def listing_after_the_pause(path, timeout=30):
+    """List path until it answers again after a failed listing: the names.
+    Until then (the pause after a failure, RETRY_PAUSE_MS in fs/tree.c,
+    doubled after each further one) it fails with EIO or ETIMEDOUT, never
+    another errno."""
+    def listed():
+        try:
+            return os.listdir(path)
+        except OSError as e:
+            assert e.errno in (errno.EIO, errno.ETIMEDOUT), (path, e)
+            return None
+    return wait_for(listed, timeout, f"a listing of {path}")
+
+
+def hung_on(emu, path):
+    """Has a request for path reached a "hang" rule (and hangs there)?"""
+    return any(r["action"] == "hang" and r.get("path") == path and r["applied"]
+               for r in emu.faults())
 
 
 def cat(path):
@@ -36,12 +52,15 @@ def test_outage_serves_cached_listing_and_fails_unfetched_with_eio(fresh_emulato
     some = [n for n in listing if n.endswith(".json")][0]
     content = open(m.p("SEC", some)).read()
     emu.stop()
-    time.sleep(1.2)                      # the listing is now stale
 
-    t0 = time.monotonic()
-    assert sorted(os.listdir(m.p("SEC"))) == listing
-    assert open(m.p("SEC", some)).read() == content
-    assert time.monotonic() - t0 < 3
+    def served_while_stale():
+        t0 = time.monotonic()
+        assert sorted(os.listdir(m.p("SEC"))) == listing
+        assert open(m.p("SEC", some)).read() == content
+        assert time.monotonic() - t0 < 3
+        return "cannot refresh SEC" in read_log(m)
+    # until the listing is stale (cache_ttl=1) and a refresh of it failed
+    wait_for(served_while_stale, 30, "a failed refresh of the stale SEC listing")
 
     for path in (m.p("OPS", "OPS-1.json"), m.p("SEC", "SEC-99999.json"), m.p("WEB")):
         err, took = timed_errno(lambda: os.listdir(path) if path.endswith("WEB")
@@ -51,16 +70,15 @@ def test_outage_serves_cached_listing_and_fails_unfetched_with_eio(fresh_emulato
     r = cat(m.p("OPS", "OPS-2.json"))
     assert r.returncode != 0 and b"No such file" not in r.stderr
 
-    status = json.loads(open(m.p(".jirafs", "status")).read())
-    assert status["transport"]["state"] == "down"
-    assert status["last_error"]
+    st = status(m)
+    assert st["transport"]["state"] == "down"
+    assert st["last_error"]
     log = read_log(m)
     assert "cannot refresh SEC" in log and "showing the listing" in log
     assert "cannot list OPS" in log
 
     emu.restart()
-    time.sleep(2.1)                      # past the pause after a failure
-    assert any(n.endswith(".json") for n in os.listdir(m.p("OPS")))
+    assert any(n.endswith(".json") for n in listing_after_the_pause(m.p("OPS")))
 
 
 def test_hung_server_times_out_within_the_deadline(fresh_emulator, mount):
@@ -95,8 +113,7 @@ def test_bad_answers_give_eio_and_a_log_line(fresh_emulator, mount, fault, word)
     log = read_log(m)
     assert "cannot list OPS" in log and word in log
     emu.clear_faults()
-    time.sleep(2.1)
-    assert any(n.endswith(".json") for n in os.listdir(m.p("OPS")))
+    assert any(n.endswith(".json") for n in listing_after_the_pause(m.p("OPS")))
 
 
 def test_transient_failures_are_retried_within_the_deadline(fresh_emulator, mount):
@@ -116,8 +133,7 @@ def test_transient_failures_are_retried_within_the_deadline(fresh_emulator, moun
     tries = [r for r in emu.requests(since=since) if r["path"] == "/rest/api/2/search"]
     # curl itself resends once on a connection that died before answering
     assert len(tries) == 4
-    status = json.loads(open(m.p(".jirafs", "status")).read())
-    assert status["counters"]["retries"] >= 2
+    assert status(m)["counters"]["retries"] >= 2
 
 
 def test_hostile_ticket_data_renders_valid_json(fresh_emulator, mount):
@@ -155,8 +171,7 @@ def test_many_parallel_readers_during_faults_do_not_crash(fresh_emulator, mount)
     for p in procs:
         p.wait(timeout=60)
     emu.clear_faults()
-    time.sleep(2.1)
-    assert len(os.listdir(m.p("P"))) == 1 + 400   # closed/ + open tickets
+    assert len(listing_after_the_pause(m.p("P"))) == 1 + 400   # closed/ + open tickets
 
 
 def test_token_expiring_during_the_mount_is_eacces_never_enoent(fresh_emulator, mount, tmp_path):
@@ -186,17 +201,26 @@ def test_hung_refresh_does_not_hold_up_readers_of_the_cache(fresh_emulator, moun
     names = sorted(os.listdir(m.p("SEC")))
     some = [n for n in names if n.endswith(".json")][0]
     emu.add_faults([{"action": "hang", "path": "/rest/api/2/search"}])
-    time.sleep(1.1)
     import threading
-    refresher = threading.Thread(target=lambda: os.listdir(m.p("SEC")))
-    refresher.start()                                 # waits on the hung search
-    time.sleep(0.3)
+    errors = []
+
+    def refresh():
+        # lists SEC until the listing is stale (cache_ttl=1) and its refresh hangs
+        try:
+            wait_for(lambda: os.listdir(m.p("SEC")) and hung_on(emu, "/rest/api/2/search"),
+                     30, "a refresh of SEC hanging on the search")
+        except BaseException as e:
+            errors.append(e)
+    refresher = threading.Thread(target=refresh)
+    refresher.start()
+    wait_for(lambda: hung_on(emu, "/rest/api/2/search"), 30, "the hung search")
     t0 = time.monotonic()
     assert open(m.p("SEC", some)).read()              # served from the held listing
     assert sorted(os.listdir(m.p("SEC"))) == names
     assert time.monotonic() - t0 < 1.0
     refresher.join(timeout=10)
     assert not refresher.is_alive()
+    assert not errors, errors
     emu.clear_faults()
 
 
@@ -206,10 +230,14 @@ def test_unmount_during_a_hung_background_refresh_is_prompt_and_clean(fresh_emul
     os.listdir(m.p("SEC"))
     emu.add_faults([{"action": "hang", "path": "/rest/api/2/search"},
                     {"action": "hang", "path": "/rest/api/2/project"}])
-    time.sleep(1.1)
-    t0 = time.monotonic()
-    os.listdir(m.p("SEC"))                  # answered from the held listing...
-    assert time.monotonic() - t0 < 2.0      # ...after at most the grace second
+
+    def answered_from_the_held_listing():
+        t0 = time.monotonic()
+        os.listdir(m.p("SEC"))                  # answered from the held listing...
+        assert time.monotonic() - t0 < 2.0      # ...after at most the grace second
+        return hung_on(emu, "/rest/api/2/search")
+    # until the listing is stale (cache_ttl=1) and its background refresh hangs
+    wait_for(answered_from_the_held_listing, 30, "a refresh of SEC hanging on the search")
     t0 = time.monotonic()
     m.unmount()                             # exit status 0, no sanitizer report
     assert time.monotonic() - t0 < 5.0

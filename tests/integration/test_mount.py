@@ -1,17 +1,10 @@
 """Mounting: the credential and transport checks, HTTPS, the command line."""
 import os
-import socket
 import subprocess
 
 import pytest
 
-from mountlib import is_mounted
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from mountlib import free_port, is_mounted, wait_for
 
 
 def test_https_with_cacert(fresh_emulator, mount):
@@ -129,7 +122,6 @@ def test_daemonized_mount_with_relative_paths(fresh_emulator, jirafs_bin, token_
     state_dir= must still work, and the daemon must end at unmount."""
     import glob
     import shutil
-    import time
     emu = fresh_emulator(tls=True, extra_args=["--seed", "demo"])
     shutil.copy(emu.ca_path, tmp_path / "ca.pem")
     mnt = tmp_path / "mnt"
@@ -147,12 +139,8 @@ def test_daemonized_mount_with_relative_paths(fresh_emulator, jirafs_bin, token_
         assert (tmp_path / "st").is_dir()
     finally:
         subprocess.run(["fusermount3", "-u", str(mnt)], capture_output=True)
-    for _ in range(200):
-        alive = subprocess.run(["pgrep", "-f", f"jirafs.*{emu.url} mnt"], capture_output=True)
-        if alive.returncode != 0:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError("the daemon did not exit after the unmount")
+    wait_for(lambda: subprocess.run(["pgrep", "-f", f"jirafs.*{emu.url} mnt"],
+                                    capture_output=True).returncode != 0,
+             10, "the daemon's exit after the unmount", interval=0.05)
     reports = glob.glob(f"{tmp_path}/sanitizer*")
     assert reports == [], open(reports[0]).read()

@@ -9,27 +9,12 @@ import time
 
 import pytest
 
-from mountlib import is_mounted
+from mountlib import creates, is_mounted, status, wait_for
 from ticket_model import is_done
 
 
-def creates(emu, since):
-    return [r for r in emu.requests(since=since)
-            if r["method"] == "POST" and r["path"] == "/rest/api/2/issue"]
-
-
-def wait_for(fn, timeout=60, what="the condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
-
-
 def outbox_len(m):
-    return json.loads(open(m.p(".jirafs", "status")).read())["outbox"]
+    return status(m)["outbox"]
 
 
 def test_503s_during_a_create_give_exactly_one_ticket(fresh_emulator, mount):

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from emulator.control import max_overlap
+from mountlib import read_log, status_text, wait_for, wait_for_refresh
 from ticket_model import KEY_ORDER, expected_ticket, is_done
 
 
@@ -155,8 +156,7 @@ def test_xattrs_key_url_status(emulator, mount):
 def test_status_file_is_json_and_log_has_events(emulator, mount):
     m = mount(emulator)
     os.listdir(m.p("SEC"))
-    with open(m.p(".jirafs", "status")) as f:
-        text = f.read()
+    text = status_text(m)
     st = json.loads(text)
     assert st["server"] == emulator.url
     assert st["user"] == "alice"
@@ -166,8 +166,7 @@ def test_status_file_is_json_and_log_has_events(emulator, mount):
     assert st["outbox"] == 0
     assert st["counters"]["requests"] >= 2          # projects + one search page
     assert os.stat(m.p(".jirafs", "status")).st_size == len(text.encode())
-    with open(m.p(".jirafs", "log")) as f:
-        log = f.read()
+    log = read_log(m)
     assert "mounted " + emulator.url in log
     assert os.listdir(m.p(".jirafs", "outbox")) == []
 
@@ -211,9 +210,7 @@ def test_cache_ttl_refreshes_listing_and_content(fresh_emulator, mount):
     key = sorted(n for n in os.listdir(m.p("OPS")) if n.endswith(".json"))[0][:-5]
     before = open(m.p("OPS", key + ".json")).read()
     emu.set_issue(key, fields={"summary": "changed behind jirafs's back"})
-    import time
-    time.sleep(1.2)
-    os.listdir(m.p("OPS"))
+    wait_for_refresh(m, "OPS")                       # the listing went stale
     after = json.loads(open(m.p("OPS", key + ".json")).read())
     assert after["summary"] == "changed behind jirafs's back"
     assert json.loads(before)["summary"] != after["summary"]
@@ -237,16 +234,12 @@ def test_pages_after_the_first_are_fetched_in_parallel_over_a_kept_pool(fresh_em
     assert len(first) == 12                                  # 1,200 at a clamp of 100
     assert first[0]["body"]["startAt"] == 0
     assert 2 <= max_overlap(first[1:]) <= 4                  # parallel, within the pool
-    import time
     # a ticket deleted in Jira: the incremental refresh (changes + count)
     # sees the count fall and lists the project again
     emu.delete_issue("PAR-5")
-    time.sleep(1.1)
-    os.listdir(m.p("PAR"))
-    t0 = time.monotonic()
-    while "PAR-5.json" in os.listdir(m.p("PAR")):
-        assert time.monotonic() - t0 < 20, "the deletion was not noticed"
-        time.sleep(0.1)
+    # listed until the listing goes stale and the refresh notices the deletion
+    wait_for(lambda: "PAR-5.json" not in os.listdir(m.p("PAR")), 20,
+             "the deletion of PAR-5 noticed")
     after = [r for r in emu.requests(since=since) if r["path"] == "/rest/api/2/search"]
     assert len(after) == 12 + 2 + 12                         # first, delta + count, again
     assert 'updated >= "-' in after[12]["body"]["jql"]      # what changed lately

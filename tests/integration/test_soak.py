@@ -35,7 +35,7 @@ import time
 
 import pytest
 
-from mountlib import SLOW, is_mounted, sanitizer_report
+from mountlib import SLOW, is_mounted, sanitizer_report, status
 from ticket_model import is_done
 
 SEED = 20261210
@@ -340,8 +340,7 @@ def remount(mount, emu, options, tries=5):
 
 def outbox_state(m):
     names = sorted(os.listdir(m.p(".jirafs", "outbox")))
-    status = json.loads(open(m.p(".jirafs", "status")).read())
-    return names, status.get("outbox")
+    return names, status(m).get("outbox")
 
 
 def wait_drained(m, state_dir, timeout):

@@ -15,24 +15,9 @@ import time
 
 import pytest
 
-from mountlib import SLOW
-from sshlib import SSHD, SSH, Sshd, free_port, ssh_children
+from mountlib import SLOW, free_port, status, status_text, wait_for
+from sshlib import SSHD, SSH, Sshd, ssh_children
 from ticket_model import is_done
-
-
-def wait_for(fn, timeout=60, what="the condition"):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout * SLOW:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
-
-
-def status(m):
-    with open(m.p(".jirafs", "status")) as f:
-        return json.load(f)
 
 
 def tunnel(m):
@@ -308,7 +293,7 @@ def test_http_proxy_carries_the_traffic_and_its_password_stays_hidden(fresh_emul
             r[0] == "CONNECT" and r[1] == f"127.0.0.1:{emu.port}" for r in proxy.requests)
         assert proxy.requests[0][2].startswith("Basic ")   # credentials sent to the proxy
         assert emu.connections()["refused"] == 0
-        text = open(m.p(".jirafs", "status")).read()
+        text = status_text(m)
         assert json.loads(text)["transport"]["proxy"] == f"http://***@127.0.0.1:{proxy.port}"
         assert "proxy-secret" not in text
         m.unmount()

@@ -4,11 +4,11 @@ import errno
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 from emulator.control import max_overlap
+from mountlib import creates, read_log, wait_for
 from ticket_model import is_done
 
 
@@ -23,14 +23,6 @@ def writes(emu, since):
     """Requests that change Jira, as (method, path) with their bodies."""
     return [r for r in emu.requests(since=since)
             if r["method"] in ("POST", "PUT", "DELETE") and r["path"] != "/rest/api/2/search"]
-
-
-def creates(emu, since):
-    return [r for r in writes(emu, since) if r["path"] == "/rest/api/2/issue"]
-
-
-def read_log(m):
-    return open(m.p(".jirafs", "log")).read()
 
 
 @pytest.fixture
@@ -207,10 +199,8 @@ def test_writes_run_in_parallel_within_the_pool_and_one_ticket_stays_in_order(fr
     since = emu.request_seq()
     sh(f"seq 1 18 | xargs -P 6 -n 1 sh {note}", m.path)
     # the ones that found the ticket busy wait in the outbox, in order
-    t0 = time.monotonic()
-    while len([r for r in writes(emu, since) if r["path"].endswith("/comment")]) < 18:
-        assert time.monotonic() - t0 < 30, writes(emu, since)
-        time.sleep(0.1)
+    wait_for(lambda: len([r for r in writes(emu, since) if r["path"].endswith("/comment")])
+             >= 18, 30, "18 comments sent")
     comments = [r for r in writes(emu, since) if r["path"].endswith("/comment")]
     assert len(comments) == 18 and max_overlap(comments) == 1
     bodies = [c["body"] for c in emu.issue(key)["fields"]["comment"]["comments"]]
@@ -624,7 +614,6 @@ def test_create_answered_by_a_dropped_connection_is_not_sent_twice(emu, m):
     stock Jira offers: ordinary JQL for candidates (the emulator refuses JQL
     on issue properties, as Jira without an indexing app does), then the
     marker property read of each candidate."""
-    import time
     os.listdir(m.p("WEB"))
     emu.add_faults([{"action": "drop_after", "method": "POST", "path": "/rest/api/2/issue",
                      "count": 1}])
@@ -632,10 +621,7 @@ def test_create_answered_by_a_dropped_connection_is_not_sent_twice(emu, m):
     since = emu.request_seq()
     with open(m.p("WEB", "dropped.json"), "w") as f:
         f.write('{"summary": "dropped"}')
-    for _ in range(300):
-        if os.path.islink(m.p("WEB", "dropped.json")):
-            break
-        time.sleep(0.1)
+    wait_for(lambda: os.path.islink(m.p("WEB", "dropped.json")), 30, "the alias dropped.json")
     key = os.readlink(m.p("WEB", "dropped.json"))[:-5]
     assert len(creates(emu, since)) == 1
     assert len(emu.issues("WEB")) == before + 1
@@ -647,7 +633,7 @@ def test_create_answered_by_a_dropped_connection_is_not_sent_twice(emu, m):
     assert lookups[0]["status"] == 200
     reads = [r for r in log if r["path"] == f"/rest/api/2/issue/{key}/properties/jirafs"]
     assert [r["status"] for r in reads] == [200]
-    assert open(os.path.join(m.path, ".jirafs", "log")).read().count(
+    assert read_log(m).count(
         f"{key} was created by an earlier try") == 1
 
 

@@ -6,6 +6,7 @@
 
 #include "auth/auth.h"
 #include "harness.h"
+#include "jira/client.h"
 
 static char *secret_file(const char *content, mode_t mode)
 {
@@ -70,6 +71,27 @@ TEST(pat_method_sends_bearer)
 	char *h = header_of(a);
 	CHECK_STR(h, "Authorization: Bearer s3cr3t-token");
 	free(h);
+	auth_free(a);
+	unlink(p);
+	free(p);
+}
+
+TEST(client_names_its_auth_method_for_status)
+{
+	char *p = secret_file("tok\n", 0600);
+	struct auth_config acfg = { .method = "pat", .token_file = p };
+	struct jira_config jcfg = { .url = "http://127.0.0.1:9",
+				    .max_connections = 1 };
+	struct auth *a = NULL;
+	struct jira_client *c = NULL;
+	char err[256];
+	CHECK_INT(auth_new(&acfg, "/nonexistent", &a, err, sizeof(err)), 0);
+	CHECK_INT(jira_client_new(&jcfg, a, &c), 0);
+	CHECK_STR(jira_client_auth_name(c), "pat");
+	jira_client_free(c);
+	CHECK_INT(jira_client_new(&jcfg, NULL, &c), 0);
+	CHECK_STR(jira_client_auth_name(c), "none");
+	jira_client_free(c);
 	auth_free(a);
 	unlink(p);
 	free(p);

@@ -191,6 +191,19 @@ TEST(issue_rejects_unusable_keys)
 	}
 }
 
+TEST(key_project_is_what_comes_before_the_last_dash)
+{
+	char buf[8];
+	CHECK_STR(jira_key_project("SEC-12", buf, sizeof(buf)), "SEC");
+	CHECK_STR(jira_key_project("A_B2-1", buf, sizeof(buf)), "A_B2");
+	CHECK_STR(jira_key_project("A-B-3", buf, sizeof(buf)), "A-B");
+	CHECK(jira_key_project("SEC", buf, sizeof(buf)) == NULL);
+	CHECK_STR(buf, "");
+	CHECK(jira_key_project("-1", buf, sizeof(buf)) == NULL);
+	CHECK(jira_key_project("ABCDEFGH-1", buf, sizeof(buf)) == NULL);
+	CHECK_STR(jira_key_project("ABCDEFG-1", buf, sizeof(buf)), "ABCDEFG");
+}
+
 TEST(key_validation)
 {
 	CHECK(jira_key_valid("SEC-1"));

@@ -101,6 +101,23 @@ TEST(json_sort_object_orders_members)
 	cJSON_Delete(v);
 }
 
+TEST(json_getters_find_members_of_objects_only)
+{
+	cJSON *o = cJSON_Parse("{\"s\": \"v\", \"n\": 1, \"S\": \"w\"}");
+	CHECK(json_item(o, "n") != NULL);
+	CHECK(json_item(o, "x") == NULL);
+	CHECK(json_item(NULL, "n") == NULL);
+	CHECK_STR(json_str(o, "s"), "v");
+	CHECK_STR(json_str(o, "S"), "w"); /* case-sensitive */
+	CHECK(json_str(o, "n") == NULL);
+	CHECK(json_str(json_item(o, "s"), "s") == NULL);
+	char *d = json_strdup(o, "s");
+	CHECK_STR(d, "v");
+	free(d);
+	CHECK(json_strdup(o, "n") == NULL);
+	cJSON_Delete(o);
+}
+
 TEST(utf8_valid_accepts_and_rejects)
 {
 	CHECK(utf8_valid("plain", 5));

@@ -3,12 +3,13 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "jira/op.h"
 #include "jira/write.h"
 
-static char why[512];
+static struct jira_error err;
 
 TEST(op_serialize_round_trip)
 {
@@ -71,8 +72,7 @@ TEST(create_plan_contract_shape)
 		"\"updated\": \"u\", \"issuetype\": \"Bug\", "
 		"\"fields\": {\"customfield_1\": 7.5, \"creator\": {\"name\": \"x\"}, "
 		"\"duedate\": null}, \"comments\": [{\"id\": \"1\"}]}";
-	CHECK_INT(jira_create_plan(body, "OPS", "Task", &p, why, sizeof(why)),
-		  0);
+	CHECK_INT(jira_create_plan(body, "OPS", "Task", &p, &err), 0);
 	char *f = fields_of(&p);
 	CHECK_STR(f, "{\"project\":{\"key\":\"OPS\"},\"issuetype\":{\"name\":\"Bug\"},"
 		     "\"summary\":\"S\",\"description\":\"D\",\"priority\":{\"name\":\"High\"},"
@@ -86,7 +86,7 @@ TEST(create_plan_contract_shape)
 	jira_create_plan_release(&p);
 
 	CHECK_INT(jira_create_plan("{\"summary\": \"S\"}", "OPS", "Story", &p,
-				   why, sizeof(why)),
+				   &err),
 		  0);
 	CHECK_STR(p.issuetype, "Story");
 	jira_create_plan_release(&p);
@@ -98,7 +98,7 @@ TEST(create_plan_native_shape)
 	CHECK_INT(jira_create_plan("{\"fields\": {\"summary\": \"S\", "
 				   "\"project\": {\"key\": \"X\"}, "
 				   "\"issuetype\": {\"id\": \"3\"}}}",
-				   "SEC", "Task", &p, why, sizeof(why)),
+				   "SEC", "Task", &p, &err),
 		  0);
 	CHECK(p.native);
 	char *f = fields_of(&p);
@@ -113,28 +113,58 @@ TEST(create_plan_rejections)
 	struct jira_create_plan p;
 	struct {
 		const char *body;
-		int err;
+		enum jira_status st;
 		const char *word;
 	} cases[] = {
-		{ "{\"summary\": \"x\"", -EINVAL, "not valid JSON" },
-		{ "{\"summary\": \"x\"} trailing", -EINVAL, "extra text" },
-		{ "[1]", -EINVAL, "object" },
-		{ "{\"summary\": \"bad \xff\"}", -EINVAL, "UTF-8" },
-		{ "{\"description\": \"d\"}", -EINVAL, "summary" },
-		{ "{\"summary\": \"\"}", -EINVAL, "summary" },
-		{ "{\"summary\": 3}", -EINVAL, "summary" },
-		{ "{\"summary\": \"x\", \"labels\": \"a\"}", -EINVAL, "labels" },
-		{ "{\"summary\": \"x\", \"priority\": 1}", -EINVAL, "priority" },
-		{ "{\"summary\": \"x\", \"sumary\": \"y\"}", -EINVAL, "sumary" },
-		{ "{\"fields\": {\"description\": \"x\"}}", -EINVAL, "summary" },
+		{ "{\"summary\": \"x\"", JIRA_ERR_BAD_REQUEST,
+		  "not valid JSON" },
+		{ "{\"summary\": \"x\"} trailing", JIRA_ERR_BAD_REQUEST,
+		  "extra text" },
+		{ "[1]", JIRA_ERR_BAD_REQUEST, "object" },
+		{ "{\"summary\": \"bad \xff\"}", JIRA_ERR_BAD_REQUEST,
+		  "UTF-8" },
+		{ "{\"description\": \"d\"}", JIRA_ERR_BAD_REQUEST, "summary" },
+		{ "{\"summary\": \"\"}", JIRA_ERR_BAD_REQUEST, "summary" },
+		{ "{\"summary\": 3}", JIRA_ERR_BAD_REQUEST, "summary" },
+		{ "{\"summary\": \"x\", \"labels\": \"a\"}",
+		  JIRA_ERR_BAD_REQUEST, "labels" },
+		{ "{\"summary\": \"x\", \"priority\": 1}", JIRA_ERR_BAD_REQUEST,
+		  "priority" },
+		{ "{\"summary\": \"x\", \"sumary\": \"y\"}",
+		  JIRA_ERR_BAD_REQUEST, "sumary" },
+		{ "{\"fields\": {\"description\": \"x\"}}",
+		  JIRA_ERR_BAD_REQUEST, "summary" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		CHECK_INT(jira_create_plan(cases[i].body, "SEC", "Task", &p, why,
-					   sizeof(why)),
-			  cases[i].err);
-		CHECK(strstr(why, cases[i].word) != NULL);
+		CHECK_INT(jira_create_plan(cases[i].body, "SEC", "Task", &p,
+					   &err),
+			  cases[i].st);
+		CHECK(strstr(err.msg, cases[i].word) != NULL);
 		CHECK(p.fields == NULL);
 	}
+}
+
+TEST(ticket_file_over_the_limit_is_too_large)
+{
+	CHECK_INT(JIRA_MAX_BODY, 1 << 20);
+	CHECK_STR(JIRA_MAX_BODY_TEXT, "1 MiB");
+	size_t n = JIRA_MAX_BODY + 1;
+	char *body = malloc(n + 1);
+	CHECK(body != NULL);
+	static const char tail[] = "\"summary\": \"x\"}";
+	memset(body, ' ', n);
+	body[0] = '{';
+	memcpy(body + n - strlen(tail), tail, strlen(tail));
+	body[n] = '\0';
+	CHECK_INT(strlen(body), n);
+	struct jira_create_plan cp;
+	CHECK_INT(jira_create_plan(body, "SEC", "Task", &cp, &err),
+		  JIRA_ERR_TOO_LARGE);
+	CHECK(strstr(err.msg, "1 MiB") != NULL);
+	struct jira_update_plan up;
+	CHECK_INT(jira_update_plan("{}", body, &up, &err), JIRA_ERR_TOO_LARGE);
+	CHECK(strstr(err.msg, "1 MiB") != NULL);
+	free(body);
 }
 
 static const char base[] =
@@ -161,7 +191,7 @@ TEST(update_plan_sends_only_what_changed)
 		"\"fields\": {\"customfield_1\": 2}, "
 		"\"comments\": [{\"id\": \"10\", \"author\": \"a\", \"created\": \"c\", "
 		"\"body\": \"first\"}, {\"body\": \"second\"}, \"third\"]}";
-	CHECK_INT(jira_update_plan(base, body, &p, why, sizeof(why)), 0);
+	CHECK_INT(jira_update_plan(base, body, &p, &err), 0);
 	char *f = cJSON_PrintUnformatted(p.fields);
 	CHECK_STR(f, "{\"summary\":\"new\",\"assignee\":{\"name\":\"jdoe\"},"
 		     "\"labels\":[\"a\",\"b\"],\"customfield_1\":2}");
@@ -173,8 +203,7 @@ TEST(update_plan_sends_only_what_changed)
 	jira_update_plan_release(&p);
 
 	/* a file with only some keys changes only those */
-	CHECK_INT(jira_update_plan(base, "{\"priority\": \"Low\"}", &p, why,
-				   sizeof(why)),
+	CHECK_INT(jira_update_plan(base, "{\"priority\": \"Low\"}", &p, &err),
 		  0);
 	f = cJSON_PrintUnformatted(p.fields);
 	CHECK_STR(f, "{\"priority\":{\"name\":\"Low\"}}");
@@ -182,7 +211,7 @@ TEST(update_plan_sends_only_what_changed)
 	jira_update_plan_release(&p);
 
 	/* nothing changed: nothing to send */
-	CHECK_INT(jira_update_plan(base, base, &p, why, sizeof(why)), 0);
+	CHECK_INT(jira_update_plan(base, base, &p, &err), 0);
 	CHECK(!p.fields && !p.status && !p.comments);
 	jira_update_plan_release(&p);
 }
@@ -193,16 +222,16 @@ TEST(update_plan_status_and_resolution)
 	CHECK_INT(jira_update_plan(base,
 				   "{\"status\": \"Resolved\", "
 				   "\"resolution\": \"Won't Fix\"}",
-				   &p, why, sizeof(why)),
+				   &p, &err),
 		  0);
 	CHECK_STR(p.status, "Resolved");
 	CHECK_STR(p.resolution, "Won't Fix");
 	CHECK(p.fields == NULL);
 	jira_update_plan_release(&p);
-	CHECK_INT(jira_update_plan(base, "{\"resolution\": \"Done\"}", &p, why,
-				   sizeof(why)),
-		  -EINVAL);
-	CHECK(strstr(why, "status") != NULL);
+	CHECK_INT(
+		jira_update_plan(base, "{\"resolution\": \"Done\"}", &p, &err),
+		JIRA_ERR_BAD_REQUEST);
+	CHECK(strstr(err.msg, "status") != NULL);
 }
 
 TEST(update_plan_refuses_read_only_and_comment_edits)
@@ -218,8 +247,8 @@ TEST(update_plan_refuses_read_only_and_comment_edits)
 		"{\"summary\": null}", "{\"status\": \"\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		CHECK_INT(jira_update_plan(base, bad[i], &p, why, sizeof(why)),
-			  -EINVAL);
+		CHECK_INT(jira_update_plan(base, bad[i], &p, &err),
+			  JIRA_ERR_BAD_REQUEST);
 		CHECK(p.fields == NULL && p.comments == NULL);
 	}
 }
@@ -227,37 +256,32 @@ TEST(update_plan_refuses_read_only_and_comment_edits)
 TEST(comment_payloads)
 {
 	cJSON *j = NULL;
-	CHECK_INT(jira_comment_payload("text\n", 5, &j, why, sizeof(why)), 0);
+	CHECK_INT(jira_comment_payload("text\n", 5, &j, &err), 0);
 	char *s = cJSON_PrintUnformatted(j);
 	CHECK_STR(s, "{\"body\":\"text\"}");
 	free(s);
 	cJSON_Delete(j);
-	CHECK_INT(jira_comment_payload("two\nlines\n\n", 11, &j, why,
-				       sizeof(why)),
-		  0);
+	CHECK_INT(jira_comment_payload("two\nlines\n\n", 11, &j, &err), 0);
 	CHECK_STR(cJSON_GetObjectItem(j, "body")->valuestring, "two\nlines\n");
 	cJSON_Delete(j);
 	const char *js = "{\"body\": \"b\", \"visibility\": {\"type\": \"role\", "
 			 "\"value\": \"Dev\"}}\n";
-	CHECK_INT(jira_comment_payload(js, strlen(js), &j, why, sizeof(why)),
-		  0);
+	CHECK_INT(jira_comment_payload(js, strlen(js), &j, &err), 0);
 	CHECK(cJSON_GetObjectItem(j, "visibility") != NULL);
 	cJSON_Delete(j);
 	/* JSON that is not a comment object is text */
 	const char *other = "{\"summary\": \"x\"}";
-	CHECK_INT(jira_comment_payload(other, strlen(other), &j, why,
-				       sizeof(why)),
-		  0);
+	CHECK_INT(jira_comment_payload(other, strlen(other), &j, &err), 0);
 	CHECK_STR(cJSON_GetObjectItem(j, "body")->valuestring, other);
 	cJSON_Delete(j);
-	CHECK_INT(jira_comment_payload(" \n\t\n", 4, &j, why, sizeof(why)), 0);
+	CHECK_INT(jira_comment_payload(" \n\t\n", 4, &j, &err), 0);
 	CHECK(j == NULL);
-	CHECK_INT(jira_comment_payload("", 0, &j, why, sizeof(why)), 0);
+	CHECK_INT(jira_comment_payload("", 0, &j, &err), 0);
 	CHECK(j == NULL);
-	CHECK_INT(jira_comment_payload("bad \xc3", 5, &j, why, sizeof(why)),
-		  -EINVAL);
-	CHECK_INT(jira_comment_payload("a\0b", 3, &j, why, sizeof(why)),
-		  -EINVAL);
+	CHECK_INT(jira_comment_payload("bad \xc3", 5, &j, &err),
+		  JIRA_ERR_BAD_REQUEST);
+	CHECK_INT(jira_comment_payload("a\0b", 3, &j, &err),
+		  JIRA_ERR_BAD_REQUEST);
 }
 
 TEST(comment_limit_counts_characters)
@@ -267,11 +291,11 @@ TEST(comment_limit_counts_characters)
 	char *s = malloc(2 * n + 3);
 	for (size_t i = 0; i < n; i++)
 		memcpy(s + 2 * i, "\xc3\xa9", 2); /* é: 2 bytes, 1 char */
-	CHECK_INT(jira_comment_payload(s, 2 * n, &j, why, sizeof(why)), 0);
+	CHECK_INT(jira_comment_payload(s, 2 * n, &j, &err), 0);
 	cJSON_Delete(j);
 	memcpy(s + 2 * n, "\xc3\xa9", 2);
-	CHECK_INT(jira_comment_payload(s, 2 * n + 2, &j, why, sizeof(why)),
-		  -EFBIG);
+	CHECK_INT(jira_comment_payload(s, 2 * n + 2, &j, &err),
+		  JIRA_ERR_TOO_LARGE);
 	CHECK(j == NULL);
 	free(s);
 }
@@ -321,17 +345,18 @@ TEST(transition_fields_fill_resolution_and_required)
 	cJSON *t = cJSON_Parse(transitions);
 	const cJSON *resolve = cJSON_GetArrayItem(t, 1);
 	const cJSON *close = cJSON_GetArrayItem(t, 2);
-	cJSON *f = jira_transition_fields(resolve, NULL, why, sizeof(why));
+	cJSON *f = NULL;
+	CHECK_INT(jira_transition_fields(resolve, NULL, &f, &err), JIRA_OK);
 	char *s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"10000\"}}"); /* Done */
 	free(s);
 	cJSON_Delete(f);
-	f = jira_transition_fields(resolve, "fixed", why, sizeof(why));
+	CHECK_INT(jira_transition_fields(resolve, "fixed", &f, &err), JIRA_OK);
 	s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"1\"}}");
 	free(s);
 	cJSON_Delete(f);
-	f = jira_transition_fields(close, NULL, why, sizeof(why));
+	CHECK_INT(jira_transition_fields(close, NULL, &f, &err), JIRA_OK);
 	s = cJSON_PrintUnformatted(f);
 	CHECK_STR(s, "{\"resolution\":{\"id\":\"1\"},"
 		     "\"customfield_9\":[{\"id\":\"7\"}]}");
@@ -339,8 +364,10 @@ TEST(transition_fields_fill_resolution_and_required)
 	cJSON_Delete(f);
 	cJSON *hard = cJSON_Parse("{\"name\": \"Sign\", \"fields\": {\"customfield_1\":"
 				  " {\"required\": true}}}");
-	CHECK(jira_transition_fields(hard, NULL, why, sizeof(why)) == NULL);
-	CHECK(strstr(why, "customfield_1") != NULL);
+	CHECK_INT(jira_transition_fields(hard, NULL, &f, &err),
+		  JIRA_ERR_BAD_REQUEST);
+	CHECK(f == NULL);
+	CHECK(strstr(err.msg, "customfield_1") != NULL);
 	cJSON_Delete(hard);
 	cJSON_Delete(t);
 }
@@ -349,19 +376,19 @@ TEST(op_check_kinds)
 {
 	bool empty;
 	struct jira_op *op = jira_op_new(JIRA_OP_COMMENT, "SEC", "SEC-1", "\n", 1);
-	CHECK_INT(jira_op_check(op, &empty, why, sizeof(why)), 0);
+	CHECK_INT(jira_op_check(op, &empty, &err), 0);
 	CHECK(empty);
 	jira_op_free(op);
 	op = jira_op_new(JIRA_OP_UPDATE, "SEC", "SEC-1", base, strlen(base));
 	op->base = strdup(base);
-	CHECK_INT(jira_op_check(op, &empty, why, sizeof(why)), 0);
+	CHECK_INT(jira_op_check(op, &empty, &err), 0);
 	CHECK(empty);
 	jira_op_free(op);
 	op = jira_op_new(JIRA_OP_CREATE, "SEC", NULL, "{}", 2);
-	CHECK_INT(jira_op_check(op, &empty, why, sizeof(why)), -EINVAL);
+	CHECK_INT(jira_op_check(op, &empty, &err), JIRA_ERR_BAD_REQUEST);
 	jira_op_free(op);
 	op = jira_op_new(JIRA_OP_CLOSE, "SEC", "SEC-1", NULL, 0);
-	CHECK_INT(jira_op_check(op, &empty, why, sizeof(why)), 0);
+	CHECK_INT(jira_op_check(op, &empty, &err), 0);
 	CHECK(!empty);
 	jira_op_free(op);
 }

@@ -159,6 +159,24 @@ TEST(classify_transport_failures)
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_TIMEOUT);
 }
 
+TEST(auth_statuses_are_the_credential_problems)
+{
+	static const enum jira_status yes[] = { JIRA_ERR_AUTH,
+						JIRA_ERR_FORBIDDEN,
+						JIRA_ERR_CAPTCHA,
+						JIRA_ERR_AUTH_DISABLED };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		CHECK(jira_status_auth(yes[i]));
+		CHECK(!jira_status_transient(yes[i]));
+	}
+	for (int st = JIRA_OK; st <= JIRA_ERR_LOOKUP; st++) {
+		bool listed = false;
+		for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+			listed |= st == (int)yes[i];
+		CHECK(jira_status_auth((enum jira_status)st) == listed);
+	}
+}
+
 TEST(retry_after_is_reported)
 {
 	struct jira_error e;

@@ -49,6 +49,19 @@ TEST(strbuf_appends_and_urlencodes)
 	CHECK_STR(strbuf_str(&sb), "");
 }
 
+TEST(strbuf_urldecodes_plus_escapes_and_keeps_malformed_ones)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *in = "a+b%2Bc%c3%A9%zz%4";
+	CHECK_INT(strbuf_add_urldecoded(&sb, in, strlen(in)), 0);
+	CHECK_STR(strbuf_str(&sb), "a b+c\xc3\xa9%zz%4");
+	strbuf_release(&sb);
+	/* only the n bytes given are read */
+	strbuf_add_urldecoded(&sb, "%41%42", 3);
+	CHECK_STR(strbuf_str(&sb), "A");
+	strbuf_release(&sb);
+}
+
 TEST(strbuf_detach_of_nothing_is_an_empty_string)
 {
 	struct strbuf sb = STRBUF_INIT;
