@@ -1,18 +1,24 @@
-/* client.c - see client.h */
+/*
+ * client.c - the Jira client (see client.h): its options and --help, the
+ * URL check, the client's life cycle, requests with retries and backoff,
+ * the parse gate that bounds how many answers are parsed at once, and the
+ * small endpoints (myself, serverInfo, projects).  Search paging is in
+ * search.c, JQL building in jql.c; what they share is client_priv.h.
+ */
 #include "jira/client.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fuse_opt.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "jira/client_priv.h"
 #include "jira/tunnel.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -21,9 +27,9 @@
 #define RETRY_ATTEMPTS 4 /* so an outage fails a read in ~1.5 s, not at the deadline */
 #define RETRY_BASE_MS 200
 #define RETRY_CAP_MS 5000
-#define RETRY_JITTER_PCT 50      /* waits of [d/2, d] */
-#define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
+#define RETRY_JITTER_PCT 50 /* waits of [d/2, d] */
 #define PARSE_SLOTS_MAX 4
+#define JSON_MEDIA_TYPE "application/json" /* and "...; charset=" */
 
 struct jira_client {
 	struct http *http;
@@ -74,12 +80,15 @@ int jira_opt_parse(struct fuse_args *args, struct jira_config *cfg)
 	cfg->max_connections = JIRA_DEFAULT_MAX_CONNECTIONS;
 	if (fuse_opt_parse(args, cfg, jira_opts, jira_opt_proc) < 0)
 		return -1;
-	if (cfg->timeout_s == 0 || cfg->timeout_s > 3600) {
-		jlog_err("timeout must be between 1 and 3600 seconds");
+	if (cfg->timeout_s == 0 || cfg->timeout_s > JIRA_TIMEOUT_MAX_S) {
+		jlog_err("timeout must be between 1 and %d seconds",
+			 JIRA_TIMEOUT_MAX_S);
 		return -1;
 	}
-	if (cfg->max_connections == 0 || cfg->max_connections > 64) {
-		jlog_err("max_connections must be between 1 and 64");
+	if (cfg->max_connections == 0 ||
+	    cfg->max_connections > JIRA_MAX_CONNECTIONS_MAX) {
+		jlog_err("max_connections must be between 1 and %d",
+			 JIRA_MAX_CONNECTIONS_MAX);
 		return -1;
 	}
 	char why[256];
@@ -281,7 +290,8 @@ static bool backoff(struct jira_client *c, const struct jira_error *e,
 
 static bool content_is_json(const struct http_response *r)
 {
-	return strncasecmp(r->content_type, "application/json", 16) == 0;
+	return strncasecmp(r->content_type, JSON_MEDIA_TYPE,
+			   sizeof(JSON_MEDIA_TYPE) - 1) == 0;
 }
 
 /* Wait for a parse slot until the deadline: 0 or -ETIMEDOUT. */
@@ -294,15 +304,15 @@ static int gate_enter(struct jira_client *c, deadline_t deadline)
 	return 0;
 }
 
-static void gate_leave(struct jira_client *c)
+void client_gate_leave(struct jira_client *c)
 {
 	sem_post(&c->parse_slots);
 }
 
 /* jira_request_json; with `gated`, the answer is parsed holding a parse
- * slot, which the caller leaves (gate_leave) after freeing *out, when this
- * returns JIRA_OK.  With `raw`, a JSON answer is not parsed but handed
- * over as it came (*out stays NULL; release raw). */
+ * slot, which the caller leaves (client_gate_leave) after freeing *out,
+ * when this returns JIRA_OK.  With `raw`, a JSON answer is not parsed but
+ * handed over as it came (*out stays NULL; release raw). */
 static enum jira_status request_json(struct jira_client *c, const char *method,
 				     const char *path, const char *body,
 				     deadline_t deadline, bool idempotent,
@@ -353,7 +363,7 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 						"JSON (%zu bytes)",
 						method, path, r.len);
 					if (gated)
-						gate_leave(c);
+						client_gate_leave(c);
 				}
 			}
 			err->retry_after_s = -1;
@@ -371,6 +381,22 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 		jlog_debug("retrying %s %s after: %s", method, path, err->msg);
 	}
 	return st;
+}
+
+enum jira_status client_request_gated(struct jira_client *c,
+				      const char *method, const char *path,
+				      const char *body, deadline_t deadline,
+				      struct http_response *raw,
+				      struct jira_error *err)
+{
+	cJSON *unused = NULL;
+	return request_json(c, method, path, body, deadline, true, true, raw,
+			    &unused, err);
+}
+
+unsigned client_max_connections(const struct jira_client *c)
+{
+	return c->max_connections;
 }
 
 enum jira_status jira_request_json(struct jira_client *c, const char *method,
@@ -489,626 +515,4 @@ void jira_projects_free(struct jira_project *p, size_t n)
 		free(p[i].name);
 	}
 	free(p);
-}
-
-/* ---- search ------------------------------------------------------------ */
-
-struct page {
-	struct jira_issue **issues; /* NULL where a bean waits in `partial` */
-	size_t n;
-	cJSON **partial;  /* beans whose comments are not all there */
-	size_t *partial_at; /* their places in issues */
-	size_t npartial, partial_cap;
-	unsigned granted; /* maxResults of the answer */
-	unsigned total;
-	unsigned skipped;
-	unsigned reused;
-};
-
-struct reuse {
-	jira_reuse_fn fn; /* or NULL */
-	void *ctx;
-};
-
-static char *search_body(const char *jql, unsigned start, unsigned max,
-			 bool lenient, const char *field_spec)
-{
-	cJSON *b = cJSON_CreateObject();
-	if (!b)
-		return NULL;
-	cJSON_AddStringToObject(b, "jql", jql);
-	/* a key that no longer exists is not an error; a Boolean, as
-	 * Server/DC's SearchRequestBean has it ("warn" is Cloud's and a 400
-	 * there) */
-	if (lenient)
-		cJSON_AddFalseToObject(b, "validateQuery");
-	cJSON_AddNumberToObject(b, "startAt", start);
-	cJSON_AddNumberToObject(b, "maxResults", max);
-	cJSON *fields = cJSON_AddArrayToObject(b, "fields");
-	char *spec = strdup(field_spec);
-	char *save = NULL;
-	for (char *f = spec ? strtok_r(spec, ",", &save) : NULL; f;
-	     f = strtok_r(NULL, ",", &save))
-		cJSON_AddItemToArray(fields, cJSON_CreateString(f));
-	free(spec);
-	char *s = cJSON_PrintUnformatted(b);
-	cJSON_Delete(b);
-	return s;
-}
-
-static void page_release(struct page *p)
-{
-	jira_issues_free(p->issues, p->n);
-	for (size_t i = 0; i < p->npartial; i++)
-		cJSON_Delete(p->partial[i]);
-	free(p->partial);
-	free(p->partial_at);
-	memset(p, 0, sizeof(*p));
-}
-
-static unsigned uint_value(const cJSON *v)
-{
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-		return 0;
-	return v->valuedouble > 1e9 ? 1000000000u : (unsigned)v->valuedouble;
-}
-
-static unsigned uint_of(const cJSON *obj, const char *key)
-{
-	return uint_value(json_item(obj, key));
-}
-
-/* A number member of a walked answer ("maxResults", "total"). */
-static unsigned uint_of_text(const char *v, size_t len)
-{
-	cJSON *num = cJSON_ParseWithLength(v, len);
-	unsigned u = uint_value(num);
-	cJSON_Delete(num);
-	return u;
-}
-
-/* ---- comments beyond the first page ------------------------------------ */
-
-/* The comment field of an IssueBean is itself a page (startAt, maxResults,
- * total: CommentsWithPaginationJsonBean), and Jira may cut it short: does
- * bean hold fewer comments than its ticket has? */
-static bool comments_partial(const cJSON *bean)
-{
-	const cJSON *f = json_item(bean, "fields");
-	const cJSON *cm = json_item(f, "comment");
-	const cJSON *total = json_item(cm, "total");
-	const cJSON *list = json_item(cm, "comments");
-	return cJSON_IsNumber(total) &&
-	       total->valuedouble > cJSON_GetArraySize(list);
-}
-
-/* Replace bean's comment page by every comment of the ticket, read from
- * GET /rest/api/2/issue/{key}/comment, oldest first, page by page. */
-static enum jira_status complete_comments(struct jira_client *c, cJSON *bean,
-					  deadline_t deadline,
-					  struct jira_error *err)
-{
-	const cJSON *k = json_item(bean, "key");
-	cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
-	cJSON *all = cJSON_CreateArray();
-	if (!all)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = JIRA_OK;
-	for (unsigned start = 0, pages = 0; pages < 10000; pages++) {
-		char path[512];
-		cJSON *j = NULL;
-		snprintf(path, sizeof(path),
-			 "/rest/api/2/issue/%s/comment?startAt=%u&maxResults="
-			 "1000&orderBy=created",
-			 cJSON_IsString(k) ? k->valuestring : "", start);
-		st = jira_get_json(c, path, deadline, &j, err);
-		if (st != JIRA_OK)
-			break;
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "comments");
-		unsigned n = 0;
-		while (cJSON_IsArray(list) && list->child) {
-			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(
-							  list, list->child));
-			n++;
-		}
-		unsigned total = uint_of(j, "total");
-		cJSON_Delete(j);
-		start += n;
-		if (n == 0 || start >= total)
-			break;
-	}
-	if (st != JIRA_OK) {
-		cJSON_Delete(all);
-		return st;
-	}
-	cJSON *cm = cJSON_CreateObject();
-	unsigned n = (unsigned)cJSON_GetArraySize(all);
-	cJSON_AddItemToObject(cm, "comments", all);
-	cJSON_AddNumberToObject(cm, "maxResults", n);
-	cJSON_AddNumberToObject(cm, "total", n);
-	cJSON_AddNumberToObject(cm, "startAt", 0);
-	if (!cJSON_ReplaceItemInObjectCaseSensitive(f, "comment", cm))
-		cJSON_Delete(cm);
-	jlog_debug("%s: %u comments, read beyond the search's page",
-		   cJSON_IsString(k) ? k->valuestring : "?", n);
-	return JIRA_OK;
-}
-
-/* Fill the places of p's partial beans, once their comments are read (out
- * of the parse slot: this is network). */
-static enum jira_status page_complete(struct jira_client *c, struct page *p,
-				      deadline_t deadline,
-				      struct jira_error *err)
-{
-	enum jira_status st = JIRA_OK;
-	for (size_t i = 0; i < p->npartial && st == JIRA_OK; i++) {
-		char why[128];
-		struct jira_issue *is = NULL;
-		st = complete_comments(c, p->partial[i], deadline, err);
-		if (st != JIRA_OK)
-			break;
-		int r = jira_issue_from_json(p->partial[i], &is, why,
-					     sizeof(why));
-		if (r == -ENOMEM)
-			st = jira_error_set(err, JIRA_ERR_NOMEM,
-					    "out of memory");
-		else if (r)
-			p->skipped++;
-		p->issues[p->partial_at[i]] = is;
-	}
-	/* close the gaps of skipped beans */
-	size_t o = 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->issues[i])
-			p->issues[o++] = p->issues[i];
-	p->n = o;
-	return st;
-}
-
-/* The ticket held for this bean's key and version, if the caller has it. */
-static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
-{
-	if (!ru || !ru->fn)
-		return NULL;
-	const cJSON *key = json_item(bean, "key");
-	const cJSON *f = json_item(bean, "fields");
-	const cJSON *upd = json_item(f, "updated");
-	if (!cJSON_IsString(key) || !cJSON_IsString(upd) || !*upd->valuestring)
-		return NULL;
-	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
-}
-
-/* One element of the answer's "issues", parsed on its own: a ticket for p,
- * or skipped (logged).  0, -EINVAL when it is not JSON, or -ENOMEM. */
-static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
-		    const char *v, size_t len)
-{
-	if (p->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct jira_issue **a = realloc(p->issues, ncap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		p->issues = a;
-		*cap = ncap;
-	}
-	cJSON *bean = cJSON_ParseWithLength(v, len);
-	if (!bean)
-		return -EINVAL;
-	char why[128];
-	struct jira_issue *i = reused(ru, bean);
-	int r = 0;
-	if (i) {
-		p->issues[p->n++] = i;
-		p->reused++;
-	} else if (comments_partial(bean)) {
-		/* completed after the parse slot is left */
-		if (p->npartial == p->partial_cap) {
-			size_t ncap = p->partial_cap ? p->partial_cap * 2 : 8;
-			cJSON **b = realloc(p->partial, ncap * sizeof(*b));
-			if (b)
-				p->partial = b;
-			size_t *at = b ? realloc(p->partial_at,
-						 ncap * sizeof(*at))
-				       : NULL;
-			if (at)
-				p->partial_at = at;
-			if (!b || !at) {
-				cJSON_Delete(bean);
-				return -ENOMEM;
-			}
-			p->partial_cap = ncap;
-		}
-		p->partial[p->npartial] = bean;
-		p->partial_at[p->npartial++] = p->n;
-		p->issues[p->n++] = NULL;
-		return 0;
-	} else if (!(r = jira_issue_from_json(bean, &i, why, sizeof(why)))) {
-		p->issues[p->n++] = i;
-	} else if (r != -ENOMEM) {
-		p->skipped++;
-		jlog_warn("search skipped %s", why);
-		r = 0;
-	}
-	cJSON_Delete(bean);
-	return r;
-}
-
-static bool member_is(const char *key, size_t klen, const char *name)
-{
-	return klen == strlen(name) && memcmp(key, name, klen) == 0;
-}
-
-/* The tickets of one search answer.  The answer is walked, not parsed as
- * a whole: one ticket's tree at a time, never the page's. */
-static enum jira_status read_page(const char *text, size_t len,
-				  const struct reuse *ru, struct page *p,
-				  struct jira_error *err)
-{
-	struct json_walk top, arr;
-	const char *key, *v, *e;
-	size_t klen, vlen, elen, cap = 0;
-	bool have_issues = false;
-	int r = -EINVAL;
-	if (text && json_walk_start(&top, text, len) == 0 && top.close == '}')
-		while ((r = json_walk_next(&top, &key, &klen, &v, &vlen)) == 1) {
-			if (member_is(key, klen, "maxResults")) {
-				p->granted = uint_of_text(v, vlen);
-			} else if (member_is(key, klen, "total")) {
-				p->total = uint_of_text(v, vlen);
-			} else if (member_is(key, klen, "issues")) {
-				if (json_walk_start(&arr, v, vlen) ||
-				    arr.close != ']') {
-					r = -EINVAL;
-					break;
-				}
-				have_issues = true;
-				while ((r = json_walk_next(&arr, NULL, NULL, &e,
-							   &elen)) == 1 &&
-				       !(r = page_add(p, &cap, ru, e, elen)))
-					;
-				if (r < 0)
-					break;
-			}
-		}
-	if (r == -ENOMEM)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	if (r < 0)
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-				      "search answer is not valid JSON "
-				      "(%zu bytes)",
-				      len);
-	if (!have_issues)
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-				      "search answer without issues");
-	return JIRA_OK;
-}
-
-static enum jira_status fetch_page(struct jira_client *c, const char *jql,
-				   bool lenient, const struct reuse *ru,
-				   unsigned start, unsigned max,
-				   deadline_t deadline, struct page *p,
-				   struct jira_error *err)
-{
-	cJSON *unused = NULL;
-	struct http_response raw;
-	memset(p, 0, sizeof(*p));
-	char *body = search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
-	if (!body)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st =
-		request_json(c, "POST", "/rest/api/2/search", body, deadline,
-			     true, true, &raw, &unused, err);
-	free(body);
-	if (st != JIRA_OK)
-		return st;
-	/* from here on this thread holds a parse slot */
-	st = read_page(raw.body, raw.len, ru, p, err);
-	http_response_release(&raw);
-	gate_leave(c);
-	if (st == JIRA_OK && p->npartial)
-		st = page_complete(c, p, deadline, err);
-	if (st != JIRA_OK)
-		page_release(p);
-	return st;
-}
-
-struct page_job {
-	struct jira_client *c;
-	const char *jql;
-	bool lenient;
-	const struct reuse *reuse;
-	deadline_t deadline;
-	unsigned page_size;
-	unsigned npages;       /* pages[0] is done before workers start */
-	struct page *pages;
-	atomic_uint next;      /* next page index to take */
-	atomic_bool failed;
-	pthread_mutex_t lock;  /* guards err */
-	struct jira_error err; /* the first failure */
-};
-
-static void *page_worker(void *arg)
-{
-	struct page_job *job = arg;
-	for (;;) {
-		unsigned idx = atomic_fetch_add(&job->next, 1);
-		if (idx >= job->npages || atomic_load(&job->failed))
-			break;
-		struct jira_error e = { 0 };
-		enum jira_status st =
-			fetch_page(job->c, job->jql, job->lenient, job->reuse,
-				   idx * job->page_size, job->page_size,
-				   job->deadline, &job->pages[idx], &e);
-		if (st != JIRA_OK) {
-			pthread_mutex_lock(&job->lock);
-			if (!atomic_exchange(&job->failed, true))
-				job->err = e;
-			pthread_mutex_unlock(&job->lock);
-			break;
-		}
-	}
-	return NULL;
-}
-
-/* Fetch pages 1..npages-1 with up to `threads` workers. */
-static enum jira_status fetch_rest(struct page_job *job, unsigned threads,
-				   struct jira_error *err)
-{
-	pthread_t tids[64];
-	unsigned started = 0;
-	if (threads > 64)
-		threads = 64;
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, page_worker, job))
-			break;
-	if (started == 0)
-		page_worker(job); /* no threads to be had: do it here */
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	if (atomic_load(&job->failed)) {
-		if (err)
-			*err = job->err;
-		return job->err.status;
-	}
-	return JIRA_OK;
-}
-
-enum jira_status jira_search(struct jira_client *c, const char *jql,
-			     bool lenient, deadline_t deadline,
-			     struct jira_issue ***issues, size_t *n,
-			     struct jira_search_stats *stats,
-			     struct jira_error *err)
-{
-	return jira_search_reusing(c, jql, lenient, NULL, NULL, deadline,
-				   issues, n, stats, err);
-}
-
-enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
-				     bool lenient, jira_reuse_fn reuse_fn,
-				     void *reuse_ctx, deadline_t deadline,
-				     struct jira_issue ***issues, size_t *n,
-				     struct jira_search_stats *stats,
-				     struct jira_error *err)
-{
-	struct page first;
-	struct jira_search_stats s = { 0 };
-	struct reuse ru = { reuse_fn, reuse_ctx };
-	*issues = NULL;
-	*n = 0;
-
-	enum jira_status st = fetch_page(c, jql, lenient, &ru, 0,
-					 SEARCH_PAGE_REQUEST, deadline, &first,
-					 err);
-	if (st != JIRA_OK)
-		return st;
-	unsigned size = first.granted ? first.granted : (unsigned)first.n;
-	unsigned total = first.total;
-	/* a server that grants no page size cannot be paged through */
-	unsigned npages = size && total > first.n ? (total + size - 1) / size
-						   : 1;
-	s.pages = 1;
-	s.page_size = size;
-	s.total = total;
-	s.skipped = first.skipped;
-
-	struct page_job job = {
-		.c = c,
-		.jql = jql,
-		.lenient = lenient,
-		.reuse = &ru,
-		.deadline = deadline,
-		.page_size = size,
-		.npages = npages,
-	};
-	job.pages = calloc(npages, sizeof(*job.pages));
-	if (!job.pages) {
-		page_release(&first);
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	}
-	job.pages[0] = first;
-	atomic_init(&job.next, 1);
-	atomic_init(&job.failed, false);
-	pthread_mutex_init(&job.lock, NULL);
-	if (npages > 1) {
-		unsigned threads = npages - 1 < c->max_connections
-					   ? npages - 1
-					   : c->max_connections;
-		st = fetch_rest(&job, threads, err);
-		s.pages += npages - 1;
-	}
-	pthread_mutex_destroy(&job.lock);
-
-	size_t count = 0;
-	for (unsigned i = 0; i < npages; i++) {
-		count += job.pages[i].n;
-		s.skipped += i ? job.pages[i].skipped : 0;
-		s.reused += job.pages[i].reused;
-	}
-	struct jira_issue **all = NULL;
-	if (st == JIRA_OK) {
-		all = malloc((count ? count : 1) * sizeof(*all));
-		if (!all)
-			st = jira_error_set(err, JIRA_ERR_NOMEM,
-					    "out of memory");
-	}
-	size_t k = 0;
-	for (unsigned i = 0; i < npages; i++) {
-		if (all && job.pages[i].n) {
-			memcpy(all + k, job.pages[i].issues,
-			       job.pages[i].n * sizeof(*all));
-			k += job.pages[i].n;
-			job.pages[i].n = 0;
-		}
-		page_release(&job.pages[i]);
-	}
-	free(job.pages);
-	if (st != JIRA_OK) {
-		free(all);
-		return st;
-	}
-	if (k + s.skipped < total)
-		jlog_notice("search returned %zu of %u issues (the project "
-			    "changed while it was read)",
-			    k, total);
-	*issues = all;
-	*n = k;
-	if (stats)
-		*stats = s;
-	return JIRA_OK;
-}
-
-enum jira_status jira_search_total(struct jira_client *c, const char *jql,
-				   deadline_t deadline, unsigned *total,
-				   struct jira_error *err)
-{
-	cJSON *j = NULL;
-	*total = 0;
-	char *body = search_body(jql, 0, 0, false, "id");
-	if (!body)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
-					   body, deadline, true, &j, err);
-	free(body);
-	if (st != JIRA_OK)
-		return st;
-	const cJSON *t = json_item(j, "total");
-	if (!cJSON_IsNumber(t) || t->valuedouble < 0)
-		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-				    "search answer without a total");
-	else
-		*total = uint_of(j, "total");
-	cJSON_Delete(j);
-	return st;
-}
-
-void jira_issues_free(struct jira_issue **issues, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		jira_issue_unref(issues[i]);
-	free(issues);
-}
-
-enum jira_status jira_issue_get(struct jira_client *c, const char *key,
-				deadline_t deadline, struct jira_issue **out,
-				struct jira_error *err)
-{
-	struct strbuf path = STRBUF_INIT;
-	cJSON *j;
-	*out = NULL;
-	if (!jira_key_valid(key))
-		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
-				      "'%s' is not an issue key", key);
-	strbuf_addf(&path, "/rest/api/2/issue/%s?fields=", key);
-	strbuf_add_urlencoded(&path, JIRA_ISSUE_FIELDS);
-	if (path.failed)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st =
-		jira_get_json(c, strbuf_str(&path), deadline, &j, err);
-	strbuf_release(&path);
-	if (st != JIRA_OK)
-		return st;
-	if (comments_partial(j) &&
-	    (st = complete_comments(c, j, deadline, err)) != JIRA_OK) {
-		cJSON_Delete(j);
-		return st;
-	}
-	char why[128];
-	int r = jira_issue_from_json(j, out, why, sizeof(why));
-	cJSON_Delete(j);
-	if (r == -ENOMEM)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	if (r)
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE, "%s: %s",
-				      key, why);
-	if (strcmp((*out)->key, key) != 0) {
-		/* moved to another project: the old key answers with the new
-		 * issue; for this key's directory it is gone */
-		jira_issue_unref(*out);
-		*out = NULL;
-		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
-				      "%s was moved", key);
-	}
-	return JIRA_OK;
-}
-
-/* ---- JQL -------------------------------------------------------------- */
-
-char *jql_quote(const char *s)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addc(&sb, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			strbuf_addc(&sb, '\\');
-		strbuf_addc(&sb, (unsigned char)*s < 0x20 ? ' ' : *s);
-	}
-	strbuf_addc(&sb, '"');
-	return strbuf_detach(&sb, NULL);
-}
-
-char *jql_project_all(const char *project_key)
-{
-	char *q = jql_quote(project_key);
-	if (!q)
-		return NULL;
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "project = %s ORDER BY key ASC", q);
-	free(q);
-	return strbuf_detach(&sb, NULL);
-}
-
-char *jql_project_count(const char *project_key)
-{
-	char *q = jql_quote(project_key);
-	if (!q)
-		return NULL;
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "project = %s", q);
-	free(q);
-	return strbuf_detach(&sb, NULL);
-}
-
-char *jql_project_updated(const char *project_key, unsigned minutes)
-{
-	char *q = jql_quote(project_key);
-	if (!q)
-		return NULL;
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "project = %s AND updated >= \"-%um\" ORDER BY key ASC",
-		    q, minutes);
-	free(q);
-	return strbuf_detach(&sb, NULL);
-}
-
-char *jql_keys(const char *const *keys, size_t n)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_adds(&sb, "key in (");
-	for (size_t i = 0; i < n; i++) {
-		char *q = jql_quote(keys[i]);
-		strbuf_addf(&sb, "%s%s", i ? ", " : "", q ? q : "\"\"");
-		free(q);
-	}
-	strbuf_adds(&sb, ") ORDER BY key ASC");
-	return strbuf_detach(&sb, NULL);
 }

@@ -9,6 +9,9 @@
  *
  * Returned memory belongs to the caller (free functions named beside each
  * call).  struct jira_error (may be NULL) receives the detail of a failure.
+ *
+ * client.c holds the client, its options and requests; search.c the search
+ * paging and jira_issue_get; jql.c the JQL builders.
  */
 #ifndef JIRAFS_JIRA_CLIENT_H
 #define JIRAFS_JIRA_CLIENT_H
@@ -41,6 +44,8 @@ struct jira_config {
 
 #define JIRA_DEFAULT_TIMEOUT_S 30
 #define JIRA_DEFAULT_MAX_CONNECTIONS 8
+#define JIRA_TIMEOUT_MAX_S 3600         /* timeout= accepts 1..this */
+#define JIRA_MAX_CONNECTIONS_MAX 64     /* max_connections= accepts 1..this */
 
 /* Take this module's options out of args (debug stays for libfuse too).
  * Defaults are filled in.  0 or -1. */

@@ -1,2 +1,589 @@
-/* jira/search.c - being split out of its neighbour; see the commit that fills it. */
-typedef int jirafs_split_placeholder_search;
+/*
+ * search.c - reading tickets: JQL search paging (the first page, then the
+ * others in parallel, one ticket bean at a time, under client.c's parse
+ * gate), the comments beyond an issue bean's own page, the count of a
+ * query, and one ticket by key.  Declared in client.h.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jira/client.h"
+#include "jira/client_priv.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+#define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
+#define COMMENT_PAGE_REQUEST 1000 /* comments asked for per request */
+#define COMMENT_PAGES_MAX 10000   /* a bound on one ticket's comment pages */
+/* Page-fetching threads of one search: never more than connections. */
+#define FETCH_THREADS_MAX JIRA_MAX_CONNECTIONS_MAX
+/* Numbers of an answer (maxResults, total) are clamped to this. */
+#define ANSWER_UINT_MAX 1000000000u
+
+/* ---- search pages ------------------------------------------------------ */
+
+struct page {
+	struct jira_issue **issues; /* NULL where a bean waits in `partial` */
+	size_t n;
+	cJSON **partial;  /* beans whose comments are not all there */
+	size_t *partial_at; /* their places in issues */
+	size_t npartial, partial_cap;
+	unsigned granted; /* maxResults of the answer */
+	unsigned total;
+	unsigned skipped;
+	unsigned reused;
+};
+
+struct reuse {
+	jira_reuse_fn fn; /* or NULL */
+	void *ctx;
+};
+
+static char *search_body(const char *jql, unsigned start, unsigned max,
+			 bool lenient, const char *field_spec)
+{
+	cJSON *b = cJSON_CreateObject();
+	if (!b)
+		return NULL;
+	cJSON_AddStringToObject(b, "jql", jql);
+	/* a key that no longer exists is not an error; a Boolean, as
+	 * Server/DC's SearchRequestBean has it ("warn" is Cloud's and a 400
+	 * there) */
+	if (lenient)
+		cJSON_AddFalseToObject(b, "validateQuery");
+	cJSON_AddNumberToObject(b, "startAt", start);
+	cJSON_AddNumberToObject(b, "maxResults", max);
+	cJSON *fields = cJSON_AddArrayToObject(b, "fields");
+	char *spec = strdup(field_spec);
+	char *save = NULL;
+	for (char *f = spec ? strtok_r(spec, ",", &save) : NULL; f;
+	     f = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(fields, cJSON_CreateString(f));
+	free(spec);
+	char *s = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	return s;
+}
+
+static void page_release(struct page *p)
+{
+	jira_issues_free(p->issues, p->n);
+	for (size_t i = 0; i < p->npartial; i++)
+		cJSON_Delete(p->partial[i]);
+	free(p->partial);
+	free(p->partial_at);
+	memset(p, 0, sizeof(*p));
+}
+
+static unsigned uint_value(const cJSON *v)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+		return 0;
+	return v->valuedouble > ANSWER_UINT_MAX ? ANSWER_UINT_MAX
+						: (unsigned)v->valuedouble;
+}
+
+static unsigned uint_of(const cJSON *obj, const char *key)
+{
+	return uint_value(json_item(obj, key));
+}
+
+/* A number member of a walked answer ("maxResults", "total"). */
+static unsigned uint_of_text(const char *v, size_t len)
+{
+	cJSON *num = cJSON_ParseWithLength(v, len);
+	unsigned u = uint_value(num);
+	cJSON_Delete(num);
+	return u;
+}
+
+/* ---- comments beyond the first page ------------------------------------ */
+
+/* The comment field of an IssueBean is itself a page (startAt, maxResults,
+ * total: CommentsWithPaginationJsonBean), and Jira may cut it short: does
+ * bean hold fewer comments than its ticket has? */
+static bool comments_partial(const cJSON *bean)
+{
+	const cJSON *f = json_item(bean, "fields");
+	const cJSON *cm = json_item(f, "comment");
+	const cJSON *total = json_item(cm, "total");
+	const cJSON *list = json_item(cm, "comments");
+	return cJSON_IsNumber(total) &&
+	       total->valuedouble > cJSON_GetArraySize(list);
+}
+
+/* Replace bean's comment page by every comment of the ticket, read from
+ * GET /rest/api/2/issue/{key}/comment, oldest first, page by page. */
+static enum jira_status complete_comments(struct jira_client *c, cJSON *bean,
+					  deadline_t deadline,
+					  struct jira_error *err)
+{
+	const cJSON *k = json_item(bean, "key");
+	cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
+	cJSON *all = cJSON_CreateArray();
+	if (!all)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = JIRA_OK;
+	for (unsigned start = 0, pages = 0; pages < COMMENT_PAGES_MAX;
+	     pages++) {
+		char path[512];
+		cJSON *j = NULL;
+		snprintf(path, sizeof(path),
+			 "/rest/api/2/issue/%s/comment?startAt=%u&maxResults="
+			 "%u&orderBy=created",
+			 cJSON_IsString(k) ? k->valuestring : "", start,
+			 COMMENT_PAGE_REQUEST);
+		st = jira_get_json(c, path, deadline, &j, err);
+		if (st != JIRA_OK)
+			break;
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "comments");
+		unsigned n = 0;
+		while (cJSON_IsArray(list) && list->child) {
+			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(
+							  list, list->child));
+			n++;
+		}
+		unsigned total = uint_of(j, "total");
+		cJSON_Delete(j);
+		start += n;
+		if (n == 0 || start >= total)
+			break;
+	}
+	if (st != JIRA_OK) {
+		cJSON_Delete(all);
+		return st;
+	}
+	cJSON *cm = cJSON_CreateObject();
+	unsigned n = (unsigned)cJSON_GetArraySize(all);
+	cJSON_AddItemToObject(cm, "comments", all);
+	cJSON_AddNumberToObject(cm, "maxResults", n);
+	cJSON_AddNumberToObject(cm, "total", n);
+	cJSON_AddNumberToObject(cm, "startAt", 0);
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(f, "comment", cm))
+		cJSON_Delete(cm);
+	jlog_debug("%s: %u comments, read beyond the search's page",
+		   cJSON_IsString(k) ? k->valuestring : "?", n);
+	return JIRA_OK;
+}
+
+/* Fill the places of p's partial beans, once their comments are read (out
+ * of the parse slot: this is network). */
+static enum jira_status page_complete(struct jira_client *c, struct page *p,
+				      deadline_t deadline,
+				      struct jira_error *err)
+{
+	enum jira_status st = JIRA_OK;
+	for (size_t i = 0; i < p->npartial && st == JIRA_OK; i++) {
+		char why[128];
+		struct jira_issue *is = NULL;
+		st = complete_comments(c, p->partial[i], deadline, err);
+		if (st != JIRA_OK)
+			break;
+		int r = jira_issue_from_json(p->partial[i], &is, why,
+					     sizeof(why));
+		if (r == -ENOMEM)
+			st = jira_error_set(err, JIRA_ERR_NOMEM,
+					    "out of memory");
+		else if (r)
+			p->skipped++;
+		p->issues[p->partial_at[i]] = is;
+	}
+	/* close the gaps of skipped beans */
+	size_t o = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->issues[i])
+			p->issues[o++] = p->issues[i];
+	p->n = o;
+	return st;
+}
+
+/* The ticket held for this bean's key and version, if the caller has it. */
+static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
+{
+	if (!ru || !ru->fn)
+		return NULL;
+	const cJSON *key = json_item(bean, "key");
+	const cJSON *f = json_item(bean, "fields");
+	const cJSON *upd = json_item(f, "updated");
+	if (!cJSON_IsString(key) || !cJSON_IsString(upd) || !*upd->valuestring)
+		return NULL;
+	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
+}
+
+/* One element of the answer's "issues", parsed on its own: a ticket for p,
+ * or skipped (logged).  0, -EINVAL when it is not JSON, or -ENOMEM. */
+static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
+		    const char *v, size_t len)
+{
+	if (p->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct jira_issue **a = realloc(p->issues, ncap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		p->issues = a;
+		*cap = ncap;
+	}
+	cJSON *bean = cJSON_ParseWithLength(v, len);
+	if (!bean)
+		return -EINVAL;
+	char why[128];
+	struct jira_issue *i = reused(ru, bean);
+	int r = 0;
+	if (i) {
+		p->issues[p->n++] = i;
+		p->reused++;
+	} else if (comments_partial(bean)) {
+		/* completed after the parse slot is left */
+		if (p->npartial == p->partial_cap) {
+			size_t ncap = p->partial_cap ? p->partial_cap * 2 : 8;
+			cJSON **b = realloc(p->partial, ncap * sizeof(*b));
+			if (b)
+				p->partial = b;
+			size_t *at = b ? realloc(p->partial_at,
+						 ncap * sizeof(*at))
+				       : NULL;
+			if (at)
+				p->partial_at = at;
+			if (!b || !at) {
+				cJSON_Delete(bean);
+				return -ENOMEM;
+			}
+			p->partial_cap = ncap;
+		}
+		p->partial[p->npartial] = bean;
+		p->partial_at[p->npartial++] = p->n;
+		p->issues[p->n++] = NULL;
+		return 0;
+	} else if (!(r = jira_issue_from_json(bean, &i, why, sizeof(why)))) {
+		p->issues[p->n++] = i;
+	} else if (r != -ENOMEM) {
+		p->skipped++;
+		jlog_warn("search skipped %s", why);
+		r = 0;
+	}
+	cJSON_Delete(bean);
+	return r;
+}
+
+static bool member_is(const char *key, size_t klen, const char *name)
+{
+	return klen == strlen(name) && memcmp(key, name, klen) == 0;
+}
+
+/* The tickets of one search answer.  The answer is walked, not parsed as
+ * a whole: one ticket's tree at a time, never the page's. */
+static enum jira_status read_page(const char *text, size_t len,
+				  const struct reuse *ru, struct page *p,
+				  struct jira_error *err)
+{
+	struct json_walk top, arr;
+	const char *key, *v, *e;
+	size_t klen, vlen, elen, cap = 0;
+	bool have_issues = false;
+	int r = -EINVAL;
+	if (text && json_walk_start(&top, text, len) == 0 && top.close == '}')
+		while ((r = json_walk_next(&top, &key, &klen, &v, &vlen)) == 1) {
+			if (member_is(key, klen, "maxResults")) {
+				p->granted = uint_of_text(v, vlen);
+			} else if (member_is(key, klen, "total")) {
+				p->total = uint_of_text(v, vlen);
+			} else if (member_is(key, klen, "issues")) {
+				if (json_walk_start(&arr, v, vlen) ||
+				    arr.close != ']') {
+					r = -EINVAL;
+					break;
+				}
+				have_issues = true;
+				while ((r = json_walk_next(&arr, NULL, NULL, &e,
+							   &elen)) == 1 &&
+				       !(r = page_add(p, &cap, ru, e, elen)))
+					;
+				if (r < 0)
+					break;
+			}
+		}
+	if (r == -ENOMEM)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	if (r < 0)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "search answer is not valid JSON "
+				      "(%zu bytes)",
+				      len);
+	if (!have_issues)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				      "search answer without issues");
+	return JIRA_OK;
+}
+
+static enum jira_status fetch_page(struct jira_client *c, const char *jql,
+				   bool lenient, const struct reuse *ru,
+				   unsigned start, unsigned max,
+				   deadline_t deadline, struct page *p,
+				   struct jira_error *err)
+{
+	struct http_response raw;
+	memset(p, 0, sizeof(*p));
+	char *body = search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = client_request_gated(
+		c, "POST", "/rest/api/2/search", body, deadline, &raw, err);
+	free(body);
+	if (st != JIRA_OK)
+		return st;
+	/* from here on this thread holds a parse slot */
+	st = read_page(raw.body, raw.len, ru, p, err);
+	http_response_release(&raw);
+	client_gate_leave(c);
+	if (st == JIRA_OK && p->npartial)
+		st = page_complete(c, p, deadline, err);
+	if (st != JIRA_OK)
+		page_release(p);
+	return st;
+}
+
+struct page_job {
+	struct jira_client *c;
+	const char *jql;
+	bool lenient;
+	const struct reuse *reuse;
+	deadline_t deadline;
+	unsigned page_size;
+	unsigned npages;       /* pages[0] is done before workers start */
+	struct page *pages;
+	atomic_uint next;      /* next page index to take */
+	atomic_bool failed;
+	pthread_mutex_t lock;  /* guards err */
+	struct jira_error err; /* the first failure */
+};
+
+static void *page_worker(void *arg)
+{
+	struct page_job *job = arg;
+	for (;;) {
+		unsigned idx = atomic_fetch_add(&job->next, 1);
+		if (idx >= job->npages || atomic_load(&job->failed))
+			break;
+		struct jira_error e = { 0 };
+		enum jira_status st =
+			fetch_page(job->c, job->jql, job->lenient, job->reuse,
+				   idx * job->page_size, job->page_size,
+				   job->deadline, &job->pages[idx], &e);
+		if (st != JIRA_OK) {
+			pthread_mutex_lock(&job->lock);
+			if (!atomic_exchange(&job->failed, true))
+				job->err = e;
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Fetch pages 1..npages-1 with up to `threads` workers. */
+static enum jira_status fetch_rest(struct page_job *job, unsigned threads,
+				   struct jira_error *err)
+{
+	pthread_t tids[FETCH_THREADS_MAX];
+	unsigned started = 0;
+	if (threads > FETCH_THREADS_MAX)
+		threads = FETCH_THREADS_MAX;
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, page_worker, job))
+			break;
+	if (started == 0)
+		page_worker(job); /* no threads to be had: do it here */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (atomic_load(&job->failed)) {
+		if (err)
+			*err = job->err;
+		return job->err.status;
+	}
+	return JIRA_OK;
+}
+
+enum jira_status jira_search(struct jira_client *c, const char *jql,
+			     bool lenient, deadline_t deadline,
+			     struct jira_issue ***issues, size_t *n,
+			     struct jira_search_stats *stats,
+			     struct jira_error *err)
+{
+	return jira_search_reusing(c, jql, lenient, NULL, NULL, deadline,
+				   issues, n, stats, err);
+}
+
+enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
+				     bool lenient, jira_reuse_fn reuse_fn,
+				     void *reuse_ctx, deadline_t deadline,
+				     struct jira_issue ***issues, size_t *n,
+				     struct jira_search_stats *stats,
+				     struct jira_error *err)
+{
+	struct page first;
+	struct jira_search_stats s = { 0 };
+	struct reuse ru = { reuse_fn, reuse_ctx };
+	*issues = NULL;
+	*n = 0;
+
+	enum jira_status st = fetch_page(c, jql, lenient, &ru, 0,
+					 SEARCH_PAGE_REQUEST, deadline, &first,
+					 err);
+	if (st != JIRA_OK)
+		return st;
+	unsigned size = first.granted ? first.granted : (unsigned)first.n;
+	unsigned total = first.total;
+	/* a server that grants no page size cannot be paged through */
+	unsigned npages = size && total > first.n ? (total + size - 1) / size
+						   : 1;
+	s.pages = 1;
+	s.page_size = size;
+	s.total = total;
+	s.skipped = first.skipped;
+
+	struct page_job job = {
+		.c = c,
+		.jql = jql,
+		.lenient = lenient,
+		.reuse = &ru,
+		.deadline = deadline,
+		.page_size = size,
+		.npages = npages,
+	};
+	job.pages = calloc(npages, sizeof(*job.pages));
+	if (!job.pages) {
+		page_release(&first);
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	}
+	job.pages[0] = first;
+	atomic_init(&job.next, 1);
+	atomic_init(&job.failed, false);
+	pthread_mutex_init(&job.lock, NULL);
+	if (npages > 1) {
+		unsigned most = client_max_connections(c);
+		unsigned threads = npages - 1 < most ? npages - 1 : most;
+		st = fetch_rest(&job, threads, err);
+		s.pages += npages - 1;
+	}
+	pthread_mutex_destroy(&job.lock);
+
+	size_t count = 0;
+	for (unsigned i = 0; i < npages; i++) {
+		count += job.pages[i].n;
+		s.skipped += i ? job.pages[i].skipped : 0;
+		s.reused += job.pages[i].reused;
+	}
+	struct jira_issue **all = NULL;
+	if (st == JIRA_OK) {
+		all = malloc((count ? count : 1) * sizeof(*all));
+		if (!all)
+			st = jira_error_set(err, JIRA_ERR_NOMEM,
+					    "out of memory");
+	}
+	size_t k = 0;
+	for (unsigned i = 0; i < npages; i++) {
+		if (all && job.pages[i].n) {
+			memcpy(all + k, job.pages[i].issues,
+			       job.pages[i].n * sizeof(*all));
+			k += job.pages[i].n;
+			job.pages[i].n = 0;
+		}
+		page_release(&job.pages[i]);
+	}
+	free(job.pages);
+	if (st != JIRA_OK) {
+		free(all);
+		return st;
+	}
+	if (k + s.skipped < total)
+		jlog_notice("search returned %zu of %u issues (the project "
+			    "changed while it was read)",
+			    k, total);
+	*issues = all;
+	*n = k;
+	if (stats)
+		*stats = s;
+	return JIRA_OK;
+}
+
+enum jira_status jira_search_total(struct jira_client *c, const char *jql,
+				   deadline_t deadline, unsigned *total,
+				   struct jira_error *err)
+{
+	cJSON *j = NULL;
+	*total = 0;
+	char *body = search_body(jql, 0, 0, false, "id");
+	if (!body)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
+					   body, deadline, true, &j, err);
+	free(body);
+	if (st != JIRA_OK)
+		return st;
+	const cJSON *t = json_item(j, "total");
+	if (!cJSON_IsNumber(t) || t->valuedouble < 0)
+		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				    "search answer without a total");
+	else
+		*total = uint_of(j, "total");
+	cJSON_Delete(j);
+	return st;
+}
+
+void jira_issues_free(struct jira_issue **issues, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jira_issue_unref(issues[i]);
+	free(issues);
+}
+
+/* ---- one ticket -------------------------------------------------------- */
+
+enum jira_status jira_issue_get(struct jira_client *c, const char *key,
+				deadline_t deadline, struct jira_issue **out,
+				struct jira_error *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	cJSON *j;
+	*out = NULL;
+	if (!jira_key_valid(key))
+		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
+				      "'%s' is not an issue key", key);
+	strbuf_addf(&path, "/rest/api/2/issue/%s?fields=", key);
+	strbuf_add_urlencoded(&path, JIRA_ISSUE_FIELDS);
+	if (path.failed)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	enum jira_status st =
+		jira_get_json(c, strbuf_str(&path), deadline, &j, err);
+	strbuf_release(&path);
+	if (st != JIRA_OK)
+		return st;
+	if (comments_partial(j) &&
+	    (st = complete_comments(c, j, deadline, err)) != JIRA_OK) {
+		cJSON_Delete(j);
+		return st;
+	}
+	char why[128];
+	int r = jira_issue_from_json(j, out, why, sizeof(why));
+	cJSON_Delete(j);
+	if (r == -ENOMEM)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	if (r)
+		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE, "%s: %s",
+				      key, why);
+	if (strcmp((*out)->key, key) != 0) {
+		/* moved to another project: the old key answers with the new
+		 * issue; for this key's directory it is gone */
+		jira_issue_unref(*out);
+		*out = NULL;
+		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
+				      "%s was moved", key);
+	}
+	return JIRA_OK;
+}
