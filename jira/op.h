@@ -24,6 +24,9 @@
  * (one line) in err->msg; err may be NULL.
  *
  * Records are plain data owned by whoever holds them; nothing here locks.
+ *
+ * op.c holds the record (new, free, serialize, parse, jira_op_check);
+ * plan.c the checks, the comment payload and the create/update plans.
  */
 #ifndef JIRAFS_JIRA_OP_H
 #define JIRAFS_JIRA_OP_H
