@@ -1,58 +1,25 @@
 /* local.c - see local.h */
 #include "fs/local.h"
+#include "fs/local_priv.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
 
-#define ALIAS_JOURNAL "aliases"
-
-struct local_node {
-	atomic_int refs;
-	/* guarded by the local lock: */
-	enum local_kind kind;
-	struct strbuf data;
-	mode_t mode;
-	struct timespec atime, mtime, ctime;
-	char *error;   /* user.jira.error */
-	char *key;     /* an alias's target */
-	bool linked;   /* reachable by a name */
-	char *dir, *name; /* where it is, while linked */
-	bool busy;     /* a commit of it is under way (see commit_cv) */
-	off_t append_from; /* an overlay of a refused append: where the
-			      appended bytes start; -1 otherwise */
-};
-
-struct local {
-	pthread_mutex_t lock;
-	/* guarded by lock: */
-	struct map *dirs;    /* "SEC", "SEC/closed" -> struct map (name -> node) */
-	struct map *errors;  /* ticket key -> malloc'd message */
-	struct map *hidden;  /* "dir/name" -> key of a removed alias */
-	size_t total;        /* bytes held by all nodes */
-	pthread_cond_t commit_cv; /* a node stopped being busy */
-
-	char *journal;       /* path of the alias journal, or NULL */
-	pthread_mutex_t journal_lock; /* guards writes to it */
-};
-
-static void now(struct timespec *ts)
+void local_now(struct timespec *ts)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
-static struct local_node *node_new(enum local_kind kind, mode_t mode)
+struct local_node *local_node_new(enum local_kind kind, mode_t mode)
 {
 	struct local_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -62,7 +29,7 @@ static struct local_node *node_new(enum local_kind kind, mode_t mode)
 	n->mode = mode & 07777;
 	n->linked = true;
 	n->append_from = -1;
-	now(&n->mtime);
+	local_now(&n->mtime);
 	n->atime = n->ctime = n->mtime;
 	return n;
 }
@@ -73,7 +40,7 @@ static void node_ref(struct local_node *n)
 }
 
 /* Free a node whose last reference went; l->lock held or not needed. */
-static void node_free(struct local *l, struct local_node *n)
+void local_node_free(struct local *l, struct local_node *n)
 {
 	if (l)
 		l->total -= n->data.len;
@@ -86,7 +53,7 @@ static void node_free(struct local *l, struct local_node *n)
 }
 
 /* Record where n is; called with the lock held (or before it is shared). */
-static void place(struct local_node *n, const char *dir, const char *name)
+void local_place(struct local_node *n, const char *dir, const char *name)
 {
 	free(n->dir);
 	free(n->name);
@@ -104,7 +71,7 @@ static char *hidden_key(const char *dir, const char *name)
 }
 
 /* Forget the hidden alias at dir/name; lock held. */
-static void unhide(struct local *l, const char *dir, const char *name)
+void local_unhide(struct local *l, const char *dir, const char *name)
 {
 	char *k = hidden_key(dir, name);
 	if (k)
@@ -114,7 +81,7 @@ static void unhide(struct local *l, const char *dir, const char *name)
 
 /* Remember a removed alias, so that writing the name again updates its
  * ticket; lock held. */
-static void hide(struct local *l, const char *dir, const char *name,
+void local_hide(struct local *l, const char *dir, const char *name,
 		 const char *key)
 {
 	char *k = hidden_key(dir, name), *v = strdup(key), *old = NULL;
@@ -130,22 +97,22 @@ void local_node_unref(struct local *l, struct local_node *n)
 	if (!n || atomic_fetch_sub(&n->refs, 1) != 1)
 		return;
 	pthread_mutex_lock(&l->lock);
-	node_free(l, n);
+	local_node_free(l, n);
 	pthread_mutex_unlock(&l->lock);
 }
 
 /* Drop the directory's reference; called with the lock held. */
-static void unlink_node(struct local *l, struct local_node *n)
+void local_unlink_node(struct local *l, struct local_node *n)
 {
 	n->linked = false;
 	free(n->dir);
 	free(n->name);
 	n->dir = n->name = NULL;
 	if (atomic_fetch_sub(&n->refs, 1) == 1)
-		node_free(l, n);
+		local_node_free(l, n);
 }
 
-static struct map *dir_of(struct local *l, const char *dir, bool create)
+struct map *local_dir_of(struct local *l, const char *dir, bool create)
 {
 	struct map *d = map_get(l->dirs, dir);
 	if (!d && create) {
@@ -158,219 +125,26 @@ static struct map *dir_of(struct local *l, const char *dir, bool create)
 	return d;
 }
 
-/* ---- the alias journal -------------------------------------------------- */
-
-static char *journal_line(const char *op, const char *dir, const char *name,
-			  const char *key)
+int local_alias_put(struct local *l, const char *dir, const char *name,
+		    const char *key)
 {
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "op", op);
-	cJSON_AddStringToObject(o, "dir", dir);
-	cJSON_AddStringToObject(o, "name", name);
-	if (key)
-		cJSON_AddStringToObject(o, "key", key);
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Append lines to the journal and make them durable. */
-static int journal_append(struct local *l, const char *lines)
-{
-	if (!l->journal)
-		return 0;
-	pthread_mutex_lock(&l->journal_lock);
-	int ret = 0;
-	int fd = open(l->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		      0600);
-	if (fd < 0) {
-		ret = -errno;
-	} else {
-		ret = write_all(fd, lines, strlen(lines));
-		if (!ret && fsync(fd) < 0)
-			ret = -errno;
-		close(fd);
-	}
-	pthread_mutex_unlock(&l->journal_lock);
-	if (ret)
-		jlog_err("cannot record an alias in %s: %s", l->journal,
-			 strerror(-ret));
-	return ret;
-}
-
-static void journal(struct local *l, const char *op, const char *dir,
-		    const char *name, const char *key)
-{
-	char *line = journal_line(op, dir, name, key);
-	if (!line)
-		return;
-	size_t n = strlen(line);
-	char *s = realloc(line, n + 2);
-	if (s) {
-		s[n] = '\n';
-		s[n + 1] = '\0';
-		journal_append(l, s);
-		line = s;
-	}
-	free(line);
-}
-
-/* Rewrite the journal with only the live aliases (write, fsync, rename,
- * fsync the directory). */
-static void journal_compact(struct local *l)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct map_iter di = map_iter_start(l->dirs);
-	while (map_iter_next(&di)) {
-		struct map_iter ni = map_iter_start(di.value);
-		while (map_iter_next(&ni)) {
-			struct local_node *n = ni.value;
-			if (n->kind != LOCAL_ALIAS)
-				continue;
-			char *line = journal_line("+", di.key, ni.key, n->key);
-			if (line) {
-				strbuf_adds(&sb, line);
-				strbuf_addc(&sb, '\n');
-			}
-			free(line);
-		}
-	}
-	struct map_iter hi = map_iter_start(l->hidden);
-	while (map_iter_next(&hi)) {
-		const char *slash = strrchr(hi.key, '/');
-		char *dir = strndup(hi.key, (size_t)(slash - hi.key));
-		char *line = dir ? journal_line("~", dir, slash + 1, hi.value)
-				 : NULL;
-		if (line) {
-			strbuf_adds(&sb, line);
-			strbuf_addc(&sb, '\n');
-		}
-		free(line);
-		free(dir);
-	}
-	size_t plen = strlen(l->journal) + 8;
-	char *tmp = malloc(plen);
-	if (!tmp || sb.failed) {
-		free(tmp);
-		strbuf_release(&sb);
-		return;
-	}
-	snprintf(tmp, plen, "%s.new", l->journal);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int ret = fd < 0 ? -errno : write_all(fd, strbuf_str(&sb), sb.len);
-	if (fd >= 0 && !ret && fsync(fd) < 0)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (!ret && rename(tmp, l->journal) < 0)
-		ret = -errno;
-	if (!ret) {
-		char *dir = strdup(l->journal);
-		char *slash = dir ? strrchr(dir, '/') : NULL;
-		if (slash) {
-			*slash = '\0';
-			int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY |
-							     O_CLOEXEC);
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
-		}
-		free(dir);
-	} else {
-		unlink(tmp);
-		jlog_warn("cannot compact %s: %s", l->journal, strerror(-ret));
-	}
-	free(tmp);
-	strbuf_release(&sb);
-}
-
-static int alias_put(struct local *l, const char *dir, const char *name,
-		     const char *key)
-{
-	struct map *d = dir_of(l, dir, true);
-	struct local_node *n = node_new(LOCAL_ALIAS, 0777);
+	struct map *d = local_dir_of(l, dir, true);
+	struct local_node *n = local_node_new(LOCAL_ALIAS, 0777);
 	if (!d || !n || !(n->key = strdup(key))) {
 		if (n)
-			node_free(NULL, n);
+			local_node_free(NULL, n);
 		return -ENOMEM;
 	}
 	void *old = NULL;
 	if (map_put(d, name, n, &old)) {
-		node_free(NULL, n);
+		local_node_free(NULL, n);
 		return -ENOMEM;
 	}
-	place(n, dir, name);
+	local_place(n, dir, name);
 	if (old)
-		unlink_node(l, old);
-	unhide(l, dir, name);
+		local_unlink_node(l, old);
+	local_unhide(l, dir, name);
 	return 0;
-}
-
-/* Replay the journal; returns the number of lines read. */
-static size_t journal_load(struct local *l)
-{
-	FILE *f = fopen(l->journal, "re");
-	if (!f)
-		return 0;
-	char *line = NULL;
-	size_t cap = 0, lines = 0;
-	while (getline(&line, &cap, f) > 0) {
-		lines++;
-		cJSON *o = cJSON_Parse(line);
-		const cJSON *op = cJSON_GetObjectItem(o, "op");
-		const cJSON *dir = cJSON_GetObjectItem(o, "dir");
-		const cJSON *name = cJSON_GetObjectItem(o, "name");
-		const cJSON *key = cJSON_GetObjectItem(o, "key");
-		if (cJSON_IsString(op) && cJSON_IsString(dir) &&
-		    cJSON_IsString(name)) {
-			if (strcmp(op->valuestring, "+") == 0 &&
-			    cJSON_IsString(key)) {
-				alias_put(l, dir->valuestring,
-					  name->valuestring, key->valuestring);
-			} else if (strcmp(op->valuestring, "-") == 0 ||
-				   strcmp(op->valuestring, "~") == 0) {
-				struct map *d = dir_of(l, dir->valuestring,
-						       false);
-				struct local_node *n =
-					d ? map_get(d, name->valuestring)
-					  : NULL;
-				if (n && n->kind == LOCAL_ALIAS)
-					unlink_node(l, map_del(
-							       d,
-							       name->valuestring));
-				if (op->valuestring[0] == '~' &&
-				    cJSON_IsString(key))
-					hide(l, dir->valuestring,
-					     name->valuestring,
-					     key->valuestring);
-				else
-					unhide(l, dir->valuestring,
-					       name->valuestring);
-			}
-		}
-		cJSON_Delete(o);
-	}
-	free(line);
-	fclose(f);
-	return lines;
 }
 
 /* ---- life ----------------------------------------------------------------- */
@@ -396,13 +170,13 @@ struct local *local_new(const char *state_dir)
 		if (l->journal)
 			snprintf(l->journal, n, "%s/%s", state_dir,
 				 ALIAS_JOURNAL);
-		size_t lines = l->journal ? journal_load(l) : 0;
+		size_t lines = l->journal ? alias_journal_load(l) : 0;
 		size_t live = map_count(l->hidden);
 		struct map_iter di = map_iter_start(l->dirs);
 		while (map_iter_next(&di))
 			live += map_count(di.value);
 		if (lines > live)
-			journal_compact(l);
+			alias_journal_compact(l);
 		if (live)
 			jlog_info("%zu aliases from %s", live, l->journal);
 	}
@@ -418,7 +192,7 @@ void local_free(struct local *l)
 		while (map_iter_next(&di)) {
 			struct map_iter ni = map_iter_start(di.value);
 			while (map_iter_next(&ni))
-				unlink_node(l, ni.value);
+				local_unlink_node(l, ni.value);
 			map_free(di.value);
 		}
 		map_free(l->dirs);
@@ -445,7 +219,7 @@ int local_get(struct local *l, const char *dir, const char *name,
 	      struct local_node **out)
 {
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, false);
+	struct map *d = local_dir_of(l, dir, false);
 	struct local_node *n = d ? map_get(d, name) : NULL;
 	if (n)
 		node_ref(n);
@@ -457,7 +231,7 @@ int local_get(struct local *l, const char *dir, const char *name,
 bool local_exists(struct local *l, const char *dir, const char *name)
 {
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, false);
+	struct map *d = local_dir_of(l, dir, false);
 	bool found = d && map_get(d, name);
 	pthread_mutex_unlock(&l->lock);
 	return found;
@@ -468,19 +242,19 @@ int local_create(struct local *l, const char *dir, const char *name,
 {
 	int ret = 0;
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, true);
+	struct map *d = local_dir_of(l, dir, true);
 	struct local_node *n = NULL;
 	if (!d) {
 		ret = -ENOMEM;
 	} else if (map_get(d, name)) {
 		ret = -EEXIST;
-	} else if (!(n = node_new(kind, mode)) || map_put(d, name, n, NULL)) {
+	} else if (!(n = local_node_new(kind, mode)) || map_put(d, name, n, NULL)) {
 		if (n)
-			node_free(NULL, n);
+			local_node_free(NULL, n);
 		n = NULL;
 		ret = -ENOMEM;
 	} else {
-		place(n, dir, name);
+		local_place(n, dir, name);
 	}
 	if (n && out)
 		node_ref(n);
@@ -493,17 +267,17 @@ int local_create(struct local *l, const char *dir, const char *name,
 int local_unlink(struct local *l, const char *dir, const char *name)
 {
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, false);
+	struct map *d = local_dir_of(l, dir, false);
 	struct local_node *n = d ? map_del(d, name) : NULL;
 	char *key = n && n->kind == LOCAL_ALIAS && n->key ? strdup(n->key)
 							  : NULL;
 	if (key)
-		hide(l, dir, name, key);
+		local_hide(l, dir, name, key);
 	if (n)
-		unlink_node(l, n);
+		local_unlink_node(l, n);
 	pthread_mutex_unlock(&l->lock);
 	if (key)
-		journal(l, "~", dir, name, key);
+		alias_journal(l, "~", dir, name, key);
 	free(key);
 	return n ? 0 : -ENOENT;
 }
@@ -577,8 +351,8 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 	char *alias_key = NULL;
 	bool old_alias = false, was_alias = false;
 	pthread_mutex_lock(&l->lock);
-	struct map *fd = dir_of(l, from_dir, false);
-	struct map *td = dir_of(l, to_dir, true);
+	struct map *fd = local_dir_of(l, from_dir, false);
+	struct map *td = local_dir_of(l, to_dir, true);
 	struct local_node *n = fd ? map_get(fd, from) : NULL;
 	if (!n) {
 		ret = -ENOENT;
@@ -599,10 +373,10 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 		goto out;
 	}
 	map_del(fd, from);
-	place(n, to_dir, to);
+	local_place(n, to_dir, to);
 	if (old && old != n) {
 		old_alias = ((struct local_node *)old)->kind == LOCAL_ALIAS;
-		unlink_node(l, old);
+		local_unlink_node(l, old);
 	}
 	was_alias = n->kind == LOCAL_ALIAS;
 	if (!was_alias)
@@ -610,16 +384,16 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 	else
 		alias_key = strdup(n->key);
 	if (was_alias)
-		unhide(l, to_dir, to);
-	now(&n->ctime);
+		local_unhide(l, to_dir, to);
+	local_now(&n->ctime);
 out:
 	pthread_mutex_unlock(&l->lock);
 	if (!ret && was_alias) {
-		journal(l, "-", from_dir, from, NULL);
+		alias_journal(l, "-", from_dir, from, NULL);
 		if (alias_key)
-			journal(l, "+", to_dir, to, alias_key);
+			alias_journal(l, "+", to_dir, to, alias_key);
 	} else if (!ret && old_alias) {
-		journal(l, "-", to_dir, to, NULL);
+		alias_journal(l, "-", to_dir, to, NULL);
 	}
 	free(alias_key);
 	return ret;
@@ -628,18 +402,18 @@ out:
 int local_alias_drop(struct local *l, const char *dir, const char *name)
 {
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, false);
+	struct map *d = local_dir_of(l, dir, false);
 	struct local_node *n = d ? map_get(d, name) : NULL;
 	char *k = hidden_key(dir, name);
 	bool hidden = k && map_get(l->hidden, k);
 	free(k);
 	bool alias = n && n->kind == LOCAL_ALIAS;
 	if (alias)
-		unlink_node(l, map_del(d, name));
-	unhide(l, dir, name);
+		local_unlink_node(l, map_del(d, name));
+	local_unhide(l, dir, name);
 	pthread_mutex_unlock(&l->lock);
 	if (alias || hidden)
-		journal(l, "-", dir, name, NULL);
+		alias_journal(l, "-", dir, name, NULL);
 	return alias || hidden ? 0 : -ENOENT;
 }
 
@@ -647,10 +421,10 @@ int local_alias_set(struct local *l, const char *dir, const char *name,
 		    const char *key)
 {
 	pthread_mutex_lock(&l->lock);
-	int ret = alias_put(l, dir, name, key);
+	int ret = local_alias_put(l, dir, name, key);
 	pthread_mutex_unlock(&l->lock);
 	if (!ret)
-		journal(l, "+", dir, name, key);
+		alias_journal(l, "+", dir, name, key);
 	return ret;
 }
 
@@ -660,7 +434,7 @@ void local_list(struct local *l, const char *dir,
 		void *ctx)
 {
 	pthread_mutex_lock(&l->lock);
-	struct map *d = dir_of(l, dir, false);
+	struct map *d = local_dir_of(l, dir, false);
 	if (d) {
 		struct map_iter it = map_iter_start(d);
 		while (map_iter_next(&it)) {
@@ -718,7 +492,7 @@ ssize_t local_read(struct local *l, struct local_node *n, char *buf,
 		memcpy(buf, n->data.buf + off, size);
 		ret = (ssize_t)size;
 	}
-	now(&n->atime);
+	local_now(&n->atime);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }
@@ -763,7 +537,7 @@ ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
 	}
 	if (ret > 0) {
 		memcpy(n->data.buf + off, buf, size);
-		now(&n->mtime);
+		local_now(&n->mtime);
 		n->ctime = n->mtime;
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -778,7 +552,7 @@ int local_truncate(struct local *l, struct local_node *n, off_t size,
 	pthread_mutex_lock(&l->lock);
 	int ret = resize(l, n, (size_t)size, limit);
 	if (!ret) {
-		now(&n->mtime);
+		local_now(&n->mtime);
 		n->ctime = n->mtime;
 		if (size < n->append_from)
 			n->append_from = -1; /* rewritten: an overwrite now */
@@ -803,7 +577,7 @@ int local_set_content(struct local *l, struct local_node *n,
 	if (!ret && len)
 		memcpy(n->data.buf, data, len);
 	if (!ret) {
-		now(&n->mtime);
+		local_now(&n->mtime);
 		n->ctime = n->mtime;
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -828,7 +602,7 @@ int local_chmod(struct local *l, struct local_node *n, mode_t mode)
 {
 	pthread_mutex_lock(&l->lock);
 	n->mode = mode & 07777;
-	now(&n->ctime);
+	local_now(&n->ctime);
 	pthread_mutex_unlock(&l->lock);
 	return 0;
 }
@@ -837,7 +611,7 @@ void local_utimens(struct local *l, struct local_node *n,
 		   const struct timespec tv[2])
 {
 	struct timespec t;
-	now(&t);
+	local_now(&t);
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < 2; i++) {
 		struct timespec *dst = i ? &n->mtime : &n->atime;

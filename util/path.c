@@ -71,6 +71,35 @@ int path_mkdirs(const char *path, unsigned mode)
 	return ret;
 }
 
+/* Write all of data to fd: 0 or -errno. */
+static int write_all(int fd, const void *data, size_t len)
+{
+	for (const char *p = data; len;) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int path_append_sync(const char *path, const void *data, size_t len,
+		     unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, data, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
 int path_write_atomic(const char *path, const void *data, size_t len,
 		      unsigned mode)
 {
@@ -90,17 +119,8 @@ int path_write_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	fchmod(fd, mode); /* whatever the umask */
-	for (const char *p = data; len;) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			ret = -errno;
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
+	if ((ret = write_all(fd, data, len)))
+		goto out;
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		ret = -errno;
 		fd = -1;

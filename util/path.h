@@ -21,6 +21,11 @@ char *path_absolute(const char *path);
 int path_write_atomic(const char *path, const void *data, size_t len,
 		      unsigned mode);
 
+/* Append data to path (created with `mode` if missing) and fsync it.  0
+ * or -errno. */
+int path_append_sync(const char *path, const void *data, size_t len,
+		     unsigned mode);
+
 /* mkdir -p with the given mode for every directory it creates.  0 or
  * -errno. */
 int path_mkdirs(const char *path, unsigned mode);
