@@ -141,9 +141,7 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 	}
 	case N_PROJECT:
 	case N_CLOSED:
-		if ((ret = fs_ready(fs)) ||
-		    (ret = tree_project(fs->tree, n->project, rq->deadline,
-					&p)))
+		if ((ret = fs_project(rq, n, &p)))
 			return ret;
 		stat_dir(fs, st, tree_project_mtime(fs->tree, p, n->closed),
 			 true);

@@ -124,9 +124,7 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 		return 0;
 	case N_PROJECT:
 	case N_CLOSED:
-		if ((ret = fs_ready(fs)) ||
-		    (ret = tree_project(fs->tree, n->project, rq->deadline,
-					&p)))
+		if ((ret = fs_project(rq, n, &p)))
 			return ret;
 		fill(ctx, ".", NULL);
 		fill(ctx, "..", NULL);
@@ -264,8 +262,7 @@ int fs_create(const struct fs_req *rq, const struct fs_node *n, mode_t mode,
 				 "only projects live at the top");
 	if (n->kind != N_ENTRY)
 		return -ENOENT;
-	if ((ret = fs_ready(fs)) ||
-	    (ret = tree_project(fs->tree, n->project, rq->deadline, &p)))
+	if ((ret = fs_project(rq, n, &p)))
 		return ret;
 	if (n->key[0]) {
 		/* its own key: Jira hands out keys, they cannot be chosen */

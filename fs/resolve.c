@@ -13,6 +13,14 @@ int fs_ready(const struct jirafs *fs)
 	return fs->tree && fs->local && fs->writer && fs->outbox ? 0 : -EIO;
 }
 
+int fs_project(const struct fs_req *rq, const struct fs_node *n,
+	       struct project **p)
+{
+	int ret = fs_ready(rq->fs);
+	return ret ? ret
+		   : tree_project(rq->fs->tree, n->project, rq->deadline, p);
+}
+
 /* Is r the overlay of a comment waiting in the outbox (not refused)? */
 static bool comment_waits(struct jirafs *fs, const struct resolved *r)
 {
@@ -56,8 +64,7 @@ int fs_resolve(const struct fs_req *rq, const struct fs_node *n,
 	struct project *p;
 	int ret;
 	memset(r, 0, sizeof(*r));
-	if ((ret = fs_ready(fs)) ||
-	    (ret = tree_project(fs->tree, n->project, rq->deadline, &p)))
+	if ((ret = fs_project(rq, n, &p)))
 		return ret;
 	if (local_get(fs->local, n->dir, n->name, &r->ln) == 0) {
 		local_node_stat(fs->local, r->ln, &r->lst);
@@ -93,11 +100,10 @@ void fs_resolved_release(struct jirafs *fs, struct resolved *r)
 int fs_ticket_of(const struct fs_req *rq, const struct fs_node *n,
 		 struct jira_issue **out)
 {
-	struct jirafs *fs = rq->fs;
 	struct project *p;
-	int ret = tree_project(fs->tree, n->project, rq->deadline, &p);
+	int ret = fs_project(rq, n, &p);
 	if (!ret)
-		ret = tree_ticket(fs->tree, p, n->key, n->closed, false,
+		ret = tree_ticket(rq->fs->tree, p, n->key, n->closed, false,
 				  rq->deadline, out);
 	return ret;
 }

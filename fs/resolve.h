@@ -25,6 +25,10 @@ struct resolved {
 /* 0 when the mount was set up, else -EIO. */
 int fs_ready(const struct jirafs *fs);
 
+/* The project n is in (or is), as the tree knows it: 0 or -errno. */
+int fs_project(const struct fs_req *rq, const struct fs_node *n,
+	       struct project **p);
+
 /* Resolve an N_ENTRY: 0 or -errno (-ENOENT when nothing is there).  With
  * `appending` (O_WRONLY|O_APPEND) the ticket is taken as held (an append
  * reads nothing) and a comment waiting in the outbox is passed over.  An

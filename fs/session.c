@@ -130,14 +130,18 @@ static void ll_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+/* getattr, and setattr (to_set: what to change first): the attributes
+ * after. */
+static void attr_of(fuse_req_t req, fuse_ino_t ino, const struct stat *attr,
+		    int to_set, struct fuse_file_info *fi)
 {
 	struct fs_req rq = rq_of(req);
 	struct fs_node n;
 	bool hashed;
 	struct stat st;
 	int r = inode_node(rq.fs->inodes, ino, &n, &hashed);
+	if (!r && to_set)
+		r = fs_setattr(&rq, &n, of_of(fi), attr, to_set);
 	if (!r)
 		r = stat_ino(&rq, ino, &n, hashed, fi, &st);
 	if (r)
@@ -146,22 +150,16 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
 		reply_attr(req, &n, hashed, &st);
 }
 
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	attr_of(req, ino, NULL, 0, fi);
+}
+
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct fs_req rq = rq_of(req);
-	struct fs_node n;
-	bool hashed;
-	struct stat st;
-	int r = inode_node(rq.fs->inodes, ino, &n, &hashed);
-	if (!r)
-		r = fs_setattr(&rq, &n, of_of(fi), attr, to_set);
-	if (!r)
-		r = stat_ino(&rq, ino, &n, hashed, fi, &st);
-	if (r)
-		fuse_reply_err(req, -r);
-	else
-		reply_attr(req, &n, hashed, &st);
+	attr_of(req, ino, attr, to_set, fi);
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
