@@ -116,6 +116,7 @@ char *ctl_status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(c, "listings", (double)ts.listings);
 	cJSON_AddNumberToObject(c, "listing_failures",
 				(double)ts.listing_failures);
+	cJSON_AddNumberToObject(c, "names_parsed", (double)fs_node_parsed());
 
 	cJSON *cache = cJSON_AddObjectToObject(o, "cache");
 	cJSON_AddNumberToObject(cache, "projects", (double)ts.projects);

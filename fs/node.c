@@ -2,10 +2,19 @@
 #include "fs/node.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jira/issue.h"
+
+/* Names taken apart since the process started (.jirafs/status). */
+static _Atomic uint64_t parsed;
+
+uint64_t fs_node_parsed(void)
+{
+	return atomic_load(&parsed);
+}
 
 static void set(char *dst, size_t size, const char *src)
 {
@@ -76,6 +85,7 @@ int fs_node_child(const struct fs_node *parent, const char *name,
 		  struct fs_node *out)
 {
 	struct fs_node p = *parent; /* out may be parent */
+	atomic_fetch_add(&parsed, 1);
 	memset(out, 0, sizeof(*out));
 	out->kind = N_NONE;
 	if (strlen(name) >= NAME_LEN)

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CTL_DIR ".jirafs"
 #define CLOSED_DIR "closed"
@@ -64,6 +65,11 @@ void fs_node_root(struct fs_node *n);
 /* The node of `name` in the directory `parent`: 0, or -ENAMETOOLONG. */
 int fs_node_child(const struct fs_node *parent, const char *name,
 		  struct fs_node *out);
+
+/* How many names fs_node_child has taken apart in this process: a read
+ * of a ticket costs one (its lookup), whatever follows (.jirafs/status
+ * shows it as counters.names_parsed). */
+uint64_t fs_node_parsed(void);
 
 /* The node of "/a/b/c" (components parsed from the root). */
 int fs_node_parse(const char *path, struct fs_node *n);

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from emulator.control import max_overlap
-from mountlib import read_log, status_text, wait_for, wait_for_refresh
+from mountlib import read_log, status, status_text, wait_for, wait_for_refresh
 from ticket_model import KEY_ORDER, expected_ticket, is_done
 
 
@@ -246,3 +246,23 @@ def test_pages_after_the_first_are_fetched_in_parallel_over_a_kept_pool(fresh_em
     assert after[13]["body"]["maxResults"] == 0              # the count
     conns = {r["conn"] for r in emu.requests(since=since)}
     assert len(conns) <= 4, conns                            # connections are kept and reused
+
+
+def test_a_read_of_a_ticket_parses_its_name_once(emulator, mount):
+    """The name is taken apart at lookup and the inode keeps what it is:
+    getattr, open, read, flush and release use that, not the name again.
+    With cache_ttl=0 every cat looks the ticket up (one parse); reading the
+    status between costs the lookup of "status" (one more)."""
+    m = mount(emulator, "cache_ttl=0")
+    key = sorted(n for n in os.listdir(m.p("SEC")) if n.endswith(".json"))[0]
+    path = m.p("SEC", key)
+    with open(path) as f:  # warm: SEC and its listing are known
+        f.read()
+    before = status(m)["counters"]["names_parsed"]
+    reads = 10
+    for _ in range(reads):
+        r = sh(f"cat {path} > /dev/null && stat -c %s {path} > /dev/null")
+        assert r.returncode == 0, r.stderr
+    after = status(m)["counters"]["names_parsed"]
+    # each cat and stat: one lookup of the ticket; and "status" once
+    assert after - before == 2 * reads + 1, (before, after)
