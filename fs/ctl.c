@@ -46,7 +46,8 @@ static void add_proxy(cJSON *o, const char *url)
 	cJSON_AddStringToObject(o, "proxy", buf);
 }
 
-char *ctl_status_text(struct jirafs *fs, size_t *len)
+/* The text of /.jirafs/status (malloc'd). */
+static char *status_text(struct jirafs *fs, size_t *len)
 {
 	struct http_counters hc = { 0 };
 	struct tree_stats ts = { 0 };
@@ -138,6 +139,6 @@ char *ctl_text(struct jirafs *fs, const struct fs_node *n, size_t *len)
 		return fs->outbox ? outbox_text(fs->outbox, n->name, len)
 				  : NULL;
 	if (strcmp(n->name, "status") == 0)
-		return ctl_status_text(fs, len);
+		return status_text(fs, len);
 	return log_ring_text(len);
 }

@@ -11,9 +11,6 @@
 #include "fs/fs.h"
 #include "fs/node.h"
 
-/* The text of /.jirafs/status (malloc'd, caller frees). */
-char *ctl_status_text(struct jirafs *fs, size_t *len);
-
 /* The current text of the control file n (N_CTL_FILE or
  * N_CTL_OUTBOX_FILE), malloc'd; NULL when it is gone (an outbox record
  * applied meanwhile) or out of memory. */
