@@ -18,6 +18,9 @@
  * createmeta cache (guarded by its own mutex); any thread may apply
  * records at once.  Requests that change Jira are not retried here: a
  * failure is returned for the caller to decide.
+ *
+ * write.c holds the options, the writer and its cache, the lookups of an
+ * earlier try and the dispatch; apply.c the appliers of each kind.
  */
 #ifndef JIRAFS_JIRA_WRITE_H
 #define JIRAFS_JIRA_WRITE_H

@@ -1,5 +1,6 @@
-/* Unit tests: jira/op.c (records and their checks) and the pure parts of
- * jira/write.c (choosing a transition and filling its screen). */
+/* Unit tests: jira/op.c and jira/plan.c (records and their checks) and the
+ * pure parts of jira/apply.c (choosing a transition and filling its
+ * screen). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
