@@ -17,6 +17,10 @@
 #define USER_AGENT "jirafs/" JIRAFS_VERSION
 #define CONNECT_TIMEOUT_MAX_MS 15000
 #define LOW_SPEED_TIME_S 60L
+/* A Retry-After longer than a day is taken as a day. */
+#define RETRY_AFTER_MAX_S 86400
+/* Debug traces show a header line up to this many bytes. */
+#define DEBUG_LINE_MAX 400
 
 struct slot {
 	CURL *curl;
@@ -269,6 +273,12 @@ static void header_value(const char *line, size_t len, const char *name,
 	dst[n] = '\0';
 }
 
+/* Seconds to wait, within [0, RETRY_AFTER_MAX_S]. */
+static int retry_after_clamp(long s)
+{
+	return s < 0 ? 0 : (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)s);
+}
+
 static int parse_retry_after(const char *v)
 {
 	if (!*v)
@@ -276,12 +286,12 @@ static int parse_retry_after(const char *v)
 	char *end;
 	long s = strtol(v, &end, 10);
 	if (end != v && *end == '\0')
-		return s < 0 ? 0 : (s > 86400 ? 86400 : (int)s);
+		return retry_after_clamp(s);
 	time_t when = curl_getdate(v, NULL);
 	if (when < 0)
 		return -1;
 	long d = (long)(when - time(NULL));
-	return d < 0 ? 0 : (d > 86400 ? 86400 : (int)d);
+	return retry_after_clamp(d);
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *user)
@@ -359,8 +369,10 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
 				jlog_debug("http %s %.*s: <redacted>", dir,
 					   (int)(colon - p), p);
 			} else {
-				jlog_debug("http %s %.*s", dir,
-					   (int)(shown > 400 ? 400 : shown), p);
+				size_t cut = shown;
+				if (cut > DEBUG_LINE_MAX)
+					cut = DEBUG_LINE_MAX;
+				jlog_debug("http %s %.*s", dir, (int)cut, p);
 			}
 		}
 		p += len + 1;
