@@ -1,26 +1,59 @@
-/*
- * alias.c - the alias journal of fs/local.h: one JSON line per change in
- * STATE_DIR/aliases ("+" an alias, "-" gone, "~" removed with its key
- * remembered), replayed at mount and compacted when it holds more lines
- * than live entries.  A line that does not parse (torn by a crash, or
- * foreign) is skipped.
- */
+/* alias.c - the alias journal; see alias.h. */
+#include "fs/alias.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/local_priv.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/path.h"
 
-static char *journal_line(const char *op, const char *dir, const char *name,
-			  const char *key)
+#define ALIAS_JOURNAL "aliases"
+
+struct alias_journal {
+	char *path;
+	pthread_mutex_t lock; /* serialises appends and rewrites */
+};
+
+struct alias_journal *alias_journal_open(const char *state_dir)
+{
+	struct alias_journal *j = calloc(1, sizeof(*j));
+	size_t n = strlen(state_dir) + sizeof(ALIAS_JOURNAL) + 2;
+	if (!j || !(j->path = malloc(n))) {
+		free(j);
+		return NULL;
+	}
+	snprintf(j->path, n, "%s/%s", state_dir, ALIAS_JOURNAL);
+	pthread_mutex_init(&j->lock, NULL);
+	return j;
+}
+
+void alias_journal_close(struct alias_journal *j)
+{
+	if (!j)
+		return;
+	pthread_mutex_destroy(&j->lock);
+	free(j->path);
+	free(j);
+}
+
+const char *alias_journal_path(const struct alias_journal *j)
+{
+	return j->path;
+}
+
+void alias_journal_line(struct strbuf *sb, const char *op, const char *dir,
+			const char *name, const char *key)
 {
 	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
+	if (!o) {
+		sb->failed = true;
+		return;
+	}
 	cJSON_AddStringToObject(o, "op", op);
 	cJSON_AddStringToObject(o, "dir", dir);
 	cJSON_AddStringToObject(o, "name", name);
@@ -28,85 +61,52 @@ static char *journal_line(const char *op, const char *dir, const char *name,
 		cJSON_AddStringToObject(o, "key", key);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	return s;
-}
-
-/* Append lines to the journal and make them durable. */
-static int journal_append(struct local *l, const char *lines)
-{
-	if (!l->journal)
-		return 0;
-	pthread_mutex_lock(&l->journal_lock);
-	int ret = path_append_sync(l->journal, lines, strlen(lines), 0600);
-	pthread_mutex_unlock(&l->journal_lock);
-	if (ret)
-		jlog_err("cannot record an alias in %s: %s", l->journal,
-			 strerror(-ret));
-	return ret;
-}
-
-void alias_journal(struct local *l, const char *op, const char *dir,
-		    const char *name, const char *key)
-{
-	char *line = journal_line(op, dir, name, key);
-	if (!line)
+	if (!s) {
+		sb->failed = true;
 		return;
-	size_t n = strlen(line);
-	char *s = realloc(line, n + 2);
-	if (s) {
-		s[n] = '\n';
-		s[n + 1] = '\0';
-		journal_append(l, s);
-		line = s;
 	}
-	free(line);
+	strbuf_adds(sb, s);
+	strbuf_addc(sb, '\n');
+	free(s);
 }
 
-/* Rewrite the journal with only the live aliases (write, fsync, rename,
- * fsync the directory). */
-void alias_journal_compact(struct local *l)
+void alias_journal_add(struct alias_journal *j, const char *op,
+		       const char *dir, const char *name, const char *key)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct map_iter di = map_iter_start(l->dirs);
-	while (map_iter_next(&di)) {
-		struct map_iter ni = map_iter_start(di.value);
-		while (map_iter_next(&ni)) {
-			struct local_node *n = ni.value;
-			if (n->kind != LOCAL_ALIAS)
-				continue;
-			char *line = journal_line("+", di.key, ni.key, n->key);
-			if (line) {
-				strbuf_adds(&sb, line);
-				strbuf_addc(&sb, '\n');
-			}
-			free(line);
-		}
+	alias_journal_line(&sb, op, dir, name, key);
+	int ret = -ENOMEM;
+	if (!sb.failed) {
+		pthread_mutex_lock(&j->lock);
+		ret = path_append_sync(j->path, strbuf_str(&sb), sb.len, 0600);
+		pthread_mutex_unlock(&j->lock);
 	}
-	struct map_iter hi = map_iter_start(l->hidden);
-	while (map_iter_next(&hi)) {
-		const char *slash = strrchr(hi.key, '/');
-		char *dir = strndup(hi.key, (size_t)(slash - hi.key));
-		char *line = dir ? journal_line("~", dir, slash + 1, hi.value)
-				 : NULL;
-		if (line) {
-			strbuf_adds(&sb, line);
-			strbuf_addc(&sb, '\n');
-		}
-		free(line);
-		free(dir);
-	}
-	int ret = sb.failed ? -ENOMEM
-			    : path_write_atomic(l->journal, strbuf_str(&sb),
-						sb.len, 0600);
 	if (ret)
-		jlog_warn("cannot compact %s: %s", l->journal, strerror(-ret));
+		jlog_err("cannot record an alias in %s: %s", j->path,
+			 strerror(-ret));
 	strbuf_release(&sb);
 }
 
-/* Replay the journal; returns the number of lines read. */
-size_t alias_journal_load(struct local *l)
+void alias_journal_rewrite(struct alias_journal *j, const struct strbuf *sb)
 {
-	FILE *f = fopen(l->journal, "re");
+	int ret = -ENOMEM;
+	if (!sb->failed) {
+		pthread_mutex_lock(&j->lock);
+		ret = path_write_atomic(j->path, sb->len ? sb->buf : "",
+					sb->len, 0600);
+		pthread_mutex_unlock(&j->lock);
+	}
+	if (ret)
+		jlog_warn("cannot compact %s: %s", j->path, strerror(-ret));
+}
+
+size_t alias_journal_load(struct alias_journal *j,
+			  void (*fn)(void *ctx, const char *op,
+				     const char *dir, const char *name,
+				     const char *key),
+			  void *ctx)
+{
+	FILE *f = fopen(j->path, "re");
 	if (!f)
 		return 0;
 	char *line = NULL;
@@ -114,41 +114,14 @@ size_t alias_journal_load(struct local *l)
 	while (getline(&line, &cap, f) > 0) {
 		lines++;
 		cJSON *o = cJSON_Parse(line);
-		const cJSON *op = cJSON_GetObjectItem(o, "op");
-		const cJSON *dir = cJSON_GetObjectItem(o, "dir");
-		const cJSON *name = cJSON_GetObjectItem(o, "name");
-		const cJSON *key = cJSON_GetObjectItem(o, "key");
-		if (cJSON_IsString(op) && cJSON_IsString(dir) &&
-		    cJSON_IsString(name)) {
-			if (strcmp(op->valuestring, "+") == 0 &&
-			    cJSON_IsString(key)) {
-				local_alias_put(l, dir->valuestring,
-					  name->valuestring, key->valuestring);
-			} else if (strcmp(op->valuestring, "-") == 0 ||
-				   strcmp(op->valuestring, "~") == 0) {
-				struct map *d = local_dir_of(l, dir->valuestring,
-						       false);
-				struct local_node *n =
-					d ? map_get(d, name->valuestring)
-					  : NULL;
-				if (n && n->kind == LOCAL_ALIAS)
-					local_unlink_node(l, map_del(
-							       d,
-							       name->valuestring));
-				if (op->valuestring[0] == '~' &&
-				    cJSON_IsString(key))
-					local_hide(l, dir->valuestring,
-					     name->valuestring,
-					     key->valuestring);
-				else
-					local_unhide(l, dir->valuestring,
-					       name->valuestring);
-			}
-		}
+		const char *op = json_str(o, "op");
+		const char *dir = json_str(o, "dir");
+		const char *name = json_str(o, "name");
+		if (cJSON_IsObject(o) && op && dir && name)
+			fn(ctx, op, dir, name, json_str(o, "key"));
 		cJSON_Delete(o);
 	}
 	free(line);
 	fclose(f);
 	return lines;
 }
-

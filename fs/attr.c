@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/ctl.h"
+#include "fs/errmap.h"
 #include "fs/ops.h"
 #include "fs/resolve.h"
 

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 
+#include "util/log.h"
+
 int fs_errno(enum jira_status st)
 {
 	switch (st) {
@@ -27,4 +29,10 @@ int fs_errno(enum jira_status st)
 	case JIRA_ERR_LOOKUP: return EIO;
 	}
 	return EIO;
+}
+
+int fs_refuse(int err, const char *what, const char *path, const char *why)
+{
+	jlog_notice("refused %s %s: %s", what, path, why);
+	return err;
 }

@@ -27,8 +27,10 @@
  *   commit.c, rename.c, outcome.c  writes -> operation records -> outbox
  *   resolve.c  a name -> a local file or a ticket
  *   node.c     the name grammar (a leaf)
- *   tree.c, refresh.c  the cached model of Jira and its refreshes
- *   local.c, outbox.c, ctl.c, errmap.c, options.c, config.c
+ *   tree.c -> fetch.c -> model.c, refresh.c  the cached model of Jira
+ *   local.c, local_data.c -> alias.c  files of jirafs alone
+ *   outbox.c -> journal.c  operations not yet applied
+ *   ctl.c, errmap.c, options.c, config.c
  *
  * Every operation has one deadline from -o timeout (fs/req.h) and maps
  * failures to errno through fs/errmap.h.

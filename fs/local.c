@@ -9,17 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alias.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
 
-void local_now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-}
 
-struct local_node *local_node_new(enum local_kind kind, mode_t mode)
+static struct local_node *local_node_new(enum local_kind kind, mode_t mode)
 {
 	struct local_node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -40,7 +37,7 @@ static void node_ref(struct local_node *n)
 }
 
 /* Free a node whose last reference went; l->lock held or not needed. */
-void local_node_free(struct local *l, struct local_node *n)
+static void local_node_free(struct local *l, struct local_node *n)
 {
 	if (l)
 		l->total -= n->data.len;
@@ -53,7 +50,7 @@ void local_node_free(struct local *l, struct local_node *n)
 }
 
 /* Record where n is; called with the lock held (or before it is shared). */
-void local_place(struct local_node *n, const char *dir, const char *name)
+static void local_place(struct local_node *n, const char *dir, const char *name)
 {
 	free(n->dir);
 	free(n->name);
@@ -71,7 +68,7 @@ static char *hidden_key(const char *dir, const char *name)
 }
 
 /* Forget the hidden alias at dir/name; lock held. */
-void local_unhide(struct local *l, const char *dir, const char *name)
+static void local_unhide(struct local *l, const char *dir, const char *name)
 {
 	char *k = hidden_key(dir, name);
 	if (k)
@@ -81,7 +78,7 @@ void local_unhide(struct local *l, const char *dir, const char *name)
 
 /* Remember a removed alias, so that writing the name again updates its
  * ticket; lock held. */
-void local_hide(struct local *l, const char *dir, const char *name,
+static void local_hide(struct local *l, const char *dir, const char *name,
 		 const char *key)
 {
 	char *k = hidden_key(dir, name), *v = strdup(key), *old = NULL;
@@ -102,7 +99,7 @@ void local_node_unref(struct local *l, struct local_node *n)
 }
 
 /* Drop the directory's reference; called with the lock held. */
-void local_unlink_node(struct local *l, struct local_node *n)
+static void local_unlink_node(struct local *l, struct local_node *n)
 {
 	n->linked = false;
 	free(n->dir);
@@ -112,7 +109,7 @@ void local_unlink_node(struct local *l, struct local_node *n)
 		local_node_free(l, n);
 }
 
-struct map *local_dir_of(struct local *l, const char *dir, bool create)
+static struct map *local_dir_of(struct local *l, const char *dir, bool create)
 {
 	struct map *d = map_get(l->dirs, dir);
 	if (!d && create) {
@@ -125,7 +122,7 @@ struct map *local_dir_of(struct local *l, const char *dir, bool create)
 	return d;
 }
 
-int local_alias_put(struct local *l, const char *dir, const char *name,
+static int local_alias_put(struct local *l, const char *dir, const char *name,
 		    const char *key)
 {
 	struct map *d = local_dir_of(l, dir, true);
@@ -147,6 +144,66 @@ int local_alias_put(struct local *l, const char *dir, const char *name,
 	return 0;
 }
 
+/* ---- the alias journal (fs/alias.h) ----------------------------------- */
+
+/* Record a change of an alias; without the local lock. */
+static void journal(struct local *l, const char *op, const char *dir,
+		    const char *name, const char *key)
+{
+	if (l->journal)
+		alias_journal_add(l->journal, op, dir, name, key);
+}
+
+/* One line of the journal, at load (no other thread yet). */
+static void replay(void *ctx, const char *op, const char *dir,
+		   const char *name, const char *key)
+{
+	struct local *l = ctx;
+	if (strcmp(op, "+") == 0) {
+		if (key)
+			local_alias_put(l, dir, name, key);
+		return;
+	}
+	if (strcmp(op, "-") != 0 && strcmp(op, "~") != 0)
+		return;
+	struct map *d = local_dir_of(l, dir, false);
+	struct local_node *n = d ? map_get(d, name) : NULL;
+	if (n && n->kind == LOCAL_ALIAS)
+		local_unlink_node(l, map_del(d, name));
+	if (op[0] == '~' && key)
+		local_hide(l, dir, name, key);
+	else
+		local_unhide(l, dir, name);
+}
+
+/* Rewrite the journal with only the live aliases and removed ones. */
+static void compact(struct local *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct map_iter di = map_iter_start(l->dirs);
+	while (map_iter_next(&di)) {
+		struct map_iter ni = map_iter_start(di.value);
+		while (map_iter_next(&ni)) {
+			struct local_node *n = ni.value;
+			if (n->kind == LOCAL_ALIAS)
+				alias_journal_line(&sb, "+", di.key, ni.key,
+						   n->key);
+		}
+	}
+	struct map_iter hi = map_iter_start(l->hidden);
+	while (map_iter_next(&hi)) {
+		const char *slash = strrchr(hi.key, '/');
+		char *dir = strndup(hi.key, (size_t)(slash - hi.key));
+		if (dir)
+			alias_journal_line(&sb, "~", dir, slash + 1, hi.value);
+		else
+			sb.failed = true;
+		free(dir);
+	}
+	alias_journal_rewrite(l->journal, &sb);
+	strbuf_release(&sb);
+}
+
 /* ---- life ----------------------------------------------------------------- */
 
 struct local *local_new(const char *state_dir)
@@ -158,27 +215,25 @@ struct local *local_new(const char *state_dir)
 	l->errors = map_new();
 	l->hidden = map_new();
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_mutex_init(&l->journal_lock, NULL);
 	cond_init_monotonic(&l->commit_cv);
 	if (!l->dirs || !l->errors || !l->hidden) {
 		local_free(l);
 		return NULL;
 	}
 	if (state_dir) {
-		size_t n = strlen(state_dir) + sizeof(ALIAS_JOURNAL) + 2;
-		l->journal = malloc(n);
-		if (l->journal)
-			snprintf(l->journal, n, "%s/%s", state_dir,
-				 ALIAS_JOURNAL);
-		size_t lines = l->journal ? alias_journal_load(l) : 0;
+		l->journal = alias_journal_open(state_dir);
+		size_t lines =
+			l->journal ? alias_journal_load(l->journal, replay, l)
+				   : 0;
 		size_t live = map_count(l->hidden);
 		struct map_iter di = map_iter_start(l->dirs);
 		while (map_iter_next(&di))
 			live += map_count(di.value);
 		if (lines > live)
-			alias_journal_compact(l);
+			compact(l);
 		if (live)
-			jlog_info("%zu aliases from %s", live, l->journal);
+			jlog_info("%zu aliases from %s", live,
+				  alias_journal_path(l->journal));
 	}
 	return l;
 }
@@ -207,9 +262,8 @@ void local_free(struct local *l)
 		map_free(strmaps[i]);
 	}
 	pthread_cond_destroy(&l->commit_cv);
-	pthread_mutex_destroy(&l->journal_lock);
 	pthread_mutex_destroy(&l->lock);
-	free(l->journal);
+	alias_journal_close(l->journal);
 	free(l);
 }
 
@@ -277,7 +331,7 @@ int local_unlink(struct local *l, const char *dir, const char *name)
 		local_unlink_node(l, n);
 	pthread_mutex_unlock(&l->lock);
 	if (key)
-		alias_journal(l, "~", dir, name, key);
+		journal(l, "~", dir, name, key);
 	free(key);
 	return n ? 0 : -ENOENT;
 }
@@ -389,11 +443,11 @@ int local_rename(struct local *l, const char *from_dir, const char *from,
 out:
 	pthread_mutex_unlock(&l->lock);
 	if (!ret && was_alias) {
-		alias_journal(l, "-", from_dir, from, NULL);
+		journal(l, "-", from_dir, from, NULL);
 		if (alias_key)
-			alias_journal(l, "+", to_dir, to, alias_key);
+			journal(l, "+", to_dir, to, alias_key);
 	} else if (!ret && old_alias) {
-		alias_journal(l, "-", to_dir, to, NULL);
+		journal(l, "-", to_dir, to, NULL);
 	}
 	free(alias_key);
 	return ret;
@@ -413,7 +467,7 @@ int local_alias_drop(struct local *l, const char *dir, const char *name)
 	local_unhide(l, dir, name);
 	pthread_mutex_unlock(&l->lock);
 	if (alias || hidden)
-		alias_journal(l, "-", dir, name, NULL);
+		journal(l, "-", dir, name, NULL);
 	return alias || hidden ? 0 : -ENOENT;
 }
 
@@ -424,7 +478,7 @@ int local_alias_set(struct local *l, const char *dir, const char *name,
 	int ret = local_alias_put(l, dir, name, key);
 	pthread_mutex_unlock(&l->lock);
 	if (!ret)
-		alias_journal(l, "+", dir, name, key);
+		journal(l, "+", dir, name, key);
 	return ret;
 }
 
@@ -454,218 +508,4 @@ void local_list(struct local *l, const char *dir,
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
-}
-
-/* ---- one node ----------------------------------------------------------- */
-
-void local_node_stat(struct local *l, struct local_node *n,
-		     struct local_stat *st)
-{
-	pthread_mutex_lock(&l->lock);
-	st->kind = n->kind;
-	st->mode = n->mode;
-	st->size = n->kind == LOCAL_ALIAS ? 0 : (off_t)n->data.len;
-	st->atime = n->atime;
-	st->mtime = n->mtime;
-	st->ctime = n->ctime;
-	st->has_error = n->error != NULL;
-	pthread_mutex_unlock(&l->lock);
-}
-
-bool local_node_linked(struct local *l, struct local_node *n)
-{
-	pthread_mutex_lock(&l->lock);
-	bool linked = n->linked;
-	pthread_mutex_unlock(&l->lock);
-	return linked;
-}
-
-ssize_t local_read(struct local *l, struct local_node *n, char *buf,
-		   size_t size, off_t off)
-{
-	ssize_t ret = 0;
-	pthread_mutex_lock(&l->lock);
-	if (off >= 0 && (size_t)off < n->data.len) {
-		size_t avail = n->data.len - (size_t)off;
-		if (size > avail)
-			size = avail;
-		memcpy(buf, n->data.buf + off, size);
-		ret = (ssize_t)size;
-	}
-	local_now(&n->atime);
-	pthread_mutex_unlock(&l->lock);
-	return ret;
-}
-
-/* Make the content exactly `size` bytes (zero-filled when growing); called
- * with the lock held. */
-static int resize(struct local *l, struct local_node *n, size_t size,
-		  size_t limit)
-{
-	size_t max = limit && limit < LOCAL_MAX_FILE ? limit : LOCAL_MAX_FILE;
-	if (size > max)
-		return -EFBIG;
-	if (size > n->data.len) {
-		size_t grow = size - n->data.len;
-		if (l->total + grow > LOCAL_MAX_TOTAL)
-			return -ENOSPC;
-		if (strbuf_grow(&n->data, grow))
-			return -ENOMEM;
-		memset(n->data.buf + n->data.len, 0, grow);
-		l->total += grow;
-	} else if (n->data.buf) {
-		l->total -= n->data.len - size;
-	}
-	n->data.len = size;
-	if (n->data.buf)
-		n->data.buf[size] = '\0';
-	return 0;
-}
-
-ssize_t local_write(struct local *l, struct local_node *n, const char *buf,
-		    size_t size, off_t off, size_t limit)
-{
-	pthread_mutex_lock(&l->lock);
-	if (off < 0) /* an append: at the end, as it is now */
-		off = (off_t)n->data.len;
-	ssize_t ret = (ssize_t)size;
-	size_t end = (size_t)off + size;
-	if (size && end > n->data.len) { /* writing nothing changes nothing */
-		int r = resize(l, n, end, limit);
-		if (r)
-			ret = r;
-	}
-	if (ret > 0) {
-		memcpy(n->data.buf + off, buf, size);
-		local_now(&n->mtime);
-		n->ctime = n->mtime;
-	}
-	pthread_mutex_unlock(&l->lock);
-	return ret;
-}
-
-int local_truncate(struct local *l, struct local_node *n, off_t size,
-		   size_t limit)
-{
-	if (size < 0)
-		return -EINVAL;
-	pthread_mutex_lock(&l->lock);
-	int ret = resize(l, n, (size_t)size, limit);
-	if (!ret) {
-		local_now(&n->mtime);
-		n->ctime = n->mtime;
-		if (size < n->append_from)
-			n->append_from = -1; /* rewritten: an overwrite now */
-	}
-	pthread_mutex_unlock(&l->lock);
-	return ret;
-}
-
-int local_set_content(struct local *l, struct local_node *n,
-		      const char *data, size_t len)
-{
-	pthread_mutex_lock(&l->lock);
-	/* checked before anything is dropped: a refused replacement keeps
-	 * the old content */
-	int ret = len > LOCAL_MAX_FILE ? -EFBIG
-		  : l->total - n->data.len + len > LOCAL_MAX_TOTAL ? -ENOSPC
-								   : 0;
-	if (!ret)
-		ret = resize(l, n, 0, 0);
-	if (!ret)
-		ret = resize(l, n, len, 0);
-	if (!ret && len)
-		memcpy(n->data.buf, data, len);
-	if (!ret) {
-		local_now(&n->mtime);
-		n->ctime = n->mtime;
-	}
-	pthread_mutex_unlock(&l->lock);
-	return ret;
-}
-
-char *local_content(struct local *l, struct local_node *n, size_t *len)
-{
-	pthread_mutex_lock(&l->lock);
-	char *out = malloc(n->data.len + 1);
-	if (out) {
-		if (n->data.len)
-			memcpy(out, n->data.buf, n->data.len);
-		out[n->data.len] = '\0';
-		*len = n->data.len;
-	}
-	pthread_mutex_unlock(&l->lock);
-	return out;
-}
-
-int local_chmod(struct local *l, struct local_node *n, mode_t mode)
-{
-	pthread_mutex_lock(&l->lock);
-	n->mode = mode & 07777;
-	local_now(&n->ctime);
-	pthread_mutex_unlock(&l->lock);
-	return 0;
-}
-
-void local_utimens(struct local *l, struct local_node *n,
-		   const struct timespec tv[2])
-{
-	struct timespec t;
-	local_now(&t);
-	pthread_mutex_lock(&l->lock);
-	for (int i = 0; i < 2; i++) {
-		struct timespec *dst = i ? &n->mtime : &n->atime;
-		if (!tv || tv[i].tv_nsec == UTIME_NOW)
-			*dst = t;
-		else if (tv[i].tv_nsec != UTIME_OMIT)
-			*dst = tv[i];
-	}
-	n->ctime = t;
-	pthread_mutex_unlock(&l->lock);
-}
-
-void local_set_error(struct local *l, struct local_node *n, const char *msg)
-{
-	char *copy = msg ? strdup(msg) : NULL;
-	pthread_mutex_lock(&l->lock);
-	free(n->error);
-	n->error = copy;
-	pthread_mutex_unlock(&l->lock);
-}
-
-char *local_error(struct local *l, struct local_node *n)
-{
-	pthread_mutex_lock(&l->lock);
-	char *e = n->error ? strdup(n->error) : NULL;
-	pthread_mutex_unlock(&l->lock);
-	return e;
-}
-
-char *local_alias_key(struct local *l, struct local_node *n)
-{
-	pthread_mutex_lock(&l->lock);
-	char *k = n->kind == LOCAL_ALIAS && n->key ? strdup(n->key) : NULL;
-	pthread_mutex_unlock(&l->lock);
-	return k;
-}
-
-void local_ticket_error_set(struct local *l, const char *key,
-			    const char *msg)
-{
-	char *copy = msg ? strdup(msg) : NULL;
-	pthread_mutex_lock(&l->lock);
-	void *old = map_del(l->errors, key);
-	free(old);
-	if (copy && map_put(l->errors, key, copy, NULL))
-		free(copy);
-	pthread_mutex_unlock(&l->lock);
-}
-
-char *local_ticket_error(struct local *l, const char *key)
-{
-	pthread_mutex_lock(&l->lock);
-	const char *e = map_get(l->errors, key);
-	char *copy = e ? strdup(e) : NULL;
-	pthread_mutex_unlock(&l->lock);
-	return copy;
 }

@@ -8,16 +8,11 @@
 
 #include "fs/commit.h"
 #include "fs/ctl.h"
+#include "fs/errmap.h"
 #include "fs/ops.h"
 #include "fs/resolve.h"
 #include "jira/op.h"
 #include "util/log.h"
-
-int fs_refuse(int err, const char *what, const char *path, const char *why)
-{
-	jlog_notice("refused %s %s: %s", what, path, why);
-	return err;
-}
 
 int fs_refuse_name(const struct fs_node *n, const char *what,
 		   const char *why)

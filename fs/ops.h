@@ -86,7 +86,4 @@ int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 int fs_refuse_name(const struct fs_node *n, const char *what,
 		   const char *why);
 
-/* Log a refusal (one line) and return err. */
-int fs_refuse(int err, const char *what, const char *path, const char *why);
-
 #endif

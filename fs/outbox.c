@@ -1,19 +1,17 @@
 /* outbox.c - see outbox.h */
 #include "fs/outbox.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fs/errmap.h"
+#include "fs/journal.h"
 #include "fs/node.h"
 #include "util/log.h"
 
-#define JOURNAL_SUFFIX ".json" /* a record's file */
 #include "util/path.h"
 #include "util/strbuf.h"
 
@@ -64,32 +62,13 @@ static char *subject_of(const struct jira_op *op)
 	return strdup(buf);
 }
 
-static char *path_of(const struct outbox *ob, const char *file)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s/%s", ob->dir, file);
-	return strbuf_detach(&sb, NULL);
-}
-
 /* Write e's record to its journal file (durably). */
-static int journal(const struct outbox *ob, const struct entry *e)
+static int save(const struct outbox *ob, const struct entry *e)
 {
 	char *text = jira_op_serialize(e->op);
-	char *path = path_of(ob, e->file);
-	int ret = text && path ? path_write_atomic(path, text, strlen(text),
-						   0600)
-			       : -ENOMEM;
+	int ret = text ? journal_write(ob->dir, e->file, text) : -ENOMEM;
 	free(text);
-	free(path);
 	return ret;
-}
-
-static void unjournal(const struct outbox *ob, const struct entry *e)
-{
-	char *path = path_of(ob, e->file);
-	if (path && unlink(path) < 0 && errno != ENOENT)
-		jlog_warn("cannot remove %s: %s", path, strerror(errno));
-	free(path);
 }
 
 static void entry_free(struct entry *e)
@@ -109,7 +88,7 @@ static int store(struct outbox *ob, struct entry *e)
 {
 	e->storing = true;
 	pthread_mutex_unlock(&ob->lock);
-	int r = journal(ob, e);
+	int r = save(ob, e);
 	pthread_mutex_lock(&ob->lock);
 	e->storing = false;
 	pthread_cond_broadcast(&ob->wake);
@@ -279,7 +258,7 @@ static void *worker(void *arg)
 		pick->op->sent_ms = clock_wall_ms();
 		pthread_mutex_unlock(&ob->lock);
 
-		int jr = journal(ob, pick);
+		int jr = save(ob, pick);
 		if (jr)
 			jlog_err("cannot update %s in the outbox: %s",
 				 pick->file, strerror(-jr));
@@ -310,7 +289,7 @@ static void *worker(void *arg)
 			jira_op_result_release(&res);
 			break;
 		}
-		unjournal(ob, pick);
+		journal_remove(ob->dir, pick->file);
 		detach(ob, pick); /* this worker owns it now */
 		if (r == 0)
 			ob->auth_problem[0] = '\0';
@@ -338,113 +317,39 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* One record left by an earlier mount (journal_scan). */
+static void replay_one(void *ctx, const char *file, const char *text,
+		       size_t len)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "*.json.tmp<pid>": what path_write_atomic() writes before renaming.
- * Only that: any other name in the directory is left alone. */
-static bool is_temporary(const char *name)
-{
-	const char *t = strstr(name, JOURNAL_SUFFIX ".tmp");
-	if (!t || t == name)
-		return false;
-	t += strlen(JOURNAL_SUFFIX ".tmp");
-	if (!*t)
-		return false;
-	for (; *t; t++)
-		if (*t < '0' || *t > '9')
-			return false;
-	return true;
-}
-
-/* Load what earlier mounts left; called before the workers start. */
-static void replay(struct outbox *ob)
-{
-	DIR *d = opendir(ob->dir);
-	if (!d)
+	struct outbox *ob = ctx;
+	struct jira_op *op = text ? jira_op_parse(text, len) : NULL;
+	struct entry *e = op ? calloc(1, sizeof(*e)) : NULL;
+	if (e && !(e->file = strdup(file))) {
+		free(e);
+		e = NULL;
+	}
+	if (!e) {
+		jlog_warn("outbox: %s/%s is not a record jirafs can apply; "
+			  "left where it is",
+			  ob->dir, file);
+		jira_op_free(op);
 		return;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (is_temporary(de->d_name)) {
-			/* half-written by a daemon that died: its record is
-			 * the .json beside it, as it was before */
-			char *tmp = path_of(ob, de->d_name);
-			if (tmp && unlink(tmp) == 0)
-				jlog_info("outbox: removed %s, left by a "
-					  "daemon that died while writing it",
-					  de->d_name);
-			free(tmp);
-			continue;
-		}
-		size_t sl = strlen(JOURNAL_SUFFIX);
-		if (len <= sl ||
-		    strcmp(de->d_name + len - sl, JOURNAL_SUFFIX) != 0 ||
-		    de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **p = realloc(names, cap * sizeof(*p));
-			if (!p)
-				break;
-			names = p;
-		}
-		if ((names[n] = strdup(de->d_name)))
-			n++;
 	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		char *path = path_of(ob, names[i]);
-		FILE *f = path ? fopen(path, "re") : NULL;
-		struct strbuf sb = STRBUF_INIT;
-		char buf[4096];
-		size_t got;
-		while (f && (got = fread(buf, 1, sizeof(buf), f)) > 0)
-			strbuf_add(&sb, buf, got);
-		if (f)
-			fclose(f);
-		struct jira_op *op = jira_op_parse(strbuf_str(&sb), sb.len);
-		strbuf_release(&sb);
-		struct entry *e = op ? calloc(1, sizeof(*e)) : NULL;
-		if (!e) {
-			jlog_warn("outbox: %s is not a record jirafs can apply; "
-				  "left where it is",
-				  path ? path : names[i]);
-			jira_op_free(op);
-			free(path);
-			free(names[i]);
-			continue;
-		}
-		e->seq = strtoull(names[i], NULL, 10);
-		e->op = op;
-		/* the daemon may have died during a try that Jira is still
-		 * at: look once it must have landed (and shows in search) */
-		int64_t at = op->sent_ms ? op->sent_ms : op->accepted_ms;
-		int64_t wait = look_wait_ms(ob, op, NULL);
-		int64_t left = at + wait - clock_wall_ms();
-		if (left > 0)
-			e->next_try_ms = clock_mono_ms() +
-					 (left < wait ? left : wait);
-		e->file = names[i];
-		e->subject = subject_of(op);
-		*ob->tail = e;
-		ob->tail = &e->next;
-		ob->count++;
-		if (e->seq >= ob->next_seq)
-			ob->next_seq = e->seq + 1;
-		free(path);
-	}
-	free(names);
-	if (ob->count)
-		jlog_notice("outbox: %zu operations left by an earlier mount "
-			    "will be applied",
-			    ob->count);
+	e->seq = strtoull(file, NULL, 10);
+	e->op = op;
+	/* the daemon may have died during a try that Jira is still at: look
+	 * once it must have landed (and shows in search) */
+	int64_t at = op->sent_ms ? op->sent_ms : op->accepted_ms;
+	int64_t wait = look_wait_ms(ob, op, NULL);
+	int64_t left = at + wait - clock_wall_ms();
+	if (left > 0)
+		e->next_try_ms = clock_mono_ms() + (left < wait ? left : wait);
+	e->subject = subject_of(op);
+	*ob->tail = e;
+	ob->tail = &e->next;
+	ob->count++;
+	if (e->seq >= ob->next_seq)
+		ob->next_seq = e->seq + 1;
 }
 
 struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
@@ -472,7 +377,11 @@ struct outbox *outbox_new(const char *state_dir, struct jira_writer *w,
 	ob->next_seq = 1;
 	pthread_mutex_init(&ob->lock, NULL);
 	cond_init_monotonic(&ob->wake);
-	replay(ob);
+	journal_scan(ob->dir, replay_one, ob);
+	if (ob->count)
+		jlog_notice("outbox: %zu operations left by an earlier mount "
+			    "will be applied",
+			    ob->count);
 	if (workers > MAX_WORKERS)
 		workers = MAX_WORKERS;
 	for (unsigned i = 0; i < (workers ? workers : 1); i++)
@@ -539,7 +448,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	ob->count++;
 	e->busy = true;
 	pthread_mutex_unlock(&ob->lock);
-	int r = journal(ob, e); /* stored before anything is claimed */
+	int r = save(ob, e); /* stored before anything is claimed */
 	pthread_mutex_lock(&ob->lock);
 	if (r) {
 		detach(ob, e);
@@ -574,7 +483,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		jira_op_result_release(res);
 		ret = OUTBOX_QUEUED;
 	} else {
-		unjournal(ob, e);
+		journal_remove(ob->dir, e->file);
 		detach(ob, e);
 	}
 	pthread_cond_broadcast(&ob->wake);
@@ -639,7 +548,7 @@ int outbox_cancel(struct outbox *ob, const char *subject, char *why,
 						   : "the daemon stopped");
 			ret = -EBUSY;
 		} else {
-			unjournal(ob, e);
+			journal_remove(ob->dir, e->file);
 			detach(ob, e);
 			gone = e;
 			ret = 0;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fs/commit.h"
-#include "fs/ops.h"
+#include "fs/errmap.h"
 #include "util/log.h"
 
 /* rename of a ticket: between KEY/ and KEY/closed/ it closes or reopens;

@@ -17,9 +17,6 @@
 #include "util/log.h"
 #include "util/map.h"
 
-static void tentry_free(struct tentry *e);
-
-
 struct tree *tree_new(struct jira_client *client,
 		      const struct tree_config *cfg)
 {
@@ -48,28 +45,6 @@ struct tree *tree_new(struct jira_client *client,
 	return t;
 }
 
-static void project_free(struct project *p)
-{
-	struct map_iter it = map_iter_start(p->tickets);
-	while (map_iter_next(&it))
-		tentry_free(it.value);
-	map_free(p->tickets);
-	map_free(p->missing);
-	cache_destroy(&p->cache);
-	pthread_mutex_destroy(&p->lock);
-	free(p->key);
-	free(p);
-}
-
-static void free_order(struct tree *t)
-{
-	for (size_t i = 0; i < t->norder; i++)
-		free(t->order[i]);
-	free(t->order);
-	t->order = NULL;
-	t->norder = 0;
-}
-
 void tree_free(struct tree *t)
 {
 	if (!t)
@@ -79,9 +54,9 @@ void tree_free(struct tree *t)
 	bg_close(&t->bg);
 	struct map_iter it = map_iter_start(t->projects);
 	while (map_iter_next(&it))
-		project_free(it.value);
+		tree_project_free(it.value);
 	map_free(t->projects);
-	free_order(t);
+	tree_free_order(t);
 	for (size_t i = 0; i < t->nonly; i++)
 		free(t->only[i]);
 	free(t->only);
@@ -93,27 +68,6 @@ void tree_free(struct tree *t)
 const char *project_key(const struct project *p)
 {
 	return p->key;
-}
-
-static struct project *project_new(struct tree *t, const char *key)
-{
-	struct project *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->tree = t;
-	p->key = strdup(key);
-	p->tickets = map_new();
-	p->missing = map_new();
-	if (!p->key || !p->tickets || !p->missing) {
-		map_free(p->tickets);
-		map_free(p->missing);
-		free(p->key);
-		free(p);
-		return NULL;
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	cache_init(&p->cache);
-	return p;
 }
 
 /*
@@ -169,58 +123,6 @@ static void grace_wait(struct tree *t, struct cache_state *c,
 	cache_wait_refresh(c, lock, until < d ? until : d);
 }
 
-static bool wanted(const struct tree *t, const char *key)
-{
-	if (!t->nonly)
-		return true;
-	for (size_t i = 0; i < t->nonly; i++)
-		if (t->only[i] && strcmp(t->only[i], key) == 0)
-			return true;
-	return false;
-}
-
-/* Install a fresh project list.  Called with the tree lock held. */
-int tree_install_projects(struct tree *t, struct jira_project *list,
-			    size_t n)
-{
-	char **order = calloc(n ? n : 1, sizeof(*order));
-	size_t k = 0;
-	if (!order)
-		return -ENOMEM;
-	struct map_iter it = map_iter_start(t->projects);
-	while (map_iter_next(&it))
-		((struct project *)it.value)->visible = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!wanted(t, list[i].key))
-			continue;
-		struct project *p = map_get(t->projects, list[i].key);
-		if (!p) {
-			p = project_new(t, list[i].key);
-			if (!p || map_put(t->projects, p->key, p, NULL)) {
-				if (p)
-					project_free(p);
-				continue;
-			}
-		}
-		p->visible = true;
-		order[k] = strdup(list[i].key);
-		if (order[k])
-			k++;
-	}
-	for (size_t i = 0; i < t->nonly; i++) {
-		struct project *p = map_get(t->projects, t->only[i]);
-		if ((!p || !p->visible) && t->cache.fetched_at == 0)
-			jlog_warn("project %s (from projects=) does not exist "
-				  "or is not visible to this account",
-				  t->only[i]);
-	}
-	free_order(t);
-	t->order = order;
-	t->norder = k;
-	return 0;
-}
-
-
 /* Make a listing usable: p's, or the project list when p is NULL, whose
  * cache c is guarded by lock.  Called and returns with lock held; 0 or
  * -errno. */
@@ -263,7 +165,7 @@ int tree_project(struct tree *t, const char *key, deadline_t d,
 	int64_t fresh = t->ttl_ms > LOOKUP_MIN_FRESH_MS ? t->ttl_ms
 							: LOOKUP_MIN_FRESH_MS;
 	*out = NULL;
-	if (!jira_project_key_valid(key) || !wanted(t, key))
+	if (!jira_project_key_valid(key) || !tree_wanted(t, key))
 		return -ENOENT;
 	pthread_mutex_lock(&t->lock);
 	struct project *p = map_get(t->projects, key);
@@ -286,152 +188,11 @@ int tree_project(struct tree *t, const char *key, deadline_t d,
 	return ret;
 }
 
-static void latest(struct timespec *acc, const struct timespec *ts)
-{
-	if (ts->tv_sec > acc->tv_sec ||
-	    (ts->tv_sec == acc->tv_sec && ts->tv_nsec > acc->tv_nsec))
-		*acc = *ts;
-}
-
-static struct tentry *tentry_new(struct jira_issue *issue, bool done)
-{
-	struct tentry *e = calloc(1, sizeof(*e));
-	if (e) {
-		e->issue = issue;
-		e->done = done;
-	}
-	return e;
-}
-
-static void tentry_free(struct tentry *e)
-{
-	if (e) {
-		jira_issue_unref(e->issue);
-		free(e);
-	}
-}
-
-/* Tell the kernel's side that key changed (and whether its name did).
- * Called with p->lock held. */
-void tree_changed(struct project *p, const char *key, bool moved)
-{
-	struct tree *t = p->tree;
-	if (t->changed)
-		t->changed(t->changed_ctx, key, moved);
-}
-
-/* Put an issue into p's map (a new reference is taken), replacing what the
- * entry held; a write newer than `fetched` keeps the entry stale.  Called
- * with p->lock held.  0 or -ENOMEM. */
-int tree_put_issue(struct project *p, struct map *m, struct jira_issue *is,
-		     int64_t fetched)
-{
-	struct tentry *e = map_get(m, is->key);
-	bool was_done = e && e->done;
-	bool was = e && e->issue != is;
-	if (!e) {
-		e = tentry_new(NULL, is->done);
-		if (!e || map_put(m, is->key, e, NULL)) {
-			free(e);
-			return -ENOMEM;
-		}
-	}
-	jira_issue_unref(e->issue);
-	e->issue = jira_issue_ref(is);
-	if (e->stale_since && e->stale_since <= fetched) {
-		e->stale_since = 0;
-		p->nstale--;
-	}
-	if (!e->stale_since && !e->pending)
-		e->done = is->done;
-	if (was)
-		tree_changed(p, is->key, e->done != was_done);
-	return 0;
-}
-
-void tree_drop_entry(struct project *p, const char *key)
-{
-	struct tentry *e = map_del(p->tickets, key);
-	if (e && e->stale_since)
-		p->nstale--;
-	if (e)
-		tree_changed(p, key, true);
-	tentry_free(e);
-}
-
-/* Recompute the directories' times.  Called with p->lock held. */
-void tree_update_mtimes(struct project *p)
-{
-	struct timespec mo = { 0 }, mc = { 0 };
-	struct map_iter it = map_iter_start(p->tickets);
-	while (map_iter_next(&it)) {
-		struct tentry *e = it.value;
-		if (e->issue)
-			latest(e->done ? &mc : &mo, &e->issue->updated);
-	}
-	p->mtime_open = mo;
-	p->mtime_closed = mc;
-}
-
-/* Replace p's tickets by a new listing whose search started at `started`.
- * Entries written through jirafs after that stay as they are.  Called with
- * p->lock held; the references in issues are released by the caller. */
-int tree_install_listing(struct project *p, struct jira_issue **issues,
-			   size_t n, int64_t started)
-{
-	struct map *m = map_new();
-	if (!m)
-		return -ENOMEM;
-	struct map *old = p->tickets;
-	p->tickets = m;
-	p->nstale = 0;
-	/* first what was written since the search started... */
-	struct map_iter it = map_iter_start(old);
-	while (map_iter_next(&it)) {
-		struct tentry *e = it.value;
-		if (((e->stale_since >= started && e->stale_since) ||
-		     e->pending) &&
-		    map_put(m, it.key, e, NULL) == 0) {
-			if (e->stale_since)
-				p->nstale++;
-			it.value = NULL;
-			map_put(old, it.key, NULL, NULL);
-		}
-	}
-	/* ...then the listing */
-	for (size_t i = 0; i < n; i++) {
-		struct jira_issue *is = issues[i];
-		if (strcmp(is->project, p->key) != 0)
-			continue;
-		struct tentry *was = map_get(old, is->key);
-		if (was && (was->issue != is || was->done != is->done))
-			tree_changed(p, is->key, was->done != is->done);
-		tree_put_issue(p, m, is, started);
-	}
-	/* what is left of the old listing is gone from Jira */
-	it = map_iter_start(old);
-	while (map_iter_next(&it)) {
-		if (it.value && !map_get(m, it.key))
-			tree_changed(p, it.key, true);
-		tentry_free(it.value);
-	}
-	map_free(old);
-	tree_update_mtimes(p);
-	/* a fresh listing answers every "is it there" question itself */
-	map_free(p->missing);
-	p->missing = map_new();
-	return p->missing ? 0 : -ENOMEM;
-}
-
-
-
-
 static int ensure_listing(struct tree *t, struct project *p, deadline_t d,
 			  int64_t fresh_ms)
 {
 	return ensure(t, p, &p->cache, &p->lock, d, fresh_ms);
 }
-
 
 int tree_tickets(struct tree *t, struct project *p, bool closed,
 		 deadline_t d,
@@ -557,7 +318,7 @@ void tree_written(struct tree *t, const char *key, bool done)
 	/* a comment or an update leaves the name where it was */
 	bool moved = !e || e->done != done;
 	if (!e) {
-		e = tentry_new(NULL, done);
+		e = tree_entry_new(NULL, done);
 		if (!e || map_put(p->tickets, key, e, NULL)) {
 			free(e);
 			e = NULL;

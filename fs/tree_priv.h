@@ -1,6 +1,8 @@
 /*
- * tree_priv.h - what tree.c (the model and its locks) and fetch.c (what
- * is read from Jira into it) share.  Private to those two files.
+ * tree_priv.h - the tree's insides, shared by its three files, which call
+ * one way: tree.c (the interface of fs/tree.h: when to refresh, what to
+ * answer) -> fetch.c (what is read from Jira) -> model.c (the data, and
+ * installing what was read).  Private to those files.
  * Lock order: the tree lock before a project's lock.
  */
 #ifndef JIRAFS_FS_TREE_PRIV_H
@@ -86,7 +88,16 @@ struct tree {
 	struct bg_pool bg;       /* the background refreshes */
 };
 
-/* ---- tree.c ---- */
+/* ---- model.c ---- */
+
+struct project *tree_project_new(struct tree *t, const char *key);
+void tree_project_free(struct project *p);
+/* The visible keys, sorted (t->order); with the tree lock held. */
+void tree_free_order(struct tree *t);
+/* Is key one of projects= (or is every project wanted)? */
+bool tree_wanted(const struct tree *t, const char *key);
+struct tentry *tree_entry_new(struct jira_issue *issue, bool done);
+void tree_entry_free(struct tentry *e);
 
 /* With the tree lock held: install the project list.  0 or -errno. */
 int tree_install_projects(struct tree *t, struct jira_project *list,
