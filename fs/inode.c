@@ -13,11 +13,21 @@
 
 #define INO_KEY_LEN 24
 
+/* What the lookup decided about a name, kept small: with the names of
+ * the inode and its ancestors it gives back the whole struct fs_node
+ * without taking the name apart again (node_of). */
+struct facts {
+	unsigned char kind;   /* enum fs_node_kind */
+	bool closed;
+	bool ticket_name;
+	bool key;             /* the name is "<key>.json" of its project */
+};
+
 struct lnode {
 	fuse_ino_t ino;
 	struct lnode *parent; /* NULL for the root */
 	char *name;           /* NULL for the root */
-	struct fs_node node;  /* what the name is */
+	struct facts facts;   /* what the name is */
 	uint64_t nlookup;     /* the kernel's references */
 	unsigned children;    /* nodes whose parent this is */
 	unsigned open;        /* open handles */
@@ -64,7 +74,7 @@ struct inode_table *inode_table_new(void)
 	t->next_ino = FUSE_ROOT_ID + 1;
 	t->root.ino = FUSE_ROOT_ID;
 	t->root.hashed = true;
-	fs_node_root(&t->root.node);
+	t->root.facts.kind = N_ROOT;
 	return t;
 }
 
@@ -159,13 +169,64 @@ static void maybe_free(struct inode_table *t, struct lnode *n)
 	}
 }
 
+static struct facts facts_of(const struct fs_node *n)
+{
+	struct facts f = { (unsigned char)n->kind, n->closed, n->ticket_name,
+			   n->key[0] != '\0' };
+	return f;
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* With lock held: the node of n, from its facts and the names on its way
+ * up (a project is the name just below the root). */
+static void node_of(struct inode_table *t, const struct lnode *n,
+		    struct fs_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = (enum fs_node_kind)n->facts.kind;
+	out->closed = n->facts.closed;
+	out->ticket_name = n->facts.ticket_name;
+	const struct lnode *top = n;
+	while (top->parent && top->parent != &t->root)
+		top = top->parent;
+	switch (out->kind) {
+	case N_ENTRY:
+		copy(out->name, sizeof(out->name), n->name);
+		if (n->facts.key) {
+			size_t len = strlen(out->name) - strlen(TICKET_SUFFIX);
+			memcpy(out->key, out->name, len);
+			out->key[len] = '\0';
+		}
+		/* fall through */
+	case N_PROJECT:
+	case N_CLOSED:
+		copy(out->project, sizeof(out->project), top->name);
+		fs_dir_name(out->dir, sizeof(out->dir), out->project,
+			    out->closed);
+		break;
+	case N_CTL_FILE:
+	case N_CTL_OUTBOX:
+	case N_CTL_OUTBOX_FILE:
+	case N_CTL_INNER:
+	case N_TOP_ENTRY:
+		copy(out->name, sizeof(out->name), n->name);
+		break;
+	default:
+		break;
+	}
+}
+
 int inode_node(struct inode_table *t, fuse_ino_t ino, struct fs_node *out,
 	       bool *hashed)
 {
 	pthread_mutex_lock(&t->lock);
 	struct lnode *n = by_ino(t, ino);
 	if (n)
-		*out = n->node;
+		node_of(t, n, out);
 	if (hashed)
 		*hashed = n && n->hashed;
 	pthread_mutex_unlock(&t->lock);
@@ -210,7 +271,7 @@ int inode_lookup(struct inode_table *t, fuse_ino_t parent, const char *name,
 		}
 	}
 	if (n) {
-		n->node = *node;
+		n->facts = facts_of(node);
 		n->nlookup++;
 		*ino = n->ino;
 	}
@@ -264,12 +325,13 @@ int inode_rename(struct inode_table *t, fuse_ino_t parent, const char *name,
 		unhash(t, target);
 	if (n && np) {
 		unhash(t, n);
-		struct fs_node node;
-		if (fs_node_child(&np->node, newname, &node) ||
+		struct fs_node pnode, node;
+		node_of(t, np, &pnode);
+		if (fs_node_child(&pnode, newname, &node) ||
 		    hash(t, n, np, newname))
 			ret = -ENOMEM;
 		else
-			n->node = node;
+			n->facts = facts_of(&node);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return ret;

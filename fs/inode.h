@@ -1,7 +1,10 @@
 /*
  * inode.h - the kernel's inode numbers: ino <-> (parent, name), each
- * holding its name's parsed node (fs/node.h), taken apart once when the
- * name is looked up and again when it is renamed.
+ * holding what its name is (fs/node.h), decided once when the name is
+ * looked up and again when it is renamed.  An inode keeps only that
+ * decision (a few bytes) beside its name; the struct fs_node an operation
+ * gets is put together from them and the names above it, without taking
+ * any name apart again.
  *
  * An inode lives while the kernel holds a lookup of it (nlookup), a
  * handle is open on it, or it is the parent of one that lives; unlinking

@@ -73,9 +73,6 @@ void outbox_free(struct outbox *ob);
 int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		  struct jira_op_result *res, struct jira_error *err);
 
-/* A record of subject not sent yet: replace the body of the queued create
- * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent,
- * or an earlier try may have reached Jira), or a journal error. */
 /* Cancel the queued record of subject (a draft removed while its create
  * waits): 0 when it was never sent (removed from the journal), -EBUSY when
  * it is being sent or an earlier try may have reached Jira (it stays),
@@ -83,10 +80,15 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 int outbox_cancel(struct outbox *ob, const char *subject, char *why,
 		  size_t whysize);
 
+/* A record of subject not sent yet: replace the body of the queued create
+ * of a file written again.  0, -ENOENT (none queued), -EBUSY (being sent,
+ * or an earlier try may have reached Jira), or a journal error.  Like
+ * outbox_cancel, it waits while the record's file is being rewritten. */
 int outbox_replace_body(struct outbox *ob, const char *subject,
 			const char *body, size_t len);
 
-/* Records waiting for subject (0: none). */
+/* Records waiting for subject (0: none).  Never waits for the disk: the
+ * journal is written without the lock these take. */
 size_t outbox_pending(struct outbox *ob, const char *subject);
 size_t outbox_count(struct outbox *ob);
 

@@ -324,3 +324,50 @@ TEST(inode_ticket_names_finds_both_directories)
 	CHECK_INT(inode_ticket_names(t, "nodash", in), 0);
 	inode_table_free(t);
 }
+
+/* What an inode gives back is exactly what the lookup parsed, for every
+ * kind of name, at every depth. */
+static bool same_node(const struct fs_node *a, const struct fs_node *b)
+{
+	return a->kind == b->kind && a->closed == b->closed &&
+	       a->ticket_name == b->ticket_name &&
+	       strcmp(a->project, b->project) == 0 &&
+	       strcmp(a->dir, b->dir) == 0 && strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->key, b->key) == 0;
+}
+
+TEST(inode_gives_back_the_node_of_the_lookup)
+{
+	static const char *const paths[][4] = {
+		{ ".jirafs" }, { ".jirafs", "status" }, { ".jirafs", "log" },
+		{ ".jirafs", "outbox" }, { ".jirafs", "outbox", "1-a.json" },
+		{ ".jirafs", "other" }, { ".jirafs", "status", "x" },
+		{ "SEC" }, { "SEC", "closed" }, { "SEC", "SEC-1.json" },
+		{ "SEC", "closed", "SEC-22.json" }, { "SEC", "new.json" },
+		{ "SEC", ".x.swp" }, { "SEC", "OPS-1.json" },
+		{ "SEC", "closed", "closed" }, { "SEC", "SEC-1.json", "deeper" },
+		{ "lower" }, { "lower", "x" }, { "A_9", "A_9-7.json" },
+	};
+	struct inode_table *t = inode_table_new();
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+		fuse_ino_t parent = FUSE_ROOT_ID;
+		struct fs_node want, got;
+		fs_node_root(&want);
+		for (size_t k = 0; k < 4 && paths[i][k]; k++) {
+			CHECK_INT(fs_node_child(&want, paths[i][k], &want), 0);
+			fuse_ino_t ino;
+			CHECK_INT(inode_lookup(t, parent, paths[i][k], &want,
+					       &ino),
+				  0);
+			CHECK_INT(inode_node(t, ino, &got, NULL), 0);
+			if (!same_node(&want, &got))
+				FAIL_("%s (depth %zu): kind %d/%d dir '%s'/'%s' "
+				      "name '%s'/'%s' key '%s'/'%s'",
+				      paths[i][0], k, want.kind, got.kind,
+				      want.dir, got.dir, want.name, got.name,
+				      want.key, got.key);
+			parent = ino;
+		}
+	}
+	inode_table_free(t);
+}
