@@ -272,15 +272,18 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&ob->lock);
 		pick->busy = false;
 		if (r == 1 && !ob->stopping) {
-			keep(ob, pick, &err, &res);
 			/* a lookup that fails is worth the user's eye: the
-			 * operation can neither go on nor be given up */
+			 * operation can neither go on nor be given up.  Said
+			 * before the record shows it (keep() lets go of the
+			 * lock while it journals): whoever reads the reason
+			 * in .jirafs/outbox finds it in the log too */
 			log_msg(err.status == JIRA_ERR_LOOKUP ? JLOG_NOTICE
 							       : JLOG_INFO,
 				__FILE__, __LINE__,
 				"outbox: %s of %s waits (try %d): %s",
 				jira_op_kind_name(pick->op->kind), pick->subject,
-				pick->op->attempts, err.msg);
+				pick->op->attempts + 1, err.msg);
+			keep(ob, pick, &err, &res);
 			jira_op_result_release(&res);
 			continue;
 		}
