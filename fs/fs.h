@@ -19,6 +19,7 @@
  * the order calls go (nothing calls back up):
  *
  *   session.c  the FUSE low-level adapters: decode, one reply per request
+ *   held.c, listing.c  the handles the kernel holds; directory listings
  *   inode.c    inode numbers, each holding its name's parsed node
  *   inval.c    telling the kernel what changed
  *   mount.c    set-up after daemonizing, tear-down in order
@@ -52,6 +53,7 @@
 struct auth;
 struct inode_table;
 struct inval;
+struct held_list;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 
@@ -110,6 +112,7 @@ struct jirafs {
 	struct fuse_session *se;
 	struct inode_table *inodes;
 	struct inval *inval;
+	struct held_list *held; /* the handles the kernel holds open */
 };
 
 /*

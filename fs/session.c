@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/held.h"
 #include "fs/inode.h"
 #include "fs/inval.h"
+#include "fs/listing.h"
 #include "fs/mount.h"
 #include "fs/ops.h"
 
@@ -36,8 +38,15 @@ static struct fs_req rq_of(fuse_req_t req)
 
 static struct open_file *of_of(const struct fuse_file_info *fi)
 {
-	return fi ? (struct open_file *)(uintptr_t)fi->fh : NULL;
+	return held_obj(fi);
 }
+
+static void drop_file(struct jirafs *fs, void *of)
+{
+	handle_free(fs, of);
+}
+
+static void drop_dir(struct jirafs *fs, void *dh);
 
 /* Count a lookup of name in parent (node n, attributes st) and fill e. */
 static int make_entry(struct jirafs *fs, fuse_ino_t parent, const char *name,
@@ -60,9 +69,9 @@ static int stat_ino(const struct fs_req *rq, fuse_ino_t ino,
 		    const struct fs_node *n, bool hashed,
 		    struct fuse_file_info *fi, struct stat *st)
 {
-	int r = hashed ? fs_getattr(rq, n, st)
-		: fi   ? fs_getattr_open(rq->fs, of_of(fi), st)
-		       : -ENOENT;
+	int r = hashed	   ? fs_getattr(rq, n, st)
+		: of_of(fi) ? fs_getattr_open(rq->fs, of_of(fi), st)
+			    : -ENOENT;
 	st->st_ino = ino;
 	return r;
 }
@@ -102,7 +111,9 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 
 static void ll_destroy(void *userdata)
 {
-	fs_mount_stop(userdata);
+	struct jirafs *fs = userdata;
+	held_let_go(fs->held, fs); /* before what they refer to goes */
+	fs_mount_stop(fs);
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -264,13 +275,14 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* ---- files -------------------------------------------------------------- */
 
-/* Hand of to the kernel as fi's handle. */
-static void install(struct fuse_file_info *fi, struct open_file *of)
+/* Hand of to the kernel as fi's handle: 0 or -ENOMEM. */
+static int install(struct jirafs *fs, struct fuse_file_info *fi,
+		   struct open_file *of)
 {
 	/* Contents change under the same size, and sizes change between an
 	 * earlier stat and this open: every read and write comes here. */
 	fi->direct_io = 1;
-	fi->fh = (uint64_t)(uintptr_t)of;
+	return hold(fs->held, fi, of, drop_file);
 }
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -285,14 +297,15 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -ENOENT;
 	if (!r)
 		r = fs_open(&rq, &n, fi->flags, &of);
+	if (!r && (r = install(rq.fs, fi, of)))
+		fs_release(&rq, of);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	install(fi, of);
 	inode_open(rq.fs->inodes, ino, 1);
 	if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted */
-		fs_release(&rq, of);
+		fs_release(&rq, unhold(rq.fs->held, fi));
 		inode_open(rq.fs->inodes, ino, -1);
 	}
 }
@@ -308,6 +321,8 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int r = inode_child_node(rq.fs->inodes, parent, name, &n);
 	if (!r)
 		r = fs_create(&rq, &n, mode, &of);
+	if (!r && (r = install(rq.fs, fi, of)))
+		fs_release(&rq, of);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;
@@ -316,14 +331,13 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!r)
 		r = make_entry(rq.fs, parent, name, &n, &st, &e);
 	if (r) {
-		fs_release(&rq, of);
+		fs_release(&rq, unhold(rq.fs->held, fi));
 		fuse_reply_err(req, -r);
 		return;
 	}
-	install(fi, of);
 	inode_open(rq.fs->inodes, e.ino, 1);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		fs_release(&rq, of);
+		fs_release(&rq, unhold(rq.fs->held, fi));
 		inode_open(rq.fs->inodes, e.ino, -1);
 	}
 }
@@ -333,8 +347,10 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	(void)ino; /* the handle says what is read */
 	char *buf = malloc(size ? size : 1);
-	ssize_t r = buf ? fs_read(fs_of(req), of_of(fi), buf, size, off)
-			: -ENOMEM;
+	struct open_file *of = of_of(fi);
+	ssize_t r = !of	 ? -EBADF
+		    : buf ? fs_read(fs_of(req), of, buf, size, off)
+			  : -ENOMEM;
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
@@ -346,8 +362,9 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)ino; /* the handle says what is written */
-	ssize_t r = fs_write(fs_of(req), of_of(fi), buf, size, off,
-			     fi->flags);
+	struct open_file *of = of_of(fi);
+	ssize_t r = of ? fs_write(fs_of(req), of, buf, size, off, fi->flags)
+		       : -EBADF;
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
@@ -357,7 +374,8 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_req rq = rq_of(req);
-	int r = fs_flush(&rq, of_of(fi));
+	struct open_file *of = of_of(fi);
+	int r = of ? fs_flush(&rq, of) : 0;
 	inval_settle(rq.fs->inval, ino);
 	fuse_reply_err(req, -r);
 }
@@ -366,7 +384,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs_req rq = rq_of(req);
-	struct open_file *of = of_of(fi);
+	struct open_file *of = unhold(rq.fs->held, fi);
 	if (of)
 		fs_release(&rq, of);
 	inode_open(rq.fs->inodes, ino, -1);
@@ -385,67 +403,24 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 /* ---- directories -------------------------------------------------------- */
 
-struct dentry {
-	char *name;
-	struct stat st;
-	bool plus; /* st is complete: the entry may be given to the kernel */
-};
-
-struct dir_handle {
-	struct dentry *v;
-	size_t n, cap;
-	bool filled;
-	int error;
-};
-
-static int collect(void *ctx, const char *name, const struct stat *st)
+static void drop_dir(struct jirafs *fs, void *dh)
 {
-	struct dir_handle *dh = ctx;
-	if (dh->n == dh->cap) {
-		size_t cap = dh->cap ? dh->cap * 2 : 64;
-		struct dentry *v = realloc(dh->v, cap * sizeof(*v));
-		if (!v) {
-			dh->error = -ENOMEM;
-			return 1;
-		}
-		dh->v = v;
-		dh->cap = cap;
-	}
-	struct dentry *d = &dh->v[dh->n];
-	memset(d, 0, sizeof(*d));
-	d->name = strdup(name);
-	if (!d->name) {
-		dh->error = -ENOMEM;
-		return 1;
-	}
-	if (st)
-		d->st = *st;
-	d->plus = st != NULL;
-	dh->n++;
-	return 0;
-}
-
-static void dir_clear(struct dir_handle *dh)
-{
-	for (size_t i = 0; i < dh->n; i++)
-		free(dh->v[i].name);
-	dh->n = 0;
-	dh->filled = false;
-	dh->error = 0;
+	(void)fs; /* a listing is memory only */
+	listing_free(dh);
 }
 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	(void)ino; /* listed at the first readdir */
-	struct dir_handle *dh = calloc(1, sizeof(*dh));
-	if (!dh) {
+	struct listing *dh = listing_new();
+	if (!dh || hold(fs_of(req)->held, fi, dh, drop_dir)) {
+		listing_free(dh);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)dh;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		free(dh);
+		listing_free(unhold(fs_of(req)->held, fi));
 }
 
 /* One entry of a readdirplus reply: counted as a lookup only when it goes
@@ -477,12 +452,12 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct fs_req rq = rq_of(req);
-	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct listing *dh = held_obj(fi);
 	struct fs_node dn;
-	int r = inode_node(rq.fs->inodes, ino, &dn, NULL);
+	int r = dh ? inode_node(rq.fs->inodes, ino, &dn, NULL) : -EBADF;
 	if (!r && (off == 0 || !dh->filled)) {
-		dir_clear(dh);
-		r = fs_readdir(&rq, &dn, plus, collect, dh);
+		listing_clear(dh);
+		r = fs_readdir(&rq, &dn, plus, listing_add, dh);
 		if (!r)
 			r = dh->error;
 		dh->filled = !r;
@@ -531,10 +506,7 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	(void)ino; /* the handle holds the listing */
-	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
-	dir_clear(dh);
-	free(dh->v);
-	free(dh);
+	listing_free(unhold(fs_of(req)->held, fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -649,7 +621,8 @@ struct fuse_session *jirafs_session_new(struct fuse_args *args,
 {
 	fs->inodes = inode_table_new();
 	fs->inval = fs->inodes ? inval_new(fs->inodes) : NULL;
-	if (!fs->inval)
+	fs->held = held_list_new();
+	if (!fs->inval || !fs->held)
 		return NULL;
 	fs->se = fuse_session_new(args, &ll_ops, sizeof(ll_ops), fs);
 	return fs->se;
@@ -662,6 +635,8 @@ void jirafs_session_free(struct jirafs *fs)
 	fs->se = NULL;
 	inval_free(fs->inval);
 	fs->inval = NULL;
+	held_list_free(fs->held, fs);
+	fs->held = NULL;
 	inode_table_free(fs->inodes);
 	fs->inodes = NULL;
 }
