@@ -317,6 +317,8 @@ int fs_flush(const struct fs_req *rq, struct open_file *of)
 
 void fs_release(const struct fs_req *rq, struct open_file *of)
 {
+	if (!of) /* let go already, at the end of the mount */
+		return;
 	/* nobody hears this result: fs_commit logs and keeps refusals */
 	fs_commit(rq, of);
 	handle_free(rq->fs, of);

@@ -76,7 +76,7 @@ ssize_t fs_write(struct jirafs *fs, struct open_file *of, const char *buf,
 /* close() of a descriptor: applies what was written when the opener
  * closes it. */
 int fs_flush(const struct fs_req *rq, struct open_file *of);
-/* The last descriptor went: apply what is left, free of. */
+/* The last descriptor went: apply what is left, free of (NULL: none). */
 void fs_release(const struct fs_req *rq, struct open_file *of);
 
 int fs_unlink(const struct fs_req *rq, const struct fs_node *n);

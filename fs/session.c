@@ -384,9 +384,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs_req rq = rq_of(req);
-	struct open_file *of = unhold(rq.fs->held, fi);
-	if (of)
-		fs_release(&rq, of);
+	fs_release(&rq, unhold(rq.fs->held, fi));
 	inode_open(rq.fs->inodes, ino, -1);
 	inval_settle(rq.fs->inval, ino);
 	fuse_reply_err(req, 0);
