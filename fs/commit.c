@@ -10,7 +10,6 @@
 #include "jira/write.h"
 #include "util/json.h"
 #include "util/log.h"
-#include "util/strbuf.h"
 
 int commit_run(const struct fs_req *rq, struct jira_op *op,
 	       const char *path, struct jira_op_result *res, char *why,
@@ -105,11 +104,9 @@ static char *with_pending_comment(const char *ticket, size_t len,
 	}
 	cJSON_AddTrueToObject(payload, "pending");
 	cJSON_AddItemToArray(list, payload);
-	struct strbuf sb = STRBUF_INIT;
-	json_pretty(&sb, t, 0);
-	strbuf_addc(&sb, '\n');
+	char *text = json_file_text(t, outlen);
 	cJSON_Delete(t);
-	return strbuf_detach(&sb, outlen);
+	return text;
 }
 
 /* Show a write that waits in the outbox under the ticket's name: the new

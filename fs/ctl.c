@@ -126,11 +126,9 @@ static char *status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(o, "timeout_seconds", fs->jira->timeout_s);
 	cJSON_AddStringToObject(o, "state_dir", fs->state_dir);
 
-	struct strbuf sb = STRBUF_INIT;
-	json_pretty(&sb, o, 0);
-	strbuf_addc(&sb, '\n');
+	char *text = json_file_text(o, len);
 	cJSON_Delete(o);
-	return strbuf_detach(&sb, len);
+	return text;
 }
 
 char *ctl_text(struct jirafs *fs, const struct fs_node *n, size_t *len)

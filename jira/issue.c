@@ -246,13 +246,6 @@ static cJSON *ticket_object(const cJSON *bean, const char *key)
 	return t;
 }
 
-static char *render_object(const cJSON *t, size_t *len)
-{
-	struct strbuf sb = STRBUF_INIT;
-	json_pretty(&sb, t, 0);
-	strbuf_addc(&sb, '\n');
-	return strbuf_detach(&sb, len);
-}
 
 char *jira_issue_render(const cJSON *bean, size_t *len)
 {
@@ -262,7 +255,7 @@ char *jira_issue_render(const cJSON *bean, size_t *len)
 	cJSON *t = ticket_object(bean, key);
 	if (!t)
 		return NULL;
-	char *out = render_object(t, len);
+	char *out = json_file_text(t, len);
 	cJSON_Delete(t);
 	return out;
 }

@@ -125,11 +125,9 @@ char *jira_op_serialize(const struct jira_op *op)
 	if (op->sent_ms)
 		cJSON_AddNumberToObject(o, "sent_ms", (double)op->sent_ms);
 	add_opt_string(o, "made", op->made);
-	struct strbuf sb = STRBUF_INIT;
-	json_pretty(&sb, o, 0);
-	strbuf_addc(&sb, '\n');
+	char *text = json_file_text(o, NULL);
 	cJSON_Delete(o);
-	return strbuf_detach(&sb, NULL);
+	return text;
 }
 
 static bool hex_id(const char *id)

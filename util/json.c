@@ -229,6 +229,14 @@ int json_pretty(struct strbuf *sb, const cJSON *v, int level)
 	return sb->failed ? -ENOMEM : 0;
 }
 
+char *json_file_text(const cJSON *v, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_pretty(&sb, v, 0);
+	strbuf_addc(&sb, '\n');
+	return strbuf_detach(&sb, len);
+}
+
 static int cmp_members(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a;

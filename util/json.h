@@ -31,6 +31,10 @@
  * line is not indented (the caller has written the key). */
 int json_pretty(struct strbuf *sb, const cJSON *v, int level);
 
+/* The file text of v: json_pretty() from level 0 and a newline, malloc'd
+ * (*len, may be NULL, its length); NULL when out of memory. */
+char *json_file_text(const cJSON *v, size_t *len);
+
 /* Append s as a JSON string literal (quotes included). */
 int json_add_string(struct strbuf *sb, const char *s);
 
