@@ -256,6 +256,17 @@ static bool log_has(const char *a, const char *b)
 
 /* ------------------------------------------------------------------------ */
 
+/* A fixture with an outbox of `workers` workers reporting to seen: the
+ * outbox, or NULL. */
+static struct outbox *start(struct fixture *f, struct seen *seen,
+			    struct outbox_callbacks *cb, unsigned workers)
+{
+	seen_init(seen, cb);
+	if (fixture_init(f))
+		return NULL;
+	return outbox_new(f->state, f->writer, workers, TIMEOUT_MS, cb);
+}
+
 /* outbox_submit, with the reason as text. */
 static int submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		  struct jira_op_result *res, char *why, size_t size)
@@ -271,9 +282,7 @@ TEST(outbox_subject_names_the_ticket_or_the_new_file)
 	struct fixture f;
 	struct seen seen;
 	struct outbox_callbacks cb;
-	seen_init(&seen, &cb);
-	CHECK_INT(fixture_init(&f), 0);
-	struct outbox *ob = outbox_new(f.state, f.writer, 1, TIMEOUT_MS, &cb);
+	struct outbox *ob = start(&f, &seen, &cb, 1);
 	CHECK(ob != NULL);
 	struct jira_op_result res;
 	char why[JIRA_ERROR_MSG_MAX], subject[SUBJECT_LEN];
@@ -561,9 +570,7 @@ TEST(outbox_submit_what_jira_cannot_take_now_stays_queued)
 	struct fixture f;
 	struct seen seen;
 	struct outbox_callbacks cb;
-	seen_init(&seen, &cb);
-	CHECK_INT(fixture_init(&f), 0);
-	struct outbox *ob = outbox_new(f.state, f.writer, 1, TIMEOUT_MS, &cb);
+	struct outbox *ob = start(&f, &seen, &cb, 1);
 	CHECK(ob != NULL);
 	struct jira_op_result res;
 	char why[JIRA_ERROR_MSG_MAX], a[128], b[128], c[128], d[128];
@@ -656,9 +663,7 @@ TEST(outbox_replace_body_of_a_queued_create)
 	struct fixture f;
 	struct seen seen;
 	struct outbox_callbacks cb;
-	seen_init(&seen, &cb);
-	CHECK_INT(fixture_init(&f), 0);
-	struct outbox *ob = outbox_new(f.state, f.writer, 1, TIMEOUT_MS, &cb);
+	struct outbox *ob = start(&f, &seen, &cb, 1);
 	CHECK(ob != NULL);
 	struct jira_op_result res;
 	char why[JIRA_ERROR_MSG_MAX], name[128];
@@ -704,9 +709,7 @@ TEST(outbox_submit_applied_or_refused_leaves_nothing)
 	struct fixture f;
 	struct seen seen;
 	struct outbox_callbacks cb;
-	seen_init(&seen, &cb);
-	CHECK_INT(fixture_init(&f), 0);
-	struct outbox *ob = outbox_new(f.state, f.writer, 1, TIMEOUT_MS, &cb);
+	struct outbox *ob = start(&f, &seen, &cb, 1);
 	CHECK(ob != NULL);
 	struct jira_op_result res;
 	char why[JIRA_ERROR_MSG_MAX];
@@ -745,9 +748,7 @@ TEST(outbox_submit_that_cannot_be_stored_is_not_sent)
 	struct fixture f;
 	struct seen seen;
 	struct outbox_callbacks cb;
-	seen_init(&seen, &cb);
-	CHECK_INT(fixture_init(&f), 0);
-	struct outbox *ob = outbox_new(f.state, f.writer, 1, TIMEOUT_MS, &cb);
+	struct outbox *ob = start(&f, &seen, &cb, 1);
 	CHECK(ob != NULL);
 	CHECK_INT(rmdir(f.outbox), 0); /* the journal's directory is gone */
 	struct jira_op_result res;

@@ -100,21 +100,29 @@ static void *wait_first(void *arg)
 	return NULL;
 }
 
+/* A cache with nothing held, and this thread its refresher: 1. */
+static int first_refresh(struct cache_state *c, pthread_mutex_t *lock)
+{
+	cache_init(c);
+	pthread_mutex_lock(lock);
+	int r = cache_begin(c, lock, deadline_in(1000), 0);
+	pthread_mutex_unlock(lock);
+	return r;
+}
+
 TEST(cache_single_flight_waiters_take_the_refreshers_result)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct cache_state c;
-	cache_init(&c);
-	pthread_mutex_lock(&lock);
-	CHECK_INT(cache_begin(&c, &lock, deadline_in(1000), 0), 1);
-	pthread_mutex_unlock(&lock);
+	CHECK_INT(first_refresh(&c, &lock), 1);
 
 	struct waiter w = { &lock, &c, 5000, 0, 99 };
 	pthread_t th;
 	CHECK_INT(pthread_create(&th, NULL, wait_first, &w), 0);
 	while (!atomic_load(&w.started))
 		usleep(1000);
-	usleep(20000); /* it waits in cache_begin (the lock is free) */
+	/* it set started holding the lock: the lock comes free only once it
+	 * waits in cache_begin */
 	pthread_mutex_lock(&lock);
 	CHECK(c.refreshing);
 	CHECK_INT(cache_end(&c, -EIO), -EIO);
@@ -130,10 +138,7 @@ TEST(cache_wait_for_a_first_listing_is_bounded)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct cache_state c;
-	cache_init(&c);
-	pthread_mutex_lock(&lock);
-	CHECK_INT(cache_begin(&c, &lock, deadline_in(1000), 0), 1);
-	pthread_mutex_unlock(&lock);
+	CHECK_INT(first_refresh(&c, &lock), 1);
 	struct waiter w = { &lock, &c, 50, 0, 99 };
 	pthread_t th;
 	int64_t t0 = clock_mono_ms();
