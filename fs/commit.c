@@ -10,6 +10,7 @@
 #include "jira/write.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 
 int commit_run(const struct fs_req *rq, struct jira_op *op,
 	       const char *path, struct jira_op_result *res, char *why,
@@ -128,39 +129,47 @@ static void keep_pending_overlay(struct jirafs *fs, const struct fs_node *n,
 			ln = NULL;
 		}
 	}
-	if (!ln) {
-		local_unlink(fs->local, n->dir, n->name);
-		if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY,
-				 0644, &ln))
-			return;
-	}
-	if (base) {
-		/* onto what waits already, or onto the ticket */
-		size_t have = 0, vlen = 0;
-		char *cur = local_content(fs->local, ln, &have);
-		bool fresh = !cur || have == 0;
-		char *view = fresh ? with_pending_comment(base->text,
-							  base->text_len, body,
-							  len, &vlen)
-				   : with_pending_comment(cur, have, body, len,
-							  &vlen);
-		if (view) {
-			local_set_content(fs->local, ln, view, vlen);
-		} else { /* not JSON after all: as written */
-			if (fresh)
-				local_write(fs->local, ln, base->text,
-					    base->text_len, 0, 0);
-			local_write(fs->local, ln, body, len, -1, 0);
-		}
-		free(view);
-		free(cur);
+	/* the view, onto what waits already or onto the ticket */
+	size_t have = 0, vlen = 0;
+	char *cur = ln ? local_content(fs->local, ln, &have) : NULL;
+	char *view = NULL;
+	if (!base) {
+		vlen = len;
+		view = malloc(len + 1);
+		if (view)
+			memcpy(view, body, len);
+	} else if (cur && have) {
+		view = with_pending_comment(cur, have, body, len, &vlen);
 	} else {
-		local_set_content(fs->local, ln, body, len);
+		view = with_pending_comment(base->text, base->text_len, body,
+					    len, &vlen);
 	}
-	local_node_stat(fs->local, ln, &st);
-	local_set_append_from(fs->local, ln, base ? st.size : (off_t)-1);
-	local_set_error(fs->local, ln, NULL);
-	local_node_unref(fs->local, ln);
+	if (!view && base) { /* not JSON after all: as written */
+		struct strbuf sb = STRBUF_INIT;
+		if (cur && have)
+			strbuf_add(&sb, cur, have);
+		else
+			strbuf_add(&sb, base->text, base->text_len);
+		strbuf_add(&sb, body, len);
+		view = strbuf_detach(&sb, &vlen);
+	}
+	free(cur);
+	if (!view) {
+		if (ln)
+			local_node_unref(fs->local, ln);
+		return;
+	}
+	/* an append's view ends where the next new bytes would start */
+	off_t append_from = base ? (off_t)vlen : (off_t)-1;
+	if (ln) {
+		local_set_view(fs->local, ln, view, vlen, append_from);
+		local_node_unref(fs->local, ln);
+	} else {
+		local_unlink(fs->local, n->dir, n->name);
+		local_create_view(fs->local, n->dir, n->name, view, vlen,
+				  append_from, NULL);
+	}
+	free(view);
 }
 
 /* Update key (as last read: base) with the new file body.  *partial (may

@@ -318,6 +318,44 @@ int local_create(struct local *l, const char *dir, const char *name,
 	return ret;
 }
 
+int local_create_view(struct local *l, const char *dir, const char *name,
+		      const char *data, size_t len, off_t append_from,
+		      struct local_node **out)
+{
+	if (len > LOCAL_MAX_FILE)
+		return -EFBIG;
+	/* made whole before it is placed: a reader sees it complete */
+	struct local_node *n = local_node_new(LOCAL_OVERLAY, 0644);
+	if (!n || strbuf_add(&n->data, data, len)) {
+		if (n)
+			local_node_free(NULL, n);
+		return -ENOMEM;
+	}
+	n->append_from = append_from;
+	int ret = 0;
+	void *old = NULL;
+	pthread_mutex_lock(&l->lock);
+	struct map *d = local_dir_of(l, dir, true);
+	if (l->total + len > LOCAL_MAX_TOTAL)
+		ret = -ENOSPC;
+	else if (!d || map_put(d, name, n, &old))
+		ret = -ENOMEM;
+	if (!ret) {
+		l->total += len;
+		local_place(n, dir, name);
+		if (old)
+			local_unlink_node(l, old);
+		if (out)
+			node_ref(n);
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (ret)
+		local_node_free(NULL, n);
+	if (out)
+		*out = ret ? NULL : n;
+	return ret;
+}
+
 int local_unlink(struct local *l, const char *dir, const char *name)
 {
 	pthread_mutex_lock(&l->lock);

@@ -150,6 +150,15 @@ void local_commit_end(struct local *l, struct local_node *n);
  * bytes appended; append_from is where those start (-1: an overwrite).
  * Truncating below it makes the overlay an overwrite. */
 off_t local_append_from(struct local *l, struct local_node *n);
+/* A view of a write that waits, in one step (a reader never sees it half
+ * made): the overlay dir/name with data and append_from, replacing what
+ * was there; or, for a node that is one already, its new data and
+ * append_from, its error cleared.  0, -EFBIG, -ENOSPC or -ENOMEM. */
+int local_create_view(struct local *l, const char *dir, const char *name,
+		      const char *data, size_t len, off_t append_from,
+		      struct local_node **out);
+int local_set_view(struct local *l, struct local_node *n, const char *data,
+		   size_t len, off_t append_from);
 void local_set_append_from(struct local *l, struct local_node *n, off_t off);
 
 /* Per-ticket write errors (a refused comment leaves no file to hang the

@@ -133,6 +133,30 @@ int local_set_content(struct local *l, struct local_node *n,
 	return ret;
 }
 
+int local_set_view(struct local *l, struct local_node *n, const char *data,
+		   size_t len, off_t append_from)
+{
+	pthread_mutex_lock(&l->lock);
+	int ret = len > LOCAL_MAX_FILE ? -EFBIG
+		  : l->total - n->data.len + len > LOCAL_MAX_TOTAL ? -ENOSPC
+								   : 0;
+	if (!ret)
+		ret = resize(l, n, 0, 0);
+	if (!ret)
+		ret = resize(l, n, len, 0);
+	if (!ret) {
+		if (len)
+			memcpy(n->data.buf, data, len);
+		n->append_from = append_from;
+		free(n->error);
+		n->error = NULL;
+		local_now(&n->mtime);
+		n->ctime = n->mtime;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
 char *local_content(struct local *l, struct local_node *n, size_t *len)
 {
 	pthread_mutex_lock(&l->lock);

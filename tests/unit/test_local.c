@@ -831,3 +831,38 @@ TEST(local_zero_byte_write_changes_nothing)
 	local_node_unref(l, n);
 	local_free(l);
 }
+
+TEST(local_view_is_made_in_one_step)
+{
+	struct local *l = local_new(NULL);
+	struct local_node *n = NULL;
+	/* whatever was there is replaced by a whole overlay */
+	CHECK_INT(local_create(l, SEC, "SEC-1.json", LOCAL_DRAFT, 0644, &n), 0);
+	local_node_unref(l, n);
+	CHECK_INT(local_create_view(l, SEC, "SEC-1.json", "{\"a\": 1}\n", 9, 9,
+				    &n),
+		  0);
+	CHECK_INT(stat_of(l, n).kind, LOCAL_OVERLAY);
+	CHECK(same_content(l, n, "{\"a\": 1}\n", 9));
+	CHECK_INT(local_append_from(l, n), 9);
+	local_set_error(l, n, "refused");
+	/* a new view: content, append_from and no error, together */
+	CHECK_INT(local_set_view(l, n, "{\"a\": 2}\n", 9, 9), 0);
+	CHECK(same_content(l, n, "{\"a\": 2}\n", 9));
+	CHECK(!stat_of(l, n).has_error);
+	CHECK_INT(local_append_from(l, n), 9);
+	/* too large: nothing changes */
+	char *big = malloc((size_t)LOCAL_MAX_FILE + 1);
+	CHECK(big != NULL);
+	memset(big, 'b', (size_t)LOCAL_MAX_FILE + 1);
+	CHECK_INT(local_set_view(l, n, big, (size_t)LOCAL_MAX_FILE + 1, -1),
+		  -EFBIG);
+	CHECK_INT(local_create_view(l, SEC, "SEC-2.json", big,
+				    (size_t)LOCAL_MAX_FILE + 1, -1, NULL),
+		  -EFBIG);
+	free(big);
+	CHECK(same_content(l, n, "{\"a\": 2}\n", 9));
+	CHECK(!local_exists(l, SEC, "SEC-2.json"));
+	local_node_unref(l, n);
+	local_free(l);
+}
