@@ -110,12 +110,11 @@ int local_truncate(struct local *l, struct local_node *n, off_t size,
 	return ret;
 }
 
-int local_set_content(struct local *l, struct local_node *n,
-		      const char *data, size_t len)
+/* With the lock held: replace n's content with data.  Checked before
+ * anything is dropped: a refused replacement keeps the old content. */
+static int replace(struct local *l, struct local_node *n, const char *data,
+		   size_t len)
 {
-	pthread_mutex_lock(&l->lock);
-	/* checked before anything is dropped: a refused replacement keeps
-	 * the old content */
 	int ret = len > LOCAL_MAX_FILE ? -EFBIG
 		  : l->total - n->data.len + len > LOCAL_MAX_TOTAL ? -ENOSPC
 								   : 0;
@@ -123,12 +122,20 @@ int local_set_content(struct local *l, struct local_node *n,
 		ret = resize(l, n, 0, 0);
 	if (!ret)
 		ret = resize(l, n, len, 0);
-	if (!ret && len)
+	if (ret)
+		return ret;
+	if (len)
 		memcpy(n->data.buf, data, len);
-	if (!ret) {
-		local_now(&n->mtime);
-		n->ctime = n->mtime;
-	}
+	local_now(&n->mtime);
+	n->ctime = n->mtime;
+	return 0;
+}
+
+int local_set_content(struct local *l, struct local_node *n,
+		      const char *data, size_t len)
+{
+	pthread_mutex_lock(&l->lock);
+	int ret = replace(l, n, data, len);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }
@@ -137,21 +144,11 @@ int local_set_view(struct local *l, struct local_node *n, const char *data,
 		   size_t len, off_t append_from)
 {
 	pthread_mutex_lock(&l->lock);
-	int ret = len > LOCAL_MAX_FILE ? -EFBIG
-		  : l->total - n->data.len + len > LOCAL_MAX_TOTAL ? -ENOSPC
-								   : 0;
-	if (!ret)
-		ret = resize(l, n, 0, 0);
-	if (!ret)
-		ret = resize(l, n, len, 0);
+	int ret = replace(l, n, data, len);
 	if (!ret) {
-		if (len)
-			memcpy(n->data.buf, data, len);
 		n->append_from = append_from;
 		free(n->error);
 		n->error = NULL;
-		local_now(&n->mtime);
-		n->ctime = n->mtime;
 	}
 	pthread_mutex_unlock(&l->lock);
 	return ret;
