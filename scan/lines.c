@@ -1,0 +1,2 @@
+/* lines.c - see scan.h (being written) */
+#include "scan/scan.h"

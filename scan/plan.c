@@ -1,0 +1,2 @@
+/* plan.c - see scan.h (being written) */
+#include "scan/scan.h"

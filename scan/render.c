@@ -1,0 +1,2 @@
+/* render.c - see scan.h (being written) */
+#include "scan/scan.h"

@@ -1,0 +1,2 @@
+/* report.c - see scan.h (being written) */
+#include "scan/scan.h"

@@ -1,0 +1,2 @@
+/* sarif.c - see scan.h (being written) */
+#include "scan/scan.h"

@@ -1,0 +1,2 @@
+/* ticket.c - see scan.h (being written) */
+#include "scan/scan.h"

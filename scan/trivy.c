@@ -1,0 +1,2 @@
+/* trivy.c - see scan.h (being written) */
+#include "scan/scan.h"

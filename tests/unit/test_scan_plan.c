@@ -1,0 +1,2 @@
+#include "harness.h"
+#include "scan/scan.h"
