@@ -150,13 +150,17 @@ bool scan_is_fp(const char *s);
 /* What jirafs last recorded in a ticket, in the state line it writes at
  * the end of the description and of each of its comments:
  *   [jirafs-scan tool=trivy sev=high content=0123456789abcdef seen=yes]
- * seen=no after a "no longer reported" comment. */
+ * seen=no after a "no longer reported" comment; " accepted=yes" added
+ * after the one comment a risk-accepted ticket gets. */
 struct scan_state {
 	bool known;         /* a state line was found */
 	char tool[64];
 	enum scan_severity sev;
 	char content[SCAN_CONTENT_SIZE];
 	bool seen;
+	bool accepted;      /* accepted=yes: a ticket closed as risk accepted
+			       was told once that the finding is still
+			       reported */
 };
 
 struct scan_ticket {
@@ -224,6 +228,8 @@ enum scan_outcome {
 	SCAN_STILL_GONE, /* absent before, and still: nothing */
 	SCAN_SKIPPED,    /* below scan_min_severity */
 	SCAN_DUPLICATE,  /* a second ticket of one fingerprint, closed */
+	SCAN_REFUSED,    /* absent, but the safety rule refused closes:
+			    nothing done */
 };
 const char *scan_outcome_name(enum scan_outcome o);
 
