@@ -20,7 +20,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+sys.path.insert(0, HERE)
 from control import Emulator  # noqa: E402
+import make_sarif  # noqa: E402
+import scan_peer  # noqa: E402
 
 TOKEN = "alice-pat"
 
@@ -100,7 +103,7 @@ def counts(emu, since):
         if path == "/rest/api/2/search":
             c["searches"] += 1
         elif r["method"] == "GET" and path.startswith("/rest/api/2/issue/") and \
-                path.count("/") == 4 and "createmeta" not in path:
+                path.count("/") == 5 and "createmeta" not in path:   # /rest/api/2/issue/KEY
             c["ticket_gets"] += 1
         elif r["method"] == "POST" and path == "/rest/api/2/issue":
             c["creates"] += 1
@@ -119,6 +122,39 @@ def wait_listing(j, before, timeout=120):
             return
         time.sleep(0.05)
     raise SystemExit("the refresh did not finish")
+
+
+def settle(emu, quiet=0.5, timeout=60):
+    """Wait until the emulator has logged no new request for `quiet` seconds."""
+    t0 = last_change = time.monotonic()
+    last = emu.mark()
+    while time.monotonic() - t0 < timeout:
+        time.sleep(0.05)
+        m = emu.mark()
+        if m != last:
+            last, last_change = m, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return
+    raise SystemExit("the emulator never went quiet")
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def imported(j, result, n, t0, timeout=600):
+    """Wait until the outbox is empty and the result file has n keys; -> seconds since t0."""
+    while True:
+        if not os.listdir(j.p(".jirafs", "outbox")):
+            with open(result) as f:
+                r = json.load(f)
+            if sum(1 for x in r["findings"] if x.get("key")) >= n:
+                return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit(f"the import did not finish in {timeout} s: "
+                             f"{len(os.listdir(j.p('.jirafs', 'outbox')))} records left")
+        time.sleep(0.02)
 
 
 def machine():
@@ -144,6 +180,10 @@ def main():
     ap.add_argument("--creates", type=int, default=500, help="(c), (d)")
     ap.add_argument("--comments", type=int, default=1000, help="(e)")
     ap.add_argument("--changed", type=int, default=10, help="(f)")
+    ap.add_argument("--scan-findings", type=int, default=1000, help="(h)")
+    ap.add_argument("--scan-peer-findings", type=int, default=200,
+                    help="(h): python-jira runs over the first this many findings and its "
+                         "times are scaled to --scan-findings (0: all of them)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--workdir")
     args = ap.parse_args()
@@ -161,7 +201,7 @@ def main():
                          seed_projects=[f"BIG:{n}:4", f"GREP:{ng}:4"],
                          latency_ms=args.latency_ms, timeout=600)
     page = emu.config()["max_results"]
-    for key in ("CRA", "CRB", "CRC", "CRD", "COM"):
+    for key in ("CRA", "CRB", "CRC", "CRD", "COM", "SCAN", "SCANA", "SCANB"):
         emu.create_project(key)
     emu.seed("COM", 100, done_every=0, comments=0)
     res = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -182,7 +222,11 @@ def main():
         mark = emu.mark()
         t_warm, out = timed(lambda: sh(f"ls -l {j.p('BIG')} {j.p('BIG', 'closed')} | wc -l"))
         c_warm = counts(emu, mark)
-        files = int(out.split()[0]) - 6   # two "total" lines, headers, closed/ itself
+        # the tickets ls -l showed: not the headers, "total" lines, closed/ and scans/
+        files = sum(1 for d in (j.p("BIG"), j.p("BIG", "closed"))
+                    for x in os.listdir(d) if x.endswith(".json"))
+        if files + 6 > int(out.split()[0]):
+            raise SystemExit(f"ls -l showed {out.split()[0]} lines for {files} tickets")
         fig["a"] = {"what": f"ls -l of a {n:,}-ticket project", "files": files,
                     "cold_s": t_cold, "warm_s": t_warm, "cold_requests": c_cold,
                     "warm_requests": c_warm,
@@ -238,7 +282,8 @@ def main():
         mark = emu.mark()
         t_curl, _ = timed(lambda: sh(f"i=0; while [ $i -lt {nc} ]; do i=$((i+1)); {curl}; done"))
         c_curl = counts(emu, mark)
-        fig["c"] = {"what": f"{nc} sequential creates", "jirafs_s": t_fs, "python_jira_s": t_py,
+        fig["c"] = {"what": f"{nc} sequential creates", "creates": nc, "jirafs_s": t_fs,
+                    "python_jira_s": t_py,
                     "curl_s": t_curl, "jirafs_requests": c_fs, "python_jira_requests": c_py,
                     "curl_requests": c_curl, "jirafs_vs_python_jira": t_fs / t_py,
                     "jirafs_vs_curl": t_fs / t_curl}
@@ -268,7 +313,8 @@ def main():
                           for i in range(ncom))
         t_com, _ = timed(lambda: sh(script))
         c_com = counts(emu, mark)
-        fig["e"] = {"what": f"{ncom} comments by >>", "seconds": t_com, "requests": c_com}
+        fig["e"] = {"what": f"{ncom} comments by >>", "comments": ncom, "seconds": t_com,
+                    "requests": c_com}
         log(f"(e) {ncom} comments: {t_com:.2f} s, {c_com['comments']} comment POSTs, "
             f"{c_com['requests']} requests")
 
@@ -294,9 +340,15 @@ def main():
                    or (os.path.exists(j.p("BIG", "closed", f"{k}.json")) and
                        f"changed in Jira: {k}" in open(j.p("BIG", "closed", f"{k}.json")).read()))
         fig["f"] = {"what": f"refresh after {len(changed)} of {n:,} tickets changed",
-                    "requests": c_ref, "changes_seen": seen, "ls_s": t_ref}
+                    "requests": c_ref, "changed": len(changed), "changes_seen": seen,
+                    "ls_s": t_ref}
         log(f"(f) refresh: {c_ref['requests']} requests (target <= 3), "
             f"{seen}/{len(changed)} changes seen")
+
+        # ---------------------------------------------------------------- (h)
+        j.stop()
+        mounts.remove(j)
+        fig["h"] = scan_scenario(args, emu, work, token_file, mounts)
     finally:
         for m in mounts:
             m.stop()
@@ -315,6 +367,116 @@ def main():
     return 0 if all(t["met"] for t in res["targets"]) else 1
 
 
+def scan_scenario(args, emu, work, token_file, mounts):
+    """(h): a SARIF report of N findings written to SCAN/scans/, against the same N
+    creates one by one through the filesystem and python-jira's search-then-create
+    script; then the same report a second time, through both."""
+    ns = args.scan_findings
+    npeer = min(args.scan_peer_findings or ns, ns)
+    scale = ns / npeer
+    report = make_sarif.report(ns)
+    text = json.dumps(report, indent=1) + "\n"
+    j = Jirafs(args.jirafs, emu.url, os.path.join(work, "mnt-h"), os.path.join(work, "state-h"),
+               token_file, ["max_connections=8", "projects=SCAN,SCANA"])
+    mounts.append(j)
+    os.listdir(j.p("SCAN"))
+    os.listdir(j.p("SCAN", "scans"))
+    path = j.p("SCAN", "scans", "bench.sarif")
+    result = path + ".result.json"
+
+    # jirafs: the report written once; done when every create is applied
+    mark = emu.mark()
+    t0 = time.monotonic()
+    try:
+        write_file(path, text)
+    except OSError as e:
+        with open(j.p(".jirafs", "log")) as f:
+            raise SystemExit(f"(h) the import failed: {e}; .jirafs/log ends:\n"
+                             + "".join(f.readlines()[-5:]))
+    t_close = time.monotonic() - t0
+    t_imp = imported(j, result, ns, t0)
+    settle(emu)
+    c_imp = counts(emu, mark)
+    with open(result) as f:
+        r1 = json.load(f)
+    issues = emu.issues("SCAN")
+    fps = {lab for i in issues for lab in i["fields"].get("labels") or []
+           if lab.startswith("jfs-fp-")}
+    keys = {x["key"] for x in r1["findings"] if x.get("key")}
+
+    # the same report again: the listing refresh, and nothing else
+    mark = emu.mark()
+    t0 = time.monotonic()
+    second_error = None
+    try:
+        write_file(path, text)
+    except OSError as e:       # a missed target, not the end of the run
+        second_error = str(e)
+        log(f"(h) the second import failed: {e}")
+    t_again = time.monotonic() - t0
+    settle(emu)
+    c_again = counts(emu, mark)
+    with open(result) as f:
+        r2 = json.load(f)
+    left = len(os.listdir(j.p(".jirafs", "outbox")))
+
+    # baseline A: the same number of creates, one by one, by shell redirect as in (c)
+    os.listdir(j.p("SCANA"))
+    write_file(j.p("SCANA", "warmup.json"), '{"summary": "warm-up"}')
+    mark = emu.mark()
+    script = (f"i=0; while [ $i -lt {ns} ]; do i=$((i+1)); "
+              f"printf '{{\"summary\": \"finding %d\", \"labels\": [\"finding-%d\"]}}' "
+              f"$i $i > {j.p('SCANA')}/f$i.json; done")
+    t_one, _ = timed(lambda: sh(script))
+    c_one = counts(emu, mark)
+    for name in ("log", "status"):     # kept with --workdir, for a look afterwards
+        shutil.copyfile(j.p(".jirafs", name), os.path.join(work, f"h-{name}"))
+    j.stop()
+    mounts.remove(j)
+
+    # baseline B: python-jira, search by label and create if missing, sequentially
+    from jira import JIRA
+    client = JIRA(server=emu.url, token_auth=TOKEN)
+    client.search_issues("project = SCANB", maxResults=1)    # warm-up: /field, the connection
+    client.create_issue(fields={"project": {"key": "SCANB"}, "issuetype": {"name": "Task"},
+                                "summary": "warm-up"})
+    mark = emu.mark()
+    t_py, p1 = timed(lambda: scan_peer.import_report(client, "SCANB", report, limit=npeer))
+    c_py = counts(emu, mark)
+    mark = emu.mark()
+    t_py2, p2 = timed(lambda: scan_peer.import_report(client, "SCANB", report, limit=npeer))
+    c_py2 = counts(emu, mark)
+
+    h = {"what": f"import of a {ns:,}-finding SARIF report", "findings": ns,
+         "jirafs_s": t_imp, "jirafs_close_s": t_close, "jirafs_requests": c_imp,
+         "tickets": len(issues), "distinct_fingerprints": len(fps), "result_keys": len(keys),
+         "result_counts": r1["counts"],
+         "second_s": t_again, "second_requests": c_again, "second_counts": r2["counts"],
+         "second_outbox": left, "second_error": second_error,
+         "one_by_one_s": t_one, "one_by_one_requests": c_one,
+         "python_jira_findings": npeer, "python_jira_scaled": scale != 1,
+         "python_jira_s": t_py * scale, "python_jira_measured_s": t_py,
+         "python_jira_requests": c_py, "python_jira_pass": p1,
+         "python_jira_second_s": t_py2 * scale, "python_jira_second_measured_s": t_py2,
+         "python_jira_second_requests": c_py2, "python_jira_second_pass": p2,
+         "speedup_vs_one_by_one": t_one / t_imp,
+         "speedup_vs_python_jira": t_py * scale / t_imp}
+    peer = f"the first {npeer} measured, time x{scale:g}" if scale != 1 else "measured"
+    log(f"(h) import of {ns} findings: jirafs {t_imp:.2f} s (close() after {t_close:.2f} s, "
+        f"{c_imp['creates']} creates, {c_imp['requests']} requests, {len(issues)} tickets, "
+        f"{len(fps)} fingerprints); one by one {t_one:.2f} s ({c_one['creates']} creates); "
+        f"python-jira {t_py * scale:.2f} s ({peer}; {c_py['searches']} searches, "
+        f"{c_py['creates']} creates, {c_py['requests']} requests); the import is "
+        f"{h['speedup_vs_one_by_one']:.1f}x faster than one by one (target >= 4), "
+        f"{h['speedup_vs_python_jira']:.1f}x faster than python-jira")
+    log(f"(h) second import: jirafs {t_again:.2f} s, {c_again['requests']} requests, "
+        f"{c_again['creates']} creates (target <= 3, 0; result: "
+        f"{r2['counts'].get('unchanged')} unchanged, {r2['counts'].get('new')} new); "
+        f"python-jira {t_py2 * scale:.2f} s ({peer}; {c_py2['searches']} searches, "
+        f"{c_py2['creates']} creates)")
+    return h
+
+
 def verdict(res):
     f = res["figures"]
     checks = [
@@ -326,6 +488,14 @@ def verdict(res):
         ("(d) >= 3x the sequential figure", f["d"]["speedup_vs_sequential"] >= 3),
         ("(f) refresh <= 3 requests", f["f"]["requests"]["requests"] <= 3),
         ("(g) <= 300 MiB resident", f["g"]["peak_rss_mib"] <= 300),
+        ("(h) scan import >= 4x faster than one-by-one creates",
+         f["h"]["speedup_vs_one_by_one"] >= 4 and f["h"]["jirafs_requests"]["creates"] ==
+         f["h"]["findings"] == f["h"]["tickets"] == f["h"]["distinct_fingerprints"]),
+        ("(h) second import <= 3 requests, 0 creates",
+         f["h"]["second_requests"]["requests"] <= 3 and
+         f["h"]["second_requests"]["creates"] == 0 and f["h"]["second_outbox"] == 0 and
+         not f["h"]["second_error"] and f["h"]["second_counts"].get("unchanged") ==
+         f["h"]["findings"]),
     ]
     print(f"\njirafs benchmark, {res['date']}, {res['machine']}, latency {res['latency_ms']} ms")
     for what, ok in checks:
@@ -336,7 +506,10 @@ def verdict(res):
 def markdown(res):
     """The figures as the README's table."""
     f = res["figures"]
-    a, b, c, d, e, fr, g = (f[k] for k in "abcdefg")
+    a, b, c, d, e, fr, g, h = (f[k] for k in "abcdefgh")
+    ns = h["findings"]
+    peer = (f" for the first {h['python_jira_findings']:,} findings (time scaled to {ns:,})"
+            if h["python_jira_scaled"] else "")
     rows = [
         ("(a) `ls -l` of {:,} tickets, cold".format(res["tickets"]),
          f"{a['cold_s']:.1f} s", f"{a['cold_requests']['searches']} searches "
@@ -346,7 +519,7 @@ def markdown(res):
         ("(b) `grep -rl` over {:,} tickets".format(b["tickets"]),
          f"{b['seconds']:.1f} s", f"{b['requests']['ticket_gets']} per-ticket GETs, "
          f"{b['requests']['searches']} searches"),
-        ("(c) 500 creates: jirafs", f"{c['jirafs_s']:.1f} s",
+        (f"(c) {c['creates']:,} creates: jirafs", f"{c['jirafs_s']:.1f} s",
          f"{c['jirafs_requests']['requests']} requests"),
         ("(c) python-jira", f"{c['python_jira_s']:.1f} s",
          f"{c['python_jira_requests']['requests']} requests; jirafs takes "
@@ -354,15 +527,32 @@ def markdown(res):
         ("(c) curl", f"{c['curl_s']:.1f} s",
          f"{c['curl_requests']['requests']} requests; jirafs takes "
          f"{c['jirafs_vs_curl']:.2f}× (target ≤ 1.3)"),
-        ("(d) 500 creates, `xargs -P 8`", f"{d['seconds']:.1f} s",
+        (f"(d) {c['creates']:,} creates, `xargs -P 8`", f"{d['seconds']:.1f} s",
          f"{d['speedup_vs_sequential']:.1f}× faster than (c) (target ≥ 3)"),
-        ("(e) 1,000 comments by `>>`", f"{e['seconds']:.1f} s",
+        (f"(e) {e['comments']:,} comments by `>>`", f"{e['seconds']:.1f} s",
          f"{e['requests']['comments']} comment POSTs, {e['requests']['requests']} requests"),
-        ("(f) refresh after 10 of {:,} changed".format(res["tickets"]), "",
+        (f"(f) refresh after {fr['changed']} of {res['tickets']:,} changed", "",
          f"{fr['requests']['requests']} requests (target ≤ 3), "
-         f"{fr['changes_seen']}/10 changes seen"),
+         f"{fr['changes_seen']}/{fr['changed']} changes seen"),
         ("(g) daemon memory holding {:,} tickets".format(res["tickets"]),
          f"{g['peak_rss_mib']:.0f} MiB peak", f"{g['rss_mib']:.0f} MiB after (target ≤ 300)"),
+        (f"(h) a {ns:,}-finding SARIF report into `scans/`: jirafs", f"{h['jirafs_s']:.1f} s",
+         f"{h['jirafs_requests']['creates']} creates and "
+         f"{h['jirafs_requests']['requests'] - h['jirafs_requests']['creates']} other requests; "
+         f"`close()` returned after {h['jirafs_close_s']:.2f} s"),
+        (f"(h) {ns:,} creates one by one (`printf … > f$i.json`)", f"{h['one_by_one_s']:.1f} s",
+         f"{h['one_by_one_requests']['requests']} requests; the import is "
+         f"{h['speedup_vs_one_by_one']:.1f}× faster (target ≥ 4)"),
+        ("(h) python-jira: search the label, create if missing", f"{h['python_jira_s']:.1f} s",
+         f"{h['python_jira_requests']['requests']} requests{peer}; the import is "
+         f"{h['speedup_vs_python_jira']:.1f}× faster"),
+        ("(h) the same report again: jirafs", f"{h['second_s']:.2f} s",
+         (f"`close()` failed: {h['second_error']}; " if h["second_error"] else "") +
+         f"{h['second_requests']['requests']} requests, {h['second_requests']['creates']} "
+         f"creates (target ≤ 3, 0)"),
+        ("(h) again: python-jira", f"{h['python_jira_second_s']:.1f} s",
+         f"{h['python_jira_second_requests']['searches']} searches, "
+         f"{h['python_jira_second_requests']['creates']} creates{peer}"),
     ]
     out = [f"Measured {res['date']} on {res['machine']}, emulator latency "
            f"{res['latency_ms']} ms per request, page size {res['page_size']}.", "",
@@ -386,6 +576,11 @@ def chart(res, path):
         ("(c) creates: curl", f["c"]["curl_s"], "other"),
         ("(d) creates: jirafs -P 8", f["d"]["seconds"], "jirafs"),
         ("(e) comments: jirafs", f["e"]["seconds"], "jirafs"),
+        ("(h) scan import: jirafs", f["h"]["jirafs_s"], "jirafs"),
+        ("(h) one-by-one creates", f["h"]["one_by_one_s"], "jirafs"),
+        ("(h) scan import: python-jira", f["h"]["python_jira_s"], "other"),
+        ("(h) again: jirafs", f["h"]["second_s"], "jirafs"),
+        ("(h) again: python-jira", f["h"]["python_jira_second_s"], "other"),
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as d:
         for i, (label, secs, who) in enumerate(rows):
@@ -394,7 +589,7 @@ def chart(res, path):
     title = (f"jirafs benchmark, {res['date']} (emulator latency {res['latency_ms']} ms/request, "
              f"{res['tickets']:,} tickets)")
     script = f"""
-set terminal pngcairo size 1000,520 font "sans,10"
+set terminal pngcairo size 1200,560 font "sans,10"
 set output "{path}"
 set title "{title}"
 set style fill solid 0.8 border -1
@@ -402,6 +597,7 @@ set boxwidth 0.7
 set ylabel "seconds (lower is better)"
 set yrange [0:*]
 set xtics rotate by -25 nomirror
+set rmargin 12
 set grid ytics
 set key off
 set palette defined (1 "#2e7d32", 2 "#9e9e9e")

@@ -1,14 +1,17 @@
 /* attr.c - what a node shows: attributes, cache lifetimes, extended
  * attributes; see ops.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/ctl.h"
 #include "fs/errmap.h"
 #include "fs/ops.h"
+#include "fs/scans.h"
 #include "fs/resolve.h"
 
 #define DIR_TTL_S 60.0  /* project directories, closed/, .jirafs/ */
@@ -71,6 +74,15 @@ void fs_stat_local(const struct jirafs *fs, struct stat *st,
 	st->st_ctim = l->ctime;
 }
 
+void fs_stat_scan(const struct jirafs *fs, struct stat *st)
+{
+	st->st_mode = (st->st_mode & S_IFMT) | (st->st_mode & 0777 & ~fs->umask);
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_nlink = 1;
+	st->st_blocks = blocks(st->st_size);
+}
+
 static void stat_ctl_file(const struct jirafs *fs, struct stat *st,
 			  size_t size)
 {
@@ -112,6 +124,12 @@ int fs_getattr_open(struct jirafs *fs, const struct open_file *of,
 		return 0;
 	case OF_CTL:
 		stat_ctl_file(fs, st, of->len);
+		return 0;
+	case OF_SCAN:
+		if (fstat(of->fd, st))
+			return -errno;
+		st->st_mode = S_IFREG | 0644;
+		fs_stat_scan(fs, st);
 		return 0;
 	}
 	return -ENOENT;
@@ -161,6 +179,18 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 		fs_resolved_release(fs, &r);
 		return 0;
 	}
+	case N_SCANS:
+		if ((ret = fs_project(rq, n, &p)))
+			return ret;
+		stat_dir(fs, st, fs->mounted_at, true);
+		return 0;
+	case N_SCAN_FILE:
+		if ((ret = fs_project(rq, n, &p)))
+			return ret;
+		if ((ret = scans_stat(fs->scans, n->project, n->name, st)))
+			return ret;
+		fs_stat_scan(fs, st);
+		return 0;
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
 	case N_NONE:
@@ -177,6 +207,7 @@ void fs_ttl(const struct jirafs *fs, const struct fs_node *n,
 	case N_ROOT:
 	case N_PROJECT:
 	case N_CLOSED:
+	case N_SCANS:
 	case N_CTL_DIR:
 	case N_CTL_OUTBOX:
 		*entry = DIR_TTL_S;
@@ -254,6 +285,17 @@ static int truncate_node(const struct fs_req *rq, const struct fs_node *n,
 
 	if (n->kind == N_CTL_FILE)
 		return -EROFS;
+	if (n->kind == N_SCAN_FILE) {
+		int fd;
+		if (size > SCANS_MAX_REPORT)
+			return -EFBIG;
+		if ((ret = scans_open(fs->scans, n->project, n->name, O_WRONLY,
+				      &fd)))
+			return ret;
+		ret = ftruncate(fd, size) ? -errno : 0;
+		close(fd);
+		return ret;
+	}
 	if (n->kind != N_ENTRY)
 		return n->kind == N_NONE ? -ENOENT : -EISDIR;
 	if ((ret = fs_resolve(rq, n, false, &r)))
@@ -352,6 +394,11 @@ static int xattr_value(const struct fs_req *rq, const struct fs_node *n,
 	 * without looking anything up */
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
 		return -ENODATA;
+	if (n->kind == N_SCAN_FILE) {
+		if (strcmp(name, XATTR_PREFIX "error") == 0)
+			*out = scans_error(fs->scans, n->project, n->name);
+		return *out ? 0 : -ENODATA;
+	}
 	if (n->kind != N_ENTRY)
 		return n->kind == N_NONE ? -ENOENT : -ENODATA;
 	if ((ret = fs_resolve(rq, n, false, &r)))

@@ -7,6 +7,7 @@
  *   /KEY/             a project: its open tickets as KEY-N.json, aliases
  *                     left by creates, scratch files
  *   /KEY/closed/      its tickets whose status category is "done"
+ *   /KEY/scans/       scanner reports, imported as tickets when closed
  *
  * Writing (CONTRACT §4): a new *.json file creates a ticket when closed,
  * bytes appended add a comment, an overwrite updates, rename between KEY/
@@ -26,6 +27,8 @@
  *   ops.c, attr.c  the operations, on (struct fs_req, struct fs_node)
  *   handle.c   open files and their write buffer
  *   commit.c, rename.c, outcome.c  writes -> operation records -> outbox
+ *   scan_import.c  a report in KEY/scans/ -> a plan (scan/) -> outbox
+ *   scans.c    the files of KEY/scans/ and the results of imports
  *   resolve.c  a name -> a local file or a ticket
  *   node.c     the name grammar (a leaf)
  *   tree.c -> fetch.c -> model.c, refresh.c  the cached model of Jira
@@ -54,6 +57,8 @@ struct auth;
 struct inode_table;
 struct inval;
 struct held_list;
+struct scan_config;
+struct scans;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 
@@ -71,6 +76,11 @@ struct fs_config {
 	bool shared;         /* allow_other or allow_root was given: the
 				kernel must check the modes (libfuse's
 				default_permissions) */
+	/* scan_*= as given (fs/scan_import.h compiles them into scan) */
+	char *scan_priority, *scan_min_severity, *scan_group, *scan_accepted,
+	    *scan_autoclose_max;
+	int scan_autoclose;
+	struct scan_config *scan;
 };
 
 /* Take this module's options out of args; defaults filled in.  0 or -1. */
@@ -108,6 +118,7 @@ struct jirafs {
 	struct jira_writer *writer;
 	struct local *local;
 	struct outbox *outbox;
+	struct scans *scans;      /* PROJECT/scans/ (fs/scans.h) */
 	/* created with the session, freed with it */
 	struct fuse_session *se;
 	struct inode_table *inodes;

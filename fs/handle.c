@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fs/scans.h"
 #include "jira/op.h"
 
 /* The process (thread group) a thread belongs to. */
@@ -33,6 +36,7 @@ struct open_file *handle_new(enum of_kind kind, const struct fs_node *n,
 	of->kind = kind;
 	of->node = *n;
 	of->opener = tgid_of(tid);
+	of->fd = -1;
 	pthread_mutex_init(&of->lock, NULL);
 	return of;
 }
@@ -45,6 +49,8 @@ void handle_free(struct jirafs *fs, struct open_file *of)
 		local_node_unref(fs->local, of->ln);
 	strbuf_release(&of->buf);
 	free(of->committed);
+	if (of->fd >= 0)
+		close(of->fd);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
@@ -69,6 +75,9 @@ ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
 	if (off < 0)
 		return -EINVAL;
 	switch (of->kind) {
+	case OF_SCAN:
+		ret = pread(of->fd, buf, size, off);
+		return ret < 0 ? -errno : ret;
 	case OF_LOCAL:
 		return local_read(fs->local, of->ln, buf, size, off);
 	case OF_TICKET_WRITE:
@@ -118,6 +127,28 @@ static ssize_t write_local(struct jirafs *fs, struct open_file *of,
 	return w;
 }
 
+/* A report past SCANS_MAX_REPORT is refused whole (EFBIG at close). */
+static ssize_t write_scan(struct open_file *of, const char *buf, size_t size,
+			  off_t off, bool o_append)
+{
+	struct stat st;
+	if (o_append && fstat(of->fd, &st) == 0)
+		off = st.st_size;
+	ssize_t w = -EFBIG;
+	if (off + (off_t)size <= SCANS_MAX_REPORT) {
+		w = pwrite(of->fd, buf, size, off);
+		if (w < 0)
+			w = -errno;
+	}
+	pthread_mutex_lock(&of->lock);
+	if (w > 0)
+		of->dirty = true;
+	else if (w < 0 && !of->write_error)
+		of->write_error = (int)w;
+	pthread_mutex_unlock(&of->lock);
+	return w;
+}
+
 ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 		     const char *buf, size_t size, off_t off, bool o_append)
 {
@@ -126,6 +157,8 @@ ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 		return -EINVAL;
 	if (of->kind == OF_LOCAL)
 		return write_local(fs, of, buf, size, off, o_append);
+	if (of->kind == OF_SCAN)
+		return write_scan(of, buf, size, off, o_append);
 	if (of->kind != OF_TICKET_WRITE)
 		return -EBADF;
 
@@ -163,6 +196,16 @@ ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 
 int handle_truncate(struct jirafs *fs, struct open_file *of, off_t size)
 {
+	if (of->kind == OF_SCAN) {
+		if (size > SCANS_MAX_REPORT)
+			return -EFBIG;
+		if (ftruncate(of->fd, size) < 0)
+			return -errno;
+		pthread_mutex_lock(&of->lock);
+		of->dirty = true;
+		pthread_mutex_unlock(&of->lock);
+		return 0;
+	}
 	if (of->kind == OF_LOCAL) {
 		struct local_stat st;
 		local_node_stat(fs->local, of->ln, &st);

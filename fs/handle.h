@@ -8,6 +8,8 @@
  *   OF_LOCAL         a scratch file, draft or overlay (fs/local.h)
  *   OF_TICKET_WRITE  a ticket opened for writing: the new file (overwrite)
  *                    or the bytes appended (O_APPEND)
+ *   OF_SCAN          a file of PROJECT/scans/: its file on disk
+ *                    (fs/scans.h); a report written is imported at close
  */
 #ifndef JIRAFS_FS_HANDLE_H
 #define JIRAFS_FS_HANDLE_H
@@ -27,6 +29,7 @@ enum of_kind {
 	OF_CTL,
 	OF_LOCAL,
 	OF_TICKET_WRITE,
+	OF_SCAN,
 };
 
 struct open_file {
@@ -49,6 +52,10 @@ struct open_file {
 				      applied (the same again sends nothing) */
 	pid_t opener;              /* process that opened it: its close()
 				      applies what was written */
+	int fd;                    /* SCAN: the file on disk, else -1 */
+	bool emptied;              /* SCAN: created or truncated by open:
+				      if nothing is written, the empty
+				      report is refused when it is let go */
 };
 
 /* A handle on n opened by thread tid.  NULL when out of memory. */

@@ -208,6 +208,14 @@ static void node_of(struct inode_table *t, const struct lnode *n,
 		fs_dir_name(out->dir, sizeof(out->dir), out->project,
 			    out->closed);
 		break;
+	case N_SCAN_FILE:
+		copy(out->name, sizeof(out->name), n->name);
+		/* fall through */
+	case N_SCANS:
+		copy(out->project, sizeof(out->project), top->name);
+		snprintf(out->dir, sizeof(out->dir), "%s/" SCANS_DIR,
+			 out->project);
+		break;
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX:
 	case N_CTL_OUTBOX_FILE:

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,81 @@ int journal_write(const char *dir, const char *file, const char *text)
 	int ret = path ? path_write_atomic(path, text, strlen(text), 0600)
 		       : -ENOMEM;
 	free(path);
+	return ret;
+}
+
+/* Write text to the temporary of dir/file and flush it: 0 or -errno. */
+static int write_temp(const char *tmp, const char *text)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text), off = 0;
+	int ret = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ret = w < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!ret && fdatasync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int journal_write_batch(const char *dir, char *const *files,
+			char *const *texts, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char **tmps = calloc(n ? n : 1, sizeof(*tmps));
+	size_t written = 0;
+	int ret = tmps ? 0 : -ENOMEM;
+	for (; !ret && written < n; written++) {
+		strbuf_addf(&sb, "%s/%s" TEMP_SUFFIX "%d", dir, files[written],
+			    (int)getpid());
+		if (!(tmps[written] = strbuf_detach(&sb, NULL)))
+			ret = -ENOMEM;
+		else if ((ret = write_temp(tmps[written], texts[written])))
+			written++; /* a partial temporary to remove */
+		if (ret)
+			break;
+	}
+	for (size_t i = 0; !ret && i < n; i++) {
+		char *path = path_of(dir, files[i]);
+		if (!path || rename(tmps[i], path) < 0)
+			ret = path ? -errno : -ENOMEM;
+		free(path);
+		if (!ret) {
+			free(tmps[i]);
+			tmps[i] = NULL;
+		} else {
+			/* undo the ones renamed already */
+			for (size_t j = 0; j < i; j++)
+				journal_remove(dir, files[j]);
+		}
+	}
+	if (!ret) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			if (fsync(dfd) < 0)
+				ret = -errno;
+			close(dfd);
+		}
+	}
+	for (size_t i = 0; tmps && i < written; i++) {
+		if (tmps[i])
+			unlink(tmps[i]);
+		free(tmps[i]);
+	}
+	free(tmps);
+	strbuf_release(&sb);
 	return ret;
 }
 

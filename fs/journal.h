@@ -15,6 +15,12 @@
 
 /* Write text as dir/file, replacing it atomically (fsync'd). */
 int journal_write(const char *dir, const char *file, const char *text);
+/* Write n records at once: every one is written to a temporary and
+ * flushed before the first is renamed into place, so that a failure
+ * (-ENOSPC, -EIO) leaves none of them; the directory is flushed once at
+ * the end.  A crash during the renames can leave a prefix of them. */
+int journal_write_batch(const char *dir, char *const *files,
+			char *const *texts, size_t n);
 /* Remove dir/file (gone already is fine; a failure is logged). */
 void journal_remove(const char *dir, const char *file);
 

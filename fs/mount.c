@@ -3,6 +3,7 @@
 
 #include "fs/commit.h"
 #include "fs/inval.h"
+#include "fs/scans.h"
 #include "util/log.h"
 
 void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
@@ -28,6 +29,7 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 	fs->tree = tree_new(fs->client, &tc);
 	fs->writer = jira_writer_new(fs->client, fs->wcfg);
 	fs->local = local_new(fs->state_dir);
+	fs->scans = scans_new(fs->state_dir);
 	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
 				       fs_outbox_refused };
 	if (fs->writer)
@@ -35,7 +37,8 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 					fs->jira->max_connections,
 					(int64_t)fs->jira->timeout_s * 1000,
 					&cb);
-	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox)
+	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox ||
+	    !fs->scans)
 		jlog_err("cannot set up the mount (out of memory, or the "
 			 "state directory is unusable)");
 	jlog_notice("mounted %s as %s", fs->jira->url,
@@ -58,6 +61,8 @@ void fs_mount_stop(struct jirafs *fs)
 	fs->tree = NULL;
 	outbox_free(fs->outbox);
 	fs->outbox = NULL;
+	scans_free(fs->scans);
+	fs->scans = NULL;
 	local_free(fs->local);
 	fs->local = NULL;
 	jira_writer_free(fs->writer);

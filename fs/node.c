@@ -125,7 +125,20 @@ int fs_node_child(const struct fs_node *parent, const char *name,
 				    true);
 			return 0;
 		}
+		if (strcmp(name, SCANS_DIR) == 0) {
+			out->kind = N_SCANS;
+			set(out->project, sizeof(out->project), p.project);
+			snprintf(out->dir, sizeof(out->dir), "%s/" SCANS_DIR,
+				 p.project);
+			return 0;
+		}
 		entry(&p, name, out);
+		return 0;
+	case N_SCANS:
+		out->kind = N_SCAN_FILE;
+		set(out->project, sizeof(out->project), p.project);
+		set(out->dir, sizeof(out->dir), p.dir);
+		set(out->name, sizeof(out->name), name);
 		return 0;
 	case N_CLOSED:
 		entry(&p, name, out);

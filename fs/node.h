@@ -8,6 +8,8 @@
  *                          any other name in it N_CTL_INNER
  *   /SEC                   N_PROJECT (a valid project key)
  *   /SEC/closed            N_CLOSED
+ *   /SEC/scans             N_SCANS; any name in it N_SCAN_FILE (a report,
+ *                          or the result of one: NAME.result.json)
  *   /SEC/x, /SEC/closed/x  N_ENTRY: a ticket name ("*.json", not starting
  *                          with "."), which names a ticket when it is
  *                          "SEC-<n>.json" of this project, or a scratch name
@@ -27,6 +29,7 @@
 
 #define CTL_DIR ".jirafs"
 #define CLOSED_DIR "closed"
+#define SCANS_DIR "scans"
 #define TICKET_SUFFIX ".json"
 #define NAME_LEN 256  /* a file name, NUL included */
 #define DIR_LEN 300   /* "SEC/closed" */
@@ -44,6 +47,8 @@ enum fs_node_kind {
 	N_CLOSED,    /* /SEC/closed */
 	N_ENTRY,     /* a name in /SEC or /SEC/closed */
 	N_TOP_ENTRY, /* a name at the root that is not a project */
+	N_SCANS,     /* /SEC/scans */
+	N_SCAN_FILE, /* /SEC/scans/NAME */
 };
 
 /* A name taken apart. */
@@ -101,7 +106,7 @@ static inline bool fs_node_is_dir(const struct fs_node *n)
 {
 	return n->kind == N_ROOT || n->kind == N_CTL_DIR ||
 	       n->kind == N_CTL_OUTBOX || n->kind == N_PROJECT ||
-	       n->kind == N_CLOSED;
+	       n->kind == N_CLOSED || n->kind == N_SCANS;
 }
 
 /* A name inside .jirafs/ (read-only). */

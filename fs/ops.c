@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/commit.h"
 #include "fs/ctl.h"
 #include "fs/errmap.h"
 #include "fs/ops.h"
 #include "fs/resolve.h"
+#include "fs/scan_import.h"
+#include "fs/scans.h"
 #include "jira/op.h"
 #include "util/log.h"
 
@@ -88,6 +91,15 @@ static void fill_local_entry(void *arg, const char *name,
 	}
 }
 
+static void fill_scan_entry(void *arg, const char *name,
+			    const struct stat *st)
+{
+	struct fill_ctx *c = arg;
+	struct stat shown = *st;
+	fs_stat_scan(c->fs, &shown);
+	c->fill(c->ctx, name, c->plus ? &shown : NULL);
+}
+
 int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 	       fs_fill_fn fill, void *ctx)
 {
@@ -123,16 +135,25 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 			return ret;
 		fill(ctx, ".", NULL);
 		fill(ctx, "..", NULL);
-		if (n->kind == N_PROJECT)
+		if (n->kind == N_PROJECT) {
 			fill(ctx, CLOSED_DIR, NULL);
+			fill(ctx, SCANS_DIR, NULL);
+		}
 		ret = tree_tickets(fs->tree, p, n->closed, rq->deadline,
 				   fill_ticket_entry, &c);
 		if (!ret)
 			local_list(fs->local, n->dir, fill_local_entry, &c);
 		return ret;
+	case N_SCANS:
+		if ((ret = fs_project(rq, n, &p)))
+			return ret;
+		fill(ctx, ".", NULL);
+		fill(ctx, "..", NULL);
+		return scans_list(fs->scans, n->project, fill_scan_entry, &c);
 	case N_ENTRY:
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX_FILE:
+	case N_SCAN_FILE:
 		return -ENOTDIR;
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
@@ -228,6 +249,12 @@ int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,
 		}
 		fs_resolved_release(fs, &r);
 		break;
+	case N_SCAN_FILE:
+		of->kind = OF_SCAN;
+		of->emptied = (flags & O_TRUNC) != 0;
+		ret = scans_open(fs->scans, n->project, n->name, flags,
+				 &of->fd);
+		break;
 	case N_NONE:
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
@@ -237,6 +264,28 @@ int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,
 		ret = -EISDIR;
 		break;
 	}
+	return opened(fs, of, ret, out);
+}
+
+static int create_scan(const struct fs_req *rq, const struct fs_node *n,
+		       struct open_file **out)
+{
+	struct jirafs *fs = rq->fs;
+	struct project *p;
+	char path[DIR_LEN + NAME_LEN];
+	int ret = fs_project(rq, n, &p);
+	if (ret)
+		return ret;
+	fs_node_path(n, path, sizeof(path));
+	if (scans_is_result(n->name))
+		return fs_refuse(-EACCES, "create", path,
+				 "results are written by jirafs");
+	struct open_file *of = handle_new(OF_SCAN, n, rq->pid);
+	if (!of)
+		return -ENOMEM;
+	of->emptied = true;
+	ret = scans_open(fs->scans, n->project, n->name,
+			 O_RDWR | O_CREAT | O_TRUNC, &of->fd);
 	return opened(fs, of, ret, out);
 }
 
@@ -255,6 +304,8 @@ int fs_create(const struct fs_req *rq, const struct fs_node *n, mode_t mode,
 	if (n->kind == N_TOP_ENTRY)
 		return fs_refuse(-EPERM, "create", n->name,
 				 "only projects live at the top");
+	if (n->kind == N_SCAN_FILE)
+		return create_scan(rq, n, out);
 	if (n->kind != N_ENTRY)
 		return -ENOENT;
 	if ((ret = fs_project(rq, n, &p)))
@@ -301,6 +352,42 @@ ssize_t fs_write(struct jirafs *fs, struct open_file *of, const char *buf,
 	return w;
 }
 
+/* A report written: import it (once per writing).  A shell opens, dup2()s
+ * and closes before the program writes, so a flush of nothing imports
+ * nothing; but a report created or truncated and let go empty (a scanner
+ * that died before writing) is refused, for the log and the attribute. */
+static int import_scan(const struct fs_req *rq, struct open_file *of,
+		       bool last)
+{
+	pthread_mutex_lock(&of->lock);
+	bool dirty = of->dirty || (last && of->emptied);
+	if (dirty)
+		of->emptied = false;
+	int werr = of->write_error;
+	of->dirty = false;
+	of->write_error = 0;
+	pthread_mutex_unlock(&of->lock);
+	if (!dirty && !werr)
+		return 0;
+	if (scans_is_scratch(of->node.name) || scans_is_result(of->node.name))
+		return 0;
+	char path[DIR_LEN + NAME_LEN];
+	fs_node_path(&of->node, path, sizeof(path));
+	if (werr == -EFBIG) {
+		char why[128];
+		snprintf(why, sizeof(why),
+			 "a report is limited to %lld MiB; nothing was "
+			 "imported",
+			 (long long)(SCANS_MAX_REPORT >> 20));
+		scans_set_error(rq->fs->scans, of->node.project, of->node.name,
+				why);
+		return fs_refuse(werr, "import", path, why);
+	}
+	if (werr)
+		return werr;
+	return scan_import(rq, &of->node, of->fd);
+}
+
 /*
  * close().  What was written is applied when the process that opened the
  * file closes it, so that its close() reports a refusal; a child that
@@ -312,6 +399,8 @@ int fs_flush(const struct fs_req *rq, struct open_file *of)
 {
 	if (!handle_opener(of, rq->pid))
 		return 0;
+	if (of->kind == OF_SCAN)
+		return import_scan(rq, of, false);
 	return fs_commit(rq, of);
 }
 
@@ -320,7 +409,10 @@ void fs_release(const struct fs_req *rq, struct open_file *of)
 	if (!of) /* let go already, at the end of the mount */
 		return;
 	/* nobody hears this result: fs_commit logs and keeps refusals */
-	fs_commit(rq, of);
+	if (of->kind == OF_SCAN)
+		import_scan(rq, of, true);
+	else
+		fs_commit(rq, of);
 	handle_free(rq->fs, of);
 }
 
@@ -353,6 +445,14 @@ int fs_unlink(const struct fs_req *rq, const struct fs_node *n)
 
 	if (fs_node_is_ctl(n))
 		return -EROFS;
+	if (n->kind == N_SCAN_FILE) {
+		fs_node_path(n, path, sizeof(path));
+		ret = scans_unlink(fs->scans, n->project, n->name);
+		return ret == -EPERM ? fs_refuse(ret, "rm", path,
+						 "results are jirafs's; the "
+						 "next import replaces it")
+				     : ret;
+	}
 	if (n->kind != N_ENTRY)
 		return n->kind == N_NONE || n->kind == N_TOP_ENTRY ? -ENOENT
 								   : -EISDIR;
@@ -373,6 +473,34 @@ int fs_unlink(const struct fs_req *rq, const struct fs_node *n)
 	return ret;
 }
 
+/* Within one scans/: a temporary renamed to a report's name (rsync,
+ * atomic writers) is imported under its new name. */
+static int rename_scan(const struct fs_req *rq, const struct fs_node *a,
+		       const struct fs_node *b, unsigned flags)
+{
+	struct jirafs *fs = rq->fs;
+	char from[DIR_LEN + NAME_LEN];
+	fs_node_path(a, from, sizeof(from));
+	if (a->kind != N_SCAN_FILE || b->kind != N_SCAN_FILE ||
+	    strcmp(a->project, b->project) != 0)
+		return fs_refuse(-EPERM, "rename", from,
+				 "reports move only within their scans/");
+	if (flags)
+		return -EINVAL;
+	int ret = scans_rename(fs->scans, a->project, a->name, b->name);
+	if (ret == -EPERM)
+		return fs_refuse(ret, "rename", from,
+				 "results are written by jirafs");
+	if (ret || scans_is_scratch(b->name) || !scans_is_scratch(a->name))
+		return ret;
+	int fd;
+	if ((ret = scans_open(fs->scans, b->project, b->name, O_RDONLY, &fd)))
+		return ret;
+	ret = scan_import(rq, b, fd);
+	close(fd);
+	return ret;
+}
+
 int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 		   const struct fs_node *b, unsigned flags)
 {
@@ -383,6 +511,8 @@ int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 	if (fs_node_is_ctl(a) || fs_node_is_ctl(b))
 		return fs_refuse(-EROFS, "rename", from,
 				 ".jirafs/ is read-only");
+	if (a->kind == N_SCAN_FILE || b->kind == N_SCAN_FILE)
+		return rename_scan(rq, a, b, flags);
 	if (a->kind != N_ENTRY || b->kind != N_ENTRY)
 		return fs_refuse(-EPERM, "rename",
 				 a->kind == N_ENTRY ? from : a->name,

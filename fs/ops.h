@@ -39,6 +39,8 @@ void fs_stat_ticket(const struct jirafs *fs, struct stat *st,
 		    const struct jira_issue *i);
 void fs_stat_local(const struct jirafs *fs, struct stat *st,
 		   const struct local_stat *l, size_t link_len);
+/* A file of PROJECT/scans/ as scans.h stat'ed it: the owner and umask. */
+void fs_stat_scan(const struct jirafs *fs, struct stat *st);
 
 /* setattr: FUSE_SET_ATTR_* in to_set; of may be NULL. */
 int fs_setattr(const struct fs_req *rq, const struct fs_node *n,

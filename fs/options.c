@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs/fs.h"
+#include "fs/scan_import.h"
 #include "jira/issue.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -24,6 +25,13 @@ static const struct fuse_opt fs_opts[] = {
 	FS_OPT("uid=%s", owner),
 	FS_OPT("gid=%s", group),
 	FS_OPT("umask=%s", umask),
+	FS_OPT("scan_priority=%s", scan_priority),
+	FS_OPT("scan_min_severity=%s", scan_min_severity),
+	FS_OPT("scan_group=%s", scan_group),
+	FS_OPT("scan_accepted=%s", scan_accepted),
+	FS_OPT("scan_autoclose_max=%s", scan_autoclose_max),
+	{ "scan_autoclose", offsetof(struct fs_config, scan_autoclose), 1 },
+	{ "noscan_autoclose", offsetof(struct fs_config, scan_autoclose), 0 },
 	FUSE_OPT_KEY("allow_other", KEY_SHARED),
 	FUSE_OPT_KEY("allow_root", KEY_SHARED),
 	FUSE_OPT_KEY("projects=", KEY_PROJECTS),
@@ -117,6 +125,12 @@ int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg)
 		jlog_err("cache_ttl must be at most 86400 seconds");
 		return -1;
 	}
+	char why[256];
+	if (!(cfg->scan = calloc(1, sizeof(*cfg->scan))) ||
+	    scan_config_make(cfg, cfg->scan, why, sizeof(why))) {
+		jlog_err("%s", cfg->scan ? why : "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -129,6 +143,14 @@ void fs_config_release(struct fs_config *cfg)
 	free(cfg->owner);
 	free(cfg->group);
 	free(cfg->umask);
+	free(cfg->scan_priority);
+	free(cfg->scan_min_severity);
+	free(cfg->scan_group);
+	free(cfg->scan_accepted);
+	free(cfg->scan_autoclose_max);
+	if (cfg->scan)
+		scan_config_release(cfg->scan);
+	free(cfg->scan);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -153,7 +175,31 @@ void fs_opt_help(void)
 	       "    -o config=FILE         read options from FILE, one a line "
 	       "(default:\n"
 	       "                           $XDG_CONFIG_HOME/jirafs/config, if "
-	       "it exists)\n",
+	       "it exists)\n"
+	       "Scanner reports (PROJECT/scans/):\n"
+	       "    -o scan_autoclose      close the ticket of a finding a "
+	       "later scan no longer\n"
+	       "                           reports (default: a comment only)\n"
+	       "    -o scan_autoclose_max=PCT  close nothing when more than "
+	       "PCT%% of the scope's\n"
+	       "                           open tickets would close (default: "
+	       "50)\n"
+	       "    -o scan_min_severity=S skip findings below S (info, low, "
+	       "medium, high,\n"
+	       "                           critical; default: info)\n"
+	       "    -o scan_priority=C:H:M:L:I  priority names for critical, "
+	       "high, medium, low\n"
+	       "                           and info (default: "
+	       "Highest:High:Medium:Low:Lowest)\n"
+	       "    -o scan_group=G        finding (default), rule, or "
+	       "rule+target: one ticket\n"
+	       "                           per finding, per rule, or per rule "
+	       "and target\n"
+	       "    -o scan_accepted=R:R   resolutions that mean the risk was "
+	       "accepted: such a\n"
+	       "                           ticket is not reopened (default: "
+	       "Won't Fix:Won't Do:\n"
+	       "                           Duplicate:Not a Bug)\n",
 	       JIRAFS_DEFAULT_CACHE_TTL_S);
 }
 

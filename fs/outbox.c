@@ -1,5 +1,6 @@
 /* outbox.c - see outbox.h */
 #include "fs/outbox.h"
+#include "fs/outbox_priv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,45 +19,18 @@
 #define BACKOFF_BASE_MS 250
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
 #define RETRY_AFTER_CAP_MS (10 * 60 * 1000)
-#define MAX_WORKERS 16
-
-struct entry {
-	struct entry *next;
-	uint64_t seq;
-	struct jira_op *op;
-	char *subject;
-	char *file;          /* "0000000000000012-<id>.json" */
-	int64_t next_try_ms; /* monotonic */
-	bool busy;           /* being stored or applied */
-	bool storing;        /* its journal file is being rewritten, without
-				the lock: not to be applied, changed or
-				removed meanwhile */
-};
-
-struct outbox {
-	char *dir;           /* STATE_DIR/outbox */
-	struct jira_writer *w;
-	int64_t timeout_ms;
-	struct outbox_callbacks cb;
-
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t wake;  /* work may be there (CLOCK_MONOTONIC) */
-	struct entry *head, **tail; /* in seq order */
-	uint64_t next_seq;
-	size_t count;
-	bool stopping;
-	char auth_problem[JIRA_ERROR_MSG_MAX];
-
-	pthread_t threads[MAX_WORKERS];
-	unsigned nthreads;
-};
 
 /* The subject of a record: its key, or the create's "new:DIR/NAME". */
-static char *subject_of(const struct jira_op *op)
+char *outbox_subject_of(const struct jira_op *op)
 {
 	char buf[SUBJECT_LEN];
 	if (op->key)
 		return strdup(op->key);
+	if (op->fp) { /* a create of a scan import: one per finding */
+		snprintf(buf, sizeof(buf), "scan:%s/%s",
+			 op->project ? op->project : "", op->fp);
+		return strdup(buf);
+	}
 	fs_create_subject(buf, sizeof(buf), op->project ? op->project : "",
 			  op->alias_closed, op->alias ? op->alias : "");
 	return strdup(buf);
@@ -71,7 +45,7 @@ static int save(const struct outbox *ob, const struct entry *e)
 	return ret;
 }
 
-static void entry_free(struct entry *e)
+void outbox_entry_free(struct entry *e)
 {
 	if (!e)
 		return;
@@ -112,7 +86,7 @@ static void wait_stored(struct outbox *ob, const char *subject)
 }
 
 /* Take e out of the list (the caller then owns it); lock held. */
-static void detach(struct outbox *ob, struct entry *e)
+void outbox_detach(struct outbox *ob, struct entry *e)
 {
 	struct entry **pp = &ob->head;
 	while (*pp && *pp != e)
@@ -293,15 +267,19 @@ static void *worker(void *arg)
 			break;
 		}
 		journal_remove(ob->dir, pick->file);
-		detach(ob, pick); /* this worker owns it now */
+		outbox_detach(ob, pick); /* this worker owns it now */
 		if (r == 0)
 			ob->auth_problem[0] = '\0';
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
 		if (r == 0) {
-			jlog_notice("outbox: %s of %s applied (try %d)",
-				    jira_op_kind_name(pick->op->kind),
-				    pick->subject, pick->op->attempts + 1);
+			/* a scan import's thousand creates would push every
+			 * other line out of the log: its summary says it */
+			log_msg(pick->op->scan ? JLOG_INFO : JLOG_NOTICE,
+				__FILE__, __LINE__,
+				"outbox: %s of %s applied (try %d)",
+				jira_op_kind_name(pick->op->kind),
+				pick->subject, pick->op->attempts + 1);
 			if (ob->cb.applied)
 				ob->cb.applied(ob->cb.ctx, pick->op, &res);
 		} else {
@@ -313,7 +291,7 @@ static void *worker(void *arg)
 					       err.msg);
 		}
 		jira_op_result_release(&res);
-		entry_free(pick);
+		outbox_entry_free(pick);
 		pthread_mutex_lock(&ob->lock);
 	}
 	pthread_mutex_unlock(&ob->lock);
@@ -347,7 +325,7 @@ static void replay_one(void *ctx, const char *file, const char *text,
 	int64_t left = at + wait - clock_wall_ms();
 	if (left > 0)
 		e->next_try_ms = clock_mono_ms() + (left < wait ? left : wait);
-	e->subject = subject_of(op);
+	e->subject = outbox_subject_of(op);
 	*ob->tail = e;
 	ob->tail = &e->next;
 	ob->count++;
@@ -410,7 +388,7 @@ void outbox_free(struct outbox *ob)
 			    ob->count, ob->dir);
 	for (struct entry *e = ob->head, *next; e; e = next) {
 		next = e->next;
-		entry_free(e);
+		outbox_entry_free(e);
 	}
 	pthread_cond_destroy(&ob->wake);
 	pthread_mutex_destroy(&ob->lock);
@@ -430,7 +408,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		return -ENOMEM;
 	}
 	e->op = op;
-	e->subject = subject_of(op);
+	e->subject = outbox_subject_of(op);
 
 	pthread_mutex_lock(&ob->lock);
 	e->seq = ob->next_seq++;
@@ -439,7 +417,7 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	e->file = strdup(file);
 	if (!e->subject || !e->file) {
 		pthread_mutex_unlock(&ob->lock);
-		entry_free(e);
+		outbox_entry_free(e);
 		return -ENOMEM;
 	}
 	/* In line at once, so that the subject's order is the order of
@@ -454,14 +432,14 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 	int r = save(ob, e); /* stored before anything is claimed */
 	pthread_mutex_lock(&ob->lock);
 	if (r) {
-		detach(ob, e);
+		outbox_detach(ob, e);
 		pthread_cond_broadcast(&ob->wake);
 		pthread_mutex_unlock(&ob->lock);
 		jira_error_set(err, JIRA_ERR_INTERNAL,
 			       "cannot store the operation in %s: %s", ob->dir,
 			       strerror(-r));
 		jlog_err("%s", err->msg);
-		entry_free(e);
+		outbox_entry_free(e);
 		return r;
 	}
 	bool now = !blocked(ob, e);
@@ -487,12 +465,12 @@ int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		ret = OUTBOX_QUEUED;
 	} else {
 		journal_remove(ob->dir, e->file);
-		detach(ob, e);
+		outbox_detach(ob, e);
 	}
 	pthread_cond_broadcast(&ob->wake);
 	pthread_mutex_unlock(&ob->lock);
 	if (ret != OUTBOX_QUEUED)
-		entry_free(e);
+		outbox_entry_free(e);
 	return ret;
 }
 
@@ -552,7 +530,7 @@ int outbox_cancel(struct outbox *ob, const char *subject, char *why,
 			ret = -EBUSY;
 		} else {
 			journal_remove(ob->dir, e->file);
-			detach(ob, e);
+			outbox_detach(ob, e);
 			gone = e;
 			ret = 0;
 			snprintf(why, whysize, "never sent to Jira (%d tries "
@@ -564,7 +542,7 @@ int outbox_cancel(struct outbox *ob, const char *subject, char *why,
 	if (gone)
 		pthread_cond_broadcast(&ob->wake);
 	pthread_mutex_unlock(&ob->lock);
-	entry_free(gone);
+	outbox_entry_free(gone);
 	return ret;
 }
 

@@ -10,8 +10,8 @@
  * and jitter, honouring Retry-After (capped), across restarts: journals
  * are replayed when the mount starts.
  *
- * Records with the same subject (a ticket key, or the name of a file being
- * created) are applied in the order they were accepted; different
+ * Records with the same subject (a ticket key, the name of a file being
+ * created, or the fingerprint of a scan finding being created) are applied in the order they were accepted; different
  * subjects proceed in parallel.  A record whose earlier try may have
  * reached Jira is applied with maybe_sent set, so that jira/write.c looks
  * for its effect before sending it again.
@@ -73,6 +73,14 @@ void outbox_free(struct outbox *ob);
 int outbox_submit(struct outbox *ob, struct jira_op *op, deadline_t d,
 		  struct jira_op_result *res, struct jira_error *err);
 
+/*
+ * Journal n records (taken over, also on failure) for the workers to
+ * apply, without trying any now: all of them are stored, or none
+ * (-ENOSPC, -EIO, -ENOMEM with the reason in err).  A scan import's plan.
+ */
+int outbox_enqueue(struct outbox *ob, struct jira_op **ops, size_t n,
+		   struct jira_error *err);
+
 /* Cancel the queued record of subject (a draft removed while its create
  * waits): 0 when it was never sent (removed from the journal), -EBUSY when
  * it is being sent or an earlier try may have reached Jira (it stays),
@@ -91,6 +99,11 @@ int outbox_replace_body(struct outbox *ob, const char *subject,
  * journal is written without the lock these take. */
 size_t outbox_pending(struct outbox *ob, const char *subject);
 size_t outbox_count(struct outbox *ob);
+
+/* fn for each waiting record, in order, under the outbox's lock (fn must
+ * only look). */
+void outbox_each(struct outbox *ob,
+		 void (*fn)(void *ctx, const struct jira_op *op), void *ctx);
 
 /* .jirafs/outbox/: fn for each waiting record's file name; its text. */
 void outbox_list(struct outbox *ob,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fs/commit.h"
+#include "fs/scan_import.h"
 
 /* Drop the waiting (not refused) overlay of key, once nothing waits. */
 static void drop_pending_overlays(struct jirafs *fs, const char *project,
@@ -35,6 +36,11 @@ void fs_outbox_applied(void *ctx, const struct jira_op *op,
 	char dir[DIR_LEN];
 	switch (op->kind) {
 	case JIRA_OP_CREATE:
+		if (res->key && op->scan) {
+			commit_written(fs, res->key, false, res);
+			scan_import_applied(fs, op, res);
+			return;
+		}
 		if (!res->key || !op->alias)
 			return;
 		fs_dir_name(dir, sizeof(dir), op->project, op->alias_closed);

@@ -215,6 +215,34 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
 }
 
 /* Is key a ticket key of project p ("SEC-12" for SEC)? */
+int tree_tickets_now(struct tree *t, struct project *p, deadline_t d,
+		     void (*fn)(void *ctx, const char *key,
+				struct jira_issue *i, bool done),
+		     void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	/* a refresh under way may have started before what the caller
+	 * wants to see: wait for it, then make one of our own */
+	while (p->cache.refreshing && deadline_left(d) > 0)
+		cache_wait_refresh(&p->cache, &p->lock, d);
+	int ret = cache_begin(&p->cache, &p->lock, d, 0);
+	if (ret == 1) {
+		pthread_mutex_unlock(&p->lock);
+		ret = fetch_listing(t, p, d);
+		pthread_mutex_lock(&p->lock);
+	}
+	if (!ret) {
+		fetch_stale(t, p, d);
+		struct map_iter it = map_iter_start(p->tickets);
+		while (map_iter_next(&it)) {
+			struct tentry *e = it.value;
+			fn(ctx, it.key, e->issue, e->done);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
 static bool key_of_project(const struct project *p, const char *key)
 {
 	size_t n = strlen(p->key);

@@ -77,6 +77,16 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
 		 void (*fn)(void *ctx, const char *key, struct jira_issue *i),
 		 void *ctx);
 
+/* Every ticket of p, open and done, after a refresh made now whatever the
+ * listing's age (a delta when one is held; a scan import plans against
+ * what Jira has, CONTRACT §10).  A refresh that fails leaves the listing
+ * held, which is then used (-errno only when none is held).  fn as for
+ * tree_tickets, told which directory the ticket is in. */
+int tree_tickets_now(struct tree *t, struct project *p, deadline_t d,
+		     void (*fn)(void *ctx, const char *key,
+				struct jira_issue *i, bool done),
+		     void *ctx);
+
 /* The ticket `key` of p if it belongs in the open (closed=false) or
  * closed/ directory; *out holds a new reference.  -ENOENT when Jira has no
  * such ticket or it lives in the other directory.  A ticket written through

@@ -89,6 +89,9 @@ void jira_op_free(struct jira_op *op)
 	free(op->body);
 	free(op->base);
 	free(op->alias);
+	free(op->scan);
+	free(op->fp);
+	free(op->resolution);
 	free(op->last_error);
 	free(op->made);
 	free(op);
@@ -119,6 +122,9 @@ char *jira_op_serialize(const struct jira_op *op)
 		cJSON_AddTrueToObject(o, "alias_closed");
 	if (op->then_close)
 		cJSON_AddTrueToObject(o, "then_close");
+	add_opt_string(o, "scan", op->scan);
+	add_opt_string(o, "fp", op->fp);
+	add_opt_string(o, "resolution", op->resolution);
 	cJSON_AddNumberToObject(o, "accepted_ms", (double)op->accepted_ms);
 	cJSON_AddNumberToObject(o, "attempts", op->attempts);
 	add_opt_string(o, "last_error", op->last_error);
@@ -165,6 +171,9 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	op->alias = dup_or_null(json_str(o, "alias"));
 	op->alias_closed = cJSON_IsTrue(json_item(o, "alias_closed"));
 	op->then_close = cJSON_IsTrue(json_item(o, "then_close"));
+	op->scan = dup_or_null(json_str(o, "scan"));
+	op->fp = dup_or_null(json_str(o, "fp"));
+	op->resolution = dup_or_null(json_str(o, "resolution"));
 	const cJSON *acc = json_item(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;

@@ -68,6 +68,12 @@ struct jira_op {
 	char *alias;        /* create: the file name, e.g. "new-finding.json" */
 	bool alias_closed;  /* create: the alias lives in closed/ */
 	bool then_close;    /* create: written in closed/ */
+	/* an operation of a scan import (CONTRACT §10): the report's name
+	 * in PROJECT/scans/ and the finding's fingerprint; NULL otherwise */
+	char *scan;
+	char *fp;
+	char *resolution;   /* close: the resolution to give (NULL: the
+			       mount's -o resolution=) */
 	int64_t accepted_ms; /* wall clock when close()/rename() took it */
 	/* the outbox's bookkeeping, journaled with the record */
 	int attempts;       /* tries so far */

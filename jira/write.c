@@ -561,7 +561,8 @@ enum jira_status jira_writer_apply(struct jira_writer *w,
 	case JIRA_OP_COMMENT:
 		return apply_comment(w, op, d, res, err);
 	case JIRA_OP_CLOSE:
-		return apply_transition(w, op->key, true, NULL, d, res, err);
+		return apply_transition(w, op->key, true, op->resolution, d,
+					res, err);
 	case JIRA_OP_REOPEN:
 		return apply_transition(w, op->key, false, NULL, d, res, err);
 	}

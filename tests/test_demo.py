@@ -45,7 +45,7 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         r = subprocess.run("grep -rl CVE-2023-0286 BIG | head", shell=True, cwd=mnt,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.strip()
-        assert len(os.listdir(mnt / "BIG")) == 1 + 3750        # closed/ + open tickets
+        assert len(os.listdir(mnt / "BIG")) == 2 + 3750        # closed/, scans/ + open tickets
         assert json.loads(open(mnt / ".jirafs" / "status").read())["user"] == "alice"
         # and the writes it suggests
         r = subprocess.run(

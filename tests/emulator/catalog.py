@@ -75,6 +75,38 @@ RESOLUTIONS = {
 }
 RESOLUTION_ORDER = [1, 2, 3, 4, 5, 10000, 10001]
 
+# A site's own resolutions (config "site_resolutions", e.g. "Not a Bug"), as an admin adds
+# them under Administration > Issues > Resolutions: Jira DC's REST API can list resolutions
+# (GET /rest/api/2/resolution, /resolution/{id}) but not create them. Ids from 10100 in the
+# order given; RESOLUTIONS and RESOLUTION_ORDER are changed in place.
+_BASE_RESOLUTIONS = dict(RESOLUTIONS)
+_BASE_ORDER = list(RESOLUTION_ORDER)
+SITE_RESOLUTION_FIRST_ID = 10100
+RESOLUTIONS_VERSION = [0]
+
+
+def check_site_resolutions(names):
+    """-> the list, or ValueError: distinct non-empty names, none a built-in one."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError("site_resolutions must be a list of resolution names")
+    seen = {v[0].lower() for v in _BASE_RESOLUTIONS.values()}
+    for n in names:
+        if n.lower() in seen:
+            raise ValueError("resolution %r exists already" % n)
+        seen.add(n.lower())
+    return list(names)
+
+
+def set_site_resolutions(names):
+    RESOLUTIONS.clear()
+    RESOLUTIONS.update(_BASE_RESOLUTIONS)
+    RESOLUTION_ORDER[:] = _BASE_ORDER
+    for n, name in enumerate(names):
+        rid = SITE_RESOLUTION_FIRST_ID + n
+        RESOLUTIONS[rid] = (name, "")
+        RESOLUTION_ORDER.append(rid)
+    RESOLUTIONS_VERSION[0] += 1
+
 # Users: name -> (key, display name, email, password, PAT)
 USERS = {
     "alice": ("JIRAUSER10000", "Alice Andersson", "alice@example.com", "alice-pass", "alice-pat"),

@@ -8,7 +8,9 @@ fire, the request goes on to the next rules as if this one were absent (its coun
 stay as they are). A matching rule without ``p``, or one that fires, takes the request: while
 its ``skip`` is above zero the request passes untouched (and skip goes down by one), otherwise
 the rule applies (count goes down by one, ``applied`` up by one). ``path`` is a prefix of the
-path without the query string, unless it contains ``?``, then it is a prefix of path+query.
+path without the query string, unless it contains ``?``, then it is a prefix of path+query;
+with ``"exact": true`` it must equal it instead (``{"method": "POST", "path":
+"/rest/api/2/issue", "exact": true}`` takes creates only, not comments or transitions).
 
 Independent p-rules on the same requests thus give an overall fault rate of 1 - prod(1 - p),
 and the draws are reproducible: the default seed is the rule's id.
@@ -41,6 +43,20 @@ class Rule:
         self.method = d.get("method")
         self.method = self.method.upper() if isinstance(self.method, str) else None
         self.path = d.get("path") if isinstance(d.get("path"), str) else None
+        # "exact": the path must equal `path` instead of starting with it, so a rule can take
+        # POST /rest/api/2/issue (a create) without POST /rest/api/2/issue/KEY/comment
+        self.exact = d.get("exact", False)
+        if not isinstance(self.exact, bool):
+            raise FaultError("exact must be true or false")
+        if self.exact and self.path is None:
+            raise FaultError("exact needs a path")
+        # latency "after": process the request first (the create is committed), then wait
+        # before answering -- a slow answer rather than a slow start
+        self.after = d.get("after", False)
+        if not isinstance(self.after, bool):
+            raise FaultError("after must be true or false")
+        if self.after and self.action != "latency":
+            raise FaultError("after applies only to the latency action")
         count = d.get("count")
         if count is not None and (not isinstance(count, int) or count < 0):
             raise FaultError("count must be a non-negative integer or null")
@@ -77,7 +93,10 @@ class Rule:
             return False
         if self.path:
             subject = target if "?" in self.path else path
-            if not subject.startswith(self.path):
+            if self.exact:
+                if subject != self.path:
+                    return False
+            elif not subject.startswith(self.path):
                 return False
         return self.count is None or self.count > 0
 

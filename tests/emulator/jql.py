@@ -525,8 +525,8 @@ def _getter(f):
         return lambda i: i.components
     if f in ("fixVersion", "affectedVersion"):
         return lambda i: ()
-    if f == "labels":
-        return lambda i: i.labels
+    if f == "labels":       # folded, as the JQL index holds them (see _ref_values)
+        return lambda i: [v.lower() for v in i.labels if isinstance(v, str)]
     if f.startswith("customfield_"):
         return lambda i: i.custom.get(f)
     if f == "text":
@@ -788,7 +788,13 @@ def _ref_values(f, name, o, ctx):
         r = {cid for p in st.visible_projects(ctx.user) for cid, cn in p.components.items()
              if cn.lower() == lv or str(cid) == v}
     elif f == "labels":
-        return {v}
+        # Jira compares labels without regard to case: LabelsClauseQueryFactory searches the
+        # folded index with LabelIndexInfoResolver(true), and LabelsIndexer indexes every
+        # label lower-cased (DocumentConstants.ISSUE_LABELS_FOLDED) since Jira 4.2 -- stored
+        # labels keep their case ("Foo" and "foo" are two labels), `labels = FOO` finds both
+        # (Jira source, com.atlassian.jira.jql.query.LabelsClauseQueryFactory and
+        # com.atlassian.jira.issue.index.indexers.impl.LabelsIndexer)
+        return {v.lower()}
     elif f in ("fixVersion", "affectedVersion"):
         r = set()
     else:

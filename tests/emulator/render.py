@@ -103,9 +103,7 @@ class Renderer:
                                             "&avatarType=issuetype" % (b, v[2]),
                                  "name": v[0], "subtask": False, "avatarId": v[2]}
                            for tid, v in C.ISSUETYPES.items()}
-        self.resolutions = {rid: {"self": "%s/resolution/%d" % (a, rid), "id": str(rid),
-                                  "description": v[1], "name": v[0]}
-                            for rid, v in C.RESOLUTIONS.items()}
+        self._resolutions, self._resolutions_version = None, None
         self.options = {oid: {"self": "%s/customFieldOption/%d" % (a, oid), "value": v,
                               "id": str(oid), "disabled": False}
                         for oid, v in C.SOURCE_OPTIONS.items()}
@@ -141,6 +139,17 @@ class Renderer:
 
     def priority(self, pid):
         return None if pid is None else self.priorities.get(pid)
+
+    @property
+    def resolutions(self):
+        """id -> resolution JSON, rebuilt when the site's resolutions change."""
+        if self._resolutions_version != C.RESOLUTIONS_VERSION[0]:
+            a = "%s/rest/api/2" % self.base
+            self._resolutions = {rid: {"self": "%s/resolution/%d" % (a, rid), "id": str(rid),
+                                       "description": v[1], "name": v[0]}
+                                 for rid, v in C.RESOLUTIONS.items()}
+            self._resolutions_version = C.RESOLUTIONS_VERSION[0]
+        return self._resolutions
 
     def resolution(self, rid):
         return None if rid is None else self.resolutions.get(rid)

@@ -138,6 +138,8 @@ def config_value(key, v, current):
         return int(f) if f == int(f) else f
     if key == "indexed_properties":
         return indexed_keys(v)
+    if key == "site_resolutions":
+        return C.check_site_resolutions(v)
     if key == "search_comments_max":
         if v is None:
             return None
@@ -672,6 +674,8 @@ class App:
                         except TypeError as e:
                             return 400, {"error": "%s: %s" % (k, e)}
                     st.config.update(new)
+                    if "site_resolutions" in new:
+                        C.set_site_resolutions(new["site_resolutions"])
                     st.changed()
                     return 200, json.loads(json.dumps(st.config))
             if sub == "/seed" and method == "POST":
@@ -947,7 +951,7 @@ class Handler(BaseHTTPRequestHandler):
         if rule is not None:
             entry["fault"] = a
             entry["fault_rule"] = rule.seq
-            if a == "latency":
+            if a == "latency" and not rule.after:
                 time.sleep((rule.ms if rule.ms is not None else 1000) / 1000.0)
             elif a == "drop":
                 self.abort()
@@ -974,6 +978,8 @@ class Handler(BaseHTTPRequestHandler):
         entry["status"] = entry["processed_status"] = r.status
         entry["user"] = r.user
         entry["auth"] = r.auth
+        if a == "latency" and rule.after:     # committed; the answer comes late
+            time.sleep((rule.ms if rule.ms is not None else 1000) / 1000.0)
         if a == "drop_after":
             self.abort()
             return

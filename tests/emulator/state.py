@@ -151,6 +151,8 @@ class State:
                        # most comments per issue in search answers (None: all of them)
                        "search_comments_max": None,
                        "ignore_transitions": False,
+                       # a site's own resolutions besides the stock ones (ids from 10100)
+                       "site_resolutions": [],
                        "oauth1_auto_approve_user": None, "oauth1_access_lifetime": 157680000,
                        "oauth2_auto_approve_user": None, "oauth2_access_lifetime": 3600,
                        "oauth2_refresh_lifetime": 7776000}
@@ -934,6 +936,7 @@ class State:
         # settings this version no longer has (e.g. property_search) are dropped
         self.config.update({k: v for k, v in (d.get("config") or {}).items()
                             if k in self.config})
+        C.set_site_resolutions(self.config["site_resolutions"])
         self.next_ids.update(d.get("next_ids") or {})
         self.projects = {}
         for pd in d.get("projects", []):

@@ -1061,7 +1061,11 @@ def test_state_persistence(tmp_path):
         key = r.json["key"]
         assert key == "KEEP-21"
         e.rest("POST", "issue/%s/comment" % key, {"body": "kept"})
-        e.config(indexed_properties=["m"], search_comments_max=3)     # saved with the state
+        e.config(indexed_properties=["m"], search_comments_max=3,     # saved with the state
+                 site_resolutions=["Not a Bug"])
+        assert e.rest("POST", "issue/%s/transitions" % key, {
+            "transition": {"id": "2"}, "fields": {"resolution": {"name": "Not a Bug"}}}
+            ).status == 204
         before = e.issue(key)
         port = e.port
         assert e.stop() == 0
@@ -1082,6 +1086,8 @@ def test_state_persistence(tmp_path):
         assert r.json["key"] == "KEEP-22"
         assert e.config()["indexed_properties"] == ["m"]
         assert e.config()["search_comments_max"] == 3
+        assert after["fields"]["resolution"]["name"] == "Not a Bug"
+        assert e.rest("GET", "resolution/10100").json["name"] == "Not a Bug"
         assert search(e, "issue.property[m].id = 1").json["total"] == 1
         e.kill()                                    # SIGKILL: nothing saved
         e.restart()
@@ -1124,3 +1130,227 @@ def test_peer_exe_serves_only_the_named_programs(tmp_path):
         assert conns["refused"] == 1 and conns["accepted"] >= 1
         assert conns["refused_from"] == {os.path.realpath(curl): 1}
         assert len([x for x in e.requests() if "serverInfo" in x["path"]]) == 1
+
+
+# ------------------------------------------------- what the scanner bridge (§10) relies on
+def _new(emu, project="SCN", **fields):
+    f = {"project": {"key": project}, "summary": fields.pop("summary", "finding"),
+         "issuetype": {"name": "Bug"}}
+    f.update(fields)
+    return emu.rest("POST", "issue", {"fields": f})
+
+
+def test_scanner_labels_jql(emu):
+    """labels =, in (100 values), is EMPTY, combined with project; case-insensitive as Jira's
+    folded label index (LabelsClauseQueryFactory, LabelIndexInfoResolver(true))."""
+    emu.create_project("SCN")
+    fp = ["jfs-fp-%020x" % n for n in range(100)]
+    a = _new(emu, labels=["jirafs", fp[0], "jfs-scope-0123456789ab", "flawfinder"]).json["key"]
+    b = _new(emu, labels=["jirafs", fp[99], "CWE-120"]).json["key"]
+    c = _new(emu).json["key"]
+    other = _create(emu, "same label elsewhere").json["key"]
+    assert emu.rest("PUT", "issue/" + other, {"update": {"labels": [{"add": fp[0]}]}}).status == 204
+    assert all_keys(emu, "project = SCN AND labels = %s ORDER BY key" % fp[0]) == [a]
+    assert all_keys(emu, "labels = %s ORDER BY key" % fp[0]) == sorted([a, other])
+    jql = "project = SCN AND labels in (%s) ORDER BY key" % ", ".join(fp)
+    assert all_keys(emu, jql) == [a, b]
+    assert all_keys(emu, "project = SCN AND labels in (\"%s\", %s) ORDER BY key"
+                    % (fp[0], fp[50])) == [a]
+    assert all_keys(emu, "project = SCN AND labels is EMPTY") == [c]
+    assert all_keys(emu, "project = SCN AND labels is not EMPTY ORDER BY key") == [a, b]
+    assert all_keys(emu, "project = SCN AND labels = jirafs ORDER BY key") == [a, b]
+    assert all_keys(emu, "project = SCN AND labels != jirafs") == []     # != skips empty
+    # case: stored as written, matched folded
+    assert emu.issue(b)["fields"]["labels"] == sorted(["CWE-120", "jirafs", fp[99]])
+    assert all_keys(emu, "project = SCN AND labels = cwe-120") == [b]
+    assert all_keys(emu, "project = SCN AND labels in (%s)" % fp[99].upper()) == [b]
+    # POST search with the JQL in the body
+    r = emu.rest("POST", "search", {"jql": jql, "startAt": 0, "maxResults": 50,
+                                    "fields": ["labels", "status", "resolution"]})
+    assert r.status == 200 and r.json["total"] == 2
+    assert [i["key"] for i in r.json["issues"]] == [a, b]
+    assert set(r.json["issues"][0]["fields"]) == {"labels", "status", "resolution"}
+    # the incremental form jirafs uses
+    assert all_keys(emu, 'project = SCN AND updated >= "2000/01/01 00:00" ORDER BY key') \
+        == [a, b, c]
+
+
+def test_scanner_label_refusals(emu):
+    """A label with a space, or over 255 characters, is a 400 on create and on edit."""
+    emu.create_project("SCR")
+    r = _new(emu, "SCR", labels=["ok", "a b"])
+    assert r.status == 400
+    # Jira's words (as quoted by a client: harness/harness-core JiraTask.java,
+    # {"errorMessages":[],"errors":{"labels":"The label 'Test Application' contains spaces
+    # which is invalid."}})
+    assert r.json == {"errorMessages": [],
+                      "errors": {"labels": "The label 'a b' contains spaces which is invalid."}}
+    long = "x" * 256
+    r = _new(emu, "SCR", labels=[long])
+    assert r.status == 400
+    # Jira's own web test (assertTooLongLabelError): "The label '…' exceeds the maximum
+    # length for a single label of 255 characters."
+    assert r.json["errors"] == {"labels": "The label '%s' exceeds the maximum length for a "
+                                          "single label of 255 characters." % long}
+    key = _new(emu, "SCR", labels=["y" * 255]).json["key"]
+    assert emu.issue(key)["fields"]["labels"] == ["y" * 255]
+    for body in ({"fields": {"labels": ["a b"]}}, {"update": {"labels": [{"add": "a\tb"}]}},
+                 {"update": {"labels": [{"set": ["c d"]}]}}, {"fields": {"labels": [long]}}):
+        r = emu.rest("PUT", "issue/" + key, body)
+        assert r.status == 400 and set(r.json["errors"]) == {"labels"}, (body, r.body)
+    assert emu.issue(key)["fields"]["labels"] == ["y" * 255]
+    assert all_keys(emu, "project = SCR") == [key]
+
+
+def test_scanner_priorities_resolutions_workflow(emu):
+    """Highest..Lowest by name; a typical site's resolutions; close with Duplicate and reopen."""
+    assert [p["name"] for p in emu.rest("GET", "priority").json] == [
+        "Highest", "High", "Medium", "Low", "Lowest"]
+    names = [r["name"] for r in emu.rest("GET", "resolution").json]
+    assert {"Done", "Won't Do", "Duplicate", "Cannot Reproduce", "Fixed", "Won't Fix"} <= set(names)
+    emu.create_project("SCW")
+    keys = {}
+    for p in ("Highest", "High", "Medium", "Low", "Lowest"):
+        r = _new(emu, "SCW", summary="sev " + p, priority={"name": p})
+        assert r.status == 201, r.body
+        keys[p] = r.json["key"]
+        assert emu.issue(keys[p])["fields"]["priority"]["name"] == p
+    r = _new(emu, "SCW", priority={"name": "Critical"})
+    assert r.status == 400 and "priority" in r.json["errors"]
+    key = keys["High"]
+    ts = emu.rest("GET", "issue/%s/transitions" % key,
+                  query={"expand": "transitions.fields"}).json["transitions"]
+    close = [t for t in ts if t["to"]["statusCategory"]["key"] == "done"
+             and t["name"].startswith("Close")][0]
+    allowed = {v["name"] for v in close["fields"]["resolution"]["allowedValues"]}
+    assert {"Duplicate", "Won't Do", "Done"} <= allowed
+    r = emu.rest("POST", "issue/%s/transitions" % key, {"transition": {"id": close["id"]}})
+    assert r.status == 400 and r.json["errors"] == {"resolution": "Resolution is required."}
+    r = emu.rest("POST", "issue/%s/transitions" % key,
+                 {"transition": {"id": close["id"]}, "fields": {"resolution": {"name": "Duplicate"}},
+                  "update": {"comment": [{"add": {"body": "duplicate of %s" % keys["Low"]}}]}})
+    assert r.status == 204, r.body
+    f = emu.issue(key)["fields"]
+    assert f["status"]["statusCategory"]["key"] == "done" and f["resolution"]["name"] == "Duplicate"
+    assert all_keys(emu, "project = SCW AND resolution = Duplicate") == [key]
+    assert all_keys(emu, "project = SCW AND resolution in (\"Won't Fix\", \"Won't Do\", "
+                         "Duplicate, \"Cannot Reproduce\")") == [key]
+    ts = emu.rest("GET", "issue/%s/transitions" % key).json["transitions"]
+    reopen = [t for t in ts if t["to"]["statusCategory"]["key"] != "done"]
+    assert [t["name"] for t in reopen] == ["Reopen Issue"]
+    assert emu.rest("POST", "issue/%s/transitions" % key,
+                    {"transition": {"id": reopen[0]["id"]}}).status == 204
+    f = emu.issue(key)["fields"]
+    assert f["status"]["name"] == "Reopened" and f["resolution"] is None
+    assert f["resolutiondate"] is None
+    assert key in all_keys(emu, "project = SCW AND resolution = Unresolved")
+    # Won't Do through the other done transition, from In Progress
+    k2 = keys["Low"]
+    assert emu.rest("POST", "issue/%s/transitions" % k2, {"transition": {"id": "4"}}).status == 204
+    assert emu.rest("POST", "issue/%s/transitions" % k2, {
+        "transition": {"id": "5"}, "fields": {"resolution": {"name": "Won't Do"}}}).status == 204
+    assert emu.issue(k2)["fields"]["resolution"]["name"] == "Won't Do"
+    # a site's own resolution (an admin adds it in the UI; REST cannot)
+    k3 = keys["Lowest"]
+    r = emu.rest("POST", "issue/%s/transitions" % k3, {
+        "transition": {"id": "2"}, "fields": {"resolution": {"name": "Not a Bug"}}})
+    assert r.status == 400 and "resolution" in r.json["errors"]
+    with pytest.raises(EmulatorError):
+        emu.config(site_resolutions=["Duplicate"])
+    emu.config(site_resolutions=["Not a Bug"])
+    try:
+        res = emu.rest("GET", "resolution").json
+        assert res[-1] == {"self": emu.url + "/rest/api/2/resolution/10100", "id": "10100",
+                           "description": "", "name": "Not a Bug"}
+        assert emu.rest("GET", "resolution/10100").json["name"] == "Not a Bug"
+        ts = emu.rest("GET", "issue/%s/transitions" % k3,
+                      query={"expand": "transitions.fields"}).json["transitions"]
+        close = [t for t in ts if t["id"] == "2"][0]
+        assert "Not a Bug" in {v["name"] for v in close["fields"]["resolution"]["allowedValues"]}
+        assert emu.rest("POST", "issue/%s/transitions" % k3, {
+            "transition": {"id": "2"}, "fields": {"resolution": {"name": "Not a Bug"}}}
+            ).status == 204
+        assert emu.issue(k3)["fields"]["resolution"]["name"] == "Not a Bug"
+        assert all_keys(emu, 'project = SCW AND resolution = "Not a Bug"') == [k3]
+        assert emu.rest("POST", "issue/%s/transitions" % k3, {"transition": {"id": "3"}}
+                        ).status == 204
+    finally:
+        emu.config(site_resolutions=[])
+    assert "Not a Bug" not in {r["name"] for r in emu.rest("GET", "resolution").json}
+
+
+def test_scanner_text_limits(emu):
+    """summary 255, description and comment 32,767 (jira.text.field.character.limit)."""
+    emu.create_project("SCT")
+    r = _new(emu, "SCT", summary="s" * 256)
+    assert r.status == 400 and r.json["errors"] == {
+        "summary": "Summary must be less than 255 characters."}
+    too_long = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+    r = _new(emu, "SCT", description="d" * 32768)
+    assert r.status == 400
+    assert r.json == {"errorMessages": [], "errors": {"description": too_long}}
+    r = _new(emu, "SCT", description="d" * 32767)
+    assert r.status == 201
+    key = r.json["key"]
+    assert len(emu.issue(key)["fields"]["description"]) == 32767
+    r = emu.rest("PUT", "issue/" + key, {"fields": {"description": "é" * 32768}})
+    assert r.status == 400 and r.json["errors"] == {"description": too_long}
+    # characters, not bytes: 32,767 two-byte characters fit
+    assert emu.rest("PUT", "issue/" + key, {"fields": {"description": "é" * 32767}}).status == 204
+    r = emu.rest("POST", "issue/%s/comment" % key, {"body": "c" * 32768})
+    assert r.status == 400 and r.json == {"errorMessages": [], "errors": {"comment": too_long}}
+    r = emu.rest("PUT", "issue/" + key, {"update": {"comment": [{"add": {"body": "c" * 32768}}]}})
+    assert r.status == 400 and "comment" in r.json["errors"]
+    assert len(emu.issue(key)["fields"]["comment"]["comments"]) == 0
+
+
+def test_scanner_concurrent_creates_with_latency(emu):
+    """A latency rule on POST /rest/api/2/issue only ("exact"), two creates at once: both
+    succeed with two keys; comments are not slowed. "after" commits first, answers late."""
+    emu.clear_faults()
+    emu.create_project("SCL")
+    key0 = _new(emu, "SCL").json["key"]
+    try:
+        rule = emu.add_faults({"method": "POST", "path": "/rest/api/2/issue", "exact": True,
+                               "action": "latency", "ms": 800})[0]
+        t0 = time.time()
+        r = emu.rest("POST", "issue/%s/comment" % key0, {"body": "fast"})
+        assert r.status == 201 and time.time() - t0 < 0.6
+        barrier = threading.Barrier(2)
+
+        def create(n):
+            barrier.wait()
+            return _new(emu, "SCL", summary="concurrent %d" % n)
+        t0 = time.time()
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            rs = list(ex.map(create, (1, 2)))
+        took = time.time() - t0
+        assert [r.status for r in rs] == [201, 201], [r.body for r in rs]
+        assert rs[0].json["key"] != rs[1].json["key"]
+        assert 0.8 <= took < 1.5, took          # slowed, and in parallel (not 1.6 s)
+        got = {i["fields"]["summary"] for i in emu.issues("SCL")}
+        assert {"concurrent 1", "concurrent 2"} <= got
+        assert [f for f in emu.faults() if f["id"] == rule["id"]][0]["applied"] == 2
+        emu.clear_faults()
+        # after: the create is in Jira before the answer leaves
+        emu.add_faults({"method": "POST", "path": "/rest/api/2/issue", "exact": True,
+                        "action": "latency", "after": True, "ms": 1500, "count": 1})
+        box = {}
+        th = threading.Thread(target=lambda: box.update(r=_new(emu, "SCL", summary="late")))
+        th.start()
+        deadline = time.time() + 1.2
+        while time.time() < deadline and "late" not in {
+                i["fields"]["summary"] for i in emu.issues("SCL")}:
+            time.sleep(0.05)
+        assert "late" in {i["fields"]["summary"] for i in emu.issues("SCL")}
+        assert "r" not in box
+        th.join(5)
+        assert box["r"].status == 201
+        with pytest.raises(EmulatorError):
+            emu.add_faults({"path": "/rest/api/2/issue", "exact": "yes", "action": "latency"})
+        with pytest.raises(EmulatorError):
+            emu.add_faults({"action": "drop", "after": True})
+        with pytest.raises(EmulatorError):
+            emu.add_faults({"action": "latency", "exact": True})
+    finally:
+        emu.clear_faults()

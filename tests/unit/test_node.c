@@ -37,6 +37,31 @@ TEST(node_root_and_control_names)
 	CHECK_INT(at("/.jirafs/other/x").kind, N_NONE);
 }
 
+TEST(node_scans_directory_and_its_files)
+{
+	struct fs_node n = at("/SEC/scans");
+	CHECK_INT(n.kind, N_SCANS);
+	CHECK_STR(n.project, "SEC");
+	CHECK_STR(n.dir, "SEC/scans");
+	CHECK(fs_node_is_dir(&n));
+	/* any name in it is a report or a result, ticket-like or not */
+	const char *names[] = { "web-01.sarif", "SEC-1.json", ".x.tmp",
+				"a b~", "r.result.json" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/SEC/scans/%s", names[i]);
+		n = at(path);
+		CHECK_INT(n.kind, N_SCAN_FILE);
+		CHECK_STR(n.project, "SEC");
+		CHECK_STR(n.dir, "SEC/scans");
+		CHECK_STR(n.name, names[i]);
+		CHECK(!n.ticket_name && !n.key[0]);
+	}
+	CHECK_INT(at("/SEC/scans/x/y").kind, N_NONE);
+	/* only the project's own: closed/scans is an entry of closed/ */
+	CHECK_INT(at("/SEC/closed/scans").kind, N_ENTRY);
+}
+
 TEST(node_projects_and_top_entries)
 {
 	struct fs_node n = at("/SEC");
@@ -347,6 +372,9 @@ TEST(inode_gives_back_the_node_of_the_lookup)
 		{ "SEC", ".x.swp" }, { "SEC", "OPS-1.json" },
 		{ "SEC", "closed", "closed" }, { "SEC", "SEC-1.json", "deeper" },
 		{ "lower" }, { "lower", "x" }, { "A_9", "A_9-7.json" },
+		{ "SEC", "scans" }, { "SEC", "scans", "web-01.sarif" },
+		{ "SEC", "scans", "x.result.json" },
+		{ "SEC", "scans", "x", "deeper" },
 	};
 	struct inode_table *t = inode_table_new();
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {

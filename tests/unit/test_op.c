@@ -20,6 +20,9 @@ TEST(op_serialize_round_trip)
 	op->alias = strdup("new.json");
 	op->alias_closed = true;
 	op->then_close = true;
+	op->scan = strdup("web-01.sarif");
+	op->fp = strdup("jfs-fp-0123456789abcdef0123");
+	op->resolution = strdup("Won't Fix");
 	CHECK_INT(strlen(op->id), JIRA_OP_ID_LEN);
 	char *text = jira_op_serialize(op);
 	struct jira_op *back = jira_op_parse(text, strlen(text));
@@ -32,6 +35,9 @@ TEST(op_serialize_round_trip)
 	CHECK_STR(back->base, op->base);
 	CHECK_STR(back->alias, "new.json");
 	CHECK(back->alias_closed && back->then_close);
+	CHECK_STR(back->scan, "web-01.sarif");
+	CHECK_STR(back->fp, "jfs-fp-0123456789abcdef0123");
+	CHECK_STR(back->resolution, "Won't Fix");
 	CHECK_INT(back->accepted_ms, op->accepted_ms);
 	struct jira_op *other = jira_op_new(JIRA_OP_CREATE, "SEC", NULL, "", 0);
 	CHECK(strcmp(other->id, op->id) != 0);

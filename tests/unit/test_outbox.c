@@ -777,3 +777,69 @@ TEST(outbox_new_refuses_an_unusable_state_dir)
 	free(state);
 	tmpdir_remove(dir);
 }
+
+/* A scan import's plan: journaled all at once, one subject per finding,
+ * in order; nothing tried in the caller's thread. */
+TEST(outbox_enqueue_journals_a_plan_at_once)
+{
+	struct fixture f;
+	struct seen seen;
+	struct outbox_callbacks cb;
+	struct outbox *ob = start(&f, &seen, &cb, 1);
+	CHECK(ob != NULL);
+	struct jira_op *ops[3];
+	for (int i = 0; i < 2; i++) {
+		ops[i] = record(JIRA_OP_CREATE, NULL, "{\"summary\": \"x\"}", 0);
+		ops[i]->attempts = 30; /* not tried again during the test */
+		ops[i]->scan = strdup("web-01.sarif");
+		ops[i]->fp = strdup(i ? "jfs-fp-00000000000000000002"
+				      : "jfs-fp-00000000000000000001");
+	}
+	ops[2] = record(JIRA_OP_CLOSE, "SEC-7", NULL, 0);
+	ops[2]->attempts = 30;
+	ops[2]->resolution = strdup("Duplicate");
+	struct jira_error err;
+	CHECK_INT(outbox_enqueue(ob, ops, 3, &err), 0);
+	CHECK_INT(outbox_count(ob), 3);
+	CHECK_INT(outbox_pending(ob, "scan:SEC/jfs-fp-00000000000000000001"), 1);
+	CHECK_INT(outbox_pending(ob, "scan:SEC/jfs-fp-00000000000000000002"), 1);
+	CHECK_INT(outbox_pending(ob, "SEC-7"), 1);
+	struct names ns = { 0 };
+	outbox_list(ob, collect, &ns);
+	CHECK_INT(ns.n, 3);
+	/* journaled in order, each whole, with what the import needs */
+	struct jira_op *back = shown(ob, ns.name[2]);
+	CHECK(back != NULL);
+	CHECK_STR(back->resolution, "Duplicate");
+	jira_op_free(back);
+	back = shown(ob, ns.name[0]);
+	CHECK(back != NULL && back->scan && back->fp);
+	CHECK_STR(back->scan, "web-01.sarif");
+	CHECK_STR(back->fp, "jfs-fp-00000000000000000001");
+	jira_op_free(back);
+	names_release(&ns);
+	fixture_release(&f, ob);
+	seen_release(&seen);
+}
+
+TEST(outbox_enqueue_that_cannot_be_stored_leaves_nothing)
+{
+	struct fixture f;
+	struct seen seen;
+	struct outbox_callbacks cb;
+	struct outbox *ob = start(&f, &seen, &cb, 1);
+	CHECK(ob != NULL);
+	CHECK_INT(rmdir(f.outbox), 0); /* the journal's directory is gone */
+	struct jira_op *ops[2] = {
+		record(JIRA_OP_COMMENT, "SEC-5", "text\n", 0),
+		record(JIRA_OP_COMMENT, "SEC-6", "text\n", 0),
+	};
+	struct jira_error err;
+	CHECK_INT(outbox_enqueue(ob, ops, 2, &err), -ENOENT);
+	CHECK(strstr(err.msg, "cannot store 2 operations") != NULL);
+	CHECK_INT(outbox_count(ob), 0);
+	CHECK_INT(outbox_pending(ob, "SEC-5"), 0);
+	CHECK_INT(requests_sent(&f), 0);
+	fixture_release(&f, ob);
+	seen_release(&seen);
+}
