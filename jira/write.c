@@ -96,8 +96,10 @@ struct jira_writer *jira_writer_new(struct jira_client *c,
 				      : NULL;
 	w->resolution = cfg->resolution ? strdup(cfg->resolution) : NULL;
 	w->meta = map_new();
+	w->fetching = map_new();
 	pthread_mutex_init(&w->lock, NULL);
-	if (!w->default_issuetype || !w->meta) {
+	cond_init_monotonic(&w->fetched);
+	if (!w->default_issuetype || !w->meta || !w->fetching) {
 		jira_writer_free(w);
 		return NULL;
 	}
@@ -122,6 +124,8 @@ void jira_writer_free(struct jira_writer *w)
 			meta_free(it.value);
 		map_free(w->meta);
 	}
+	map_free(w->fetching);
+	pthread_cond_destroy(&w->fetched);
 	pthread_mutex_destroy(&w->lock);
 	free(w->default_issuetype);
 	free(w->close_transition);
@@ -174,12 +178,18 @@ static enum jira_status fetch_paged(struct jira_writer *w, const char *path,
 }
 
 /* The cached createmeta resource `path` under `key`; *out is a copy the
- * caller deletes. */
+ * caller deletes.  One thread fetches a key at a time: the eight workers
+ * applying a scan import's creates wait for the first one's answer
+ * (bounded by d) instead of asking eight times. */
 static enum jira_status meta_get(struct jira_writer *w, const char *key,
 				 const char *path, deadline_t d, cJSON **out,
 				 struct jira_error *err)
 {
 	pthread_mutex_lock(&w->lock);
+	struct timespec ts = deadline_timespec(d);
+	while (map_get(w->fetching, key) &&
+	       pthread_cond_timedwait(&w->fetched, &w->lock, &ts) == 0)
+		;
 	struct meta *m = map_get(w->meta, key);
 	if (m && clock_mono_ms() - m->fetched_at < META_TTL_MS) {
 		*out = cJSON_Duplicate(m->values, true);
@@ -188,10 +198,19 @@ static enum jira_status meta_get(struct jira_writer *w, const char *key,
 			    : jira_error_set(err, JIRA_ERR_NOMEM,
 					     "out of memory");
 	}
+	/* not marked when out of memory: it then fetches on its own */
+	bool marked = !map_get(w->fetching, key) &&
+		      map_put(w->fetching, key, w, NULL) == 0;
 	pthread_mutex_unlock(&w->lock);
 
 	cJSON *values = NULL;
 	enum jira_status st = fetch_paged(w, path, d, &values, err);
+	if (marked) {
+		pthread_mutex_lock(&w->lock);
+		map_del(w->fetching, key);
+		pthread_cond_broadcast(&w->fetched);
+		pthread_mutex_unlock(&w->lock);
+	}
 	if (st != JIRA_OK)
 		return st;
 	struct meta *fresh = calloc(1, sizeof(*fresh));

@@ -26,8 +26,10 @@ struct map;
 struct jira_writer {
 	struct jira_client *c;
 	char *default_issuetype, *close_transition, *resolution;
-	pthread_mutex_t lock; /* guards meta */
+	pthread_mutex_t lock; /* guards meta and fetching */
 	struct map *meta;     /* "SEC" or "SEC/10001" -> struct meta * */
+	struct map *fetching; /* keys being fetched: others wait for it */
+	pthread_cond_t fetched; /* one of them is in (CLOCK_MONOTONIC) */
 };
 
 /* ---- write.c ------------------------------------------------------------ */

@@ -435,7 +435,11 @@ static int run_read(struct scanp_ctx *c, struct scanp_run *run,
 	if (run->results.p[0] != '[')
 		return scanp_fail(c, "runs[%zu].results: not an array",
 				  run->no - 1);
-	if ((rc = results_walk(c, run, true)) ||
+	/* the files a run lists (ESLint lists every file it linted) make
+	 * the common directory of absolute URIs stable when a file's last
+	 * finding goes */
+	if ((rc = scanp_sarif_arts_root(run)) ||
+	    (rc = results_walk(c, run, true)) ||
 	    (rc = results_walk(c, run, false)))
 		return rc;
 	if (run->nabs && (rc = scanp_warn(c, "run %zu (%s): absolute file "

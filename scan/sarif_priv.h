@@ -70,6 +70,9 @@ bool scanp_sarif_score(const cJSON *v, enum scan_severity *out);
 bool scanp_sarif_level(const char *level, enum scan_severity *out);
 
 /* Pass 1 over one result.  0 or -ENOMEM. */
+/* The absolute file URIs of run->arts into the run's common directory
+ * (before the results are surveyed).  0 or -ENOMEM. */
+int scanp_sarif_arts_root(struct scanp_run *run);
 int scanp_sarif_survey(struct scanp_ctx *c, struct scanp_run *run,
 		       const cJSON *res);
 /* Pass 2: the finding of one result, or its exclusion counted.  0,

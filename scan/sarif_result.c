@@ -253,6 +253,17 @@ static int mark_degenerate(struct scanp_ctx *c, struct scanp_run *run, char kind
 
 /* Pass 1 for one result: remember which (rule, target) each fingerprint
  * value is on, and the directory of an absolute URI. */
+int scanp_sarif_arts_root(struct scanp_run *run)
+{
+	for (size_t i = 0; i < run->narts; i++) {
+		const char *path = abs_path(run->arts[i]);
+		int rc = path ? absdir_add(run, path) : 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int scanp_sarif_survey(struct scanp_ctx *c, struct scanp_run *run,
 		       const cJSON *res)
 {

@@ -319,6 +319,39 @@ TEST(scan_parse_absolute_uris_of_two_machines)
 	scan_report_release(&b);
 }
 
+/* ESLint lists every file it linted in run.artifacts: the common
+ * directory stays when one file's last finding goes. */
+TEST(scan_parse_absolute_uris_rooted_by_the_listed_files)
+{
+	const char *arts =
+		"\"artifacts\": [{\"location\": {\"uri\": "
+		"\"file:///w/p/app.js\"}}, {\"location\": {\"uri\": "
+		"\"file:///w/p/sub/lib.js\"}}],";
+	const char *both =
+		"{\"ruleId\": \"r\", \"message\": {\"text\": \"m\"}, "
+		AT("file:///w/p/app.js", 3) "},"
+		"{\"ruleId\": \"r\", \"message\": {\"text\": \"m\"}, "
+		AT("file:///w/p/sub/lib.js", 4) "}";
+	const char *one =
+		"{\"ruleId\": \"r\", \"message\": {\"text\": \"m\"}, "
+		AT("file:///w/p/sub/lib.js", 4) "}";
+	struct scan_report a, b;
+	char why[256];
+	char *ta = sp_sarif("eslint", "{\"id\": \"r\"}", arts, both);
+	char *tb = sp_sarif("eslint", "{\"id\": \"r\"}", arts, one);
+	CHECK(sp_parse(ta, "x", &a, why) == 0 && sp_parse(tb, "x", &b, why) == 0);
+	free(ta);
+	free(tb);
+	CHECK(a.n == 2 && b.n == 1);
+	const struct scan_finding *fa = sp_find(&a, "r", "lib.js");
+	CHECK(fa != NULL);
+	CHECK_STR(fa->target, "sub/lib.js");
+	CHECK_STR(b.f[0].target, "sub/lib.js");
+	CHECK_STR(fa->fp, b.f[0].fp);
+	scan_report_release(&a);
+	scan_report_release(&b);
+}
+
 TEST(scan_parse_severities)
 {
 	static const struct {
