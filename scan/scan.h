@@ -6,10 +6,12 @@
  *   report.c   detects the format from the content and dispatches;
  *              the severity scale and its names
  *   sarif.c    SARIF 2.1.0 (every run, every result; rules of the driver
- *              and its extensions), walked one result at a time
+ *              and its extensions), walked one result at a time;
+ *              sarif_result.c one result -> a finding
  *   trivy.c    Trivy's JSON report (vulnerabilities, misconfigurations,
  *              secrets)
  *   lines.c    the one-finding-per-line JSON of home-made scripts
+ *   text.c     texts made safe and cut to Jira's limits; CVE/CWE ids
  *   fp.c       fingerprints and the scope label
  *   render.c   a finding as a ticket: summary, description, labels,
  *              priority, within Jira's field limits
@@ -277,7 +279,8 @@ void scan_plan_release(struct scan_plan *p);
  * the group of findings fs[0..n)), malloc'd; NULL when out of memory. */
 char *scan_render_create(const struct scan_finding *const *fs, size_t n,
 			 const char *fp, const struct scan_options *o);
-/* The state line of a finding or group, as scan_ticket_read finds it. */
+/* The state line of a finding or group, as scan_ticket_read finds it:
+ * its length, -ENOSPC, or -EINVAL for an invalid severity or content. */
 int scan_state_line(char *buf, size_t size, const struct scan_state *s);
 
 #endif

@@ -58,6 +58,27 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         doc = json.loads(open(mnt / "SEC" / "tls.json").read())
         assert doc["summary"] == "TLS 1.0 on web-04" and doc["status"] == "Closed"
         assert doc["comments"][-1]["body"] == "Retested: still vulnerable"
+        # the scanner report it suggests: tickets once, nothing the second time
+        fixture = os.path.join(ROOT, "tests", "fixtures", "scans", "trivy-report.json")
+        assert f"cp {fixture} SEC/scans/web-01.json" in text
+        result = mnt / "SEC" / "scans" / "web-01.json.result.json"
+        r = subprocess.run(f"cp {fixture} SEC/scans/web-01.json", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        first = json.loads(open(result).read())
+        assert first["counts"]["new"] >= 3
+        deadline = time.monotonic() + 60
+        while os.listdir(mnt / ".jirafs" / "outbox"):
+            assert time.monotonic() < deadline, "the import's creates did not drain"
+            time.sleep(0.2)
+        r = subprocess.run("grep -l jfs-fp- SEC/*.json", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=60)
+        assert len(r.stdout.split()) == first["counts"]["new"]
+        r = subprocess.run(f"cp {fixture} SEC/scans/web-01.json", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=120)
+        again = json.loads(open(result).read())
+        assert r.returncode == 0 and again["counts"]["new"] == 0
+        assert again["counts"]["unchanged"] == first["counts"]["new"]
         # pulling the plug on Jira as the demo suggests loses nothing
         jira = str(tmp_path / "demo" / "jira")
         assert f"{jira} stop" in text and f"{jira} start" in text

@@ -171,7 +171,7 @@ def test_many_parallel_readers_during_faults_do_not_crash(fresh_emulator, mount)
     for p in procs:
         p.wait(timeout=60)
     emu.clear_faults()
-    assert len(listing_after_the_pause(m.p("P"))) == 1 + 400   # closed/ + open tickets
+    assert len(listing_after_the_pause(m.p("P"))) == 2 + 400   # closed/, scans/ + open tickets
 
 
 def test_token_expiring_during_the_mount_is_eacces_never_enoent(fresh_emulator, mount, tmp_path):
