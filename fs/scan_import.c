@@ -375,6 +375,23 @@ static cJSON *result_of(const char *project, const char *name,
 
 /* ---- the import --------------------------------------------------------- */
 
+/* The result of an import whose plan could not be journaled: nothing of
+ * it happens. */
+static void failed_result(struct jirafs *fs, const struct fs_node *n,
+			  const char *scope, const char *when, const char *why)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "report", n->name);
+	cJSON_AddStringToObject(o, "scope", scope);
+	cJSON_AddStringToObject(o, "project", n->project);
+	cJSON_AddStringToObject(o, "imported", when);
+	cJSON_AddStringToObject(o, "error", why);
+	cJSON_AddItemToObject(o, "findings", cJSON_CreateArray());
+	if (scans_result_put(fs->scans, n->project, n->name, o, 0))
+		jlog_warn("%s/%s: cannot keep the result of the import",
+			  n->dir, n->name);
+}
+
 static int refuse(struct jirafs *fs, const struct fs_node *n, int err,
 		  const char *why)
 {
@@ -494,6 +511,15 @@ int scan_import(const struct fs_req *rq, const struct fs_node *n, int fd)
 			nops++;
 		creates += a->kind == SCAN_ACT_CREATE;
 	}
+	/* the result is in place before the workers can apply a create
+	 * and give its fingerprint a key */
+	cJSON *res = ret ? NULL
+			 : result_of(n->project, n->name, scope, dry, when, &r,
+				     &p, label);
+	if (!ret && (!res || scans_result_put(fs->scans, n->project, n->name,
+					      res, creates)))
+		jlog_warn("%s/%s: cannot keep the result of the import",
+			  n->dir, n->name);
 	struct jira_error err = { 0 };
 	if (ret) {
 		for (size_t i = 0; i < nops; i++)
@@ -505,17 +531,12 @@ int scan_import(const struct fs_req *rq, const struct fs_node *n, int fd)
 	if (ret) {
 		snprintf(why, sizeof(why), "%.400s",
 			 err.msg[0] ? err.msg : strerror(-ret));
+		failed_result(fs, n, scope, when, why);
 		scan_plan_release(&p);
 		scan_report_release(&r);
-		return refuse(fs, n, ret == -ENOMEM ? -ENOMEM : -ENOSPC, why);
+		return refuse(fs, n, ret == -ENOENT ? -EIO : ret, why);
 	}
-	cJSON *res = result_of(n->project, n->name, scope, dry, when, &r, &p,
-			       label);
 	scans_set_error(fs->scans, n->project, n->name, NULL);
-	if (!res || scans_result_put(fs->scans, n->project, n->name, res,
-				     creates))
-		jlog_warn("%s/%s: cannot keep the result of the import",
-			  n->dir, n->name);
 	jlog_notice("%s %s/%s: %zu findings: %zu new, %zu unchanged, %zu "
 		    "changed, %zu reopened, %zu gone, %zu closed%s%s; %zu "
 		    "operations queued",
