@@ -84,6 +84,10 @@ void fs_outbox_refused(void *ctx, const struct jira_op *op,
 	struct local_node *ln = NULL;
 	switch (op->kind) {
 	case JIRA_OP_CREATE:
+		if (op->scan) {
+			scan_import_refused(fs, op, why);
+			return;
+		}
 		fs_dir_name(dir, sizeof(dir), op->project, op->alias_closed);
 		if (res->key && *res->key && op->alias) {
 			/* made, then its close was refused: the name is the

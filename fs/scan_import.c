@@ -178,27 +178,85 @@ static void tickets_release(struct tickets *c)
 	free(c->t);
 }
 
-/* The creates of a scope still waiting in the outbox (an earlier import
- * while Jira was away): their findings have tickets to be. */
+/* What earlier imports of a scope left waiting in the outbox (Jira was
+ * away): the findings of its creates have tickets to be, and its
+ * comments, closes and reopens are what the tickets will be once they are
+ * applied.  The plan is made against that, so that the next import does
+ * not create, comment or close the same again. */
+struct later {
+	char *key;
+	enum jira_op_kind kind;
+	char *body;          /* a comment's text */
+	char *resolution;    /* a close's */
+};
+
 struct waiting {
 	const char *project, *scope;
 	char (*fp)[SCAN_FP_SIZE];
 	size_t n, cap;
+	struct later *l;
+	size_t nl, capl;
+	bool nomem;
 };
+
+static void note_later(struct waiting *w, const struct jira_op *op)
+{
+	if (w->nl == w->capl) {
+		size_t cap = w->capl ? w->capl * 2 : 16;
+		void *g = realloc(w->l, cap * sizeof(*w->l));
+		if (!g) {
+			w->nomem = true;
+			return;
+		}
+		w->l = g;
+		w->capl = cap;
+	}
+	struct later *l = &w->l[w->nl];
+	l->kind = op->kind;
+	l->key = strdup(op->key);
+	l->body = op->body ? strdup(op->body) : NULL;
+	l->resolution = op->resolution ? strdup(op->resolution) : NULL;
+	if (!l->key || (op->body && !l->body) ||
+	    (op->resolution && !l->resolution)) {
+		free(l->key);
+		free(l->body);
+		free(l->resolution);
+		w->nomem = true;
+		return;
+	}
+	w->nl++;
+}
+
+static void waiting_release(struct waiting *w)
+{
+	for (size_t i = 0; i < w->nl; i++) {
+		free(w->l[i].key);
+		free(w->l[i].body);
+		free(w->l[i].resolution);
+	}
+	free(w->l);
+	free(w->fp);
+}
 
 static void note_waiting(void *ctx, const struct jira_op *op)
 {
 	struct waiting *w = ctx;
-	if (op->kind != JIRA_OP_CREATE || !op->scan || !op->fp ||
-	    !op->project || strcmp(op->scan, w->scope) != 0 ||
-	    strcmp(op->project, w->project) != 0 || !scan_is_fp(op->fp))
+	if (!op->scan || !op->project || strcmp(op->scan, w->scope) != 0 ||
+	    strcmp(op->project, w->project) != 0)
+		return;
+	if (op->key) {
+		note_later(w, op);
+		return;
+	}
+	if (op->kind != JIRA_OP_CREATE || !op->fp || !scan_is_fp(op->fp))
 		return;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		void *g = realloc(w->fp, cap * sizeof(*w->fp));
-		if (!g)
-			return; /* an import planned without it may duplicate;
-				   the check after the creates closes it */
+		if (!g) {
+			w->nomem = true;
+			return;
+		}
 		w->fp = g;
 		w->cap = cap;
 	}
@@ -226,19 +284,51 @@ static int add_ticket_to_be(struct tickets *c, const char *fp)
 	return 0;
 }
 
-/* Every waiting create the listing does not show. */
+/* A ticket as the records waiting for it will leave it, in order. */
+static int apply_later(struct scan_ticket *t, const struct later *l)
+{
+	switch (l->kind) {
+	case JIRA_OP_COMMENT:
+		scan_state_find(l->body, &t->state);
+		return 0;
+	case JIRA_OP_CLOSE:
+		t->done = true;
+		free(t->resolution);
+		t->resolution = strdup(l->resolution ? l->resolution : "Done");
+		return t->resolution ? 0 : -ENOMEM;
+	case JIRA_OP_REOPEN:
+		t->done = false;
+		free(t->resolution);
+		t->resolution = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Every waiting create the listing does not show, and what waits for the
+ * tickets it shows. */
 static int add_waiting(struct tickets *c, const struct waiting *w)
 {
-	if (!w->n)
+	if (w->nomem)
+		return -ENOMEM;
+	if (!w->n && !w->nl)
 		return 0;
-	struct map *listed = map_new();
-	int ret = listed ? 0 : -ENOMEM;
+	struct map *listed = map_new(), *by_key = map_new();
+	int ret = listed && by_key ? 0 : -ENOMEM;
 	for (size_t k = 0; !ret && k < c->n; k++)
-		ret = map_put(listed, c->t[k].fp, &c->t[k], NULL);
+		if (!(ret = map_put(listed, c->t[k].fp, &c->t[k], NULL)))
+			ret = map_put(by_key, c->t[k].key, &c->t[k], NULL);
+	for (size_t i = 0; !ret && i < w->nl; i++) {
+		struct scan_ticket *t = map_get(by_key, w->l[i].key);
+		if (t)
+			ret = apply_later(t, &w->l[i]);
+	}
 	for (size_t i = 0; !ret && i < w->n; i++)
 		if (!map_get(listed, w->fp[i]))
 			ret = add_ticket_to_be(c, w->fp[i]);
 	map_free(listed);
+	map_free(by_key);
 	return ret;
 }
 
@@ -469,7 +559,7 @@ int scan_import(const struct fs_req *rq, const struct fs_node *n, int fd)
 	struct tickets tk = { .label = label };
 	if (!(ret = scope_tickets(fs, n->project, rq->deadline, &tk)))
 		ret = add_waiting(&tk, &w);
-	free(w.fp);
+	waiting_release(&w);
 	if (ret) {
 		snprintf(why, sizeof(why),
 			 "cannot read the tickets of %s to plan against: %s; "
@@ -596,6 +686,14 @@ static void close_duplicates(struct jirafs *fs, const char *project,
 			keep = t;
 			continue;
 		}
+		/* only the import that made the higher key closes it: the
+		 * other machine's import, which made the lower, leaves it
+		 * (keys grow with time, so the later one sees both) */
+		char *mine = scans_result_key(fs->scans, project, name, t->fp);
+		bool own = mine && strcmp(mine, t->key) == 0;
+		free(mine);
+		if (!own)
+			continue;
 		char body[512];
 		snprintf(body, sizeof(body),
 			 "Duplicate of %s: the same finding (%s) was imported "
@@ -631,4 +729,14 @@ void scan_import_applied(struct jirafs *fs, const struct jira_op *op,
 		    "created (%s)",
 		    op->project, op->scan, res->key);
 	close_duplicates(fs, op->project, op->scan);
+}
+
+void scan_import_refused(struct jirafs *fs, const struct jira_op *op,
+			 const char *why)
+{
+	if (!op->scan || op->kind != JIRA_OP_CREATE || !op->fp || !fs->scans)
+		return;
+	if (scans_result_refused(fs->scans, op->project, op->scan, op->fp,
+				 why) == 1)
+		close_duplicates(fs, op->project, op->scan);
 }

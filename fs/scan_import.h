@@ -49,8 +49,11 @@ void scan_config_release(struct scan_config *c);
  * journaled on failure. */
 int scan_import(const struct fs_req *rq, const struct fs_node *n, int fd);
 
-/* A record of an import was applied (from the outbox's workers). */
+/* A record of an import was applied, or refused for good (from the
+ * outbox's workers). */
 void scan_import_applied(struct jirafs *fs, const struct jira_op *op,
 			 const struct jira_op_result *res);
+void scan_import_refused(struct jirafs *fs, const struct jira_op *op,
+			 const char *why);
 
 #endif

@@ -346,8 +346,19 @@ static struct result *held(struct scans *s, const char *id)
 	return NULL;
 }
 
-int scans_result_made(struct scans *s, const char *project, const char *name,
-		      const char *fp, const char *key)
+/* Set e's member k to the string v. */
+static void set_string(cJSON *e, const char *k, const char *v)
+{
+	cJSON *j = cJSON_CreateString(v);
+	if (j && cJSON_GetObjectItemCaseSensitive(e, k))
+		cJSON_ReplaceItemInObjectCaseSensitive(e, k, j);
+	else if (j)
+		cJSON_AddItemToObject(e, k, j);
+}
+
+/* A create of the result of name ended: made (key) or refused (why). */
+static int settled(struct scans *s, const char *project, const char *name,
+		   const char *fp, const char *key, const char *why)
 {
 	char *id = id_of(project, name);
 	int last = 0;
@@ -356,12 +367,8 @@ int scans_result_made(struct scans *s, const char *project, const char *name,
 	pthread_mutex_lock(&s->lock);
 	struct result *r = held(s, id);
 	cJSON *e = r ? map_get(r->by_fp, fp) : NULL;
-	if (e && !cJSON_IsString(json_item(e, "key"))) {
-		cJSON *k = cJSON_CreateString(key);
-		if (k && cJSON_GetObjectItemCaseSensitive(e, "key"))
-			cJSON_ReplaceItemInObjectCaseSensitive(e, "key", k);
-		else if (k)
-			cJSON_AddItemToObject(e, "key", k);
+	if (e && cJSON_IsTrue(json_item(e, "pending"))) {
+		set_string(e, key ? "key" : "error", key ? key : why);
 		cJSON_DeleteItemFromObjectCaseSensitive(e, "pending");
 		if (r->pending)
 			r->pending--;
@@ -372,4 +379,35 @@ int scans_result_made(struct scans *s, const char *project, const char *name,
 	pthread_mutex_unlock(&s->lock);
 	free(id);
 	return last;
+}
+
+int scans_result_made(struct scans *s, const char *project, const char *name,
+		      const char *fp, const char *key)
+{
+	return settled(s, project, name, fp, key, NULL);
+}
+
+int scans_result_refused(struct scans *s, const char *project,
+			 const char *name, const char *fp, const char *why)
+{
+	char line[600];
+	snprintf(line, sizeof(line), "Jira refused the ticket of %s: %.500s", fp,
+		 why);
+	scans_set_error(s, project, name, line);
+	return settled(s, project, name, fp, NULL, why);
+}
+
+char *scans_result_key(struct scans *s, const char *project, const char *name,
+		       const char *fp)
+{
+	char *id = id_of(project, name), *key = NULL;
+	pthread_mutex_lock(&s->lock);
+	struct result *r = id ? map_get(s->results, id) : NULL;
+	const cJSON *e = r ? map_get(r->by_fp, fp) : NULL;
+	const char *k = json_str(e, "key"), *o = json_str(e, "outcome");
+	if (k && o && strcmp(o, "new") == 0)
+		key = strdup(k);
+	pthread_mutex_unlock(&s->lock);
+	free(id);
+	return key;
 }

@@ -74,5 +74,12 @@ int scans_result_put(struct scans *s, const char *project, const char *name,
 		     cJSON *result, size_t pending);
 int scans_result_made(struct scans *s, const char *project, const char *name,
 		      const char *fp, const char *key);
+/* Jira refused the create of fp for good: no longer pending, why kept in
+ * the result and on the report.  Returns as scans_result_made. */
+int scans_result_refused(struct scans *s, const char *project,
+			 const char *name, const char *fp, const char *why);
+/* The key the create of fp by this import got (malloc'd), or NULL. */
+char *scans_result_key(struct scans *s, const char *project, const char *name,
+		       const char *fp);
 
 #endif

@@ -391,6 +391,16 @@ enum jira_status apply_transition(struct jira_writer *w, const char *key,
 	const cJSON *list = json_item(j, "transitions");
 	const cJSON *t = jira_pick_transition(
 		list, done, done ? w->close_transition : NULL);
+	struct jira_issue *now = NULL;
+	if (!t && jira_issue_get(w->c, key, d, &now, NULL) == JIRA_OK &&
+	    now->done == done) {
+		/* there already (another machine closed it first) */
+		jira_issue_unref(res->issue);
+		res->issue = now;
+		cJSON_Delete(j);
+		return JIRA_OK;
+	}
+	jira_issue_unref(now);
 	if (!t) {
 		struct strbuf sb = STRBUF_INIT;
 		names_of_transitions(&sb, list);

@@ -182,6 +182,9 @@ struct scan_ticket {
 int scan_ticket_read(const char *text, size_t len, bool done,
 		     const char *scope_label, struct scan_ticket *t);
 void scan_ticket_release(struct scan_ticket *t);
+/* The last state line of text (a comment still waiting to be sent) into
+ * *st; *st is left as it was when there is none. */
+void scan_state_find(const char *text, struct scan_state *st);
 
 /* ------------------------------------------------------------------ */
 /* The plan (plan.c, render.c)                                          */

@@ -129,6 +129,12 @@ static void find_states(const char *text, struct scan_state *st)
 	}
 }
 
+void scan_state_find(const char *text, struct scan_state *st)
+{
+	if (text)
+		find_states(text, st);
+}
+
 static char *dup_or_null(const char *s, bool *oom)
 {
 	if (!s)

@@ -300,7 +300,7 @@ def test_a_report_reads_back_byte_for_byte_and_persists(emu, mount, tmp_path):
     res1 = open(sdir(m, "web-01.sarif.result.json"), "rb").read()
     # kept in the state directory: there after a remount
     m.unmount()
-    m2 = mount(emu, f"state_dir={state}")
+    m2 = mount(emu, f"state_dir={state}", "timeout=5")
     assert sorted(os.listdir(sdir(m2))) == ["web-01.sarif", "web-01.sarif.result.json"]
     assert open(sdir(m2, "web-01.sarif"), "rb").read() == report
     assert open(sdir(m2, "web-01.sarif.result.json"), "rb").read() == res1
@@ -911,15 +911,18 @@ def test_a_failed_scan_closes_nothing(emu, mount, how):
     assert all(not is_done(i) and comments(i) == [] for i in scan_issues(emu))
 
 
-@pytest.mark.parametrize("fmt", ["sarif", "lines"])
+@pytest.mark.parametrize("fmt", ["sarif", "lines", "lines-tool"])
 def test_an_empty_scan_after_a_full_one_closes_nothing(emu, mount, fmt):
     m = mount(emu, "timeout=5", "scan_autoclose")
     os.listdir(m.p(P))
     if fmt == "sarif":
         full, empty = sarif(four_findings()), sarif([])
-    else:
+    elif fmt == "lines":
         full = jsonl(*[line(f"L{n}", f"finding {n}") for n in range(4)])
         empty = b"{}\n"
+    else:                        # a script of its own name that found nothing
+        full = jsonl(*[line(f"L{n}", f"finding {n}", tool="hostcheck") for n in range(4)])
+        empty = b'{"tool": "hostcheck"}\n'
     imp(m, "scope", full, emu)
     since = emu.mark()
     res2 = imp(m, "scope", empty, emu)
@@ -1228,7 +1231,7 @@ def test_records_waiting_at_unmount_are_applied_once_after_remount(emu, mount, t
     assert len(os.listdir(state / "outbox")) == 3
     emu.restart()
     since = emu.mark()
-    m2 = mount(emu, f"state_dir={state}")
+    m2 = mount(emu, f"state_dir={state}", "timeout=5")
     r = settle(m2, "web.sarif", emu, timeout=120)
     issues = by_fp(emu)
     assert len(issues) == 3 and all(len(v) == 1 for v in issues.values())
@@ -1273,6 +1276,8 @@ def test_an_invalid_report_is_einval_and_nothing_is_sent(emu, m, case):
     assert why.returncode == 0 and why.stdout.strip(), why.stderr
     assert "\n" not in why.stdout.strip()
     assert f"refused import SEC/scans/{name}: {why.stdout.strip()}" in read_log(m)
+    if case == "lines-one-bad-line":
+        assert "line 2" in why.stdout, why.stdout
     assert not os.path.exists(sdir(m, name + ".result.json"))
     time.sleep(0.5)
     assert writes(emu, since) == [] and outbox_files(m) == []
