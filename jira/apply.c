@@ -392,7 +392,8 @@ enum jira_status apply_transition(struct jira_writer *w, const char *key,
 	const cJSON *t = jira_pick_transition(
 		list, done, done ? w->close_transition : NULL);
 	struct jira_issue *now = NULL;
-	if (!t && jira_issue_get(w->c, key, d, &now, NULL) == JIRA_OK &&
+	struct jira_error look = { 0 };
+	if (!t && jira_issue_get(w->c, key, d, &now, &look) == JIRA_OK &&
 	    now->done == done) {
 		/* there already (another machine closed it first) */
 		jira_issue_unref(res->issue);
