@@ -107,6 +107,18 @@ ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
 	return (ssize_t)size;
 }
 
+/* What a write of w bytes (or -errno) leaves to apply at close: something
+ * written, or content that is incomplete and is not applied. */
+static void note_write(struct open_file *of, ssize_t w)
+{
+	pthread_mutex_lock(&of->lock);
+	if (w > 0)
+		of->dirty = true;
+	else if (w < 0 && !of->write_error)
+		of->write_error = (int)w;
+	pthread_mutex_unlock(&of->lock);
+}
+
 static ssize_t write_local(struct jirafs *fs, struct open_file *of,
 			   const char *buf, size_t size, off_t off,
 			   bool o_append)
@@ -116,14 +128,8 @@ static ssize_t write_local(struct jirafs *fs, struct open_file *of,
 	ssize_t w = local_write(fs->local, of->ln, buf, size,
 				o_append ? -1 : off,
 				handle_local_limit(st.kind));
-	if (st.kind != LOCAL_SCRATCH) {
-		pthread_mutex_lock(&of->lock);
-		if (w > 0)
-			of->dirty = true;
-		else if (w < 0 && !of->write_error)
-			of->write_error = (int)w;
-		pthread_mutex_unlock(&of->lock);
-	}
+	if (st.kind != LOCAL_SCRATCH)
+		note_write(of, w);
 	return w;
 }
 
@@ -140,12 +146,7 @@ static ssize_t write_scan(struct open_file *of, const char *buf, size_t size,
 		if (w < 0)
 			w = -errno;
 	}
-	pthread_mutex_lock(&of->lock);
-	if (w > 0)
-		of->dirty = true;
-	else if (w < 0 && !of->write_error)
-		of->write_error = (int)w;
-	pthread_mutex_unlock(&of->lock);
+	note_write(of, w);
 	return w;
 }
 
