@@ -33,6 +33,21 @@ struct tickets {
 	bool nomem;
 };
 
+/* The next ticket of c, zeroed (counted by the caller), or NULL. */
+static struct scan_ticket *next_slot(struct tickets *c)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct scan_ticket *g = realloc(c->t, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		c->t = g;
+		c->cap = cap;
+	}
+	memset(&c->t[c->n], 0, sizeof(c->t[c->n]));
+	return &c->t[c->n];
+}
+
 static void collect(void *ctx, const char *key, struct jira_issue *i,
 		    bool done)
 {
@@ -41,19 +56,12 @@ static void collect(void *ctx, const char *key, struct jira_issue *i,
 	if (!i || c->nomem || !memmem(i->text, i->text_len, c->label,
 				      strlen(c->label)))
 		return;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct scan_ticket *g = realloc(c->t, cap * sizeof(*g));
-		if (!g) {
-			c->nomem = true;
-			return;
-		}
-		c->t = g;
-		c->cap = cap;
+	struct scan_ticket *t = next_slot(c);
+	if (!t) {
+		c->nomem = true;
+		return;
 	}
-	memset(&c->t[c->n], 0, sizeof(c->t[c->n]));
-	int r = scan_ticket_read(i->text, i->text_len, done, c->label,
-				 &c->t[c->n]);
+	int r = scan_ticket_read(i->text, i->text_len, done, c->label, t);
 	if (r == 1)
 		c->n++;
 	else if (r < 0)
@@ -156,17 +164,8 @@ static void note_waiting(void *ctx, const struct jira_op *op)
  * the plan neither creates it again nor touches it (no state). */
 static int add_ticket_to_be(struct tickets *c, const char *fp)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct scan_ticket *g = realloc(c->t, cap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		c->t = g;
-		c->cap = cap;
-	}
-	struct scan_ticket *t = &c->t[c->n];
-	memset(t, 0, sizeof(*t));
-	if (!(t->key = strdup(WAITING_KEY)))
+	struct scan_ticket *t = next_slot(c);
+	if (!t || !(t->key = strdup(WAITING_KEY)))
 		return -ENOMEM;
 	memcpy(t->fp, fp, SCAN_FP_SIZE);
 	c->n++;
@@ -380,12 +379,6 @@ static int refuse(struct jirafs *fs, const struct fs_node *n, int err,
 	return fs_refuse(err, "import", path, why);
 }
 
-static size_t ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n > k && strcmp(s + n - k, suffix) == 0 ? k : 0;
-}
-
 /* Parse the bytes of fd into r: 0 or -errno with why. */
 static int parse_fd(int fd, const char *scope, struct scan_report *r,
 		    char *why, size_t whysize)
@@ -425,9 +418,7 @@ int scan_import(const struct fs_req *rq, const struct fs_node *n, int fd)
 {
 	struct jirafs *fs = rq->fs;
 	char scope[NAME_LEN], why[512], when[32], label[SCAN_SCOPE_SIZE];
-	size_t dry = ends_with(n->name, SCANS_DRY_SUFFIX);
-	snprintf(scope, sizeof(scope), "%.*s", (int)(strlen(n->name) - dry),
-		 n->name);
+	bool dry = scans_scope(n->name, scope, sizeof(scope));
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
@@ -553,9 +544,7 @@ static void close_duplicates(struct jirafs *fs, const char *project,
 			     const char *name)
 {
 	char scope[NAME_LEN], label[SCAN_SCOPE_SIZE];
-	size_t dry = ends_with(name, SCANS_DRY_SUFFIX);
-	snprintf(scope, sizeof(scope), "%.*s", (int)(strlen(name) - dry),
-		 name);
+	scans_scope(name, scope, sizeof(scope));
 	scan_scope_label(label, scope);
 	struct tickets tk = { .label = label };
 	deadline_t d = deadline_in((int64_t)fs->jira->timeout_s * 1000);

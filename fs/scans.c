@@ -34,10 +34,18 @@ struct scans {
 	struct map *results;   /* "PROJECT/NAME" -> struct result */
 };
 
+/* The length of suffix when s ends with it (and is longer), else 0. */
 static size_t ends(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
-	return n > k && strcmp(s + n - k, suffix) == 0;
+	return n > k && strcmp(s + n - k, suffix) == 0 ? k : 0;
+}
+
+bool scans_scope(const char *name, char *scope, size_t size)
+{
+	size_t dry = ends(name, SCANS_DRY_SUFFIX);
+	snprintf(scope, size, "%.*s", (int)(strlen(name) - dry), name);
+	return dry != 0;
 }
 
 bool scans_is_result(const char *name)

@@ -41,6 +41,9 @@ void scans_free(struct scans *s);
 bool scans_is_result(const char *name);
 /* A name never imported: ".x", "x~", "#x#" */
 bool scans_is_scratch(const char *name);
+/* The scope of the report `name` ("x.sarif" of "x.sarif.dry-run") into
+ * scope; whether it is a dry run. */
+bool scans_scope(const char *name, char *scope, size_t size);
 
 /* Each file of PROJECT/scans/ with its stat (mode as shown). */
 int scans_list(struct scans *s, const char *project,
