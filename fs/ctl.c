@@ -113,6 +113,8 @@ static char *status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(c, "requests", (double)hc.requests);
 	cJSON_AddNumberToObject(c, "retries", (double)hc.retries);
 	cJSON_AddNumberToObject(c, "failures", (double)hc.failures);
+	cJSON_AddNumberToObject(c, "writes_resent_stopped",
+				(double)hc.resends);
 	cJSON_AddNumberToObject(c, "bytes_received", (double)hc.bytes_in);
 	cJSON_AddNumberToObject(c, "listings", (double)ts.listings);
 	cJSON_AddNumberToObject(c, "listing_failures",

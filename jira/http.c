@@ -1,5 +1,6 @@
 /* http.c - see http.h */
 #include "jira/http.h"
+#include "jira/http_priv.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -17,10 +18,6 @@
 #define USER_AGENT "jirafs/" JIRAFS_VERSION
 #define CONNECT_TIMEOUT_MAX_MS 15000
 #define LOW_SPEED_TIME_S 60L
-/* A Retry-After longer than a day is taken as a day. */
-#define RETRY_AFTER_MAX_S 86400
-/* Debug traces show a header line up to this many bytes. */
-#define DEBUG_LINE_MAX 400
 
 struct slot {
 	CURL *curl;
@@ -47,7 +44,7 @@ struct http {
 
 	_Atomic bool cancelled;
 	pthread_cond_t cancel_cv; /* signalled by http_cancel (with lock) */
-	_Atomic uint64_t requests, failures, retries, bytes_in;
+	_Atomic uint64_t requests, failures, retries, bytes_in, resends;
 	_Atomic int64_t last_ok_ms, last_failure_ms;
 };
 
@@ -160,6 +157,7 @@ void http_counters(const struct http *h, struct http_counters *out)
 	out->failures = atomic_load(&h->failures);
 	out->retries = atomic_load(&h->retries);
 	out->bytes_in = atomic_load(&h->bytes_in);
+	out->resends = atomic_load(&h->resends);
 	out->last_ok_ms = atomic_load(&h->last_ok_ms);
 	out->last_failure_ms = atomic_load(&h->last_failure_ms);
 }
@@ -242,144 +240,6 @@ static void slot_put(struct http *h, struct slot *s)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* What the header callback collects. */
-struct reply {
-	struct strbuf body;
-	char content_type[128];
-	char ausername[64];
-	char login_reason[128];
-	char denied_reason[256];
-	int retry_after_s;
-};
-
-static void header_value(const char *line, size_t len, const char *name,
-			 char *dst, size_t dstsize)
-{
-	size_t nl = strlen(name);
-	if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 ||
-	    line[nl] != ':')
-		return;
-	const char *v = line + nl + 1;
-	const char *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-			   end[-1] == ' '))
-		end--;
-	size_t n = (size_t)(end - v);
-	if (n >= dstsize)
-		n = dstsize - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
-}
-
-/* Seconds to wait, within [0, RETRY_AFTER_MAX_S]. */
-static int retry_after_clamp(long s)
-{
-	return s < 0 ? 0 : (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)s);
-}
-
-static int parse_retry_after(const char *v)
-{
-	if (!*v)
-		return -1;
-	char *end;
-	long s = strtol(v, &end, 10);
-	if (end != v && *end == '\0')
-		return retry_after_clamp(s);
-	time_t when = curl_getdate(v, NULL);
-	if (when < 0)
-		return -1;
-	long d = (long)(when - time(NULL));
-	return retry_after_clamp(d);
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *user)
-{
-	struct reply *r = user;
-	size_t len = size * n;
-	char ra[64] = "";
-	/* a new response (after a 100 Continue or redirect) starts over */
-	if (len > 5 && strncmp(data, "HTTP/", 5) == 0) {
-		r->content_type[0] = r->ausername[0] = '\0';
-		r->login_reason[0] = r->denied_reason[0] = '\0';
-		r->retry_after_s = -1;
-	}
-	header_value(data, len, "Content-Type", r->content_type,
-		     sizeof(r->content_type));
-	header_value(data, len, "X-AUSERNAME", r->ausername,
-		     sizeof(r->ausername));
-	header_value(data, len, "X-Seraph-LoginReason", r->login_reason,
-		     sizeof(r->login_reason));
-	header_value(data, len, "X-Authentication-Denied-Reason",
-		     r->denied_reason, sizeof(r->denied_reason));
-	header_value(data, len, "Retry-After", ra, sizeof(ra));
-	if (ra[0])
-		r->retry_after_s = parse_retry_after(ra);
-	return len;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *user)
-{
-	struct reply *r = user;
-	size_t len = size * n;
-	if (r->body.len + len > HTTP_MAX_BODY)
-		return 0; /* curl fails with CURLE_WRITE_ERROR */
-	if (strbuf_add(&r->body, data, len))
-		return 0;
-	return len;
-}
-
-/* Header lines whose values never reach a log. */
-static bool sensitive(const char *line, size_t len)
-{
-	static const char *names[] = { "authorization:", "proxy-authorization:",
-				       "cookie:", "set-cookie:" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		size_t n = strlen(names[i]);
-		if (len >= n && strncasecmp(line, names[i], n) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int on_debug(CURL *c, curl_infotype type, char *data, size_t size,
-		    void *user)
-{
-	(void)c;
-	(void)user;
-	const char *dir;
-	switch (type) {
-	case CURLINFO_TEXT: dir = "*"; break;
-	case CURLINFO_HEADER_IN: dir = "<"; break;
-	case CURLINFO_HEADER_OUT: dir = ">"; break;
-	default: return 0; /* bodies and TLS data are never logged */
-	}
-	/* header blocks may hold several lines */
-	const char *p = data, *end = data + size;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		size_t shown = len;
-		while (shown && (p[shown - 1] == '\r'))
-			shown--;
-		if (shown) {
-			if (sensitive(p, shown)) {
-				const char *colon = memchr(p, ':', shown);
-				jlog_debug("http %s %.*s: <redacted>", dir,
-					   (int)(colon - p), p);
-			} else {
-				size_t cut = shown;
-				if (cut > DEBUG_LINE_MAX)
-					cut = DEBUG_LINE_MAX;
-				jlog_debug("http %s %.*s", dir, (int)cut, p);
-			}
-		}
-		p += len + 1;
-	}
-	return 0;
-}
-
 /* Ends a transfer once the pool is cancelled. */
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
 		       curl_off_t ultotal, curl_off_t ulnow)
@@ -390,14 +250,6 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	struct http *h = user;
 	return atomic_load(&h->cancelled) ? 1 : 0;
-}
-
-static void reply_reset(struct reply *r)
-{
-	strbuf_release(&r->body);
-	r->content_type[0] = r->ausername[0] = '\0';
-	r->login_reason[0] = r->denied_reason[0] = '\0';
-	r->retry_after_s = -1;
 }
 
 /* One exchange on one handle.  Fills *a from what arrived. */
@@ -451,16 +303,16 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 	/* a connection that stalls is given up before the deadline says so */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	if (h->debug) {
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, http_on_debug);
 	}
 
 	headers = curl_slist_append(headers, "Accept: application/json");
@@ -472,11 +324,11 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)body_len);
 	}
-	/* libcurl sends a request again, silently, when a reused connection
-	 * dies before answering; a write may have been applied by then, so
-	 * writes never go out on a reused connection */
-	if (!idempotent)
-		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	/* every request, writes too, goes out on a kept connection when
+	 * there is one (one round trip); see struct attempt */
+	struct attempt at = { .write = !idempotent };
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, http_on_prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, &at);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	else if (strcmp(method, "POST") == 0 && !body) {
@@ -513,6 +365,17 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 	*curl_code = (int)curl_easy_perform(c);
 	*status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (at.write && (at.resent || (at.sends > 0 &&
+				       http_before_sending(*curl_code)))) {
+		/* the request left once on a connection that then closed
+		 * without an answer: it may have been applied */
+		*curl_code = CURLE_SEND_ERROR;
+		*status = 0;
+		snprintf(curl_msg, CURL_ERROR_SIZE,
+			 "the connection closed before Jira answered; the "
+			 "request may have reached Jira");
+		atomic_fetch_add(&h->resends, 1);
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(headers);
@@ -544,7 +407,7 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 		int code = 0;
 		bool auth_failed;
 
-		reply_reset(&r);
+		http_reply_reset(&r);
 		if (deadline_left(deadline) <= 0) {
 			st = jira_error_set(err, JIRA_ERR_TIMEOUT,
 					    "no time left to send %s %s",
@@ -582,6 +445,7 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			break;
 		}
 		jlog_debug("http %s %s", req->method, req->path);
+		r.curl = s->curl;
 		perform(h, auth, s->curl, req, strbuf_str(&url),
 			proxy[0] ? proxy : h->proxy, deadline, &r, &status,
 			&code, curl_msg, &auth_failed);

@@ -74,9 +74,12 @@ struct http_req {
 /*
  * Send one request.  Credentials about to expire are renewed first, and on
  * a 401 the auth method may renew them once and the request is sent again;
- * neither holds a connection while it renews.  A request that is not
- * HTTP_IDEMPOTENT goes out on a new connection, so that libcurl never sends
- * it twice on its own.
+ * neither holds a connection while it renews.  Every request goes out on a
+ * kept connection when there is one.  libcurl would send a request again
+ * on its own when such a connection closes before answering; for one that
+ * is not HTTP_IDEMPOTENT that second sending is stopped and the request
+ * fails as JIRA_ERR_UNREACHABLE whose outcome is unknown
+ * (jira_outcome_unknown), so it is never sent twice without a look first.
  *
  * Returns the classification; *resp holds whatever arrived (release it in
  * every case).  err (may be NULL) receives the detail.
@@ -99,6 +102,7 @@ struct http_counters {
 	uint64_t failures;   /* transport failures and 5xx */
 	uint64_t retries;    /* incremented by callers via http_count_retry */
 	uint64_t bytes_in;
+	uint64_t resends;    /* writes whose second sending was stopped */
 	int64_t last_ok_ms;      /* wall clock of the last answer, 0 = never */
 	int64_t last_failure_ms; /* wall clock of the last transport failure */
 };

@@ -62,9 +62,10 @@ bool jira_status_auth(enum jira_status st)
 	}
 }
 
-/* Transport failures that happen before a byte of the request leaves
- * (writes always go out on a fresh connection): the connection could not
- * be made, or its TLS handshake failed. */
+/* Transport failures that happen before a byte of the request leaves:
+ * the connection could not be made, or its TLS handshake failed.  (When a
+ * write left once on a kept connection and libcurl's new connection for
+ * its second sending fails so, http.c reports CURLE_SEND_ERROR instead.) */
 static bool never_sent(int curl_code)
 {
 	switch ((CURLcode)curl_code) {

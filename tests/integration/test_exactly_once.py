@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mountlib import creates, read_log, wait_for, wait_for_refresh
+from mountlib import creates, read_log, status, wait_for, wait_for_refresh
 
 
 @pytest.fixture
@@ -272,3 +272,96 @@ def test_a_create_in_closed_found_later_whose_close_is_refused_keeps_its_alias(e
         f.write('{"summary": "found late, written again"}')
     assert creates(emu, since) == []
     assert len(creates(emu, 0)) == 1
+
+
+# ---- writes on kept connections --------------------------------------------
+#
+# Writes go out on a kept connection (one round trip).  When that connection
+# closes before an answer, libcurl would send the request again on a new one
+# by itself; jirafs stops that second sending and treats the outcome as
+# unknown, so the outbox looks for its effect first.  Each test below has a
+# kept connection close after Jira committed (drop_after): without the stop,
+# Jira would get the write twice.
+
+@pytest.fixture
+def m1(emu, mount):
+    """One connection: every request after the first goes out on it."""
+    return mount(emu, "timeout=5", "max_connections=1")
+
+
+def conns_of(emu, since):
+    return {r["conn"] for r in emu.requests(since=since)}
+
+
+def test_writes_share_one_kept_connection(emu, m1):
+    """Creates, comments and a close on a warm mount: one connection for all."""
+    os.listdir(m1.p("SEC"))
+    since = emu.request_seq()
+    for i in range(3):
+        with open(m1.p("SEC", f"kept{i}.json"), "w") as f:
+            f.write(json.dumps({"summary": f"on a kept connection {i}"}))
+        wait_for(lambda: os.path.islink(m1.p("SEC", f"kept{i}.json")), what="the alias")
+    key = os.readlink(m1.p("SEC", "kept0.json"))[:-5]
+    for i in range(3):
+        with open(m1.p("SEC", f"{key}.json"), "a") as f:
+            f.write(f"kept comment {i}\n")
+    os.rename(m1.p("SEC", f"{key}.json"), m1.p("SEC", "closed", f"{key}.json"))
+    wait_for(lambda: outbox_files(m1) == [], what="the outbox to drain")
+    writes = [r for r in emu.requests(since=since) if r["method"] in ("POST", "PUT")]
+    assert len([r for r in writes if r["path"] == "/rest/api/2/issue"]) == 3
+    assert len([r for r in writes if r["path"].endswith("/comment")]) == 3
+    assert len([r for r in writes if r["path"].endswith("/transitions")]) == 1
+    assert all(r["status"] < 300 for r in writes), writes
+    assert len(conns_of(emu, since)) == 1, conns_of(emu, since)
+    assert status(m1)["counters"]["writes_resent_stopped"] == 0
+
+
+def test_a_create_whose_kept_connection_dropped_is_looked_up_not_resent(emu, m1):
+    os.listdir(m1.p("SEC"))                         # the connection is warm
+    emu.add_faults([{"action": "drop_after", "method": "POST", "path": "/rest/api/2/issue",
+                     "exact": True, "count": 1}])
+    since = emu.request_seq()
+    with open(m1.p("SEC", "dropped.json"), "w") as f:
+        f.write(json.dumps({"summary": "dropped on a kept connection"}))
+    wait_for(lambda: os.path.islink(m1.p("SEC", "dropped.json")), what="the alias")
+    key = os.readlink(m1.p("SEC", "dropped.json"))[:-5]
+    # sent once: libcurl's own second sending was stopped, and the retry looked first
+    assert [r["fault"] for r in creates(emu, since)] == ["drop_after"]
+    assert [i["key"] for i in by_summary(emu, "SEC", "dropped on a kept connection")] == [key]
+    assert f"{key} was created by an earlier try" in read_log(m1)
+    assert status(m1)["counters"]["writes_resent_stopped"] == 1
+    wait_for(lambda: outbox_files(m1) == [], what="the outbox to drain")
+
+
+def test_a_comment_whose_kept_connection_dropped_is_added_once(emu, m1):
+    key = first_open_key(m1, "OPS")
+    with open(m1.p("OPS", f"{key}.json")) as f:     # the connection is warm
+        f.read()
+    before = len(emu.issue(key)["fields"]["comment"]["comments"])
+    path = f"/rest/api/2/issue/{key}/comment"
+    emu.add_faults([{"action": "drop_after", "method": "POST", "path": path, "count": 1}])
+    since = emu.request_seq()
+    with open(m1.p("OPS", f"{key}.json"), "a") as f:
+        f.write("said once on a kept connection\n")
+    wait_for(lambda: outbox_files(m1) == [], what="the outbox to drain")
+    bodies = [c["body"] for c in emu.issue(key)["fields"]["comment"]["comments"]]
+    assert len(bodies) == before + 1
+    assert bodies.count("said once on a kept connection") == 1
+    assert [r["fault"] for r in emu.requests(since=since, method="POST", path=path)] == \
+        ["drop_after"]
+    assert status(m1)["counters"]["writes_resent_stopped"] == 1
+
+
+def test_a_close_whose_kept_connection_dropped_is_confirmed_not_repeated(emu, m1):
+    key = first_open_key(m1, "WEB")
+    with open(m1.p("WEB", f"{key}.json")) as f:
+        f.read()
+    path = f"/rest/api/2/issue/{key}/transitions"
+    emu.add_faults([{"action": "drop_after", "method": "POST", "path": path, "count": 1}])
+    since = emu.request_seq()
+    os.rename(m1.p("WEB", f"{key}.json"), m1.p("WEB", "closed", f"{key}.json"))
+    wait_for(lambda: outbox_files(m1) == [], what="the outbox to drain")
+    assert emu.issue(key)["fields"]["status"]["statusCategory"]["key"] == "done"
+    assert [r["fault"] for r in emu.requests(since=since, method="POST", path=path)] == \
+        ["drop_after"]
+    assert status(m1)["counters"]["writes_resent_stopped"] == 1

@@ -1,0 +1,202 @@
+/*
+ * http_reply.c - the libcurl callbacks of http.c: the answer's headers
+ * (Content-Type, the user, login reasons, Retry-After) and body, debug
+ * traces without secrets, and the count of a request's sendings.  See
+ * http_priv.h.
+ */
+#include "jira/http_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "jira/http.h"
+#include "util/log.h"
+
+/* A Retry-After longer than a day is taken as a day. */
+#define RETRY_AFTER_MAX_S 86400
+/* Debug traces show a header line up to this many bytes. */
+#define DEBUG_LINE_MAX 400
+
+static void header_value(const char *line, size_t len, const char *name,
+			 char *dst, size_t dstsize)
+{
+	size_t nl = strlen(name);
+	if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 ||
+	    line[nl] != ':')
+		return;
+	const char *v = line + nl + 1;
+	const char *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+			   end[-1] == ' '))
+		end--;
+	size_t n = (size_t)(end - v);
+	if (n >= dstsize)
+		n = dstsize - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+/* Seconds to wait, within [0, RETRY_AFTER_MAX_S]. */
+static int retry_after_clamp(long s)
+{
+	return s < 0 ? 0 : (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)s);
+}
+
+static int parse_retry_after(const char *v)
+{
+	if (!*v)
+		return -1;
+	char *end;
+	long s = strtol(v, &end, 10);
+	if (end != v && *end == '\0')
+		return retry_after_clamp(s);
+	time_t when = curl_getdate(v, NULL);
+	if (when < 0)
+		return -1;
+	long d = (long)(when - time(NULL));
+	return retry_after_clamp(d);
+}
+
+size_t http_on_header(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	char ra[64] = "";
+	/* a new response (after a 100 Continue or redirect) starts over */
+	if (len > 5 && strncmp(data, "HTTP/", 5) == 0) {
+		r->content_type[0] = r->ausername[0] = '\0';
+		r->login_reason[0] = r->denied_reason[0] = '\0';
+		r->retry_after_s = -1;
+	}
+	header_value(data, len, "Content-Type", r->content_type,
+		     sizeof(r->content_type));
+	header_value(data, len, "X-AUSERNAME", r->ausername,
+		     sizeof(r->ausername));
+	header_value(data, len, "X-Seraph-LoginReason", r->login_reason,
+		     sizeof(r->login_reason));
+	header_value(data, len, "X-Authentication-Denied-Reason",
+		     r->denied_reason, sizeof(r->denied_reason));
+	header_value(data, len, "Retry-After", ra, sizeof(ra));
+	if (ra[0])
+		r->retry_after_s = parse_retry_after(ra);
+	return len;
+}
+
+size_t http_on_body(char *data, size_t size, size_t n, void *user)
+{
+	struct reply *r = user;
+	size_t len = size * n;
+	if (!r->sized) {
+		/* one buffer of the announced size, rather than one grown (and
+		 * copied) by doubling; a compressed answer grows from there */
+		r->sized = true;
+		curl_off_t cl = -1;
+		if (r->curl &&
+		    curl_easy_getinfo(r->curl,
+				      CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				      &cl) == CURLE_OK &&
+		    cl > 0 && cl <= HTTP_MAX_BODY)
+			strbuf_grow(&r->body, (size_t)cl);
+	}
+	if (r->body.len + len > HTTP_MAX_BODY)
+		return 0; /* curl fails with CURLE_WRITE_ERROR */
+	if (strbuf_add(&r->body, data, len))
+		return 0;
+	return len;
+}
+
+/* Header lines whose values never reach a log. */
+static bool sensitive(const char *line, size_t len)
+{
+	static const char *names[] = { "authorization:", "proxy-authorization:",
+				       "cookie:", "set-cookie:" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (len >= n && strncasecmp(line, names[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+int http_on_debug(CURL *c, curl_infotype type, char *data, size_t size,
+		    void *user)
+{
+	(void)c;
+	(void)user;
+	const char *dir;
+	switch (type) {
+	case CURLINFO_TEXT: dir = "*"; break;
+	case CURLINFO_HEADER_IN: dir = "<"; break;
+	case CURLINFO_HEADER_OUT: dir = ">"; break;
+	default: return 0; /* bodies and TLS data are never logged */
+	}
+	/* header blocks may hold several lines */
+	const char *p = data, *end = data + size;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t shown = len;
+		while (shown && (p[shown - 1] == '\r'))
+			shown--;
+		if (shown) {
+			if (sensitive(p, shown)) {
+				const char *colon = memchr(p, ':', shown);
+				jlog_debug("http %s %.*s: <redacted>", dir,
+					   (int)(colon - p), p);
+			} else {
+				size_t cut = shown;
+				if (cut > DEBUG_LINE_MAX)
+					cut = DEBUG_LINE_MAX;
+				jlog_debug("http %s %.*s", dir, (int)cut, p);
+			}
+		}
+		p += len + 1;
+	}
+	return 0;
+}
+
+
+int http_on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
+		     int conn_primary_port, int conn_local_port)
+{
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	struct attempt *at = user;
+	if (++at->sends > 1 && at->write) {
+		at->resent = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+/* Failures that leave before anything is sent: whether the request
+ * reached Jira depends on whether an earlier sending happened. */
+bool http_before_sending(int code)
+{
+	switch ((CURLcode)code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void http_reply_reset(struct reply *r)
+{
+	strbuf_release(&r->body);
+	r->sized = false;
+	r->content_type[0] = r->ausername[0] = '\0';
+	r->login_reason[0] = r->denied_reason[0] = '\0';
+	r->retry_after_s = -1;
+}
+
