@@ -19,14 +19,21 @@ an end of stream follows the last bytes.
     bench/netdelay.py --to 127.0.0.1:8080 --delay-ms 10 [--listen 127.0.0.1:0]
                       [--port-file FILE]
 
+Bandwidth is not limited: the proxy reads and writes up to CHUNK bytes at a
+time, so that it is not what a big download measures (about 1 s of its CPU
+per GB on loopback; tests/test_netdelay.py prints the figure).  From Python,
+start(to, delay_ms, workdir) runs it as a subprocess and gives its port.
+
 Standard library only; one thread, asyncio.
 """
 import argparse
 import asyncio
+import os
+import subprocess
 import sys
 import time
 
-CHUNK = 65536
+CHUNK = 1 << 20
 
 
 async def pump(reader, writer, delay, first_at):
@@ -73,7 +80,7 @@ async def serve(args):
     async def handle(creader, cwriter):
         accepted = time.monotonic()
         try:
-            sreader, swriter = await asyncio.open_connection(host, int(port))
+            sreader, swriter = await asyncio.open_connection(host, int(port), limit=CHUNK)
         except OSError:
             cwriter.close()
             return
@@ -85,17 +92,62 @@ async def serve(args):
             w.close()
 
     lhost, lport = args.listen.rsplit(":", 1)
-    server = await asyncio.start_server(handle, lhost, int(lport))
+    server = await asyncio.start_server(handle, lhost, int(lport), limit=CHUNK)
     bound = server.sockets[0].getsockname()[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(f"{bound}\n")
-        import os
         os.replace(args.port_file + ".tmp", args.port_file)
     print(f"netdelay: 127.0.0.1:{bound} -> {args.to}, {args.delay_ms} ms each way",
           file=sys.stderr, flush=True)
     async with server:
         await server.serve_forever()
+
+
+class Proxy:
+    """netdelay.py as a subprocess: .port, .url, .cpu_seconds(), .stop()."""
+
+    def __init__(self, to, delay_ms, workdir, timeout=30):
+        os.makedirs(workdir, exist_ok=True)
+        port_file = os.path.join(workdir, f"netdelay-{os.getpid()}-{id(self)}.port")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.abspath(__file__), "--to", to,
+             "--delay-ms", str(delay_ms), "--port-file", port_file],
+            stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("netdelay did not start")
+            time.sleep(0.02)
+        with open(port_file) as f:
+            self.port = int(f.read())
+        os.unlink(port_file)
+        self.delay_ms = delay_ms
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self):
+        """utime + stime of the proxy so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start(to, delay_ms, workdir):
+    """Start the proxy to HOST:PORT `to`, delaying each flight delay_ms; -> Proxy."""
+    return Proxy(to, delay_ms, workdir)
 
 
 def main():

@@ -75,3 +75,59 @@ def test_a_new_connection_pays_the_handshake_and_a_kept_one_does_not(proxied, tm
     assert answers == ["first", big, "third"]
     assert times[0] >= 4 * d                # connect + request: two round trips
     assert times[1] >= 2 * d and times[2] >= 2 * d   # kept alive: one round trip each
+
+
+def test_big_transfers_go_through_intact_and_cheaply(tmp_path):
+    """A listing's pages (hundreds of MB) must not make the proxy the bottleneck:
+    8 connections of 16 MiB each arrive intact; the proxy's CPU for them is printed
+    and bounded loosely: at least 50 MB per CPU second (800 or so is usual)."""
+    import hashlib
+    import socket
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import netdelay
+
+    blob = hashlib.sha256(b"netdelay").digest() * (1 << 19)     # 16 MiB, not one byte
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=lambda c=c: (c.recv(16), c.sendall(blob), c.close()),
+                             daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    proxy = netdelay.start(f"127.0.0.1:{srv.getsockname()[1]}", 5, str(tmp_path))
+    try:
+        cpu0 = proxy.cpu_seconds()
+        got = [None] * 8
+
+        def fetch(k):
+            c = socket.create_connection(("127.0.0.1", proxy.port))
+            c.sendall(b"go")
+            parts = []
+            while True:
+                d = c.recv(1 << 20)
+                if not d:
+                    break
+                parts.append(d)
+            c.close()
+            got[k] = b"".join(parts)
+        ts = [threading.Thread(target=fetch, args=(k,)) for k in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        cpu = proxy.cpu_seconds() - cpu0
+    finally:
+        proxy.stop()
+        srv.close()
+    mb = 8 * len(blob) / 1e6
+    print("netdelay: %.0f MB through 8 connections for %.2f s of its CPU (%.0f MB/s)"
+          % (mb, cpu, mb / max(cpu, 0.01)))
+    assert all(g == blob for g in got)
+    assert cpu < mb / 50

@@ -46,6 +46,9 @@ def main(argv=None):
                          "(repeatable; stock Jira: none)")
     ap.add_argument("--search-comments-max", type=int, metavar="N",
                     help="at most N comments per issue in search answers (default: all)")
+    ap.add_argument("--fast-pages", action="store_true",
+                    help="fast page mode: render each search answer once and serve its bytes "
+                         "from memory until the next change (config fast_pages)")
     ap.add_argument("--seed", choices=["demo"])
     ap.add_argument("--seed-project", type=seed_spec, action="append", default=[])
     ap.add_argument("--token-file")
@@ -93,6 +96,8 @@ def main(argv=None):
         state.config["indexed_properties"] = sorted(set(args.indexed_property))
     if args.search_comments_max is not None:
         state.config["search_comments_max"] = args.search_comments_max
+    if args.fast_pages:
+        state.config["fast_pages"] = True
     if not loaded:
         if args.seed == "demo":
             seed.seed_demo(state)

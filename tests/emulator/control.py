@@ -83,7 +83,7 @@ class Emulator:
     @classmethod
     def start(cls, tmpdir, tls=False, max_results=None, seed_projects=(), seed=None,
               latency_ms=None, state=True, port=0, quiet=True, extra_args=(), timeout=30,
-              indexed_properties=(), search_comments_max=None):
+              indexed_properties=(), search_comments_max=None, fast_pages=False):
         """Start an emulator subprocess and wait until it listens.
 
         tmpdir: working directory (port file, log, state, TLS files go there).
@@ -94,6 +94,8 @@ class Emulator:
         indexed_properties: issue property keys JQL may search (--indexed-property; stock
         Jira: none, and an issue.property[...] clause answers 400).
         search_comments_max: at most this many comments per issue in search answers.
+        fast_pages: fast page mode (--fast-pages): each search answer rendered once and its
+        bytes served from memory until the next change (see page_cache()).
         """
         workdir = os.path.abspath(str(tmpdir))
         os.makedirs(workdir, exist_ok=True)
@@ -113,6 +115,8 @@ class Emulator:
             args += ["--indexed-property", str(key)]
         if search_comments_max is not None:
             args += ["--search-comments-max", str(int(search_comments_max))]
+        if fast_pages:
+            args.append("--fast-pages")
         if seed:
             args += ["--seed", seed]
         for sp in seed_projects or ():
@@ -285,7 +289,9 @@ class Emulator:
         """Logged REST requests with seq >= since, optionally filtered by method, path
         prefix and faulted (True: a fault rule was applied, False: none was). Entries: seq,
         method, path, query, status, processed_status, user, auth, body, fault (the applied
-        action or None), fault_rule (its id or None), headers, conn, time, duration_ms."""
+        action or None), fault_rule (its id or None), headers, conn, time, duration_ms,
+        bytes (of the answer's body, absent when none was sent), and for a search in fast
+        page mode page_cache ("hit": served pre-rendered, "miss": rendered)."""
         out = self._ctl("GET", "/requests?since=%d" % since)["requests"]
         return [e for e in out if (method is None or e["method"] == method)
                 and (path is None or e["path"].startswith(path))
@@ -296,6 +302,11 @@ class Emulator:
         return self._ctl("GET", "/requests?since=%d" % (1 << 62))["next"]
 
     request_seq = mark
+
+    def page_cache(self, clear=False):
+        """Fast page mode: {"enabled", "pages", "bytes" (held now), "hits", "misses"
+        (since the start)}; clear=True drops the pages held."""
+        return self._ctl("DELETE" if clear else "GET", "/pages")
 
     def connections(self):
         """{"accepted", "refused", "refused_from": {exe: n}} under --peer-exe."""
@@ -317,8 +328,9 @@ class Emulator:
 
     def config(self, **kw):
         """Change settings (max_results, latency_ms, basic_auth, indexed_properties,
-        search_comments_max, ignore_transitions, oauth1_auto_approve_user, oauth1_access_lifetime,
-        oauth2_auto_approve_user, oauth2_access_lifetime, oauth2_refresh_lifetime);
+        search_comments_max, ignore_transitions, fast_pages, oauth1_auto_approve_user,
+        oauth1_access_lifetime, oauth2_auto_approve_user, oauth2_access_lifetime,
+        oauth2_refresh_lifetime);
         -> the current settings."""
         if not kw:
             return self._ctl("GET", "/config")

@@ -25,6 +25,7 @@ from state import ApiError, fmt_date
 
 JSON_TYPE = "application/json;charset=UTF-8"
 LOG_CAP = 200000
+PAGE_CACHE_MAX = 4 << 30   # fast page mode: at most this many bytes of answers kept
 COMMENTS_CLAMP = 5000     # GET issue/{key}/comment: no documented clamp; a generous one
 SAFE_HEADERS = ("Content-Type", "Accept", "User-Agent", "X-Atlassian-Token",
                 "X-ExperimentalApi")
@@ -76,7 +77,7 @@ def proxy_page(status):
 
 
 class Resp:
-    __slots__ = ("status", "headers", "body", "obj", "user", "auth")
+    __slots__ = ("status", "headers", "body", "obj", "user", "auth", "page_cache")
 
     def __init__(self, status, obj=None, headers=None, body=None, ctype=JSON_TYPE):
         self.status = status
@@ -89,6 +90,7 @@ class Resp:
             self.headers.setdefault("Content-Type", ctype)
         self.user = None
         self.auth = "anonymous"
+        self.page_cache = None     # "hit" or "miss": a search answer in fast page mode
 
 
 def err(status, messages=None, errors=None):
@@ -172,6 +174,13 @@ class App:
         self.seq = 0
         self.req_counter = itertools.count(1)
         self.connections = {"accepted": 0, "refused": 0, "vanished": 0, "refused_from": {}}
+        # fast page mode (config fast_pages): search answers' bytes by their parameters,
+        # valid for one state version
+        self.page_lock = threading.Lock()
+        self.pages = {}
+        self.pages_version = None
+        self.pages_bytes = 0
+        self.page_stats = {"hits": 0, "misses": 0}
         self.routes = self._routes()
 
     # ------------------------------------------------------------------ log
@@ -498,6 +507,20 @@ class App:
         granted = min(maxr, self.state.config["max_results"])
         v = str(validate).lower() if validate is not None else "strict"
         strict = v not in ("false", "warn", "none")
+        fast = self.state.config.get("fast_pages")
+        if fast:
+            key = json.dumps([ctx.user, jql_text, start, granted, fields, sorted(expand), v])
+            with self.page_lock:
+                if self.pages_version != self.state.version:
+                    self.pages.clear()
+                    self.pages_bytes = 0
+                    self.pages_version = self.state.version
+                hit = self.pages.get(key)
+                self.page_stats["hits" if hit is not None else "misses"] += 1
+            if hit is not None:
+                r = Resp(200, body=hit)
+                r.page_cache = "hit"
+                return r
         issues, warnings = self.state.search(ctx.user, jql_text, strict)
         sel = R.Selection(fields, "nav")
         exp = set(expand)
@@ -511,7 +534,25 @@ class App:
             out["names"] = {f: C.FIELD_NAMES[f] for f in sel.ids}
         if "schema" in exp:
             out["schema"] = {f: C.FIELD_BY_ID[f][6] for f in sel.ids}
-        return lambda: Resp(200, out)
+        if not fast:
+            return lambda: Resp(200, out)
+        # a query with relative dates (not in the search cache) changes with the clock
+        version = self.state.version if \
+            (ctx.user, jql_text, strict) in self.state.search_cache else None
+
+        def rendered_once():
+            r = Resp(200, out)
+            r.page_cache = "miss"
+            with self.page_lock:
+                if version is not None and self.pages_version == version:
+                    if self.pages_bytes + len(r.body) > PAGE_CACHE_MAX:
+                        self.pages.clear()
+                        self.pages_bytes = 0
+                    if key not in self.pages:
+                        self.pages[key] = r.body
+                        self.pages_bytes += len(r.body)
+            return r
+        return rendered_once
 
     # ---------------------------------------------------------- issues
     def issue_create(self, ctx):
@@ -645,6 +686,17 @@ class App:
                 with self.log_lock:
                     self.log = []
                 return 200, {"next": self.seq}
+            if sub == "/pages" and method in ("GET", "DELETE"):
+                with self.page_lock:
+                    if method == "DELETE":
+                        self.pages.clear()
+                        self.pages_bytes = 0
+                    stale = self.pages_version != st.version
+                    return 200, {"enabled": bool(st.config.get("fast_pages")),
+                                 "pages": 0 if stale else len(self.pages),
+                                 "bytes": 0 if stale else self.pages_bytes,
+                                 "hits": self.page_stats["hits"],
+                                 "misses": self.page_stats["misses"]}
             if sub == "/connections" and method == "GET":
                 with self.log_lock:
                     return 200, json.loads(json.dumps(self.connections))
@@ -883,6 +935,8 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def send(self, status, headers, body, truncate=False):
+        if self._pending is not None:
+            self._pending["bytes"] = len(body)
         self.flush_log()
         self.send_response(status)
         for k, v in headers.items():
@@ -978,6 +1032,8 @@ class Handler(BaseHTTPRequestHandler):
         entry["status"] = entry["processed_status"] = r.status
         entry["user"] = r.user
         entry["auth"] = r.auth
+        if r.page_cache is not None:
+            entry["page_cache"] = r.page_cache
         if a == "latency" and rule.after:     # committed; the answer comes late
             time.sleep((rule.ms if rule.ms is not None else 1000) / 1000.0)
         if a == "drop_after":

@@ -151,6 +151,9 @@ class State:
                        # most comments per issue in search answers (None: all of them)
                        "search_comments_max": None,
                        "ignore_transitions": False,
+                       # search answers rendered once, then served from memory (the
+                       # benchmark's "fast page mode"; dropped on any change)
+                       "fast_pages": False,
                        # a site's own resolutions besides the stock ones (ids from 10100)
                        "site_resolutions": [],
                        "oauth1_auto_approve_user": None, "oauth1_access_lifetime": 157680000,

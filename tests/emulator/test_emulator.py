@@ -988,6 +988,59 @@ def test_request_log(emu):
     assert emu.requests() == []
 
 
+def test_request_log_counts_answer_bytes(emu):
+    m = emu.mark()
+    r = emu.rest("POST", "search", {"jql": "project = OPS", "maxResults": 3})
+    e = emu.requests(since=m)[0]
+    assert e["bytes"] == len(r.body) == int(r.header("Content-Length"))
+    assert "page_cache" not in e                  # the default: no fast page mode
+    assert emu.page_cache()["enabled"] is False and emu.page_cache()["hits"] == 0
+
+
+def test_fast_page_mode_serves_rendered_pages_until_a_change(tmp_path):
+    """--fast-pages (the benchmark's): a search answer's bytes are rendered once and served
+    again for the same parameters, byte for byte, until any change drops them all."""
+    with Emulator.start(tmp_path, seed_projects=["FP:30"], max_results=10, state=False,
+                        fast_pages=True) as e:
+        assert e.config()["fast_pages"] is True
+        body = {"jql": "project = FP ORDER BY key ASC", "startAt": 10, "maxResults": 1000,
+                "fields": ["*all", "-lastViewed"]}
+        m = e.mark()
+        first = e.rest("POST", "search", body)
+        again = e.rest("POST", "search", body)
+        assert first.status == again.status == 200
+        assert again.body == first.body and again.json["maxResults"] == 10
+        assert int(again.header("Content-Length")) == len(again.body)
+        assert [i["key"] for i in again.json["issues"]] == ["FP-%d" % n for n in range(11, 21)]
+        log = e.requests(since=m)
+        assert [x["page_cache"] for x in log] == ["miss", "hit"]
+        assert log[0]["bytes"] == log[1]["bytes"] == len(first.body)
+        pc = e.page_cache()
+        assert (pc["pages"], pc["bytes"], pc["hits"], pc["misses"]) == (1, len(first.body), 1, 1)
+        # other parameters are another page
+        other = e.rest("POST", "search", dict(body, startAt=20))
+        assert [i["key"] for i in other.json["issues"]][0] == "FP-21"
+        assert e.page_cache()["pages"] == 2
+        # any write drops every page
+        assert e.rest("PUT", "issue/FP-12", {"fields": {"summary": "changed"}}).status == 204
+        assert e.page_cache()["pages"] == 0
+        fresh = e.rest("POST", "search", body)
+        assert fresh.json["issues"][1]["fields"]["summary"] == "changed"
+        assert e.requests(since=m)[-1]["page_cache"] == "miss"
+        e.set_issue("FP-13", fields={"summary": "set by control"})
+        assert e.rest("POST", "search", body).json["issues"][2]["fields"]["summary"] == \
+            "set by control"
+        # a query with relative dates is never kept (its answer moves with the clock)
+        rel = {"jql": "project = FP AND created >= -365d", "maxResults": 5}
+        e.rest("POST", "search", rel)
+        e.rest("POST", "search", rel)
+        assert [x["page_cache"] for x in e.requests(since=m)[-2:]] == ["miss", "miss"]
+        assert e.page_cache(clear=True)["pages"] == 0
+        e.config(fast_pages=False)
+        e.rest("POST", "search", body)
+        assert "page_cache" not in e.requests(since=m)[-1]
+
+
 # ------------------------------------------------------------------ python-jira
 def test_python_jira(emu):
     jira = pytest.importorskip("jira")
