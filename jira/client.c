@@ -36,10 +36,12 @@ struct jira_client {
 	const struct auth *auth; /* borrowed, or NULL */
 	struct tunnel *tunnel; /* or NULL */
 	unsigned max_connections;
-	/* Search pages are downloaded max_connections at a time but parsed
-	 * and rendered only this many at a time (one per CPU, at most 4):
-	 * more would not be faster, and each page's cJSON tree is tens of
-	 * megabytes at 1,000 tickets. */
+	/* Search pages are downloaded max_connections at a time but read
+	 * and rendered only this many at a time (one per CPU, at most 4),
+	 * each by the thread that fetched it: more would not be faster.
+	 * What a page's reading holds besides the answer is small (one
+	 * bean's tree at a time, in its thread's arena); the answers that
+	 * wait for a slot are whole pages, at most max_connections. */
 	sem_t parse_slots;
 };
 
@@ -350,7 +352,8 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 						    "read the answer",
 						    method, path);
 			} else if (raw) {
-				json_neutralize_nul(r.body, r.len);
+				/* its reader reads \u0000 as U+FFFD itself
+				 * (json_parse_arena) */
 				*raw = r;
 				memset(&r, 0, sizeof(r));
 			} else {

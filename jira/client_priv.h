@@ -13,9 +13,10 @@
 
 /*
  * An idempotent request (retried as jira_request_json is) whose JSON answer
- * is not parsed but handed over in *raw as it came (NULs neutralized;
- * empty for an empty answer; release with http_response_release), for
- * the caller to walk.  On JIRA_OK
+ * is not parsed but handed over in *raw exactly as it came (\u0000
+ * escapes included: json_parse_arena() reads them as U+FFFD; empty for an
+ * empty answer; release with http_response_release), for the caller to
+ * walk.  On JIRA_OK
  * the calling thread holds a parse slot, and leaves it with
  * client_gate_leave() once it is done with the answer; on failure it holds
  * none.  Waiting for the slot is bounded by the deadline.

@@ -11,22 +11,8 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-/* Fields shown under their own names; everything else non-null goes under
- * "fields". */
-static const char *const mapped_fields[] = {
-	"project", "issuetype", "summary", "description", "status",
-	"resolution", "priority", "labels", "components", "assignee",
-	"reporter", "created", "updated", "comment",
-};
-
-static bool is_mapped(const char *name)
-{
-	for (size_t i = 0; i < sizeof(mapped_fields) / sizeof(*mapped_fields);
-	     i++)
-		if (strcmp(name, mapped_fields[i]) == 0)
-			return true;
-	return false;
-}
+/* A scratch text buffer larger than this is not kept for the next ticket. */
+#define SCRATCH_TEXT_KEEP ((size_t)1 << 20)
 
 bool jira_project_key_valid(const char *key)
 {
@@ -136,134 +122,255 @@ int jira_time_parse(const char *s, struct timespec *out)
 	return 0;
 }
 
+/* ---- the ticket's tree ------------------------------------------------ */
+
+/*
+ * The §3 object of a bean is a cJSON tree whose nodes live in the
+ * scratch's arena and whose strings and values are the bean's own (nothing
+ * is copied or freed one by one): json_pretty() reads it as it reads any.
+ */
+
+/* Fields shown under their own names; everything else non-null goes under
+ * "fields". */
+enum {
+	F_PROJECT, F_ISSUETYPE, F_SUMMARY, F_DESCRIPTION, F_STATUS,
+	F_RESOLUTION, F_PRIORITY, F_LABELS, F_COMPONENTS, F_ASSIGNEE,
+	F_REPORTER, F_CREATED, F_UPDATED, F_COMMENT, F_MAPPED
+};
+static const char *const mapped_fields[F_MAPPED] = {
+	"project", "issuetype", "summary", "description", "status",
+	"resolution", "priority", "labels", "components", "assignee",
+	"reporter", "created", "updated", "comment",
+};
+
+static int mapped_index(const char *name)
+{
+	/* two bytes first: most names are customfield_NNNNN */
+	for (int k = 0; k < F_MAPPED; k++)
+		if (name[0] == mapped_fields[k][0] &&
+		    name[1] == mapped_fields[k][1] &&
+		    strcmp(name + 2, mapped_fields[k] + 2) == 0)
+			return k;
+	return -1;
+}
+
+/* The members of a bean's "fields" that the ticket shows by name: the
+ * first of each name, as json_item() would find it. */
+struct bean_fields {
+	const cJSON *m[F_MAPPED];
+};
+
+static const char *str_of(const cJSON *v)
+{
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* The "name" of a Jira object (user, status, priority...), NULL if none. */
 static const char *name_of(const cJSON *obj)
 {
 	return json_str(obj, "name");
 }
 
-/* Add "key": value to obj, where value is a string or null. */
-static void add_str(cJSON *obj, const char *key, const char *value)
+struct tree {
+	struct json_arena *a;
+	bool nomem;
+};
+
+static cJSON *node(struct tree *t, int type, const char *name)
 {
-	if (value)
-		cJSON_AddStringToObject(obj, key, value);
-	else
-		cJSON_AddNullToObject(obj, key);
+	cJSON *n = json_arena_alloc(t->a, sizeof(*n));
+	if (!n) {
+		t->nomem = true;
+		return NULL;
+	}
+	memset(n, 0, sizeof(*n));
+	n->type = type;
+	n->string = (char *)name;
+	return n;
+}
+
+/* Append n to parent's members, as cJSON_AddItemToArray does. */
+static cJSON *append(cJSON *parent, cJSON *n)
+{
+	if (!parent || !n)
+		return n;
+	if (!parent->child) {
+		parent->child = n;
+	} else {
+		n->prev = parent->child->prev;
+		n->prev->next = n;
+	}
+	parent->child->prev = n;
+	return n;
+}
+
+/* A member name: value, where value is a string or null. */
+static void add_str(struct tree *t, cJSON *obj, const char *name,
+		    const char *value)
+{
+	cJSON *n = append(obj, node(t, value ? cJSON_String : cJSON_NULL,
+				    name));
+	if (n)
+		n->valuestring = (char *)value;
+}
+
+/* A member standing for v (as cJSON_Duplicate(v) would), under name. */
+static void add_same(struct tree *t, cJSON *obj, const char *name,
+		     const cJSON *v)
+{
+	cJSON *n = append(obj, node(t, v->type & 0xff, name));
+	if (n) {
+		n->child = v->child;
+		n->valuestring = v->valuestring;
+		n->valueint = v->valueint;
+		n->valuedouble = v->valuedouble;
+	}
 }
 
 /* An array of the names (or strings) in a Jira array value. */
-static cJSON *names_array(const cJSON *v)
+static void add_names(struct tree *t, cJSON *obj, const char *name,
+		      const cJSON *v)
 {
-	cJSON *arr = cJSON_CreateArray();
+	cJSON *arr = append(obj, node(t, cJSON_Array, name));
 	const cJSON *c;
 	if (!arr)
-		return NULL;
+		return;
 	cJSON_ArrayForEach(c, v) {
 		const char *s = cJSON_IsString(c) ? c->valuestring : name_of(c);
 		if (s)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+			add_str(t, arr, NULL, s);
 	}
-	return arr;
 }
 
-static cJSON *comments_array(const cJSON *comment_field)
+static void add_comments(struct tree *t, cJSON *obj, const cJSON *field)
 {
-	cJSON *arr = cJSON_CreateArray();
-	const cJSON *list = cJSON_IsArray(comment_field)
-				    ? comment_field
-				    : json_item(comment_field, "comments");
+	cJSON *arr = append(obj, node(t, cJSON_Array, "comments"));
+	const cJSON *list = cJSON_IsArray(field) ? field
+						  : json_item(field, "comments");
 	const cJSON *c;
 	if (!arr)
-		return NULL;
+		return;
 	cJSON_ArrayForEach(c, list) {
 		if (!cJSON_IsObject(c))
 			continue;
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o = append(arr, node(t, cJSON_Object, NULL));
 		if (!o)
 			break;
-		add_str(o, "id", json_str(c, "id"));
-		add_str(o, "author", name_of(json_item(c, "author")));
-		add_str(o, "created", json_str(c, "created"));
-		const cJSON *upd = json_item(c, "updated");
-		const cJSON *cre = json_item(c, "created");
-		if (cJSON_IsString(upd) &&
-		    !(cJSON_IsString(cre) &&
-		      strcmp(upd->valuestring, cre->valuestring) == 0))
-			add_str(o, "updated", upd->valuestring);
-		add_str(o, "body", json_str(c, "body"));
+		const char *cre = json_str(c, "created");
+		const char *upd = json_str(c, "updated");
+		add_str(t, o, "id", json_str(c, "id"));
+		add_str(t, o, "author", name_of(json_item(c, "author")));
+		add_str(t, o, "created", cre);
+		if (upd && !(cre && strcmp(upd, cre) == 0))
+			add_str(t, o, "updated", upd);
+		add_str(t, o, "body", json_str(c, "body"));
 		const cJSON *vis = json_item(c, "visibility");
 		if (cJSON_IsObject(vis))
-			cJSON_AddItemToObject(o, "visibility",
-					      cJSON_Duplicate(vis, true));
-		cJSON_AddItemToArray(arr, o);
+			add_same(t, o, "visibility", vis);
 	}
-	return arr;
 }
 
-/* The §3 object for a bean; NULL when out of memory. */
-static cJSON *ticket_object(const cJSON *bean, const char *key)
+/* The §3 object for a bean with a valid key, in t's arena, and its
+ * fields in *bf (one pass over them); NULL when out of memory.  projbuf
+ * (256 bytes) may hold the project's name. */
+static cJSON *ticket_object(struct tree *t, const cJSON *bean,
+			    struct bean_fields *bf, const char *key,
+			    char *projbuf)
 {
-	const cJSON *f = json_item(bean, "fields");
-	cJSON *t = cJSON_CreateObject();
-	if (!t)
+	const cJSON *const *m = bf->m, *c;
+	cJSON *o = node(t, cJSON_Object, NULL);
+	cJSON *other = node(t, cJSON_Object, "fields");
+	memset(bf, 0, sizeof(*bf));
+	if (!o || !other)
 		return NULL;
-	const cJSON *proj = json_item(f, "project");
-	const cJSON *pkey = json_item(proj, "key");
-	char projbuf[256] = "";
-	if (cJSON_IsString(pkey)) {
-		snprintf(projbuf, sizeof(projbuf), "%s", pkey->valuestring);
-	} else {
-		jira_key_project(key, projbuf, sizeof(projbuf));
+	cJSON_ArrayForEach(c, json_item(bean, "fields")) {
+		int k = c->string ? mapped_index(c->string) : -1;
+		if (k >= 0) {
+			if (!bf->m[k])
+				bf->m[k] = c;
+		} else if (c->string && !cJSON_IsNull(c)) {
+			add_same(t, other, c->string, c);
+		}
 	}
-	add_str(t, "key", key);
-	add_str(t, "project", projbuf);
-	add_str(t, "issuetype", name_of(json_item(f, "issuetype")));
-	add_str(t, "summary", json_str(f, "summary"));
-	add_str(t, "description", json_str(f, "description"));
-	add_str(t, "status", name_of(json_item(f, "status")));
-	add_str(t, "resolution", name_of(json_item(f, "resolution")));
-	add_str(t, "priority", name_of(json_item(f, "priority")));
-	cJSON_AddItemToObject(t, "labels", names_array(json_item(f, "labels")));
-	cJSON_AddItemToObject(t, "components",
-			      names_array(json_item(f, "components")));
-	add_str(t, "assignee", name_of(json_item(f, "assignee")));
-	add_str(t, "reporter", name_of(json_item(f, "reporter")));
-	add_str(t, "created", json_str(f, "created"));
-	add_str(t, "updated", json_str(f, "updated"));
+	const char *pkey = json_str(m[F_PROJECT], "key");
+	if (pkey)
+		snprintf(projbuf, 256, "%s", pkey);
+	else
+		jira_key_project(key, projbuf, 256);
+	add_str(t, o, "key", key);
+	add_str(t, o, "project", projbuf);
+	add_str(t, o, "issuetype", name_of(m[F_ISSUETYPE]));
+	add_str(t, o, "summary", str_of(m[F_SUMMARY]));
+	add_str(t, o, "description", str_of(m[F_DESCRIPTION]));
+	add_str(t, o, "status", name_of(m[F_STATUS]));
+	add_str(t, o, "resolution", name_of(m[F_RESOLUTION]));
+	add_str(t, o, "priority", name_of(m[F_PRIORITY]));
+	add_names(t, o, "labels", m[F_LABELS]);
+	add_names(t, o, "components", m[F_COMPONENTS]);
+	add_str(t, o, "assignee", name_of(m[F_ASSIGNEE]));
+	add_str(t, o, "reporter", name_of(m[F_REPORTER]));
+	add_str(t, o, "created", str_of(m[F_CREATED]));
+	add_str(t, o, "updated", str_of(m[F_UPDATED]));
 
-	cJSON *other = cJSON_CreateObject();
-	const cJSON *c;
-	cJSON_ArrayForEach(c, f) {
-		if (!c->string || is_mapped(c->string) || cJSON_IsNull(c))
-			continue;
-		cJSON_AddItemToObject(other, c->string,
-				      cJSON_Duplicate(c, true));
-	}
+	append(o, other);
 	json_sort_object(other, false);
-	cJSON_AddItemToObject(t, "fields", other);
-	cJSON_AddItemToObject(t, "comments",
-			      comments_array(json_item(f, "comment")));
-	return t;
+	add_comments(t, o, m[F_COMMENT]);
+	return t->nomem ? NULL : o;
 }
 
+/* The ticket file of bean (whose key is valid) in s->text. */
+static int render(struct jira_issue_scratch *s, const cJSON *bean,
+		  struct bean_fields *bf, const char *key)
+{
+	struct tree t = { &s->tree, false };
+	char projbuf[256] = "";
+	json_arena_reset(&s->tree);
+	if (s->text.failed || s->text.cap > SCRATCH_TEXT_KEEP)
+		strbuf_release(&s->text);
+	s->text.len = 0;
+	cJSON *o = ticket_object(&t, bean, bf, key, projbuf);
+	if (!o)
+		return -ENOMEM;
+	json_pretty(&s->text, o, 0);
+	strbuf_addc(&s->text, '\n');
+	return s->text.failed ? -ENOMEM : 0;
+}
+
+void jira_issue_scratch_release(struct jira_issue_scratch *s)
+{
+	json_arena_release(&s->bean);
+	json_arena_release(&s->tree);
+	strbuf_release(&s->text);
+}
 
 char *jira_issue_render(const cJSON *bean, size_t *len)
 {
+	struct jira_issue_scratch s = JIRA_ISSUE_SCRATCH_INIT;
+	struct bean_fields bf;
 	const char *key = json_str(bean, "key");
+	char *out = NULL;
 	if (!jira_key_valid(key))
 		return NULL;
-	cJSON *t = ticket_object(bean, key);
-	if (!t)
-		return NULL;
-	char *out = json_file_text(t, len);
-	cJSON_Delete(t);
+	if (render(&s, bean, &bf, key) == 0)
+		out = strbuf_detach(&s.text, len);
+	jira_issue_scratch_release(&s);
 	return out;
 }
 
 int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 			 char *errbuf, size_t errsize)
 {
+	struct jira_issue_scratch s = JIRA_ISSUE_SCRATCH_INIT;
+	int r = jira_issue_build(&s, bean, out, errbuf, errsize);
+	jira_issue_scratch_release(&s);
+	return r;
+}
+
+int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
+		     struct jira_issue **out, char *errbuf, size_t errsize)
+{
 	const char *key = json_str(bean, "key");
+	struct bean_fields bf;
 	*out = NULL;
 	if (!cJSON_IsObject(bean)) {
 		snprintf(errbuf, errsize, "an issue that is not an object");
@@ -273,18 +380,15 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 		snprintf(errbuf, errsize, "an issue with an unusable key");
 		return -EINVAL;
 	}
-	const cJSON *f = json_item(bean, "fields");
-	const cJSON *st = json_item(f, "status");
-	const cJSON *cat = json_item(st, "statusCategory");
-	const char *catkey = json_str(cat, "key");
-	const char *created = json_str(f, "created");
-	const char *updated = json_str(f, "updated");
+	if (render(s, bean, &bf, key))
+		return -ENOMEM;
+	const cJSON *st = bf.m[F_STATUS];
+	const char *catkey = json_str(json_item(st, "statusCategory"), "key");
+	const char *created = str_of(bf.m[F_CREATED]);
+	const char *updated = str_of(bf.m[F_UPDATED]);
 	const char *id = json_str(bean, "id");
 	const char *status = name_of(st);
-	size_t text_len;
-	char *text = jira_issue_render(bean, &text_len);
-	if (!text)
-		return -ENOMEM;
+	size_t text_len = s->text.len;
 
 	/* One blob holds the struct, its strings and the ticket file: they
 	 * live and die together, apart from the heap the search pages are
@@ -299,10 +403,8 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 	char *b = blob_alloc(sizeof(struct jira_issue) + lkey + lid + lproj +
 				     lstatus + lupd + text_len + 1,
 			     &chunk);
-	if (!b) {
-		free(text);
+	if (!b)
 		return -ENOMEM;
-	}
 	struct jira_issue *i = (struct jira_issue *)b;
 	memset(i, 0, sizeof(*i));
 	atomic_init(&i->refs, 1);
@@ -320,10 +422,9 @@ int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 	PUT(i->project, proj, lproj);
 	PUT(i->status, status ? status : "", lstatus);
 	PUT(i->updated_raw, updated ? updated : "", lupd);
-	PUT(i->text, text, text_len + 1);
+	PUT(i->text, strbuf_str(&s->text), text_len + 1);
 #undef PUT
 	i->text_len = text_len;
-	free(text);
 	i->done = catkey && strcmp(catkey, "done") == 0;
 	if (created)
 		jira_time_parse(created, &i->created);

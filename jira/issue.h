@@ -22,15 +22,17 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "util/json.h"
+
 struct blob_chunk;
 
 struct jira_issue {
 	atomic_int refs;
+	bool done;      /* status category is "done" */
 	char *key;      /* "SEC-12"; always matches jira_key_valid() */
 	char *id;       /* Jira's numeric id as text, may be "" */
 	char *project;  /* "SEC" */
 	char *status;   /* status name, "" if Jira gave none */
-	bool done;      /* status category is "done" */
 	struct timespec created, updated; /* zero when unparseable */
 	char *updated_raw; /* Jira's "updated" string, "" if none */
 	char *text;     /* the ticket file, NUL-terminated */
@@ -40,9 +42,29 @@ struct jira_issue {
 
 /* Build from one element of a search's "issues" (or GET issue's answer).
  * Returns 0, -EINVAL with a reason in errbuf when the bean has no usable
- * key, or -ENOMEM.  The new issue holds one reference. */
+ * key, or -ENOMEM.  The new issue holds one reference.  bean is only read
+ * (a tree of cJSON's or of json_parse_arena()). */
 int jira_issue_from_json(const cJSON *bean, struct jira_issue **out,
 			 char *errbuf, size_t errsize);
+
+/*
+ * What a thread reuses from one ticket to the next: the ticket's tree and
+ * its text are made in it, so that a ticket costs one allocation (its
+ * blob) rather than one per JSON node; `bean` is the caller's, for the
+ * bean's own tree (json_parse_arena()), and jira_issue_build() leaves it
+ * alone.  All zeroes (JIRA_ISSUE_SCRATCH_INIT) is an empty one;
+ * jira_issue_scratch_release() frees what it holds.  One thread at a time.
+ */
+struct jira_issue_scratch {
+	struct json_arena bean;
+	struct json_arena tree;
+	struct strbuf text;
+};
+#define JIRA_ISSUE_SCRATCH_INIT { JSON_ARENA_INIT, JSON_ARENA_INIT, STRBUF_INIT }
+/* jira_issue_from_json(), in s's space. */
+int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
+		     struct jira_issue **out, char *errbuf, size_t errsize);
+void jira_issue_scratch_release(struct jira_issue_scratch *s);
 
 /* Render the §3 ticket file of an IssueBean into a malloc'd string. */
 char *jira_issue_render(const cJSON *bean, size_t *len);
@@ -53,9 +75,6 @@ void jira_issue_unref(struct jira_issue *i);
 /* "SEC-12": a project key ([A-Z][A-Z0-9_]*), '-', a number without leading
  * zero. */
 bool jira_key_valid(const char *key);
-/* The project part of an issue key ("SEC" of "SEC-12") in buf: buf, or
- * NULL when key has no project part or it does not fit. */
-const char *jira_key_project(const char *key, char *buf, size_t size);
 /* A project key: [A-Z][A-Z0-9_]{0,254}. */
 bool jira_project_key_valid(const char *key);
 /* The project of a ticket key ("SEC" of "SEC-12": what comes before the

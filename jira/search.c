@@ -1,8 +1,10 @@
 /*
  * search.c - reading tickets: JQL search paging (the first page, then the
- * others in parallel, one ticket bean at a time, under client.c's parse
- * gate), the comments beyond an issue bean's own page, the count of a
- * query, and one ticket by key.  Declared in client.h.
+ * others in parallel, each read under client.c's parse gate by the thread
+ * that fetched it, in one pass: one ticket bean at a time, parsed into
+ * that thread's arena and rendered from there), the comments beyond an
+ * issue bean's own page, the count of a query, and one ticket by key.
+ * Declared in client.h.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -216,10 +218,10 @@ static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
 	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
 }
 
-/* One element of the answer's "issues", parsed on its own: a ticket for p,
- * or skipped (logged).  0, -EINVAL when it is not JSON, or -ENOMEM. */
+/* One element of the answer's "issues": a ticket for p, or skipped
+ * (logged), or kept to be completed (its comments).  0 or -ENOMEM. */
 static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
-		    const char *v, size_t len)
+		    struct jira_issue_scratch *is, const cJSON *bean)
 {
 	if (p->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -229,9 +231,6 @@ static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
 		p->issues = a;
 		*cap = ncap;
 	}
-	cJSON *bean = cJSON_ParseWithLength(v, len);
-	if (!bean)
-		return -EINVAL;
 	char why[128];
 	struct jira_issue *i = reused(ru, bean);
 	int r = 0;
@@ -239,7 +238,8 @@ static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
 		p->issues[p->n++] = i;
 		p->reused++;
 	} else if (comments_partial(bean)) {
-		/* completed after the parse slot is left */
+		/* completed after the parse slot is left, in a tree of its
+		 * own */
 		if (p->npartial == p->partial_cap) {
 			size_t ncap = p->partial_cap ? p->partial_cap * 2 : 8;
 			cJSON **b = realloc(p->partial, ncap * sizeof(*b));
@@ -250,24 +250,23 @@ static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
 				       : NULL;
 			if (at)
 				p->partial_at = at;
-			if (!b || !at) {
-				cJSON_Delete(bean);
+			if (!b || !at)
 				return -ENOMEM;
-			}
 			p->partial_cap = ncap;
 		}
-		p->partial[p->npartial] = bean;
+		cJSON *own = cJSON_Duplicate(bean, true);
+		if (!own)
+			return -ENOMEM;
+		p->partial[p->npartial] = own;
 		p->partial_at[p->npartial++] = p->n;
 		p->issues[p->n++] = NULL;
-		return 0;
-	} else if (!(r = jira_issue_from_json(bean, &i, why, sizeof(why)))) {
+	} else if (!(r = jira_issue_build(is, bean, &i, why, sizeof(why)))) {
 		p->issues[p->n++] = i;
 	} else if (r != -ENOMEM) {
 		p->skipped++;
 		jlog_warn("search skipped %s", why);
 		r = 0;
 	}
-	cJSON_Delete(bean);
 	return r;
 }
 
@@ -276,37 +275,87 @@ static bool member_is(const char *key, size_t klen, const char *name)
 	return klen == strlen(name) && memcmp(key, name, klen) == 0;
 }
 
-/* The tickets of one search answer.  The answer is walked, not parsed as
- * a whole: one ticket's tree at a time, never the page's. */
-static enum jira_status read_page(const char *text, size_t len,
-				  const struct reuse *ru, struct page *p,
-				  struct jira_error *err)
+/* The answer's "issues", whose value starts at `at` (`left` bytes of the
+ * answer from there): each ticket bean is parsed where it lies, in the
+ * same pass that finds its end, and the walk of the answer goes on past
+ * the array.  0, -EINVAL or -ENOMEM. */
+static int read_issues(struct json_walk *top, const char *at, size_t left,
+		       const struct reuse *ru, struct jira_issue_scratch *ps,
+		       struct page *p)
 {
-	struct json_walk top, arr;
-	const char *key, *v, *e;
-	size_t klen, vlen, elen, cap = 0;
-	bool have_issues = false;
+	struct json_walk arr;
+	const char *e;
+	size_t eleft, cap = 0;
+	int r;
+	if (json_walk_start_inner(&arr, at, left) || arr.close != ']')
+		return -EINVAL;
+	while ((r = json_walk_peek(&arr, NULL, NULL, &e, &eleft)) == 1) {
+		cJSON *bean = NULL, *own = NULL;
+		if (*e == '{') {
+			size_t used;
+			json_arena_reset(&ps->bean);
+			if ((r = json_parse_arena(&ps->bean, e, eleft, &bean,
+						  &used)))
+				break;
+			json_walk_past(&arr, e + used);
+		} else {
+			/* not a ticket: read as it was always read, to be
+			 * skipped */
+			const char *v;
+			size_t vlen;
+			if ((r = json_walk_skip(&arr, &v, &vlen)) < 0)
+				break;
+			if (!(bean = own = cJSON_ParseWithLength(v, vlen))) {
+				r = -EINVAL;
+				break;
+			}
+		}
+		r = page_add(p, &cap, ru, ps, bean);
+		cJSON_Delete(own);
+		if (r)
+			break;
+	}
+	if (r == 0)
+		json_walk_past(top, arr.s + arr.pos);
+	return r;
+}
+
+struct page_job;
+static void rest_early(struct page_job *job, unsigned granted, unsigned total);
+
+/* The tickets of one search answer (as it came: a \u0000 in it reads as
+ * U+FFFD), walked, never parsed as a whole: one ticket's tree at a time.
+ * With `early` (the first page), the other pages are started as soon as
+ * the answer has said how many there are, before its tickets are read. */
+static enum jira_status read_page(const char *text, size_t len,
+				  const struct reuse *ru,
+				  struct jira_issue_scratch *ps, struct page_job *early,
+				  struct page *p, struct jira_error *err)
+{
+	struct json_walk top;
+	const char *key, *v;
+	size_t klen, vlen;
+	bool have_issues = false, have_total = false;
 	int r = -EINVAL;
 	if (text && json_walk_start(&top, text, len) == 0 && top.close == '}')
-		while ((r = json_walk_next(&top, &key, &klen, &v, &vlen)) == 1) {
-			if (member_is(key, klen, "maxResults")) {
-				p->granted = uint_of_text(v, vlen);
-			} else if (member_is(key, klen, "total")) {
-				p->total = uint_of_text(v, vlen);
-			} else if (member_is(key, klen, "issues")) {
-				if (json_walk_start(&arr, v, vlen) ||
-				    arr.close != ']') {
-					r = -EINVAL;
-					break;
-				}
+		while ((r = json_walk_peek(&top, &key, &klen, &v, &vlen)) == 1) {
+			if (member_is(key, klen, "issues")) {
 				have_issues = true;
-				while ((r = json_walk_next(&arr, NULL, NULL, &e,
-							   &elen)) == 1 &&
-				       !(r = page_add(p, &cap, ru, e, elen)))
-					;
-				if (r < 0)
+				if (early && p->granted && have_total)
+					rest_early(early, p->granted, p->total);
+				early = NULL;
+				if ((r = read_issues(&top, v, vlen, ru, ps,
+						     p)) < 0)
 					break;
+				continue;
 			}
+			if ((r = json_walk_skip(&top, &v, &vlen)) < 0)
+				break;
+			if (member_is(key, klen, "maxResults"))
+				p->granted = uint_of_text(v, vlen);
+			else if (member_is(key, klen, "total"))
+				p->total = uint_of_text(v, vlen),
+				have_total = true;
 		}
 	if (r == -ENOMEM)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
@@ -323,9 +372,10 @@ static enum jira_status read_page(const char *text, size_t len,
 
 static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 				   bool lenient, const struct reuse *ru,
-				   unsigned start, unsigned max,
-				   deadline_t deadline, struct page *p,
-				   struct jira_error *err)
+				   struct jira_issue_scratch *ps,
+				   struct page_job *early, unsigned start,
+				   unsigned max, deadline_t deadline,
+				   struct page *p, struct jira_error *err)
 {
 	struct http_response raw;
 	memset(p, 0, sizeof(*p));
@@ -338,7 +388,7 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 	if (st != JIRA_OK)
 		return st;
 	/* from here on this thread holds a parse slot */
-	st = read_page(raw.body, raw.len, ru, p, err);
+	st = read_page(raw.body, raw.len, ru, ps, early, p, err);
 	http_response_release(&raw);
 	client_gate_leave(c);
 	if (st == JIRA_OK && p->npartial)
@@ -355,17 +405,22 @@ struct page_job {
 	const struct reuse *reuse;
 	deadline_t deadline;
 	unsigned page_size;
-	unsigned npages;       /* pages[0] is done before workers start */
+	unsigned npages;       /* pages[0] is the first page's */
 	struct page *pages;
 	atomic_uint next;      /* next page index to take */
 	atomic_bool failed;
 	pthread_mutex_t lock;  /* guards err */
 	struct jira_error err; /* the first failure */
+	bool launched;         /* pages and workers are there */
+	unsigned started;      /* workers */
+	pthread_t tids[FETCH_THREADS_MAX];
 };
 
 static void *page_worker(void *arg)
 {
 	struct page_job *job = arg;
+	struct jira_issue_scratch ps = JIRA_ISSUE_SCRATCH_INIT;
+	pthread_setname_np(pthread_self(), "jirafs-pages"); /* for top, perf */
 	for (;;) {
 		unsigned idx = atomic_fetch_add(&job->next, 1);
 		if (idx >= job->npages || atomic_load(&job->failed))
@@ -373,8 +428,9 @@ static void *page_worker(void *arg)
 		struct jira_error e = { 0 };
 		enum jira_status st =
 			fetch_page(job->c, job->jql, job->lenient, job->reuse,
-				   idx * job->page_size, job->page_size,
-				   job->deadline, &job->pages[idx], &e);
+				   &ps, NULL, idx * job->page_size,
+				   job->page_size, job->deadline,
+				   &job->pages[idx], &e);
 		if (st != JIRA_OK) {
 			pthread_mutex_lock(&job->lock);
 			if (!atomic_exchange(&job->failed, true))
@@ -383,30 +439,72 @@ static void *page_worker(void *arg)
 			break;
 		}
 	}
+	jira_issue_scratch_release(&ps);
 	return NULL;
 }
 
-/* Fetch pages 1..npages-1 with up to `threads` workers. */
-static enum jira_status fetch_rest(struct page_job *job, unsigned threads,
-				   struct jira_error *err)
+/* Start fetching pages 1..npages-1 of job (page_size and npages set), with
+ * up to max_connections workers; false when there is no memory for them. */
+static bool rest_start(struct page_job *job)
 {
-	pthread_t tids[FETCH_THREADS_MAX];
-	unsigned started = 0;
+	unsigned most = client_max_connections(job->c);
+	unsigned threads = job->npages - 1 < most ? job->npages - 1 : most;
+	if (!(job->pages = calloc(job->npages, sizeof(*job->pages))))
+		return false;
 	if (threads > FETCH_THREADS_MAX)
 		threads = FETCH_THREADS_MAX;
-	for (; started < threads; started++)
-		if (pthread_create(&tids[started], NULL, page_worker, job))
+	for (job->started = 0; job->started < threads; job->started++)
+		if (pthread_create(&job->tids[job->started], NULL, page_worker,
+				   job))
 			break;
-	if (started == 0)
-		page_worker(job); /* no threads to be had: do it here */
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	job->launched = true;
+	return true;
+}
+
+/* Called by the first page's reading when it knows Jira's page size and
+ * total: the other pages need not wait for its tickets. */
+static void rest_early(struct page_job *job, unsigned granted, unsigned total)
+{
+	if (total <= granted)
+		return;
+	job->page_size = granted;
+	job->npages = (total + granted - 1) / granted;
+	rest_start(job);
+}
+
+/* Wait for the workers (or fetch the pages here when no thread could be
+ * had): the first failure, or JIRA_OK. */
+static enum jira_status rest_join(struct page_job *job, struct jira_error *err)
+{
+	if (job->launched && !job->started)
+		page_worker(job);
+	for (unsigned i = 0; i < job->started; i++)
+		pthread_join(job->tids[i], NULL);
+	job->started = 0;
 	if (atomic_load(&job->failed)) {
 		if (err)
 			*err = job->err;
 		return job->err.status;
 	}
 	return JIRA_OK;
+}
+
+/* Stop what rest_early started and forget its pages (the first page failed,
+ * or turned out not to be what its header said). */
+static void rest_drop(struct page_job *job)
+{
+	if (!job->launched)
+		return;
+	atomic_store(&job->next, job->npages); /* no more pages taken */
+	job->launched = job->started != 0;     /* no fetching here */
+	rest_join(job, NULL);
+	for (unsigned i = 1; i < job->npages; i++)
+		page_release(&job->pages[i]);
+	free(job->pages);
+	job->pages = NULL;
+	job->launched = false;
+	atomic_store(&job->next, 1);
+	atomic_store(&job->failed, false);
 }
 
 enum jira_status jira_search(struct jira_client *c, const char *jql,
@@ -432,45 +530,52 @@ enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
 	*issues = NULL;
 	*n = 0;
 
-	enum jira_status st = fetch_page(c, jql, lenient, &ru, 0,
-					 SEARCH_PAGE_REQUEST, deadline, &first,
-					 err);
-	if (st != JIRA_OK)
-		return st;
-	unsigned size = first.granted ? first.granted : (unsigned)first.n;
-	unsigned total = first.total;
-	/* a server that grants no page size cannot be paged through */
-	unsigned npages = size && total > first.n ? (total + size - 1) / size
-						   : 1;
-	s.pages = 1;
-	s.page_size = size;
-	s.total = total;
-	s.skipped = first.skipped;
-
 	struct page_job job = {
 		.c = c,
 		.jql = jql,
 		.lenient = lenient,
 		.reuse = &ru,
 		.deadline = deadline,
-		.page_size = size,
-		.npages = npages,
 	};
-	job.pages = calloc(npages, sizeof(*job.pages));
-	if (!job.pages) {
-		page_release(&first);
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	}
-	job.pages[0] = first;
 	atomic_init(&job.next, 1);
 	atomic_init(&job.failed, false);
 	pthread_mutex_init(&job.lock, NULL);
-	if (npages > 1) {
-		unsigned most = client_max_connections(c);
-		unsigned threads = npages - 1 < most ? npages - 1 : most;
-		st = fetch_rest(&job, threads, err);
-		s.pages += npages - 1;
+
+	struct jira_issue_scratch ps = JIRA_ISSUE_SCRATCH_INIT;
+	enum jira_status st = fetch_page(c, jql, lenient, &ru, &ps, &job, 0,
+					 SEARCH_PAGE_REQUEST, deadline, &first,
+					 err);
+	jira_issue_scratch_release(&ps);
+	unsigned size = first.granted ? first.granted : (unsigned)first.n;
+	unsigned total = first.total;
+	/* a server that grants no page size cannot be paged through */
+	unsigned npages = size && total > first.n ? (total + size - 1) / size
+						   : 1;
+	if (st != JIRA_OK || (job.launched && (npages != job.npages ||
+					       size != job.page_size)))
+		rest_drop(&job);
+	if (st != JIRA_OK) {
+		pthread_mutex_destroy(&job.lock);
+		return st;
 	}
+	s.pages = npages;
+	s.page_size = size;
+	s.total = total;
+	s.skipped = first.skipped;
+
+	if (!job.launched) {
+		job.page_size = size;
+		job.npages = npages;
+		if (npages > 1 ? !rest_start(&job)
+			       : !(job.pages = calloc(1, sizeof(*job.pages)))) {
+			page_release(&first);
+			pthread_mutex_destroy(&job.lock);
+			return jira_error_set(err, JIRA_ERR_NOMEM,
+					      "out of memory");
+		}
+	}
+	job.pages[0] = first;
+	st = rest_join(&job, err);
 	pthread_mutex_destroy(&job.lock);
 
 	size_t count = 0;

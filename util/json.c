@@ -2,6 +2,9 @@
 #include "util/json.h"
 
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,53 +59,99 @@ bool utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-int json_add_string(struct strbuf *sb, const char *s)
+/* Bytes a JSON string holds as they are: printable ASCII but '"' and '\'. */
+static const unsigned char plain_byte[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1,
+};
+
+/* The escape of byte c (not plain, not UTF-8) in out: its length. */
+static size_t escape_byte(unsigned char c, char out[6])
 {
 	static const char hex[] = "0123456789abcdef";
+	static const char short_esc[256] = {
+		['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
+		['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
+	};
+	if (short_esc[c]) {
+		out[0] = '\\';
+		out[1] = short_esc[c];
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		memcpy(out, "\\u00", 4);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 15];
+		return 6;
+	}
+	memcpy(out, "\xef\xbf\xbd", 3); /* U+FFFD */
+	return 3;
+}
+
+/* How many bytes from p (of n) are plain. */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	/* signed: bytes >= 0x80 are below 0x20 too */
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+		      quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i odd = _mm_or_si128(
+			_mm_or_si128(_mm_cmplt_epi8(v, space),
+				     _mm_cmpeq_epi8(v, del)),
+			_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+				     _mm_cmpeq_epi8(v, bs)));
+		int m = _mm_movemask_epi8(odd);
+		if (m)
+			return i + (size_t)__builtin_ctz((unsigned)m);
+	}
+#endif
+	while (i < n && plain_byte[p[i]])
+		i++;
+	return i;
+}
+
+int json_add_string(struct strbuf *sb, const char *s)
+{
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t len = strlen((const char *)p);
-	size_t i = 0;
 
-	strbuf_addc(sb, '"');
-	while (i < len) {
+	/* the literal is at least s and its quotes; room for that at once,
+	 * and more only when an escape makes it longer */
+	if (strbuf_grow(sb, len + 2))
+		return -ENOMEM;
+	char *o = sb->buf + sb->len;
+	*o++ = '"';
+	for (size_t i = 0; i < len;) {
+		size_t run = plain_run(p + i, len - i);
+		memcpy(o, p + i, run);
+		o += run;
+		if ((i += run) == len)
+			break;
 		unsigned char c = p[i];
-		size_t run = i;
-		/* copy a run of bytes that need no escaping in one go */
-		while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
-		       p[run] != '"' && p[run] != '\\')
-			run++;
-		if (run > i) {
-			strbuf_add(sb, p + i, run - i);
-			i = run;
-			continue;
-		}
-		switch (c) {
-		case '"': strbuf_add(sb, "\\\"", 2); i++; continue;
-		case '\\': strbuf_add(sb, "\\\\", 2); i++; continue;
-		case '\n': strbuf_add(sb, "\\n", 2); i++; continue;
-		case '\r': strbuf_add(sb, "\\r", 2); i++; continue;
-		case '\t': strbuf_add(sb, "\\t", 2); i++; continue;
-		case '\b': strbuf_add(sb, "\\b", 2); i++; continue;
-		case '\f': strbuf_add(sb, "\\f", 2); i++; continue;
-		default: break;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
-					hex[c & 15] };
-			strbuf_add(sb, esc, 6);
-			i++;
-			continue;
-		}
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = c >= 0x80 ? utf8_seq(p + i, len - i) : 0;
 		if (n) {
-			strbuf_add(sb, p + i, n);
+			memcpy(o, p + i, n);
+			o += n;
 			i += n;
-		} else {
-			strbuf_add(sb, "\xef\xbf\xbd", 3); /* U+FFFD */
-			i++;
+			continue;
 		}
+		char esc[6];
+		size_t k = escape_byte(c, esc);
+		sb->len = (size_t)(o - sb->buf);
+		/* k bytes for this one, one for each left, the quote */
+		if (strbuf_grow(sb, k + len - i))
+			return -ENOMEM;
+		o = sb->buf + sb->len;
+		memcpy(o, esc, k);
+		o += k;
+		i++;
 	}
-	return strbuf_addc(sb, '"');
+	*o++ = '"';
+	sb->len = (size_t)(o - sb->buf);
+	sb->buf[sb->len] = '\0';
+	return 0;
 }
 
 int json_add_number(struct strbuf *sb, double d)
@@ -111,9 +160,17 @@ int json_add_number(struct strbuf *sb, double d)
 	if (!isfinite(d))
 		return strbuf_adds(sb, "null");
 	if (d == floor(d) && fabs(d) < 1e15) {
-		snprintf(buf, sizeof(buf), "%.0f", d);
-		if (strcmp(buf, "-0") == 0)
-			strcpy(buf, "0");
+		/* what "%.0f" writes, "-0" as "0" */
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v
+					     : (unsigned long long)v;
+		char *e = buf + sizeof(buf), *q = e;
+		do
+			*--q = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v < 0)
+			*--q = '-';
+		return strbuf_add(sb, q, (size_t)(e - q));
 	} else {
 		snprintf(buf, sizeof(buf), "%.15g", d);
 		if (strtod(buf, NULL) != d)
@@ -142,35 +199,80 @@ static int add_scalar(struct strbuf *sb, const cJSON *v)
 	return strbuf_adds(sb, "null");
 }
 
-static void indent(struct strbuf *sb, int level)
+/* strbuf_add() of a few bytes, without the call when there is room. */
+static inline void put(struct strbuf *sb, const char *s, size_t n)
 {
-	for (int i = 0; i < level; i++)
-		strbuf_add(sb, "  ", 2);
+	if (sb->cap - sb->len > n && !sb->limit && !sb->failed) {
+		memcpy(sb->buf + sb->len, s, n);
+		sb->len += n;
+		sb->buf[sb->len] = '\0';
+	} else {
+		strbuf_add(sb, s, n);
+	}
 }
 
-/* One-line form of a container of scalars. */
-static int add_inline(struct strbuf *sb, const cJSON *v)
+static inline void putc_(struct strbuf *sb, char c)
+{
+	put(sb, &c, 1);
+}
+
+static void indent(struct strbuf *sb, int level)
+{
+	static const char spaces[] = "                                ";
+	size_t n = 2 * (size_t)level;
+	for (; n > sizeof(spaces) - 1; n -= sizeof(spaces) - 1)
+		put(sb, spaces, sizeof(spaces) - 1);
+	put(sb, spaces, n);
+}
+
+/* Would a string of this length overrun the room left on the line? */
+static bool past(const struct strbuf *sb, size_t start, size_t room,
+		 const char *str)
+{
+	return sb->len - start + (str ? strlen(str) : 0) + 2 > room;
+}
+
+/* The one-line form of a container of scalars, appended when it fits in
+ * `room` columns: 1, or 0 with sb as it was, or -ENOMEM. */
+static int add_inline(struct strbuf *sb, const cJSON *v, size_t room)
 {
 	bool obj = cJSON_IsObject(v);
 	const cJSON *c;
-	bool first = true;
+	size_t start = sb->len;
 
-	strbuf_addc(sb, obj ? '{' : '[');
+	putc_(sb, obj ? '{' : '[');
 	if (obj && v->child)
-		strbuf_addc(sb, ' ');
+		putc_(sb, ' ');
 	cJSON_ArrayForEach(c, v) {
-		if (!first)
-			strbuf_add(sb, ", ", 2);
-		first = false;
+		if (c != v->child)
+			put(sb, ", ", 2);
+		/* strings are the long ones: give up before writing them */
+		if (obj && past(sb, start, room, c->string))
+			goto rewind;
 		if (obj) {
 			json_add_string(sb, c->string);
-			strbuf_add(sb, ": ", 2);
+			put(sb, ": ", 2);
 		}
+		if (cJSON_IsString(c) && past(sb, start, room, c->valuestring))
+			goto rewind;
 		add_scalar(sb, c);
+		if (sb->len - start > room)
+			goto rewind;
 	}
 	if (obj && v->child)
-		strbuf_addc(sb, ' ');
-	return strbuf_addc(sb, obj ? '}' : ']');
+		putc_(sb, ' ');
+	putc_(sb, obj ? '}' : ']');
+	if (sb->failed)
+		return -ENOMEM;
+	if (sb->len - start <= room &&
+	    !memchr(sb->buf + start, '\n', sb->len - start))
+		return 1;
+rewind:
+	if (sb->failed)
+		return -ENOMEM;
+	sb->len = start;
+	sb->buf[start] = '\0';
+	return 0;
 }
 
 static bool only_scalars(const cJSON *v)
@@ -199,33 +301,29 @@ int json_pretty(struct strbuf *sb, const cJSON *v, int level)
 		return strbuf_adds(sb, obj ? "{}" : "[]");
 
 	if (level > 0 && only_scalars(v)) {
-		struct strbuf one = STRBUF_INIT;
-		add_inline(&one, v);
-		bool fits = !one.failed &&
-			    column(sb) + one.len <= JSON_INLINE_WIDTH &&
-			    !memchr(strbuf_str(&one), '\n', one.len);
-		if (fits)
-			strbuf_add(sb, one.buf, one.len);
-		strbuf_release(&one);
-		if (fits)
-			return sb->failed ? -ENOMEM : 0;
+		size_t col = column(sb);
+		int r = col < JSON_INLINE_WIDTH
+				? add_inline(sb, v, JSON_INLINE_WIDTH - col)
+				: 0;
+		if (r)
+			return r < 0 ? r : 0;
 	}
 
 	const cJSON *c;
-	strbuf_add(sb, obj ? "{\n" : "[\n", 2);
+	put(sb, obj ? "{\n" : "[\n", 2);
 	cJSON_ArrayForEach(c, v) {
 		indent(sb, level + 1);
 		if (obj) {
 			json_add_string(sb, c->string);
-			strbuf_add(sb, ": ", 2);
+			put(sb, ": ", 2);
 		}
 		json_pretty(sb, c, level + 1);
 		if (c->next)
-			strbuf_addc(sb, ',');
-		strbuf_addc(sb, '\n');
+			putc_(sb, ',');
+		putc_(sb, '\n');
 	}
 	indent(sb, level);
-	strbuf_addc(sb, obj ? '}' : ']');
+	putc_(sb, obj ? '}' : ']');
 	return sb->failed ? -ENOMEM : 0;
 }
 
@@ -237,11 +335,33 @@ char *json_file_text(const cJSON *v, size_t *len)
 	return strbuf_detach(&sb, len);
 }
 
-static int cmp_members(const void *a, const void *b)
+static const char *member_name(const cJSON *c)
 {
-	const cJSON *x = *(const cJSON *const *)a;
-	const cJSON *y = *(const cJSON *const *)b;
-	return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+	return c->string ? c->string : "";
+}
+
+/* Sort the n members from head by name, stably (a merge sort of the list,
+ * linked by next only); returns the first, and the member after them in
+ * *rest. */
+static cJSON *sort_members(cJSON *head, size_t n, cJSON **rest)
+{
+	if (n == 1) {
+		*rest = head->next;
+		head->next = NULL;
+		return head;
+	}
+	cJSON *mid, *first = NULL, **tail = &first;
+	cJSON *a = sort_members(head, n / 2, &mid);
+	cJSON *b = sort_members(mid, n - n / 2, rest);
+	while (a && b) {
+		cJSON **from = strcmp(member_name(a), member_name(b)) <= 0
+				       ? &a : &b;
+		*tail = *from;
+		tail = &(*from)->next;
+		*from = (*from)->next;
+	}
+	*tail = a ? a : b;
+	return first;
 }
 
 void json_sort_object(cJSON *obj, bool deep)
@@ -249,7 +369,7 @@ void json_sort_object(cJSON *obj, bool deep)
 	if (!is_container(obj))
 		return;
 	size_t n = 0;
-	cJSON *c;
+	cJSON *c, *rest;
 	cJSON_ArrayForEach(c, obj) {
 		n++;
 		if (deep)
@@ -257,19 +377,11 @@ void json_sort_object(cJSON *obj, bool deep)
 	}
 	if (!cJSON_IsObject(obj) || n < 2)
 		return;
-	cJSON **items = malloc(n * sizeof(*items));
-	if (!items)
-		return;
-	size_t i = 0;
-	cJSON_ArrayForEach(c, obj)
-		items[i++] = c;
-	qsort(items, n, sizeof(*items), cmp_members);
-	for (i = 0; i < n; i++) {
-		items[i]->prev = i ? items[i - 1] : items[n - 1];
-		items[i]->next = i + 1 < n ? items[i + 1] : NULL;
-	}
-	obj->child = items[0];
-	free(items);
+	obj->child = sort_members(obj->child, n, &rest);
+	cJSON *prev = NULL;
+	for (c = obj->child; c; prev = c, c = c->next)
+		c->prev = prev;
+	obj->child->prev = prev; /* cJSON's list: the head's prev is the tail */
 }
 
 size_t json_neutralize_nul(char *text, size_t len)
@@ -376,8 +488,15 @@ int json_walk_start(struct json_walk *w, const char *s, size_t n)
 	return 0;
 }
 
-int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
-		   const char **val, size_t *vlen)
+int json_walk_start_inner(struct json_walk *w, const char *s, size_t n)
+{
+	int r = json_walk_start(w, s, n);
+	w->inner = true;
+	return r;
+}
+
+int json_walk_peek(struct json_walk *w, const char **key, size_t *klen,
+		   const char **at, size_t *left)
 {
 	const char *s = w->s;
 	size_t n = w->n;
@@ -388,9 +507,11 @@ int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 		return -EINVAL;
 	if (s[w->pos] == w->close) {
 		w->pos++;
-		skip_space(s, n, &w->pos);
-		if (w->pos != n)
-			return -EINVAL; /* something after the end */
+		if (!w->inner) {
+			skip_space(s, n, &w->pos);
+			if (w->pos != n)
+				return -EINVAL; /* something after the end */
+		}
 		w->done = true;
 		return 0;
 	}
@@ -415,12 +536,33 @@ int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 		w->pos++;
 		skip_space(s, n, &w->pos);
 	}
+	*at = s + w->pos;
+	*left = n - w->pos;
+	return 1;
+}
+
+int json_walk_skip(struct json_walk *w, const char **val, size_t *vlen)
+{
 	size_t v = w->pos;
-	if (skip_value(s, n, &w->pos) || w->pos == v)
+	if (skip_value(w->s, w->n, &w->pos) || w->pos == v)
 		return -EINVAL;
-	*val = s + v;
+	*val = w->s + v;
 	*vlen = w->pos - v;
 	return 1;
+}
+
+void json_walk_past(struct json_walk *w, const char *end)
+{
+	w->pos = (size_t)(end - w->s);
+}
+
+int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
+		   const char **val, size_t *vlen)
+{
+	const char *at;
+	size_t left;
+	int r = json_walk_peek(w, key, klen, &at, &left);
+	return r == 1 ? json_walk_skip(w, val, vlen) : r;
 }
 
 /* ---- reading members ----------------------------------------------------- */

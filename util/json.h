@@ -13,6 +13,10 @@
  *   - integers print without exponent or fraction, other numbers with the
  *     shortest of %.15g/%.17g that reads back exactly.
  *
+ * Also: walking a large answer member by member (json_walk), and reading
+ * a value into an arena as cJSON would (json_arena, json_parse_arena(),
+ * in json_parse.c), for search pages read in one pass.
+ *
  * Functions return 0 or -ENOMEM (the strbuf's failure).  Thread-safe: no
  * shared state.
  */
@@ -41,7 +45,8 @@ int json_add_string(struct strbuf *sb, const char *s);
 /* Append a JSON number. */
 int json_add_number(struct strbuf *sb, double d);
 
-/* Sort an object's members by key (bytewise), recursively when deep. */
+/* Sort an object's members by key (bytewise; members of one key keep their
+ * order), recursively when deep.  Allocates nothing. */
 void json_sort_object(cJSON *obj, bool deep);
 
 /*
@@ -56,8 +61,9 @@ size_t json_neutralize_nul(char *text, size_t len);
  * Walking a large answer without building its whole tree: the members of
  * the object (or the elements of the array) that is the whole text, one at
  * a time, each handed out as the bytes of its value for the caller to
- * parse on its own (cJSON_ParseWithLength).  A 1,000-ticket search page is
- * 5 MB of text and 23 MB as one cJSON tree; walked, it never is a tree.
+ * parse on its own (cJSON_ParseWithLength, json_parse_arena).  A
+ * 1,000-ticket search page is 5 MB of text and 23 MB as one cJSON tree;
+ * walked, it never is a tree.
  * The walk checks the structure it crosses (quotes, brackets, commas,
  * colons, nothing after the end); the values are checked by whoever parses
  * them.  Keys are the raw bytes between the quotes (escapes not decoded).
@@ -67,14 +73,63 @@ struct json_walk {
 	size_t n, pos;
 	char close; /* '}' or ']' */
 	bool started, done;
+	bool inner; /* ends at its closing bracket, more text may follow */
 };
 
 /* 0, or -EINVAL when the text does not start with '{' or '['. */
 int json_walk_start(struct json_walk *w, const char *s, size_t n);
+/* The same for a container followed by more text (the value of an outer
+ * walk's member, s at its first byte and n what is left of the text): the
+ * walk ends at its closing bracket, and w->pos is then just past it. */
+int json_walk_start_inner(struct json_walk *w, const char *s, size_t n);
 /* 1 with the next member (*key and *klen only for an object; key may be
  * NULL for arrays), 0 at the end, -EINVAL when the text is malformed. */
 int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 		   const char **val, size_t *vlen);
+/* json_walk_next in two steps, so that a caller may read a value in the
+ * same pass that finds its end: json_walk_peek() gives the next member's
+ * key and the first byte of its value (*at, with the *left bytes of text
+ * from there on), which it has not crossed; then either json_walk_skip()
+ * crosses it as json_walk_next would, or the caller, having read it up to
+ * `end`, says so with json_walk_past().  Same returns as json_walk_next. */
+int json_walk_peek(struct json_walk *w, const char **key, size_t *klen,
+		   const char **at, size_t *left);
+int json_walk_skip(struct json_walk *w, const char **val, size_t *vlen);
+void json_walk_past(struct json_walk *w, const char *end);
+
+/*
+ * An arena: many small blocks carved in order out of a few large ones and
+ * freed all at once, for trees that live as long as one ticket is being
+ * read.  All zeroes is an empty arena (JSON_ARENA_INIT).  After a reset
+ * the arena keeps one block as large as what it held (up to a cap), so a
+ * thread that reuses it allocates nothing once warm.  One thread at a
+ * time.
+ */
+struct json_arena_block;
+struct json_arena {
+	struct json_arena_block *block; /* the current one; older ones chain */
+	size_t held;                    /* bytes in all blocks */
+};
+#define JSON_ARENA_INIT { NULL, 0 }
+/* n bytes aligned for any cJSON member, or NULL when out of memory. */
+void *json_arena_alloc(struct json_arena *a, size_t n);
+/* Forget every allocation (the memory stays for the next ones). */
+void json_arena_reset(struct json_arena *a);
+void json_arena_release(struct json_arena *a);
+
+/*
+ * Parse the JSON value at the start of the n bytes at s into a tree whose
+ * nodes and strings live in arena a: the tree cJSON_ParseWithLength()
+ * would build from the same bytes, made in one pass and without a malloc
+ * per node, except that a \u0000 escape reads as U+FFFD (as after
+ * json_neutralize_nul()).  *used receives the length of the value; what
+ * follows it is not looked at.  0, -EINVAL when the bytes are not a JSON
+ * value (or nest deeper than cJSON's CJSON_NESTING_LIMIT), -ENOMEM.  The
+ * tree is valid until the arena is reset; never cJSON_Delete() it
+ * (cJSON_Duplicate() makes a tree of one's own).
+ */
+int json_parse_arena(struct json_arena *a, const char *s, size_t n,
+		     cJSON **out, size_t *used);
 
 /*
  * Reading members.  o may be NULL or not an object: every getter then

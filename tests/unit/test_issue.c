@@ -234,3 +234,84 @@ TEST(time_parse_formats)
 	CHECK(jira_time_parse("2026-13-02T09:14:03Z", &ts) < 0);
 	CHECK(jira_time_parse("2026-11-02T09:14:03.000+0000x", &ts) < 0);
 }
+
+/* A bean as a search page holds it: parsed into an arena. */
+static struct jira_issue *built(struct jira_issue_scratch *s,
+				struct json_arena *a, const char *text)
+{
+	cJSON *bean = NULL;
+	size_t used;
+	struct jira_issue *i = NULL;
+	char why[128];
+	json_arena_reset(a);
+	if (json_parse_arena(a, text, strlen(text), &bean, &used) ||
+	    jira_issue_build(s, bean, &i, why, sizeof(why)))
+		return NULL;
+	return i;
+}
+
+TEST(issue_built_from_an_arena_tree_is_the_same_ticket)
+{
+	struct jira_issue_scratch s = JIRA_ISSUE_SCRATCH_INIT;
+	struct json_arena a = JSON_ARENA_INIT;
+	/* the scratch is reused: a long ticket, a short one, the long one */
+	for (int round = 0; round < 2; round++) {
+		struct jira_issue *i = built(&s, &a, bean_sec12);
+		CHECK(i != NULL);
+		CHECK_STR(i->text, text_sec12);
+		CHECK_INT(i->text_len, strlen(text_sec12));
+		CHECK_STR(i->key, "SEC-12");
+		CHECK_STR(i->status, "In Progress");
+		CHECK_STR(i->updated_raw, "2026-11-27T16:40:55.000+0000");
+		CHECK_INT(i->created.tv_sec, 1793610843);
+		jira_issue_unref(i);
+		i = built(&s, &a, "{\"key\":\"OPS-7\",\"fields\":{\"status\":"
+				  "{\"name\":\"Closed\",\"statusCategory\":"
+				  "{\"key\":\"done\"}}}}");
+		CHECK(i != NULL && i->done);
+		CHECK_INT(i->text_len, strlen(i->text));
+		CHECK(strstr(i->text, "\"fields\": {},\n") != NULL);
+		jira_issue_unref(i);
+	}
+	jira_issue_scratch_release(&s);
+	json_arena_release(&a);
+}
+
+TEST(issue_nul_escapes_read_as_replacement_characters)
+{
+	/* a search page is read as it came: \u0000 is U+FFFD there, and the
+	 * rest of the value stays (issue.h: valid JSON and UTF-8 always) */
+	struct jira_issue_scratch s = JIRA_ISSUE_SCRATCH_INIT;
+	struct json_arena a = JSON_ARENA_INIT;
+	struct jira_issue *i = built(
+		&s, &a,
+		"{\"key\":\"SEC-3\",\"fields\":{\"summary\":\"a\\u0000b\","
+		"\"labels\":[\"x\\u0000y\"],\"customfield_1\":\"\\\\u0000\"}}");
+	CHECK(i != NULL);
+	CHECK(utf8_valid(i->text, i->text_len));
+	CHECK(strstr(i->text, "\"summary\": \"a\xef\xbf\xbd" "b\",") != NULL);
+	CHECK(strstr(i->text, "[\"x\xef\xbf\xbdy\"]") != NULL);
+	CHECK(strstr(i->text, "\"customfield_1\": \"\\\\u0000\"") != NULL);
+	jira_issue_unref(i);
+	jira_issue_scratch_release(&s);
+	json_arena_release(&a);
+}
+
+TEST(issue_fields_keep_the_first_of_a_name_and_sort_the_rest_stably)
+{
+	/* duplicate names, as cJSON keeps them: the ticket shows the first
+	 * summary; under "fields" both zz stay, in the order Jira gave */
+	cJSON *bean = cJSON_Parse(
+		"{\"key\":\"SEC-4\",\"fields\":{\"summary\":\"one\","
+		"\"zz\":2,\"summary\":\"two\",\"aa\":null,\"zz\":1,\"mm\":[]}}");
+	size_t len;
+	char *t = jira_issue_render(bean, &len);
+	CHECK(t != NULL);
+	CHECK(strstr(t, "\"summary\": \"one\",") != NULL);
+	CHECK(strstr(t, "\"fields\": { \"mm\": [], \"zz\": 2, \"zz\": 1 },")
+	      == NULL); /* mm holds a container: not one line */
+	CHECK(strstr(t, "  \"fields\": {\n    \"mm\": [],\n    \"zz\": 2,\n"
+			"    \"zz\": 1\n  },\n") != NULL);
+	free(t);
+	cJSON_Delete(bean);
+}
