@@ -366,7 +366,7 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 	*status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (at.write && (at.resent || (at.sends > 0 &&
-				       http_before_sending(*curl_code)))) {
+				       jira_curl_never_sent(*curl_code)))) {
 		/* the request left once on a connection that then closed
 		 * without an answer: it may have been applied */
 		*curl_code = CURLE_SEND_ERROR;

@@ -46,9 +46,6 @@ int http_on_debug(CURL *c, curl_infotype type, char *data, size_t size,
 int http_on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
 		   int conn_primary_port, int conn_local_port);
 
-/* Failures that come before anything is sent (no connection, no TLS). */
-bool http_before_sending(int curl_code);
-
 /* Empty r for another try (keeps r->curl). */
 void http_reply_reset(struct reply *r);
 

@@ -176,21 +176,6 @@ int http_on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
 	return CURL_PREREQFUNC_OK;
 }
 
-/* Failures that leave before anything is sent: whether the request
- * reached Jira depends on whether an earlier sending happened. */
-bool http_before_sending(int code)
-{
-	switch ((CURLcode)code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SSL_CONNECT_ERROR:
-		return true;
-	default:
-		return false;
-	}
-}
-
 void http_reply_reset(struct reply *r)
 {
 	strbuf_release(&r->body);

@@ -66,7 +66,7 @@ bool jira_status_auth(enum jira_status st)
  * the connection could not be made, or its TLS handshake failed.  (When a
  * write left once on a kept connection and libcurl's new connection for
  * its second sending fails so, http.c reports CURLE_SEND_ERROR instead.) */
-static bool never_sent(int curl_code)
+bool jira_curl_never_sent(int curl_code)
 {
 	switch ((CURLcode)curl_code) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -100,7 +100,7 @@ bool jira_outcome_unknown(const struct jira_error *err)
 	case JIRA_ERR_TLS: /* a certificate or handshake refused */
 		return false;
 	case JIRA_ERR_UNREACHABLE:
-		return !never_sent(err->curl_code);
+		return !jira_curl_never_sent(err->curl_code);
 	default:
 		return true;
 	}

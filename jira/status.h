@@ -91,6 +91,9 @@ enum jira_status jira_classify(const struct jira_answer *a,
  * Jira answers 502/503/504 after Jira may have committed), an HTML page or
  * an unreadable answer say "maybe". */
 bool jira_outcome_unknown(const struct jira_error *err);
+/* A transport failure (CURLcode) that comes before a byte of a request
+ * leaves: no name, no connection, or no TLS handshake. */
+bool jira_curl_never_sent(int curl_code);
 
 /* Set err to st with a printf-style message. */
 enum jira_status jira_error_set(struct jira_error *err, enum jira_status st,
