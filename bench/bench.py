@@ -102,6 +102,15 @@ def memory_bound_mib(tickets):
     return 2 * tickets / 1024 + 40
 
 
+def stop_all(mounts, net, emu):
+    """Unmount every mount, then stop the proxy (if any) and the emulator."""
+    for m in mounts:
+        m.stop()
+    if net:
+        net.stop()
+    emu.stop()
+
+
 def timed(fn):
     t0 = time.monotonic()
     out = fn()
@@ -400,11 +409,7 @@ def main():
         if args.huge_tickets:
             fig["i"] = huge_scenario(args, emu, url, work, token_file, mounts, page)
     finally:
-        for m in mounts:
-            m.stop()
-        if net:
-            net.stop()
-        emu.stop()
+        stop_all(mounts, net, emu)
     res["seconds"] = time.monotonic() - t_start
 
     verdict(res)

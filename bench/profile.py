@@ -92,11 +92,7 @@ def main():
         perf.wait(timeout=300)
         c = bench.counts(emu, mark)
     finally:
-        for m in mounts:
-            m.stop()
-        if net:
-            net.stop()
-        emu.stop()
+        bench.stop_all(mounts, net, emu)
         subprocess.run(["rm", "-rf", work])
     mb = c["search_bytes"] / 1e6
     print(f"cold ls -l of {n:,} tickets: {t:.2f} s, {c['searches']} searches, {mb:.0f} MB of "
