@@ -390,8 +390,8 @@ static int xattr_value(const struct fs_req *rq, const struct fs_node *n,
 	int ret;
 
 	*out = NULL;
-	/* ls asks every file for security.selinux and ACLs: answer those
-	 * without looking anything up */
+	if (strncmp(name, "user.", 5) != 0)
+		return -EOPNOTSUPP; /* only the user namespace is ours */
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
 		return -ENODATA;
 	if (n->kind == N_SCAN_FILE) {

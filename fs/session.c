@@ -552,6 +552,14 @@ static void reply_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
+	/* ls -l asks every file for security.selinux and an ACL. Saying the
+	 * namespace is not supported, rather than that the file has none,
+	 * lets ls remember it for the whole mount (coreutils caches ENOTSUP
+	 * per device) instead of asking 2 more round trips per entry. */
+	if (strncmp(name, "user.", 5) != 0) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	reply_xattr(req, ino, name, size);
 }
 

@@ -153,6 +153,30 @@ def test_xattrs_key_url_status(emulator, mount):
     assert r.stdout == key
 
 
+def test_ls_l_asks_for_selinux_and_acls_once_per_mount(emulator, mount, tmp_path):
+    """ls -l asks every file for its SELinux context and its ACL. jirafs
+    has neither namespace and says so (ENOTSUP, not ENODATA), which
+    coreutils remembers for the device: two calls for the whole listing
+    instead of two FUSE round trips per entry."""
+    m = mount(emulator)
+    names = sorted(n for n in os.listdir(m.p("SEC")) if n.endswith(".json"))
+    assert len(names) >= 10
+    path = m.p("SEC", names[0])
+    for name in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+        with pytest.raises(OSError) as e:
+            os.getxattr(path, name)
+        assert e.value.errno == errno.ENOTSUP, name
+    with pytest.raises(OSError) as e:  # the user namespace is jirafs's
+        os.getxattr(path, "user.other")
+    assert e.value.errno == errno.ENODATA
+    out = tmp_path / "strace.txt"
+    subprocess.run(["strace", "-f", "-o", str(out), "-e", "trace=getxattr,lgetxattr",
+                    "ls", "-l", m.p("SEC")], check=True, capture_output=True)
+    calls = [ln for ln in out.read_text().splitlines() if "getxattr(" in ln]
+    assert 1 <= len(calls) <= 2, calls
+    assert all("ENOTSUP" in ln or "EOPNOTSUPP" in ln for ln in calls), calls
+
+
 def test_status_file_is_json_and_log_has_events(emulator, mount):
     m = mount(emulator)
     os.listdir(m.p("SEC"))
