@@ -141,15 +141,15 @@ static void keep_pending_overlay(struct jirafs *fs, const struct fs_node *n,
 	} else if (cur && have) {
 		view = with_pending_comment(cur, have, body, len, &vlen);
 	} else {
-		view = with_pending_comment(base->text, base->text_len, body,
-					    len, &vlen);
+		size_t blen = 0;
+		free(cur);
+		if ((cur = jira_issue_text(base, &blen)))
+			view = with_pending_comment(cur, blen, body, len, &vlen);
+		have = blen;
 	}
-	if (!view && base) { /* not JSON after all: as written */
+	if (!view && base && cur) { /* not JSON after all: as written */
 		struct strbuf sb = STRBUF_INIT;
-		if (cur && have)
-			strbuf_add(&sb, cur, have);
-		else
-			strbuf_add(&sb, base->text, base->text_len);
+		strbuf_add(&sb, cur, have);
 		strbuf_add(&sb, body, len);
 		view = strbuf_detach(&sb, &vlen);
 	}
@@ -185,7 +185,7 @@ int commit_update(const struct fs_req *rq, const struct fs_node *n,
 	fs_node_path(n, path, sizeof(path));
 	struct jira_op *op =
 		jira_op_new(JIRA_OP_UPDATE, n->project, key, body, len);
-	if (!op || !(op->base = strdup(base->text))) {
+	if (!op || !(op->base = jira_issue_text(base, NULL))) {
 		jira_op_free(op);
 		return -ENOMEM;
 	}
@@ -319,10 +319,13 @@ static void keep_overlay(struct jirafs *fs, const struct fs_node *n,
 	}
 	if (local_create(fs->local, n->dir, n->name, LOCAL_OVERLAY, 0644, &ln))
 		return;
-	if (base) {
-		local_write(fs->local, ln, base->text, base->text_len, 0, 0);
+	size_t blen = 0;
+	char *btext = base ? jira_issue_text(base, &blen) : NULL;
+	if (btext) {
+		local_write(fs->local, ln, btext, blen, 0, 0);
 		local_write(fs->local, ln, body, len, -1, 0);
-		local_set_append_from(fs->local, ln, (off_t)base->text_len);
+		local_set_append_from(fs->local, ln, (off_t)blen);
+		free(btext);
 	} else {
 		local_set_content(fs->local, ln, body, len);
 	}

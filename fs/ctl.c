@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fs/ctl.h"
+#include "jira/issue.h"
 #include "jira/tunnel.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -125,6 +126,14 @@ static char *status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(cache, "projects", (double)ts.projects);
 	cJSON_AddNumberToObject(cache, "tickets", (double)ts.tickets);
 	cJSON_AddNumberToObject(cache, "ttl_seconds", fs->cfg.cache_ttl_s);
+	struct jira_text_stats tx;
+	jira_text_stats(&tx);
+	cJSON *t = cJSON_AddObjectToObject(cache, "texts");
+	cJSON_AddNumberToObject(t, "bytes", (double)tx.bytes);
+	cJSON_AddNumberToObject(t, "memory_bytes", (double)tx.memory);
+	cJSON_AddNumberToObject(t, "memory_max", (double)tx.memory_max);
+	cJSON_AddNumberToObject(t, "spilled", (double)tx.spilled);
+	cJSON_AddNumberToObject(t, "spilled_bytes", (double)tx.spilled_bytes);
 	cJSON_AddNumberToObject(o, "timeout_seconds", fs->jira->timeout_s);
 	cJSON_AddStringToObject(o, "state_dir", fs->state_dir);
 

@@ -61,6 +61,7 @@ struct scan_config;
 struct scans;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
+#define JIRAFS_DEFAULT_MEMORY_MAX (512ULL << 20)
 
 /* Options of the fs module (-o projects=, cache_ttl=, state_dir=). */
 struct fs_config {
@@ -68,6 +69,9 @@ struct fs_config {
 	size_t nprojects;
 	unsigned cache_ttl_s;
 	char *state_dir;     /* state_dir=, else resolved by fs_state_dir() */
+	char *memory_max;    /* memory_max=SIZE as given */
+	size_t memory_max_bytes; /* ticket files in memory, packed; beyond:
+				    in the state directory */
 	bool projects_open;  /* parser state: the last option was projects= */
 	char *owner;         /* uid=NAME|N: who owns the tree (default: the
 				mounting user) */

@@ -90,10 +90,7 @@ ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
 		}
 		pthread_mutex_unlock(&of->lock);
 		return ret;
-	case OF_TICKET_READ:
-		data = of->issue->text;
-		len = of->issue->text_len;
-		break;
+	case OF_TICKET_READ: /* unpacked at open */
 	case OF_CTL:
 		data = of->data;
 		len = of->len;

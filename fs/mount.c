@@ -4,6 +4,7 @@
 #include "fs/commit.h"
 #include "fs/inval.h"
 #include "fs/scans.h"
+#include "jira/issue.h"
 #include "util/log.h"
 
 void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
@@ -28,6 +29,10 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 	};
 	fs->tree = tree_new(fs->client, &tc);
 	fs->writer = jira_writer_new(fs->client, fs->wcfg);
+	char why[512];
+	if (jira_text_store_setup(fs->state_dir, fs->cfg.memory_max_bytes, why,
+				  sizeof(why)))
+		jlog_err("%s; ticket files are all kept in memory", why);
 	fs->local = local_new(fs->state_dir);
 	fs->scans = scans_new(fs->state_dir);
 	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,

@@ -193,8 +193,7 @@ static int open_ticket_write(struct resolved *r, int flags,
 	if (flags & O_TRUNC)
 		return 0;
 	/* written in place: start from the ticket as it is */
-	if (strbuf_add(&of->buf, of->issue->text, of->issue->text_len))
-		return -ENOMEM;
+	return jira_issue_text_to(of->issue, &of->buf);
 	return 0;
 }
 
@@ -246,6 +245,10 @@ int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,
 			of->kind = OF_TICKET_READ;
 			of->issue = r.issue;
 			r.issue = NULL;
+			/* kept packed: unpacked once for this open */
+			of->data = jira_issue_text(of->issue, &of->len);
+			if (!of->data)
+				ret = -EIO;
 		}
 		fs_resolved_release(fs, &r);
 		break;

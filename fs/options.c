@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ enum { KEY_PROJECTS = 1, KEY_DISCARD, KEY_SHARED };
 static const struct fuse_opt fs_opts[] = {
 	FS_OPT("cache_ttl=%u", cache_ttl_s),
 	FS_OPT("state_dir=%s", state_dir),
+	FS_OPT("memory_max=%s", memory_max),
 	FS_OPT("uid=%s", owner),
 	FS_OPT("gid=%s", group),
 	FS_OPT("umask=%s", umask),
@@ -116,6 +118,27 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 	}
 }
 
+/* "512M", "64K", "2G", "1048576": bytes (binary units).  0 or -1. */
+static int parse_size(const char *s, size_t *out)
+{
+	char *end = NULL;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	default: break;
+	}
+	if (errno || *end || v > (SIZE_MAX >> shift) / 2)
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
 int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg)
 {
 	cfg->cache_ttl_s = JIRAFS_DEFAULT_CACHE_TTL_S;
@@ -123,6 +146,14 @@ int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg)
 		return -1;
 	if (cfg->cache_ttl_s > 86400) {
 		jlog_err("cache_ttl must be at most 86400 seconds");
+		return -1;
+	}
+	cfg->memory_max_bytes = (size_t)JIRAFS_DEFAULT_MEMORY_MAX;
+	if (cfg->memory_max &&
+	    parse_size(cfg->memory_max, &cfg->memory_max_bytes)) {
+		jlog_err("memory_max=%s: a size is a number with K, M or G "
+			 "after it (memory_max=512M)",
+			 cfg->memory_max);
 		return -1;
 	}
 	char why[256];
@@ -140,6 +171,7 @@ void fs_config_release(struct fs_config *cfg)
 		free(cfg->projects[i]);
 	free(cfg->projects);
 	free(cfg->state_dir);
+	free(cfg->memory_max);
 	free(cfg->owner);
 	free(cfg->group);
 	free(cfg->umask);
@@ -163,6 +195,11 @@ void fs_opt_help(void)
 	       "(default: %d)\n"
 	       "    -o state_dir=DIR       where state is kept (default: "
 	       "$XDG_STATE_HOME/jirafs/HOST)\n"
+	       "    -o memory_max=SIZE     memory for ticket files, compressed "
+	       "(K, M, G; default:\n"
+	       "                           512M); beyond it they are kept in a "
+	       "file of the state\n"
+	       "                           directory\n"
 	       "    -o uid=USER            owner of every file and directory "
 	       "(name or number;\n"
 	       "                           default: the mounting user)\n"

@@ -61,8 +61,10 @@ static int rename_ticket(const struct fs_req *rq, const struct fs_node *a,
 	int ret = local_create(fs->local, b->dir, b->name, LOCAL_SCRATCH, 0644,
 			       &ln);
 	if (!ret) {
-		ret = local_set_content(fs->local, ln, ra->issue->text,
-					ra->issue->text_len);
+		size_t len = 0;
+		char *text = jira_issue_text(ra->issue, &len);
+		ret = text ? local_set_content(fs->local, ln, text, len) : -EIO;
+		free(text);
 		local_node_unref(fs->local, ln);
 	}
 	return ret;

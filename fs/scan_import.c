@@ -31,6 +31,7 @@ struct tickets {
 	struct scan_ticket *t;
 	size_t n, cap;
 	bool nomem;
+	struct strbuf text; /* the ticket being looked at, unpacked */
 };
 
 /* The next ticket of c, zeroed (counted by the caller), or NULL. */
@@ -53,15 +54,21 @@ static void collect(void *ctx, const char *key, struct jira_issue *i,
 {
 	struct tickets *c = ctx;
 	(void)key;
-	if (!i || c->nomem || !memmem(i->text, i->text_len, c->label,
-				      strlen(c->label)))
+	if (!i || c->nomem)
+		return;
+	if (jira_issue_text_to(i, &c->text)) {
+		c->nomem = true;
+		return;
+	}
+	if (!memmem(c->text.buf, c->text.len, c->label, strlen(c->label)))
 		return;
 	struct scan_ticket *t = next_slot(c);
 	if (!t) {
 		c->nomem = true;
 		return;
 	}
-	int r = scan_ticket_read(i->text, i->text_len, done, c->label, t);
+	int r = scan_ticket_read(c->text.buf, c->text.len, done, c->label,
+				 t);
 	if (r == 1)
 		c->n++;
 	else if (r < 0)
@@ -228,6 +235,7 @@ static int scope_tickets(struct jirafs *fs, const char *project,
 	int ret = tree_project(fs->tree, project, d, &p);
 	if (!ret)
 		ret = tree_tickets_now(fs->tree, p, d, collect, c);
+	strbuf_release(&c->text);
 	return ret ? ret : c->nomem ? -ENOMEM : 0;
 }
 

@@ -1,5 +1,6 @@
 /* issue.c - see issue.h: IssueBean -> ticket file (CONTRACT §3). */
 #include "jira/issue.h"
+#include "jira/issue_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -389,6 +390,12 @@ int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
 	const char *id = json_str(bean, "id");
 	const char *status = name_of(st);
 	size_t text_len = s->text.len;
+	struct packed pk;
+	if (text_pack(strbuf_str(&s->text), text_len, &pk))
+		return -ENOMEM;
+	long long zoff = pk.memory ? 0 : text_spill(&pk);
+	if (zoff < 0)
+		pk.memory = true; /* logged by text_spill */
 
 	/* One blob holds the struct, its strings and the ticket file: they
 	 * live and die together, apart from the heap the search pages are
@@ -401,10 +408,16 @@ int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
 	       lupd = strlen(updated ? updated : "") + 1;
 	struct blob_chunk *chunk;
 	char *b = blob_alloc(sizeof(struct jira_issue) + lkey + lid + lproj +
-				     lstatus + lupd + text_len + 1,
+				     lstatus + lupd + (pk.memory ? pk.len : 0),
 			     &chunk);
-	if (!b)
+	if (!b) {
+		struct jira_issue gone = { .text_len = text_len,
+					   .ztext = pk.memory ? "" : NULL,
+					   .zoff = zoff,
+					   .zlen = (unsigned)pk.len };
+		text_release(&gone);
 		return -ENOMEM;
+	}
 	struct jira_issue *i = (struct jira_issue *)b;
 	memset(i, 0, sizeof(*i));
 	atomic_init(&i->refs, 1);
@@ -422,9 +435,15 @@ int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
 	PUT(i->project, proj, lproj);
 	PUT(i->status, status ? status : "", lstatus);
 	PUT(i->updated_raw, updated ? updated : "", lupd);
-	PUT(i->text, strbuf_str(&s->text), text_len + 1);
 #undef PUT
 	i->text_len = text_len;
+	i->zlen = (unsigned)pk.len;
+	i->zform = pk.form;
+	i->zoff = zoff;
+	if (pk.memory) {
+		memcpy(p, pk.bytes, pk.len);
+		i->ztext = p;
+	}
 	i->done = catkey && strcmp(catkey, "done") == 0;
 	if (created)
 		jira_time_parse(created, &i->created);
@@ -444,5 +463,6 @@ void jira_issue_unref(struct jira_issue *i)
 {
 	if (!i || atomic_fetch_sub(&i->refs, 1) != 1)
 		return;
+	text_release(i);
 	blob_free(i->chunk);
 }

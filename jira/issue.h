@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "util/json.h"
+#include "util/strbuf.h"
 
 struct blob_chunk;
 
@@ -35,10 +36,41 @@ struct jira_issue {
 	char *status;   /* status name, "" if Jira gave none */
 	struct timespec created, updated; /* zero when unparseable */
 	char *updated_raw; /* Jira's "updated" string, "" if none */
-	char *text;     /* the ticket file, NUL-terminated */
-	size_t text_len;
+	size_t text_len;   /* the ticket file's length */
+	/* the ticket file, packed (jira_issue_text() gives it back): in
+	 * memory after the strings, or at zoff in the spill file */
+	const char *ztext; /* NULL when spilled */
+	long long zoff;
+	unsigned zlen;
+	unsigned char zform;
 	struct blob_chunk *chunk; /* the struct and its strings live there */
 };
+
+/* The ticket file of i, unpacked: malloc'd and NUL-terminated, its length
+ * in *len (may be NULL).  NULL when out of memory or when the spill file
+ * cannot be read back (logged). */
+char *jira_issue_text(const struct jira_issue *i, size_t *len);
+/* The same into sb, whose content it replaces: 0, -ENOMEM or -EIO. */
+int jira_issue_text_to(const struct jira_issue *i, struct strbuf *sb);
+
+/*
+ * The store of ticket files (jira/issue_text.c): compressed, within
+ * memory_max bytes of memory, and beyond it in a file in dir (made with
+ * O_TMPFILE, so it goes with the process).  SIZE_MAX: no limit, no file.
+ * Called once before any ticket is built (the defaults are SIZE_MAX).
+ * 0, or -errno with the reason in err (then there is no limit).
+ */
+int jira_text_store_setup(const char *dir, size_t memory_max, char *err,
+			  size_t errsize);
+struct jira_text_stats {
+	size_t tickets;       /* texts held */
+	size_t bytes;         /* their length as files */
+	size_t memory;        /* what they take in memory, packed */
+	size_t spilled;       /* texts in the file */
+	size_t spilled_bytes; /* what they take there */
+	size_t memory_max;
+};
+void jira_text_stats(struct jira_text_stats *st);
 
 /* Build from one element of a search's "issues" (or GET issue's answer).
  * Returns 0, -EINVAL with a reason in errbuf when the bean has no usable

@@ -290,3 +290,39 @@ def test_a_read_of_a_ticket_parses_its_name_once(emulator, mount):
     after = status(m)["counters"]["names_parsed"]
     # each cat and stat: one lookup of the ticket; and "status" once
     assert after - before == 2 * reads + 1, (before, after)
+
+
+def test_tickets_beyond_memory_max_are_served_from_the_state_directory(emulator, mount):
+    """Ticket files are kept compressed; beyond memory_max in a file of the
+    state directory. A mount with a 64 KiB limit serves 2,500 tickets
+    exactly as one without, and reads, greps and writes still work."""
+    big = mount(emulator)
+    small = mount(emulator, "memory_max=64K")
+    names = sorted(os.listdir(big.p("BIG")))
+    assert sorted(os.listdir(small.p("BIG"))) == names
+    files = [n for n in names if n.endswith(".json")]
+    assert len(files) > 1000
+    for n in files:
+        with open(big.p("BIG", n), "rb") as a, open(small.p("BIG", n), "rb") as b:
+            assert a.read() == b.read(), n
+    tx = status(small)["cache"]["texts"]
+    assert tx["memory_max"] == 64 * 1024
+    assert tx["memory_bytes"] <= 64 * 1024
+    assert tx["spilled"] > 2000 and tx["spilled_bytes"] > 0
+    # the big mount keeps them all in memory, compressed
+    bt = status(big)["cache"]["texts"]
+    assert bt["spilled"] == 0 and 0 < bt["memory_bytes"] < bt["bytes"] / 2
+    # nothing of it is left as a file in the state directory
+    state = next(o.split("=", 1)[1] for o in small.options if o.startswith("state_dir="))
+    assert not [f for f in os.listdir(state) if f.startswith("texts")]
+    r = sh(f"grep -rl 'BIG-1\"' {small.p('BIG')}")
+    assert r.stdout.strip().endswith("BIG-1.json"), r.stdout
+    path = small.p("BIG", files[0])
+    key = files[0][:-5]
+    with open(path, "a") as f:
+        f.write("a comment through a spilled ticket\n")
+    wait_for(lambda: any(c["body"] == "a comment through a spilled ticket"
+                         for c in emulator.issue(key)["fields"]["comment"]["comments"]))
+    for bad in ("12Q", "-1", "M", "99999999999999G"):
+        rc, out = mount(emulator, f"memory_max={bad}", start=False).run_expect_failure()
+        assert rc != 0 and "memory_max=" in out, out

@@ -1,11 +1,24 @@
 /* Unit tests: jira/issue.c - IssueBean -> ticket file (CONTRACT §3). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "jira/issue.h"
 #include "util/json.h"
+#include "util/strbuf.h"
+
+/* The ticket file of i, unpacked (kept until the next call). */
+static const char *txt(const struct jira_issue *i)
+{
+	static struct strbuf sb = STRBUF_INIT;
+	if (jira_issue_text_to(i, &sb))
+		return "";
+	return sb.buf;
+}
 
 static const char bean_sec12[] =
 	"{\"expand\":\"renderedFields\",\"id\":\"10012\","
@@ -88,7 +101,7 @@ TEST(issue_render_matches_contract_shape)
 	struct jira_issue *i = NULL;
 	char why[128];
 	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
-	CHECK_STR(i->text, text_sec12);
+	CHECK_STR(txt(i), text_sec12);
 	CHECK_INT(i->text_len, strlen(text_sec12));
 	CHECK_STR(i->key, "SEC-12");
 	CHECK_STR(i->project, "SEC");
@@ -125,7 +138,7 @@ TEST(issue_done_category_and_minimal_bean)
 	char why[128];
 	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
 	CHECK(i->done);
-	CHECK_STR(i->text, "{\n"
+	CHECK_STR(txt(i), "{\n"
 			   "  \"key\": \"OPS-7\",\n"
 			   "  \"project\": \"OPS\",\n"
 			   "  \"issuetype\": null,\n"
@@ -163,8 +176,8 @@ TEST(issue_hostile_values_still_render_valid_json)
 	struct jira_issue *i = NULL;
 	char why[128];
 	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
-	CHECK(utf8_valid(i->text, i->text_len));
-	cJSON *back = cJSON_Parse(i->text);
+	CHECK(utf8_valid(txt(i), i->text_len));
+	cJSON *back = cJSON_Parse(txt(i));
 	CHECK(back != NULL);
 	CHECK(cJSON_IsNull(cJSON_GetObjectItem(back, "summary")));
 	CHECK_STR(cJSON_GetObjectItem(back, "description")->valuestring,
@@ -258,7 +271,7 @@ TEST(issue_built_from_an_arena_tree_is_the_same_ticket)
 	for (int round = 0; round < 2; round++) {
 		struct jira_issue *i = built(&s, &a, bean_sec12);
 		CHECK(i != NULL);
-		CHECK_STR(i->text, text_sec12);
+		CHECK_STR(txt(i), text_sec12);
 		CHECK_INT(i->text_len, strlen(text_sec12));
 		CHECK_STR(i->key, "SEC-12");
 		CHECK_STR(i->status, "In Progress");
@@ -269,8 +282,8 @@ TEST(issue_built_from_an_arena_tree_is_the_same_ticket)
 				  "{\"name\":\"Closed\",\"statusCategory\":"
 				  "{\"key\":\"done\"}}}}");
 		CHECK(i != NULL && i->done);
-		CHECK_INT(i->text_len, strlen(i->text));
-		CHECK(strstr(i->text, "\"fields\": {},\n") != NULL);
+		CHECK_INT(i->text_len, strlen(txt(i)));
+		CHECK(strstr(txt(i), "\"fields\": {},\n") != NULL);
 		jira_issue_unref(i);
 	}
 	jira_issue_scratch_release(&s);
@@ -288,10 +301,10 @@ TEST(issue_nul_escapes_read_as_replacement_characters)
 		"{\"key\":\"SEC-3\",\"fields\":{\"summary\":\"a\\u0000b\","
 		"\"labels\":[\"x\\u0000y\"],\"customfield_1\":\"\\\\u0000\"}}");
 	CHECK(i != NULL);
-	CHECK(utf8_valid(i->text, i->text_len));
-	CHECK(strstr(i->text, "\"summary\": \"a\xef\xbf\xbd" "b\",") != NULL);
-	CHECK(strstr(i->text, "[\"x\xef\xbf\xbdy\"]") != NULL);
-	CHECK(strstr(i->text, "\"customfield_1\": \"\\\\u0000\"") != NULL);
+	CHECK(utf8_valid(txt(i), i->text_len));
+	CHECK(strstr(txt(i), "\"summary\": \"a\xef\xbf\xbd" "b\",") != NULL);
+	CHECK(strstr(txt(i), "[\"x\xef\xbf\xbdy\"]") != NULL);
+	CHECK(strstr(txt(i), "\"customfield_1\": \"\\\\u0000\"") != NULL);
 	jira_issue_unref(i);
 	jira_issue_scratch_release(&s);
 	json_arena_release(&a);
@@ -314,4 +327,58 @@ TEST(issue_fields_keep_the_first_of_a_name_and_sort_the_rest_stably)
 			"    \"zz\": 1\n  },\n") != NULL);
 	free(t);
 	cJSON_Delete(bean);
+}
+
+/* Texts are kept packed: within memory_max in memory, beyond it in a file
+ * of the directory given; every one reads back as rendered, whichever way
+ * it was kept, and what a text takes is given back when it goes. */
+TEST(issue_texts_packed_and_spilled_read_back_as_rendered)
+{
+	char dir[] = "/tmp/jirafs-unit-texts.XXXXXX", why[128];
+	CHECK(mkdtemp(dir) != NULL);
+	cJSON *bean = cJSON_Parse(bean_sec12);
+	struct jira_issue *first = NULL, *many[40] = { NULL };
+	CHECK_INT(jira_issue_from_json(bean, &first, why, sizeof(why)), 0);
+	CHECK(first->zlen < first->text_len); /* packed */
+	struct jira_text_stats st0;
+	jira_text_stats(&st0);
+	CHECK_INT(jira_text_store_setup(dir, st0.memory + 4 * first->zlen, why,
+					sizeof(why)),
+		  0);
+	for (int k = 0; k < 40; k++) {
+		char key[32], summary[64];
+		snprintf(key, sizeof(key), "SEC-%d", 100 + k);
+		snprintf(summary, sizeof(summary), "finding number %d", k);
+		cJSON_ReplaceItemInObject(bean, "key", cJSON_CreateString(key));
+		cJSON *f = cJSON_GetObjectItem(bean, "fields");
+		cJSON_ReplaceItemInObject(f, "summary",
+					  cJSON_CreateString(summary));
+		CHECK_INT(jira_issue_from_json(bean, &many[k], why,
+					       sizeof(why)),
+			  0);
+		size_t len = 0;
+		char *want = jira_issue_render(bean, &len);
+		CHECK(want && strstr(want, summary));
+		CHECK_STR(txt(many[k]), want);
+		CHECK_INT(many[k]->text_len, len);
+		free(want);
+	}
+	struct jira_text_stats st;
+	jira_text_stats(&st);
+	CHECK(st.memory <= st.memory_max);
+	/* the first few fit in memory, the rest went to the file */
+	CHECK(st.spilled >= 30 && st.spilled < 40);
+	CHECK(many[0]->ztext && !many[39]->ztext);
+	CHECK_INT(st.tickets, st0.tickets + 40);
+	for (int k = 0; k < 40; k++)
+		jira_issue_unref(many[k]);
+	jira_text_stats(&st);
+	CHECK_INT(st.spilled, 0);
+	CHECK_INT(st.spilled_bytes, 0);
+	CHECK_INT(st.memory, st0.memory);
+	CHECK_STR(txt(first), text_sec12);
+	CHECK_INT(jira_text_store_setup(NULL, SIZE_MAX, why, sizeof(why)), 0);
+	jira_issue_unref(first);
+	cJSON_Delete(bean);
+	rmdir(dir);
 }
