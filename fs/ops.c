@@ -194,7 +194,6 @@ static int open_ticket_write(struct resolved *r, int flags,
 		return 0;
 	/* written in place: start from the ticket as it is */
 	return jira_issue_text_to(of->issue, &of->buf);
-	return 0;
 }
 
 /* Hand of out, or free it when ret says the open failed.  Returns ret. */
