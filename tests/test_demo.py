@@ -14,7 +14,11 @@ def start_demo(tmp_path, mnt):
     """scripts/demo in its own session; returns it once it says what to try."""
     env = dict(os.environ, JIRAFS_DEMO_DIR=str(tmp_path / "demo"))
     out = open(tmp_path / "demo.out", "w+")
-    p = subprocess.Popen([os.path.join(ROOT, "scripts", "demo"), str(mnt)], stdout=out,
+    # As from a terminal, where Ctrl-C is heard: a shell that was started
+    # with SIGINT ignored (a background job of a script, as the suite may
+    # be) can never trap it, so the demo is started with it at its default.
+    p = subprocess.Popen(["env", "--default-signal=INT,QUIT",
+                          os.path.join(ROOT, "scripts", "demo"), str(mnt)], stdout=out,
                          stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.monotonic() + 300
     while "Press Ctrl-C" not in open(tmp_path / "demo.out").read():
@@ -27,7 +31,12 @@ def start_demo(tmp_path, mnt):
 
 def stop_demo(p):
     os.killpg(p.pid, signal.SIGINT)                              # Ctrl-C
-    return p.wait(timeout=60)
+    try:
+        return p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        ps = subprocess.run(["ps", "-o", "pid,stat,wchan:16,args", "-g", str(p.pid)],
+                            capture_output=True, text=True).stdout
+        raise AssertionError("the demo did not stop on Ctrl-C:\n" + ps) from None
 
 
 def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
