@@ -51,10 +51,23 @@ struct http_response {
 	long status;
 	char *body;          /* NUL-terminated, malloc'd; NULL if empty */
 	size_t len;
+	size_t cap;          /* bytes allocated at body (0: unknown) */
 	char content_type[128];
 };
 
 void http_response_release(struct http_response *r);
+
+/*
+ * Keep this thread's receive buffer from one answer to the next: while
+ * keep is on, http_response_release() keeps the buffer of a large answer
+ * (at least HTTP_KEEP_MIN bytes) for the thread's next answer, which is
+ * read into it rather than into a new allocation whose pages would all be
+ * faulted in again (a search page is 5 MB).  For a thread that fetches
+ * many pages one after another; off frees what is kept, and must be said
+ * before the thread ends.  Per thread.
+ */
+#define HTTP_KEEP_MIN (256u << 10)
+void http_keep_buffer(bool keep);
 
 /* One request. */
 enum {

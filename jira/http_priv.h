@@ -49,4 +49,8 @@ int http_on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
 /* Empty r for another try (keeps r->curl). */
 void http_reply_reset(struct reply *r);
 
+/* The thread's kept receive buffer (http_keep_buffer): buf (malloc'd, cap
+ * bytes) kept when keeping is on and none is, else freed. */
+void http_buffer_drop(char *buf, size_t cap);
+
 #endif

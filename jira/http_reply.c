@@ -87,14 +87,49 @@ size_t http_on_header(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
+/* The receive buffer a thread keeps between answers (http_keep_buffer):
+ * its pages are already there, where a new one of 5 MB costs a fault
+ * (and a page cleared) every 4 KiB on first touch. */
+static __thread bool keeping;
+static __thread char *kept;
+static __thread size_t kept_cap;
+
+void http_keep_buffer(bool keep)
+{
+	keeping = keep;
+	if (!keep) {
+		free(kept);
+		kept = NULL;
+		kept_cap = 0;
+	}
+}
+
+void http_buffer_drop(char *buf, size_t cap)
+{
+	if (buf && keeping && !kept && cap >= HTTP_KEEP_MIN &&
+	    cap <= (size_t)HTTP_MAX_BODY + 1) {
+		kept = buf;
+		kept_cap = cap;
+	} else {
+		free(buf);
+	}
+}
+
 size_t http_on_body(char *data, size_t size, size_t n, void *user)
 {
 	struct reply *r = user;
 	size_t len = size * n;
 	if (!r->sized) {
-		/* one buffer of the announced size, rather than one grown (and
-		 * copied) by doubling; a compressed answer grows from there */
+		/* one buffer of the announced size (the thread's kept one when
+		 * it is large enough), rather than one grown (and copied) by
+		 * doubling; a compressed answer grows from there */
 		r->sized = true;
+		if (kept && !r->body.buf) {
+			r->body.buf = kept;
+			r->body.cap = kept_cap;
+			kept = NULL;
+			kept_cap = 0;
+		}
 		curl_off_t cl = -1;
 		if (r->curl &&
 		    curl_easy_getinfo(r->curl,
@@ -178,7 +213,8 @@ int http_on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
 
 void http_reply_reset(struct reply *r)
 {
-	strbuf_release(&r->body);
+	http_buffer_drop(r->body.buf, r->body.cap);
+	r->body = (struct strbuf)STRBUF_INIT;
 	r->sized = false;
 	r->content_type[0] = r->ausername[0] = '\0';
 	r->login_reason[0] = r->denied_reason[0] = '\0';

@@ -277,8 +277,8 @@ static bool member_is(const char *key, size_t klen, const char *name)
 
 /* The answer's "issues", whose value starts at `at` (`left` bytes of the
  * answer from there): each ticket bean is parsed where it lies, in the
- * same pass that finds its end, and the walk of the answer goes on past
- * the array.  0, -EINVAL or -ENOMEM. */
+ * same pass that finds its end (its strings decoded in place: the answer
+ * is read once), and the walk goes on past the array.  0, -EINVAL, -ENOMEM. */
 static int read_issues(struct json_walk *top, const char *at, size_t left,
 		       const struct reuse *ru, struct jira_issue_scratch *ps,
 		       struct page *p)
@@ -294,8 +294,8 @@ static int read_issues(struct json_walk *top, const char *at, size_t left,
 		if (*e == '{') {
 			size_t used;
 			json_arena_reset(&ps->bean);
-			if ((r = json_parse_arena(&ps->bean, e, eleft, &bean,
-						  &used)))
+			if ((r = json_parse_inplace(&ps->bean, (char *)e,
+						    eleft, &bean, &used)))
 				break;
 			json_walk_past(&arr, e + used);
 		} else {
@@ -323,11 +323,11 @@ static int read_issues(struct json_walk *top, const char *at, size_t left,
 struct page_job;
 static void rest_early(struct page_job *job, unsigned granted, unsigned total);
 
-/* The tickets of one search answer (as it came: a \u0000 in it reads as
+/* The tickets of one search answer (read in place: a \u0000 in it reads as
  * U+FFFD), walked, never parsed as a whole: one ticket's tree at a time.
  * With `early` (the first page), the other pages are started as soon as
  * the answer has said how many there are, before its tickets are read. */
-static enum jira_status read_page(const char *text, size_t len,
+static enum jira_status read_page(char *text, size_t len,
 				  const struct reuse *ru,
 				  struct jira_issue_scratch *ps, struct page_job *early,
 				  struct page *p, struct jira_error *err)
@@ -421,10 +421,14 @@ static void *page_worker(void *arg)
 	struct page_job *job = arg;
 	struct jira_issue_scratch ps = JIRA_ISSUE_SCRATCH_INIT;
 	pthread_setname_np(pthread_self(), "jirafs-pages"); /* for top, perf */
+	http_keep_buffer(true); /* one receive buffer for its pages (*) */
 	for (;;) {
 		unsigned idx = atomic_fetch_add(&job->next, 1);
 		if (idx >= job->npages || atomic_load(&job->failed))
 			break;
+		/* (*) but the last round's: memory peaks as they are read */
+		if (idx + client_max_connections(job->c) >= job->npages)
+			http_keep_buffer(false);
 		struct jira_error e = { 0 };
 		enum jira_status st =
 			fetch_page(job->c, job->jql, job->lenient, job->reuse,
@@ -440,6 +444,7 @@ static void *page_worker(void *arg)
 		}
 	}
 	jira_issue_scratch_release(&ps);
+	http_keep_buffer(false);
 	return NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <emmintrin.h>
 #endif
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,20 +113,100 @@ static size_t plain_run(const unsigned char *p, size_t n)
 	return i;
 }
 
+/* plain_copy() reads a little past a string's NUL (never past its page),
+ * which AddressSanitizer (gcc's or clang's) would report: not there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JSON_EXACT_READS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JSON_EXACT_READS 1
+#endif
+#endif
+
+#if defined(__SSE2__) && !defined(JSON_EXACT_READS)
+/* The bytes of a JSON string that are not plain, as plain_run() finds
+ * them: one bit per byte of v. */
+static inline unsigned odd_mask(__m128i v)
+{
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+		      quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		_mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+		_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs))));
+}
+
+/* 16 bytes from p to o, and what they were. */
+static inline __m128i copy16(const unsigned char *p, char *o)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	_mm_storeu_si128((__m128i *)(void *)o, v);
+	return v;
+}
+
+/* plain_run() that also copies the run to o, 16 bytes at a time: o has
+ * room for n + 16 bytes (what is written past the run is garbage, for
+ * the caller to overwrite).  The last, short block is read whole when it
+ * does not cross into another page (it cannot fault there; the bytes
+ * past the string are ignored). */
+static inline size_t plain_copy(const unsigned char *p, size_t n, char *o)
+{
+	size_t i = 0;
+	for (; n - i >= 16; i += 16) {
+		unsigned m = odd_mask(copy16(p + i, o + i));
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	if (i == n)
+		return n;
+	/* (4 KiB: the smallest page there is) */
+	if (((uintptr_t)(p + i) & 4095) <= 4096 - 16) {
+		unsigned m = odd_mask(copy16(p + i, o + i)) |
+			     (0xffffu << (n - i));
+		return i + (size_t)__builtin_ctz(m);
+	}
+	size_t run = i + plain_run(p + i, n - i);
+	memcpy(o + i, p + i, run - i);
+	return run;
+}
+#define COPY_SLACK 16
+#else
+static inline size_t plain_copy(const unsigned char *p, size_t n, char *o)
+{
+	size_t run = plain_run(p, n);
+	memcpy(o, p, run);
+	return run;
+}
+#define COPY_SLACK 0
+#endif
+
+/* Room for n more bytes (and the NUL) in sb, without a call when it is
+ * there; 0 or -ENOMEM. */
+static inline int room(struct strbuf *sb, size_t n)
+{
+	if (!sb->failed && !sb->limit && sb->cap - sb->len > n)
+		return 0;
+	return strbuf_grow(sb, n);
+}
+
 int json_add_string(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t len = strlen((const char *)p);
+	/* a buffer with a limit is given no more than the text needs */
+	size_t slack = sb->limit ? 0 : COPY_SLACK;
 
-	/* the literal is at least s and its quotes; room for that at once,
-	 * and more only when an escape makes it longer */
-	if (strbuf_grow(sb, len + 2))
+	/* the literal is at least s and its quotes; room for that at once
+	 * (and the slack of plain_copy), and more only when an escape makes
+	 * it longer */
+	if (room(sb, len + 2 + slack))
 		return -ENOMEM;
 	char *o = sb->buf + sb->len;
 	*o++ = '"';
 	for (size_t i = 0; i < len;) {
-		size_t run = plain_run(p + i, len - i);
-		memcpy(o, p + i, run);
+		size_t run = slack ? plain_copy(p + i, len - i, o)
+				   : plain_run(p + i, len - i);
+		if (!slack)
+			memcpy(o, p + i, run);
 		o += run;
 		if ((i += run) == len)
 			break;
@@ -141,7 +222,7 @@ int json_add_string(struct strbuf *sb, const char *s)
 		size_t k = escape_byte(c, esc);
 		sb->len = (size_t)(o - sb->buf);
 		/* k bytes for this one, one for each left, the quote */
-		if (strbuf_grow(sb, k + len - i))
+		if (room(sb, k + len - i + slack))
 			return -ENOMEM;
 		o = sb->buf + sb->len;
 		memcpy(o, esc, k);
@@ -179,22 +260,28 @@ int json_add_number(struct strbuf *sb, double d)
 	return strbuf_adds(sb, buf);
 }
 
+/* cJSON_IsObject() and the like, without a call into libcjson per node */
+static inline bool is_type(const cJSON *v, int type)
+{
+	return v && (v->type & 0xff) == type;
+}
+
 static bool is_container(const cJSON *v)
 {
-	return cJSON_IsArray(v) || cJSON_IsObject(v);
+	return is_type(v, cJSON_Array) || is_type(v, cJSON_Object);
 }
 
 static int add_scalar(struct strbuf *sb, const cJSON *v)
 {
-	if (cJSON_IsString(v))
+	if (is_type(v, cJSON_String))
 		return json_add_string(sb, v->valuestring);
-	if (cJSON_IsNumber(v))
+	if (is_type(v, cJSON_Number))
 		return json_add_number(sb, v->valuedouble);
-	if (cJSON_IsTrue(v))
+	if (is_type(v, cJSON_True))
 		return strbuf_adds(sb, "true");
-	if (cJSON_IsFalse(v))
+	if (is_type(v, cJSON_False))
 		return strbuf_adds(sb, "false");
-	if (cJSON_IsRaw(v) && v->valuestring)
+	if (is_type(v, cJSON_Raw) && v->valuestring)
 		return strbuf_adds(sb, v->valuestring);
 	return strbuf_adds(sb, "null");
 }
@@ -236,7 +323,7 @@ static bool past(const struct strbuf *sb, size_t start, size_t room,
  * `room` columns: 1, or 0 with sb as it was, or -ENOMEM. */
 static int add_inline(struct strbuf *sb, const cJSON *v, size_t room)
 {
-	bool obj = cJSON_IsObject(v);
+	bool obj = is_type(v, cJSON_Object);
 	const cJSON *c;
 	size_t start = sb->len;
 
@@ -253,7 +340,8 @@ static int add_inline(struct strbuf *sb, const cJSON *v, size_t room)
 			json_add_string(sb, c->string);
 			put(sb, ": ", 2);
 		}
-		if (cJSON_IsString(c) && past(sb, start, room, c->valuestring))
+		if (is_type(c, cJSON_String) &&
+		    past(sb, start, room, c->valuestring))
 			goto rewind;
 		add_scalar(sb, c);
 		if (sb->len - start > room)
@@ -296,7 +384,7 @@ int json_pretty(struct strbuf *sb, const cJSON *v, int level)
 {
 	if (!is_container(v))
 		return add_scalar(sb, v);
-	bool obj = cJSON_IsObject(v);
+	bool obj = is_type(v, cJSON_Object);
 	if (!v->child)
 		return strbuf_adds(sb, obj ? "{}" : "[]");
 
@@ -354,8 +442,9 @@ static cJSON *sort_members(cJSON *head, size_t n, cJSON **rest)
 	cJSON *a = sort_members(head, n / 2, &mid);
 	cJSON *b = sort_members(mid, n - n / 2, rest);
 	while (a && b) {
-		cJSON **from = strcmp(member_name(a), member_name(b)) <= 0
-				       ? &a : &b;
+		const char *x = member_name(a), *y = member_name(b);
+		int d = (unsigned char)x[0] - (unsigned char)y[0];
+		cJSON **from = (d ? d : strcmp(x, y)) <= 0 ? &a : &b;
 		*tail = *from;
 		tail = &(*from)->next;
 		*from = (*from)->next;
@@ -375,7 +464,7 @@ void json_sort_object(cJSON *obj, bool deep)
 		if (deep)
 			json_sort_object(c, true);
 	}
-	if (!cJSON_IsObject(obj) || n < 2)
+	if (!is_type(obj, cJSON_Object) || n < 2)
 		return;
 	obj->child = sort_members(obj->child, n, &rest);
 	cJSON *prev = NULL;
@@ -567,15 +656,23 @@ int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
 
 /* ---- reading members ----------------------------------------------------- */
 
+/* cJSON_GetObjectItemCaseSensitive(), without a call to strcmp for the
+ * members whose first byte differs (most of them) */
 const cJSON *json_item(const cJSON *o, const char *k)
 {
-	return cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!o || !k)
+		return NULL;
+	/* as cJSON: the first member without a name ends the search */
+	for (const cJSON *c = o->child; c && c->string; c = c->next)
+		if (c->string[0] == k[0] && strcmp(c->string, k) == 0)
+			return c;
+	return NULL;
 }
 
 const char *json_str(const cJSON *o, const char *k)
 {
 	const cJSON *v = json_item(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return is_type(v, cJSON_String) ? v->valuestring : NULL;
 }
 
 char *json_strdup(const cJSON *o, const char *k)

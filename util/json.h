@@ -130,6 +130,14 @@ void json_arena_release(struct json_arena *a);
  */
 int json_parse_arena(struct json_arena *a, const char *s, size_t n,
 		     cJSON **out, size_t *used);
+/* The same tree, its nodes in arena a but its strings (keys and values)
+ * decoded in place in the n bytes at s, which it overwrites up to *used
+ * (never beyond: each string is written over its own text, its NUL where
+ * its closing quote was); the tree is valid while both the arena and s
+ * are.  For a buffer read once, a search page: no string is copied.
+ * After a failure the bytes of s up to the fault may have been changed. */
+int json_parse_inplace(struct json_arena *a, char *s, size_t n, cJSON **out,
+		       size_t *used);
 
 /*
  * Reading members.  o may be NULL or not an object: every getter then

@@ -101,6 +101,7 @@ struct parse {
 	const unsigned char *end;
 	size_t depth;
 	char point; /* the locale's decimal point, as cJSON's strtod sees it */
+	bool inplace; /* strings decoded where they lie (json_parse_inplace) */
 };
 
 static const unsigned char *ws(const unsigned char *c, const unsigned char *end)
@@ -172,8 +173,8 @@ static size_t utf16_escape(const unsigned char *c, const unsigned char *q,
 }
 
 /* The first '"' or '\\' in [c, end), or end. */
-static const unsigned char *quote_or_escape(const unsigned char *c,
-					    const unsigned char *end)
+static inline const unsigned char *
+quote_or_escape(const unsigned char *c, const unsigned char *end)
 {
 #ifdef __SSE2__
 	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
@@ -204,13 +205,17 @@ static int parse_string(struct parse *p, const unsigned char **pc, char **out)
 	}
 	if (q >= end)
 		return -EINVAL;
-	unsigned char *o = arena_take(p->a, (size_t)(q - c) + 1);
+	/* in place, the decoded string is never longer than its text: it
+	 * is written over it, and its NUL where the closing quote was */
+	unsigned char *o = p->inplace ? (unsigned char *)(uintptr_t)c
+				      : arena_take(p->a, (size_t)(q - c) + 1);
 	if (!o)
 		return -ENOMEM;
 	*out = (char *)o;
 	*pc = q + 1;
 	if (!escaped) {
-		memcpy(o, c, (size_t)(q - c));
+		if (!p->inplace)
+			memcpy(o, c, (size_t)(q - c));
 		o[q - c] = '\0';
 		return 0;
 	}
@@ -384,11 +389,12 @@ static int parse_value(struct parse *p, const unsigned char **pc, cJSON *item)
 	}
 }
 
-int json_parse_arena(struct json_arena *a, const char *s, size_t n,
-		     cJSON **out, size_t *used)
+static int parse_top(struct json_arena *a, const char *s, size_t n,
+		     cJSON **out, size_t *used, bool inplace)
 {
 	const unsigned char *c = (const unsigned char *)s;
-	struct parse p = { a, c + n, 0, localeconv()->decimal_point[0] };
+	struct parse p = { a, c + n, 0, localeconv()->decimal_point[0],
+			   inplace };
 	cJSON *item = arena_take(a, sizeof(*item));
 	*out = NULL;
 	if (!item)
@@ -403,4 +409,16 @@ int json_parse_arena(struct json_arena *a, const char *s, size_t n,
 	*out = item;
 	*used = (size_t)((const char *)c - s);
 	return 0;
+}
+
+int json_parse_arena(struct json_arena *a, const char *s, size_t n,
+		     cJSON **out, size_t *used)
+{
+	return parse_top(a, s, n, out, used, false);
+}
+
+int json_parse_inplace(struct json_arena *a, char *s, size_t n, cJSON **out,
+		       size_t *used)
+{
+	return parse_top(a, s, n, out, used, true);
 }

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/json.h"
@@ -35,8 +37,10 @@ static bool same(const cJSON *a, const cJSON *b, bool members)
 	return !a && !b;
 }
 
-/* 1 when json_parse_arena reads the n bytes at s as cJSON does (the same
- * tree, ending at the same byte, or both refusing), else 0. */
+/* 1 when json_parse_arena, and json_parse_inplace on a copy, read the n
+ * bytes at s as cJSON does (the same tree, ending at the same byte, or
+ * both refusing; in place, nothing written past the value, nor past n),
+ * else 0. */
 static int agrees(struct json_arena *a, const char *s, size_t n)
 {
 	char *copy = malloc(n + 1);
@@ -52,6 +56,19 @@ static int agrees(struct json_arena *a, const char *s, size_t n)
 	int ok = want ? r == 0 && used == (size_t)(end - copy) &&
 				same(got, want, false)
 		      : r == -EINVAL;
+	/* in place: the bytes, then a guard that must stay as it is */
+	char *text = malloc(n + 8);
+	memcpy(text, s, n);
+	memcpy(text + n, "GUARD!!", 8);
+	json_arena_reset(a);
+	got = NULL;
+	size_t iused = 0;
+	r = json_parse_inplace(a, text, n, &got, &iused);
+	ok = ok && memcmp(text + n, "GUARD!!", 8) == 0 &&
+	     (want ? r == 0 && iused == used && same(got, want, false) &&
+			     memcmp(text + iused, s + iused, n - iused) == 0
+		   : r == -EINVAL);
+	free(text);
 	cJSON_Delete(want);
 	free(copy);
 	return ok;
@@ -194,4 +211,87 @@ TEST(json_arena_grows_and_keeps_one_block)
 	}
 	json_arena_release(&a);
 	CHECK(a.block == NULL && a.held == 0);
+}
+
+TEST(json_parse_inplace_leaves_what_follows_the_value)
+{
+	struct json_arena a = JSON_ARENA_INIT;
+	char text[] = "{\"a\":\"x\\ny\",\"b\":[\"\\u00e9\"]},{\"c\":\"d\"}]";
+	cJSON *v = NULL;
+	size_t used = 0;
+	CHECK_INT(json_parse_inplace(&a, text, strlen(text), &v, &used), 0);
+	CHECK_INT(used, 27);
+	CHECK_STR(json_str(v, "a"), "x\ny");
+	CHECK_STR(json_item(v, "b")->child->valuestring, "\xc3\xa9");
+	/* its strings are the text's own bytes */
+	CHECK(json_str(v, "a") > text && json_str(v, "a") < text + used);
+	CHECK_STR(text + used, ",{\"c\":\"d\"}]");
+	json_arena_release(&a);
+}
+
+TEST(json_item_finds_what_cjson_finds)
+{
+	cJSON *o = cJSON_Parse("{\"ab\":1,\"a\":2,\"b\":3,\"\":4,\"ab\":5,"
+			       "\"customfield_1\":6,\"customfield_10\":7}");
+	CHECK(o != NULL);
+	static const char *const keys[] = { "ab", "a", "b", "", "abc",
+					    "customfield_10", "customfield_1",
+					    "customfield_", "x" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		CHECK(json_item(o, keys[i]) ==
+		      cJSON_GetObjectItemCaseSensitive(o, keys[i]));
+	CHECK(json_item(o, NULL) == NULL && json_item(NULL, "a") == NULL);
+	/* a member without a name ends the search, as in cJSON */
+	cJSON *arr = cJSON_Parse("[1,2]");
+	CHECK(json_item(arr, "a") == NULL);
+	char *name = o->child->next->string;
+	o->child->next->string = NULL;
+	CHECK(json_item(o, "b") == NULL &&
+	      cJSON_GetObjectItemCaseSensitive(o, "b") == NULL);
+	CHECK(json_item(o, "ab") == o->child);
+	o->child->next->string = name;
+	cJSON_Delete(arr);
+	cJSON_Delete(o);
+}
+
+/* json_add_string reads a string 16 bytes at a time: one that ends just
+ * before an unmapped page is written as one anywhere else is, whatever
+ * its length and bytes, into a buffer with a limit too. */
+TEST(json_add_string_of_a_string_at_the_end_of_a_page)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(map != MAP_FAILED);
+	CHECK(mprotect(map + pg, (size_t)pg, PROT_NONE) == 0);
+	static const char alphabet[] = "abcdefghij\"\\\n\x01\x7f\xc3\xa9\xff";
+	uint32_t seed = 7;
+	for (size_t len = 0; len <= 70; len++) {
+		for (int round = 0; round < 20; round++) {
+			char *at = map + pg - len - 1;
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 1103515245u + 12345u;
+				at[i] = round == 0 ? 'x'
+					: alphabet[(seed >> 8) %
+						   (sizeof(alphabet) - 1)];
+			}
+			at[len] = '\0';
+			char *own = strdup(at);
+			struct strbuf x = STRBUF_INIT, y = STRBUF_INIT,
+				      z = STRBUF_INIT;
+			z.limit = 1000;
+			CHECK_INT(json_add_string(&x, at), 0);
+			CHECK_INT(json_add_string(&y, own), 0);
+			CHECK_INT(json_add_string(&z, own), 0);
+			CHECK(x.len == y.len && memcmp(x.buf, y.buf, x.len) == 0);
+			CHECK(z.len == y.len && memcmp(z.buf, y.buf, z.len) == 0);
+			CHECK(x.buf[x.len] == '\0' && x.buf[0] == '"' &&
+			      x.buf[x.len - 1] == '"');
+			strbuf_release(&x);
+			strbuf_release(&y);
+			strbuf_release(&z);
+			free(own);
+		}
+	}
+	munmap(map, 2 * (size_t)pg);
 }
