@@ -1,7 +1,8 @@
 /*
- * client_priv.h - what client.c (requests, the parse gate) shares with
- * search.c (search paging).  Private to jira/; nothing outside it includes
- * this.  Thread-safety as for client.h.
+ * client_priv.h - what client.c (requests, the parse gate), search.c
+ * (search paging) and issue_get.c (one ticket, its comments) share.
+ * Private to jira/; nothing outside it includes this.  Thread-safety as
+ * for client.h.
  */
 #ifndef JIRAFS_JIRA_CLIENT_PRIV_H
 #define JIRAFS_JIRA_CLIENT_PRIV_H
@@ -27,6 +28,19 @@ enum jira_status client_request_gated(struct jira_client *c,
 				      struct http_response *raw,
 				      struct jira_error *err);
 void client_gate_leave(struct jira_client *c);
+
+/* The body of POST /rest/api/2/search: jql, the page, the fields (a comma
+ * list); lenient: keys that no longer exist are no error.  malloc'd. */
+char *client_search_body(const char *jql, unsigned start, unsigned max,
+			bool lenient, const char *field_spec);
+/* Does bean (an IssueBean) hold fewer comments than its ticket has?  Its
+ * comment field is a page of them (CommentsWithPaginationJsonBean). */
+bool client_comments_partial(const cJSON *bean);
+/* Replace bean's comment page by every comment of the ticket, read from
+ * GET /rest/api/2/issue/{key}/comment, oldest first, page by page. */
+enum jira_status client_complete_comments(struct jira_client *c, cJSON *bean,
+					  deadline_t deadline,
+					  struct jira_error *err);
 
 /* max_connections as the transport took it: how many pages to fetch at
  * once. */

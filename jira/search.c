@@ -1,10 +1,9 @@
 /*
  * search.c - reading tickets: JQL search paging (the first page, then the
- * others in parallel, each read under client.c's parse gate by the thread
- * that fetched it, in one pass: one ticket bean at a time, parsed into
- * that thread's arena and rendered from there), the comments beyond an
- * issue bean's own page, the count of a query, and one ticket by key.
- * Declared in client.h.
+ * others in parallel, each read under client.c's parse gate in one pass:
+ * one ticket bean at a time, parsed into the reading thread's arena and
+ * rendered from there, by the thread that fetched it).  Declared in
+ * client.h.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -21,8 +20,6 @@
 #include "util/strbuf.h"
 
 #define SEARCH_PAGE_REQUEST 1000 /* what we ask for; Jira grants less */
-#define COMMENT_PAGE_REQUEST 1000 /* comments asked for per request */
-#define COMMENT_PAGES_MAX 10000   /* a bound on one ticket's comment pages */
 /* Page-fetching threads of one search: never more than connections. */
 #define FETCH_THREADS_MAX JIRA_MAX_CONNECTIONS_MAX
 /* Numbers of an answer (maxResults, total) are clamped to this. */
@@ -47,8 +44,8 @@ struct reuse {
 	void *ctx;
 };
 
-static char *search_body(const char *jql, unsigned start, unsigned max,
-			 bool lenient, const char *field_spec)
+char *client_search_body(const char *jql, unsigned start, unsigned max,
+			bool lenient, const char *field_spec)
 {
 	cJSON *b = cJSON_CreateObject();
 	if (!b)
@@ -91,11 +88,6 @@ static unsigned uint_value(const cJSON *v)
 						: (unsigned)v->valuedouble;
 }
 
-static unsigned uint_of(const cJSON *obj, const char *key)
-{
-	return uint_value(json_item(obj, key));
-}
-
 /* A number member of a walked answer ("maxResults", "total"). */
 static unsigned uint_of_text(const char *v, size_t len)
 {
@@ -103,75 +95,6 @@ static unsigned uint_of_text(const char *v, size_t len)
 	unsigned u = uint_value(num);
 	cJSON_Delete(num);
 	return u;
-}
-
-/* ---- comments beyond the first page ------------------------------------ */
-
-/* The comment field of an IssueBean is itself a page (startAt, maxResults,
- * total: CommentsWithPaginationJsonBean), and Jira may cut it short: does
- * bean hold fewer comments than its ticket has? */
-static bool comments_partial(const cJSON *bean)
-{
-	const cJSON *f = json_item(bean, "fields");
-	const cJSON *cm = json_item(f, "comment");
-	const cJSON *total = json_item(cm, "total");
-	const cJSON *list = json_item(cm, "comments");
-	return cJSON_IsNumber(total) &&
-	       total->valuedouble > cJSON_GetArraySize(list);
-}
-
-/* Replace bean's comment page by every comment of the ticket, read from
- * GET /rest/api/2/issue/{key}/comment, oldest first, page by page. */
-static enum jira_status complete_comments(struct jira_client *c, cJSON *bean,
-					  deadline_t deadline,
-					  struct jira_error *err)
-{
-	const cJSON *k = json_item(bean, "key");
-	cJSON *f = cJSON_GetObjectItemCaseSensitive(bean, "fields");
-	cJSON *all = cJSON_CreateArray();
-	if (!all)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = JIRA_OK;
-	for (unsigned start = 0, pages = 0; pages < COMMENT_PAGES_MAX;
-	     pages++) {
-		char path[512];
-		cJSON *j = NULL;
-		snprintf(path, sizeof(path),
-			 "/rest/api/2/issue/%s/comment?startAt=%u&maxResults="
-			 "%u&orderBy=created",
-			 cJSON_IsString(k) ? k->valuestring : "", start,
-			 COMMENT_PAGE_REQUEST);
-		st = jira_get_json(c, path, deadline, &j, err);
-		if (st != JIRA_OK)
-			break;
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "comments");
-		unsigned n = 0;
-		while (cJSON_IsArray(list) && list->child) {
-			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(
-							  list, list->child));
-			n++;
-		}
-		unsigned total = uint_of(j, "total");
-		cJSON_Delete(j);
-		start += n;
-		if (n == 0 || start >= total)
-			break;
-	}
-	if (st != JIRA_OK) {
-		cJSON_Delete(all);
-		return st;
-	}
-	cJSON *cm = cJSON_CreateObject();
-	unsigned n = (unsigned)cJSON_GetArraySize(all);
-	cJSON_AddItemToObject(cm, "comments", all);
-	cJSON_AddNumberToObject(cm, "maxResults", n);
-	cJSON_AddNumberToObject(cm, "total", n);
-	cJSON_AddNumberToObject(cm, "startAt", 0);
-	if (!cJSON_ReplaceItemInObjectCaseSensitive(f, "comment", cm))
-		cJSON_Delete(cm);
-	jlog_debug("%s: %u comments, read beyond the search's page",
-		   cJSON_IsString(k) ? k->valuestring : "?", n);
-	return JIRA_OK;
 }
 
 /* Fill the places of p's partial beans, once their comments are read (out
@@ -184,7 +107,8 @@ static enum jira_status page_complete(struct jira_client *c, struct page *p,
 	for (size_t i = 0; i < p->npartial && st == JIRA_OK; i++) {
 		char why[128];
 		struct jira_issue *is = NULL;
-		st = complete_comments(c, p->partial[i], deadline, err);
+		st = client_complete_comments(c, p->partial[i], deadline,
+					      err);
 		if (st != JIRA_OK)
 			break;
 		int r = jira_issue_from_json(p->partial[i], &is, why,
@@ -237,7 +161,7 @@ static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
 	if (i) {
 		p->issues[p->n++] = i;
 		p->reused++;
-	} else if (comments_partial(bean)) {
+	} else if (client_comments_partial(bean)) {
 		/* completed after the parse slot is left, in a tree of its
 		 * own */
 		if (p->npartial == p->partial_cap) {
@@ -379,7 +303,7 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 {
 	struct http_response raw;
 	memset(p, 0, sizeof(*p));
-	char *body = search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
+	char *body = client_search_body(jql, start, max, lenient, JIRA_ISSUE_FIELDS);
 	if (!body)
 		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	enum jira_status st = client_request_gated(
@@ -622,78 +546,9 @@ enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
 	return JIRA_OK;
 }
 
-enum jira_status jira_search_total(struct jira_client *c, const char *jql,
-				   deadline_t deadline, unsigned *total,
-				   struct jira_error *err)
-{
-	cJSON *j = NULL;
-	*total = 0;
-	char *body = search_body(jql, 0, 0, false, "id");
-	if (!body)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st = jira_request_json(c, "POST", "/rest/api/2/search",
-					   body, deadline, true, &j, err);
-	free(body);
-	if (st != JIRA_OK)
-		return st;
-	const cJSON *t = json_item(j, "total");
-	if (!cJSON_IsNumber(t) || t->valuedouble < 0)
-		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-				    "search answer without a total");
-	else
-		*total = uint_of(j, "total");
-	cJSON_Delete(j);
-	return st;
-}
-
 void jira_issues_free(struct jira_issue **issues, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		jira_issue_unref(issues[i]);
 	free(issues);
-}
-
-/* ---- one ticket -------------------------------------------------------- */
-
-enum jira_status jira_issue_get(struct jira_client *c, const char *key,
-				deadline_t deadline, struct jira_issue **out,
-				struct jira_error *err)
-{
-	struct strbuf path = STRBUF_INIT;
-	cJSON *j;
-	*out = NULL;
-	if (!jira_key_valid(key))
-		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
-				      "'%s' is not an issue key", key);
-	strbuf_addf(&path, "/rest/api/2/issue/%s?fields=", key);
-	strbuf_add_urlencoded(&path, JIRA_ISSUE_FIELDS);
-	if (path.failed)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	enum jira_status st =
-		jira_get_json(c, strbuf_str(&path), deadline, &j, err);
-	strbuf_release(&path);
-	if (st != JIRA_OK)
-		return st;
-	if (comments_partial(j) &&
-	    (st = complete_comments(c, j, deadline, err)) != JIRA_OK) {
-		cJSON_Delete(j);
-		return st;
-	}
-	char why[128];
-	int r = jira_issue_from_json(j, out, why, sizeof(why));
-	cJSON_Delete(j);
-	if (r == -ENOMEM)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	if (r)
-		return jira_error_set(err, JIRA_ERR_BAD_RESPONSE, "%s: %s",
-				      key, why);
-	if (strcmp((*out)->key, key) != 0) {
-		/* moved to another project: the old key answers with the new
-		 * issue; for this key's directory it is gone */
-		jira_issue_unref(*out);
-		*out = NULL;
-		return jira_error_set(err, JIRA_ERR_NOT_FOUND,
-				      "%s was moved", key);
-	}
-	return JIRA_OK;
 }
