@@ -59,18 +59,61 @@ static struct jira_issue *reuse_held(void *ctx, const char *key,
 	return i;
 }
 
+/* The page hook of a first listing that readers are shown while it is
+ * fetched (p->streaming): its tickets join p->stream. */
+static void stream_page(void *ctx, struct jira_issue *const *issues, size_t n)
+{
+	struct project *p = ctx;
+	pthread_mutex_lock(&p->lock);
+	if (p->nstream + n > p->stream_cap) {
+		size_t cap = p->stream_cap ? p->stream_cap : 1024;
+		while (cap < p->nstream + n)
+			cap *= 2;
+		struct jira_issue **v = realloc(p->stream, cap * sizeof(*v));
+		if (!v) {
+			/* readers get these once the listing is installed */
+			pthread_mutex_unlock(&p->lock);
+			return;
+		}
+		p->stream = v;
+		p->stream_cap = cap;
+	}
+	for (size_t i = 0; i < n; i++)
+		p->stream[p->nstream++] = jira_issue_ref(issues[i]);
+	pthread_cond_broadcast(&p->cache.done);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* With p->lock held: the listing streamed has ended (installed or not). */
+static void stream_end(struct project *p)
+{
+	if (!p->streaming)
+		return;
+	for (size_t i = 0; i < p->nstream; i++)
+		jira_issue_unref(p->stream[i]);
+	free(p->stream);
+	p->stream = NULL;
+	p->nstream = p->stream_cap = 0;
+	p->streaming = false;
+	p->stream_gen++;
+	pthread_cond_broadcast(&p->cache.done);
+}
+
 /* Search jql (taken over: freed here; NULL means out of memory), reusing
- * the tickets p holds when p is given. */
+ * the tickets p holds when p is given, and giving its pages to p's stream
+ * when `stream`. */
 static enum jira_status search(struct tree *t, char *jql, bool lenient,
-			       struct project *p, deadline_t d,
+			       struct project *p, bool stream, deadline_t d,
 			       struct jira_issue ***issues, size_t *n,
 			       struct jira_search_stats *stats,
 			       struct jira_error *err)
 {
+	struct jira_search_hooks hooks = { reuse_held,
+					   stream ? stream_page : NULL, p };
 	enum jira_status st =
-		jql ? jira_search_reusing(t->client, jql, lenient,
-					  p ? reuse_held : NULL, p, d, issues,
-					  n, stats, err)
+		jql ? jira_search_with(t->client, jql, lenient,
+				       p ? &hooks : NULL, d, issues, n, stats,
+				       err)
 		    : jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
 	free(jql);
 	return st;
@@ -95,7 +138,7 @@ static int refresh_delta(struct tree *t, struct project *p, int64_t since,
 	size_t n = 0;
 	enum jira_status st =
 		search(t, jql_project_updated(p->key, (unsigned)minutes), false,
-		       p, d, &issues, &n, NULL, err);
+		       p, false, d, &issues, &n, NULL, err);
 	unsigned total = 0;
 	if (st == JIRA_OK)
 		st = count_jql ? jira_search_total(t->client, count_jql, d,
@@ -143,13 +186,14 @@ int fetch_listing(struct tree *t, struct project *p, deadline_t d)
 
 	pthread_mutex_lock(&p->lock);
 	int64_t since = p->cache.fetched_at ? p->synced_at : 0;
+	bool stream = p->streaming; /* set by who started this listing */
 	pthread_mutex_unlock(&p->lock);
 	int delta = since ? refresh_delta(t, p, since, started, d, &err) : 1;
 	if (delta < 0)
 		st = err.status;
 	if (delta > 0) {
-		st = search(t, jql_project_all(p->key), false, p, d, &issues,
-			    &n, &stats, &err);
+		st = search(t, jql_project_all(p->key), false, p, stream, d,
+			    &issues, &n, &stats, &err);
 	}
 
 	pthread_mutex_lock(&p->lock);
@@ -175,6 +219,7 @@ int fetch_listing(struct tree *t, struct project *p, deadline_t d)
 			jlog_err("cannot list %s: %s", p->key, err.msg);
 	}
 	ret = cache_end(&p->cache, ret);
+	stream_end(p);
 	pthread_mutex_unlock(&p->lock);
 	jira_issues_free(issues, n);
 	/* the pages and the old listing are gone: give their memory back */
@@ -219,7 +264,7 @@ void fetch_stale(struct tree *t, struct project *p, deadline_t d)
 		struct jira_error err = { 0 };
 		enum jira_status st =
 			search(t, jql_keys((const char *const *)keys, nk),
-			       true, NULL, d, &issues, &n, NULL, &err);
+			       true, NULL, false, d, &issues, &n, NULL, &err);
 		pthread_mutex_lock(&p->lock);
 		if (st == JIRA_OK) {
 			for (size_t i = 0; i < n; i++)

@@ -37,7 +37,8 @@ void listing_clear(struct listing *dh)
 	for (size_t i = 0; i < dh->n; i++)
 		free(dh->v[i].name);
 	dh->n = 0;
-	dh->filled = false;
+	dh->filled = dh->more = false;
+	tree_cursor_release(&dh->cursor);
 	dh->error = 0;
 }
 

@@ -1,7 +1,9 @@
 /*
  * listing.h - what an open directory lists: taken once (at the first
  * readdir, or again from offset 0) and given to the kernel in pieces, so
- * that a directory does not change under a reader between two calls.
+ * that a directory does not change under a reader between two calls; a
+ * project's first listing is taken as its pages come, each call adding
+ * to what was taken.
  * Memory only; one handle is used by one request at a time.
  */
 #ifndef JIRAFS_FS_LISTING_H
@@ -10,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+
+#include "fs/tree.h"
 
 struct dentry {
 	char *name;
@@ -21,6 +25,8 @@ struct listing {
 	struct dentry *v;
 	size_t n, cap;
 	bool filled;
+	bool more;     /* a listing being fetched: more entries will come */
+	struct tree_cursor cursor; /* where in it (fs_readdir) */
 	int error;     /* set by listing_add when out of memory */
 };
 

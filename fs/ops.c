@@ -101,7 +101,7 @@ static void fill_scan_entry(void *arg, const char *name,
 }
 
 int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
-	       fs_fill_fn fill, void *ctx)
+	       struct tree_cursor *cur, fs_fill_fn fill, void *ctx)
 {
 	struct jirafs *fs = rq->fs;
 	struct project *p;
@@ -133,14 +133,19 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 	case N_CLOSED:
 		if ((ret = fs_project(rq, n, &p)))
 			return ret;
-		fill(ctx, ".", NULL);
-		fill(ctx, "..", NULL);
-		if (n->kind == N_PROJECT) {
-			fill(ctx, CLOSED_DIR, NULL);
-			fill(ctx, SCANS_DIR, NULL);
+		if (!cur || !cur->streaming) { /* not more of a stream */
+			fill(ctx, ".", NULL);
+			fill(ctx, "..", NULL);
+			if (n->kind == N_PROJECT) {
+				fill(ctx, CLOSED_DIR, NULL);
+				fill(ctx, SCANS_DIR, NULL);
+			}
 		}
-		ret = tree_tickets(fs->tree, p, n->closed, rq->deadline,
-				   fill_ticket_entry, &c);
+		ret = cur ? tree_tickets_stream(fs->tree, p, n->closed,
+						rq->deadline, cur,
+						fill_ticket_entry, &c)
+			  : tree_tickets(fs->tree, p, n->closed, rq->deadline,
+					 fill_ticket_entry, &c);
 		if (!ret)
 			local_list(fs->local, n->dir, fill_local_entry, &c);
 		return ret;

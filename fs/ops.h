@@ -58,12 +58,18 @@ void fs_statfs(struct statvfs *sv);
 int fs_readlink(const struct fs_req *rq, const struct fs_node *n, char *buf,
 		size_t size);
 
+struct tree_cursor;
+
 /* One directory entry: st is NULL, or complete (readdirplus may give it
  * to the kernel).  Returns nonzero to stop. */
 typedef int (*fs_fill_fn)(void *ctx, const char *name,
 			  const struct stat *st);
+/* The entries of directory n.  With a cursor (zeroed at first: struct
+ * tree_cursor), a project directory whose first listing is being fetched
+ * is given in pieces as its pages come: 1 means call again with the same
+ * cursor for more (fs/tree.h, tree_tickets_stream); else 0 or -errno. */
 int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
-	       fs_fill_fn fill, void *ctx);
+	       struct tree_cursor *cur, fs_fill_fn fill, void *ctx);
 
 /* open(2) and create(2) with flags: *out is the new handle. */
 int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,

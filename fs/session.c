@@ -453,12 +453,19 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct listing *dh = held_obj(fi);
 	struct fs_node dn;
 	int r = dh ? inode_node(rq.fs->inodes, ino, &dn, NULL) : -EBADF;
-	if (!r && (off == 0 || !dh->filled)) {
-		listing_clear(dh);
-		r = fs_readdir(&rq, &dn, plus, listing_add, dh);
+	/* taken at the first call (or again from 0); a listing that comes
+	 * in pieces is added to when the reader has had what is there */
+	if (!r && (off == 0 || (!dh->filled && !dh->more) ||
+		   (dh->more && (size_t)off >= dh->n))) {
+		if (off == 0 || !dh->more)
+			listing_clear(dh);
+		r = fs_readdir(&rq, &dn, plus, &dh->cursor, listing_add, dh);
+		dh->more = r == 1;
+		if (r == 1)
+			r = 0;
 		if (!r)
 			r = dh->error;
-		dh->filled = !r;
+		dh->filled = !r && !dh->more;
 	}
 	char *buf = r ? NULL : malloc(size);
 	if (!r && !buf)

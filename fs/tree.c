@@ -214,6 +214,100 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
 	return ret;
 }
 
+/* With p->lock held: is this ticket of the stream in closed/ or not (a
+ * close or reopen written meanwhile says where it goes)? */
+static bool stream_done(const struct project *p, const struct jira_issue *is)
+{
+	const struct tentry *e =
+		map_count(p->tickets) ? map_get(p->tickets, is->key) : NULL;
+	return e ? e->done : is->done;
+}
+
+int tree_tickets_stream(struct tree *t, struct project *p, bool closed,
+			deadline_t d, struct tree_cursor *cur,
+			void (*fn)(void *ctx, const char *key,
+				   struct jira_issue *i),
+			void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	int ret = 0;
+	if (!cur->streaming) {
+		/* a first listing, nothing written meanwhile: fetch it in
+		 * the background and show its pages as they come */
+		if (!p->streaming && !p->cache.fetched_at &&
+		    !p->cache.refreshing && map_count(p->tickets) == 0 &&
+		    (ret = cache_begin(&p->cache, &p->lock, d, t->ttl_ms)) == 1) {
+			p->streaming = true;
+			if (!bg_start(t, p)) {
+				p->streaming = false;
+				pthread_mutex_unlock(&p->lock);
+				fetch_listing(t, p, d);
+				pthread_mutex_lock(&p->lock);
+			}
+			ret = 0;
+		}
+		if (ret < 0 || !p->streaming) {
+			pthread_mutex_unlock(&p->lock);
+			return ret < 0 ? ret
+				       : tree_tickets(t, p, closed, d, fn, ctx);
+		}
+		if (!(cur->seen = map_new())) {
+			pthread_mutex_unlock(&p->lock);
+			return -ENOMEM;
+		}
+		cur->streaming = true;
+		cur->gen = p->stream_gen;
+		cur->at = 0;
+	}
+	for (size_t given = 0;;) {
+		if (!p->streaming || p->stream_gen != cur->gen)
+			break; /* it has ended */
+		for (; cur->at < p->nstream; cur->at++) {
+			struct jira_issue *is = p->stream[cur->at];
+			if (stream_done(p, is) != closed ||
+			    map_get(cur->seen, is->key))
+				continue;
+			if (map_put(cur->seen, is->key, is, NULL)) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			fn(ctx, is->key, is);
+			given++;
+		}
+		if (given) {
+			ret = 1;
+			goto out;
+		}
+		if (deadline_left(d) <= 0) {
+			ret = -ETIMEDOUT;
+			goto out;
+		}
+		struct timespec ts = deadline_timespec(d);
+		pthread_cond_timedwait(&p->cache.done, &p->lock, &ts);
+	}
+	/* installed (or failed): the tickets its pages did not give */
+	cur->streaming = false;
+	if (!p->cache.fetched_at) {
+		ret = p->cache.last_error ? p->cache.last_error : -EIO;
+		goto out;
+	}
+	struct map_iter it = map_iter_start(p->tickets);
+	while (map_iter_next(&it)) {
+		struct tentry *e = it.value;
+		if (e->done == closed && !map_get(cur->seen, it.key))
+			fn(ctx, it.key, e->issue);
+	}
+out:
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+void tree_cursor_release(struct tree_cursor *cur)
+{
+	map_free(cur->seen);
+	memset(cur, 0, sizeof(*cur));
+}
+
 /* Is key a ticket key of project p ("SEC-12" for SEC)? */
 int tree_tickets_now(struct tree *t, struct project *p, deadline_t d,
 		     void (*fn)(void *ctx, const char *key,

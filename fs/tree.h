@@ -77,6 +77,28 @@ int tree_tickets(struct tree *t, struct project *p, bool closed,
 		 void (*fn)(void *ctx, const char *key, struct jira_issue *i),
 		 void *ctx);
 
+/*
+ * tree_tickets() for a reader that takes the tickets in pieces, a
+ * directory handle: while p's first listing is fetched, the tickets of the
+ * pages read so far are given as they come (then 1: call again, with the
+ * same cursor, for more; each such call waits for at least one more ticket
+ * until d), and once it is installed what the pages did not give (then
+ * 0, as for any other listing, which is given whole).  A cursor starts
+ * zeroed and is let go with tree_cursor_release().
+ */
+struct tree_cursor {
+	bool streaming;  /* a call returned 1 */
+	unsigned gen;    /* the stream it reads */
+	size_t at;       /* the stream's tickets it has seen */
+	struct map *seen; /* keys given (a ticket on two pages is one) */
+};
+int tree_tickets_stream(struct tree *t, struct project *p, bool closed,
+			deadline_t d, struct tree_cursor *cur,
+			void (*fn)(void *ctx, const char *key,
+				   struct jira_issue *i),
+			void *ctx);
+void tree_cursor_release(struct tree_cursor *cur);
+
 /* Every ticket of p, open and done, after a refresh made now whatever the
  * listing's age (a delta when one is held; a scan import plans against
  * what Jira has, CONTRACT §10).  A refresh that fails leaves the listing

@@ -62,6 +62,13 @@ struct project {
 	struct timespec mtime_open, mtime_closed;
 	int64_t synced_at;       /* mono ms when the search behind the
 				    listing held started; 0 = none */
+	/* a first listing shown while it is fetched: its pages' tickets
+	 * (references) as they come, for tree_tickets_stream(); each page
+	 * broadcasts cache.done */
+	bool streaming;
+	unsigned stream_gen;     /* streams ended */
+	struct jira_issue **stream;
+	size_t nstream, stream_cap;
 	/* guarded by the tree lock: */
 	bool visible;
 };

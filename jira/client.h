@@ -145,14 +145,25 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 			     struct jira_issue ***issues, size_t *n,
 			     struct jira_search_stats *stats,
 			     struct jira_error *err);
-/* The same, taking a ticket from reuse_fn instead of rendering it again
- * when the caller holds that version. */
-enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
-				     bool lenient, jira_reuse_fn reuse_fn,
-				     void *reuse_ctx, deadline_t deadline,
-				     struct jira_issue ***issues, size_t *n,
-				     struct jira_search_stats *stats,
-				     struct jira_error *err);
+/* What a caller of jira_search_with() hooks into the search (each may be
+ * NULL): `reuse` gives a ticket held in the version found instead of one
+ * rendered again; `page` is given each page's tickets as soon as that page
+ * is read, in whatever order the pages come, for a caller that shows them
+ * while the others download (the references are lent: take one to keep a
+ * ticket).  Both are called from several threads at once. */
+struct jira_search_hooks {
+	jira_reuse_fn reuse;
+	void (*page)(void *ctx, struct jira_issue *const *issues, size_t n);
+	void *ctx;
+};
+/* jira_search() with hooks. */
+enum jira_status jira_search_with(struct jira_client *c, const char *jql,
+				  bool lenient,
+				  const struct jira_search_hooks *hooks,
+				  deadline_t deadline,
+				  struct jira_issue ***issues, size_t *n,
+				  struct jira_search_stats *stats,
+				  struct jira_error *err);
 void jira_issues_free(struct jira_issue **issues, size_t n);
 
 /* How many issues a JQL query matches (one request, no issues). */

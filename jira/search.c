@@ -39,11 +39,6 @@ struct page {
 	unsigned reused;
 };
 
-struct reuse {
-	jira_reuse_fn fn; /* or NULL */
-	void *ctx;
-};
-
 char *client_search_body(const char *jql, unsigned start, unsigned max,
 			bool lenient, const char *field_spec)
 {
@@ -130,21 +125,21 @@ static enum jira_status page_complete(struct jira_client *c, struct page *p,
 }
 
 /* The ticket held for this bean's key and version, if the caller has it. */
-static struct jira_issue *reused(const struct reuse *ru, const cJSON *bean)
+static struct jira_issue *reused(const struct jira_search_hooks *ru, const cJSON *bean)
 {
-	if (!ru || !ru->fn)
+	if (!ru || !ru->reuse)
 		return NULL;
 	const cJSON *key = json_item(bean, "key");
 	const cJSON *f = json_item(bean, "fields");
 	const cJSON *upd = json_item(f, "updated");
 	if (!cJSON_IsString(key) || !cJSON_IsString(upd) || !*upd->valuestring)
 		return NULL;
-	return ru->fn(ru->ctx, key->valuestring, upd->valuestring);
+	return ru->reuse(ru->ctx, key->valuestring, upd->valuestring);
 }
 
 /* One element of the answer's "issues": a ticket for p, or skipped
  * (logged), or kept to be completed (its comments).  0 or -ENOMEM. */
-static int page_add(struct page *p, size_t *cap, const struct reuse *ru,
+static int page_add(struct page *p, size_t *cap, const struct jira_search_hooks *ru,
 		    struct jira_issue_scratch *is, const cJSON *bean)
 {
 	if (p->n == *cap) {
@@ -204,7 +199,7 @@ static bool member_is(const char *key, size_t klen, const char *name)
  * same pass that finds its end (its strings decoded in place: the answer
  * is read once), and the walk goes on past the array.  0, -EINVAL, -ENOMEM. */
 static int read_issues(struct json_walk *top, const char *at, size_t left,
-		       const struct reuse *ru, struct jira_issue_scratch *ps,
+		       const struct jira_search_hooks *ru, struct jira_issue_scratch *ps,
 		       struct page *p)
 {
 	struct json_walk arr;
@@ -252,7 +247,7 @@ static void rest_early(struct page_job *job, unsigned granted, unsigned total);
  * With `early` (the first page), the other pages are started as soon as
  * the answer has said how many there are, before its tickets are read. */
 static enum jira_status read_page(char *text, size_t len,
-				  const struct reuse *ru,
+				  const struct jira_search_hooks *ru,
 				  struct jira_issue_scratch *ps, struct page_job *early,
 				  struct page *p, struct jira_error *err)
 {
@@ -295,7 +290,7 @@ static enum jira_status read_page(char *text, size_t len,
 }
 
 static enum jira_status fetch_page(struct jira_client *c, const char *jql,
-				   bool lenient, const struct reuse *ru,
+				   bool lenient, const struct jira_search_hooks *ru,
 				   struct jira_issue_scratch *ps,
 				   struct page_job *early, unsigned start,
 				   unsigned max, deadline_t deadline,
@@ -319,6 +314,8 @@ static enum jira_status fetch_page(struct jira_client *c, const char *jql,
 		st = page_complete(c, p, deadline, err);
 	if (st != JIRA_OK)
 		page_release(p);
+	else if (ru && ru->page && p->n)
+		ru->page(ru->ctx, p->issues, p->n);
 	return st;
 }
 
@@ -326,7 +323,7 @@ struct page_job {
 	struct jira_client *c;
 	const char *jql;
 	bool lenient;
-	const struct reuse *reuse;
+	const struct jira_search_hooks *reuse;
 	deadline_t deadline;
 	unsigned page_size;
 	unsigned npages;       /* pages[0] is the first page's */
@@ -442,20 +439,20 @@ enum jira_status jira_search(struct jira_client *c, const char *jql,
 			     struct jira_search_stats *stats,
 			     struct jira_error *err)
 {
-	return jira_search_reusing(c, jql, lenient, NULL, NULL, deadline,
-				   issues, n, stats, err);
+	return jira_search_with(c, jql, lenient, NULL, deadline, issues, n,
+				stats, err);
 }
 
-enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
-				     bool lenient, jira_reuse_fn reuse_fn,
-				     void *reuse_ctx, deadline_t deadline,
-				     struct jira_issue ***issues, size_t *n,
-				     struct jira_search_stats *stats,
-				     struct jira_error *err)
+enum jira_status jira_search_with(struct jira_client *c, const char *jql,
+				  bool lenient,
+				  const struct jira_search_hooks *hooks,
+				  deadline_t deadline,
+				  struct jira_issue ***issues, size_t *n,
+				  struct jira_search_stats *stats,
+				  struct jira_error *err)
 {
 	struct page first;
 	struct jira_search_stats s = { 0 };
-	struct reuse ru = { reuse_fn, reuse_ctx };
 	*issues = NULL;
 	*n = 0;
 
@@ -463,7 +460,7 @@ enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
 		.c = c,
 		.jql = jql,
 		.lenient = lenient,
-		.reuse = &ru,
+		.reuse = hooks,
 		.deadline = deadline,
 	};
 	atomic_init(&job.next, 1);
@@ -471,7 +468,7 @@ enum jira_status jira_search_reusing(struct jira_client *c, const char *jql,
 	pthread_mutex_init(&job.lock, NULL);
 
 	struct jira_issue_scratch ps = JIRA_ISSUE_SCRATCH_INIT;
-	enum jira_status st = fetch_page(c, jql, lenient, &ru, &ps, &job, 0,
+	enum jira_status st = fetch_page(c, jql, lenient, hooks, &ps, &job, 0,
 					 SEARCH_PAGE_REQUEST, deadline, &first,
 					 err);
 	jira_issue_scratch_release(&ps);

@@ -6,6 +6,7 @@ import os
 import random
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -326,3 +327,64 @@ def test_tickets_beyond_memory_max_are_served_from_the_state_directory(emulator,
     for bad in ("12Q", "-1", "M", "99999999999999G"):
         rc, out = mount(emulator, f"memory_max={bad}", start=False).run_expect_failure()
         assert rc != 0 and "memory_max=" in out, out
+
+
+def test_a_first_listing_is_shown_as_its_pages_come(fresh_emulator, mount):
+    """A cold project directory is given to its reader page by page: the
+    tickets of the pages read come while a slow page is still on its way,
+    and the whole is exactly the listing (no ticket twice, none missing,
+    each in its directory), for a reader of closed/ at the same time too."""
+    emu = fresh_emulator(seed_projects=["STR:1200:4"])
+    emu.config(max_results=100)
+    m = mount(emu, "max_connections=4")
+    os.listdir(m.p())                                        # the project list only
+    # the fourth page to be asked for takes 3 s; the others come at once
+    emu.add_faults({"method": "POST", "path": "/rest/api/2/search", "skip": 3,
+                    "count": 1, "action": "latency", "ms": 3000})
+    since = emu.request_seq()
+    t0 = time.monotonic()
+    first = None
+    names = []
+    with os.scandir(m.p("STR")) as it:
+        for e in it:
+            if e.name.endswith(".json") and first is None:
+                first = time.monotonic() - t0
+                assert e.stat().st_size > 0                  # readdirplus gave its size
+            names.append(e.name)
+    whole = time.monotonic() - t0
+    closed = os.listdir(m.p("STR", "closed"))
+    assert whole >= 3.0, whole                               # the slow page was waited for
+    assert first < 1.5, (first, whole)                       # but not before the first tickets
+    pages = search_requests(emu, since)
+    assert len(pages) == 12, len(pages)                      # one listing, 1,200 at 100
+    assert sum(1 for r in pages if r["fault"] == "latency") == 1
+    tickets = [n for n in names if n.endswith(".json")]
+    assert len(tickets) == len(set(tickets)), "a ticket listed twice"
+    want = {b["key"] for b in emu.issues("STR")}
+    want_closed = {b["key"] for b in emu.issues("STR") if is_done(b)}
+    assert {n[:-5] for n in tickets} == want - want_closed
+    assert {n[:-5] for n in closed if n.endswith(".json")} == want_closed
+    assert {"closed", "scans"} <= set(names)
+    # the directory read again, from what is held, is the same
+    assert sorted(os.listdir(m.p("STR"))) == sorted(names)
+    assert len(search_requests(emu, since)) == 12
+
+
+def test_a_first_listing_that_fails_midway_is_an_error_then_is_read_again(fresh_emulator, mount):
+    """A page that fails (after retries) while the listing is shown fails
+    the directory read with EIO, not a short listing; the next read lists
+    the project whole."""
+    emu = fresh_emulator(seed_projects=["STF:600:4"])
+    emu.config(max_results=100)
+    m = mount(emu, "max_connections=2", "timeout=5")
+    os.listdir(m.p())
+    # Jira drops the connection of every page after the second
+    emu.add_faults({"method": "POST", "path": "/rest/api/2/search", "skip": 2,
+                    "action": "drop"})
+    with pytest.raises(OSError) as e:
+        os.listdir(m.p("STF"))
+    assert e.value.errno == errno.EIO, e.value
+    emu.clear_faults()
+    time.sleep(2.5)                                          # past the pause after a failure
+    names = [n for n in os.listdir(m.p("STF")) if n.endswith(".json")]
+    assert len(names) == len(set(names)) == 450              # 600, a quarter closed
