@@ -80,7 +80,8 @@ def test_a_new_connection_pays_the_handshake_and_a_kept_one_does_not(proxied, tm
 def test_big_transfers_go_through_intact_and_cheaply(tmp_path):
     """A listing's pages (hundreds of MB) must not make the proxy the bottleneck:
     8 connections of 16 MiB each arrive intact; the proxy's CPU for them is printed
-    and bounded loosely: at least 50 MB per CPU second (800 or so is usual)."""
+    and bounded loosely: at least 500 MB per CPU second (some 4,000 is usual, the
+    bytes never entering Python; it was 1,000 when they did)."""
     import hashlib
     import socket
     import sys
@@ -127,7 +128,7 @@ def test_big_transfers_go_through_intact_and_cheaply(tmp_path):
         proxy.stop()
         srv.close()
     mb = 8 * len(blob) / 1e6
-    print("netdelay: %.0f MB through 8 connections for %.2f s of its CPU (%.0f MB/s)"
-          % (mb, cpu, mb / max(cpu, 0.01)))
+    print("netdelay: %.0f MB through 8 connections for %.3f s of its CPU (%.0f MB/s)"
+          % (mb, cpu, mb / max(cpu, 0.001)))
     assert all(g == blob for g in got)
-    assert cpu < mb / 50
+    assert cpu < mb / 500
