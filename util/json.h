@@ -13,9 +13,9 @@
  *   - integers print without exponent or fraction, other numbers with the
  *     shortest of %.15g/%.17g that reads back exactly.
  *
- * Also: walking a large answer member by member (json_walk), and reading
- * a value into an arena as cJSON would (json_arena, json_parse_arena(),
- * in json_parse.c), for search pages read in one pass.
+ * Also, in json_parse.c: walking a large answer member by member
+ * (json_walk), and reading a value into an arena as cJSON would
+ * (json_arena, json_parse_arena()), for search pages read in one pass.
  *
  * Functions return 0 or -ENOMEM (the strbuf's failure).  Thread-safe: no
  * shared state.

@@ -1,5 +1,6 @@
-/* json_parse.c - see json.h: an arena, and JSON parsed into one the way
- * cJSON parses it, in one pass and without a malloc per node. */
+/* json_parse.c - see json.h: reading JSON text: walking a large answer
+ * member by member, an arena, and JSON parsed into one the way cJSON
+ * parses it, in one pass and without a malloc per node. */
 #include "util/json.h"
 
 #include <errno.h>
@@ -421,4 +422,161 @@ int json_parse_inplace(struct json_arena *a, char *s, size_t n, cJSON **out,
 		       size_t *used)
 {
 	return parse_top(a, s, n, out, used, true);
+}
+
+/* ---- walking without a tree ---------------------------------------------- */
+
+static bool json_space(char c)
+{
+	return (unsigned char)c <= 32; /* as cJSON reads it */
+}
+
+static void skip_space(const char *s, size_t n, size_t *pos)
+{
+	while (*pos < n && json_space(s[*pos]))
+		(*pos)++;
+}
+
+/* Past the string whose opening quote is at s[*pos]. */
+static int skip_string(const char *s, size_t n, size_t *pos)
+{
+	for (size_t i = *pos + 1; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"') {
+			*pos = i + 1;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Past the value starting at s[*pos]: its extent only (brackets balance
+ * outside strings); its content is for the parser. */
+static int skip_value(const char *s, size_t n, size_t *pos)
+{
+	size_t i = *pos;
+	if (i >= n)
+		return -EINVAL;
+	if (s[i] == '"')
+		return skip_string(s, n, pos);
+	if (s[i] == '{' || s[i] == '[') {
+		size_t depth = 0;
+		while (i < n) {
+			char c = s[i];
+			if (c == '"') {
+				if (skip_string(s, n, &i))
+					return -EINVAL;
+				continue;
+			}
+			if (c == '{' || c == '[') {
+				depth++;
+			} else if (c == '}' || c == ']') {
+				if (--depth == 0) {
+					*pos = i + 1;
+					return 0;
+				}
+			}
+			i++;
+		}
+		return -EINVAL;
+	}
+	if (s[i] == '}' || s[i] == ']' || s[i] == ',' || s[i] == ':')
+		return -EINVAL;
+	/* a scalar: up to the next delimiter */
+	while (i < n && !json_space(s[i]) && s[i] != ',' && s[i] != '}' &&
+	       s[i] != ']' && s[i] != ':')
+		i++;
+	*pos = i;
+	return 0;
+}
+
+int json_walk_start(struct json_walk *w, const char *s, size_t n)
+{
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->n = n;
+	skip_space(s, n, &w->pos);
+	if (w->pos >= n || (s[w->pos] != '{' && s[w->pos] != '['))
+		return -EINVAL;
+	w->close = s[w->pos] == '{' ? '}' : ']';
+	w->pos++;
+	return 0;
+}
+
+int json_walk_start_inner(struct json_walk *w, const char *s, size_t n)
+{
+	int r = json_walk_start(w, s, n);
+	w->inner = true;
+	return r;
+}
+
+int json_walk_peek(struct json_walk *w, const char **key, size_t *klen,
+		   const char **at, size_t *left)
+{
+	const char *s = w->s;
+	size_t n = w->n;
+	if (w->done)
+		return 0;
+	skip_space(s, n, &w->pos);
+	if (w->pos >= n)
+		return -EINVAL;
+	if (s[w->pos] == w->close) {
+		w->pos++;
+		if (!w->inner) {
+			skip_space(s, n, &w->pos);
+			if (w->pos != n)
+				return -EINVAL; /* something after the end */
+		}
+		w->done = true;
+		return 0;
+	}
+	if (w->started) {
+		if (s[w->pos] != ',')
+			return -EINVAL;
+		w->pos++;
+		skip_space(s, n, &w->pos);
+	}
+	w->started = true;
+	if (w->close == '}') {
+		size_t k = w->pos;
+		if (k >= n || s[k] != '"' || skip_string(s, n, &w->pos))
+			return -EINVAL;
+		if (key) {
+			*key = s + k + 1;
+			*klen = w->pos - k - 2;
+		}
+		skip_space(s, n, &w->pos);
+		if (w->pos >= n || s[w->pos] != ':')
+			return -EINVAL;
+		w->pos++;
+		skip_space(s, n, &w->pos);
+	}
+	*at = s + w->pos;
+	*left = n - w->pos;
+	return 1;
+}
+
+int json_walk_skip(struct json_walk *w, const char **val, size_t *vlen)
+{
+	size_t v = w->pos;
+	if (skip_value(w->s, w->n, &w->pos) || w->pos == v)
+		return -EINVAL;
+	*val = w->s + v;
+	*vlen = w->pos - v;
+	return 1;
+}
+
+void json_walk_past(struct json_walk *w, const char *end)
+{
+	w->pos = (size_t)(end - w->s);
+}
+
+int json_walk_next(struct json_walk *w, const char **key, size_t *klen,
+		   const char **val, size_t *vlen)
+{
+	const char *at;
+	size_t left;
+	int r = json_walk_peek(w, key, klen, &at, &left);
+	return r == 1 ? json_walk_skip(w, val, vlen) : r;
 }
