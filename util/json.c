@@ -235,11 +235,68 @@ int json_add_string(struct strbuf *sb, const char *s)
 	return 0;
 }
 
+/*
+ * "%.15g" of d, without printf, when d is the double nearest a decimal D of
+ * at most 15 significant digits with a fraction, written without exponent
+ * (D >= 1e-4): 15 digits always read back (DBL_DIG), so "%.15g" writes D's
+ * digits, and D reads back as d.  Such are most of the numbers Jira sends
+ * (9.6, 0.25).  D is m / 10^k for the first k at which that division, which
+ * IEEE rounds to the nearest double, gives d again; the first k leaves no
+ * trailing zero, as "%g" drops them.  Its length in out, or 0 when d is
+ * not such a number.
+ */
+static size_t short_decimal(double d, char out[32])
+{
+	static const double ten[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,
+				      1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+				      1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+				      1e18, 1e19 };
+	double a = fabs(d);
+	unsigned long long m = 0;
+	int k = 1;
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (;; k++) {
+		double t = a * ten[k];
+		if (t >= 1e15 || k == 19)
+			return 0; /* more than 15 digits */
+		m = (unsigned long long)(t + 0.5);
+		if ((double)m / ten[k] == a)
+			break;
+	}
+	char digits[20], *q = digits + sizeof(digits);
+	int nd = 0;
+	do
+		*--q = (char)('0' + m % 10), nd++;
+	while (m /= 10);
+	if (k - nd > 3)
+		return 0; /* below 1e-4: "%g" writes an exponent */
+	char *o = out;
+	if (d < 0)
+		*o++ = '-';
+	if (nd > k) {
+		memcpy(o, q, (size_t)(nd - k));
+		o += nd - k;
+		*o++ = '.';
+		memcpy(o, q + nd - k, (size_t)k);
+		o += k;
+	} else {
+		*o++ = '0';
+		*o++ = '.';
+		for (int z = nd; z < k; z++)
+			*o++ = '0';
+		memcpy(o, q, (size_t)nd);
+		o += nd;
+	}
+	return (size_t)(o - out);
+}
+
 int json_add_number(struct strbuf *sb, double d)
 {
 	char buf[64];
+	size_t n;
 	if (!isfinite(d))
-		return strbuf_adds(sb, "null");
+		return strbuf_add(sb, "null", 4);
 	if (d == floor(d) && fabs(d) < 1e15) {
 		/* what "%.0f" writes, "-0" as "0" */
 		long long v = (long long)d;
@@ -252,11 +309,12 @@ int json_add_number(struct strbuf *sb, double d)
 		if (v < 0)
 			*--q = '-';
 		return strbuf_add(sb, q, (size_t)(e - q));
-	} else {
-		snprintf(buf, sizeof(buf), "%.15g", d);
-		if (strtod(buf, NULL) != d)
-			snprintf(buf, sizeof(buf), "%.17g", d);
 	}
+	if ((n = short_decimal(d, buf)))
+		return strbuf_add(sb, buf, n);
+	snprintf(buf, sizeof(buf), "%.15g", d);
+	if (strtod(buf, NULL) != d)
+		snprintf(buf, sizeof(buf), "%.17g", d);
 	return strbuf_adds(sb, buf);
 }
 
@@ -278,12 +336,12 @@ static int add_scalar(struct strbuf *sb, const cJSON *v)
 	if (is_type(v, cJSON_Number))
 		return json_add_number(sb, v->valuedouble);
 	if (is_type(v, cJSON_True))
-		return strbuf_adds(sb, "true");
+		return strbuf_add(sb, "true", 4);
 	if (is_type(v, cJSON_False))
-		return strbuf_adds(sb, "false");
+		return strbuf_add(sb, "false", 5);
 	if (is_type(v, cJSON_Raw) && v->valuestring)
 		return strbuf_adds(sb, v->valuestring);
-	return strbuf_adds(sb, "null");
+	return strbuf_add(sb, "null", 4);
 }
 
 /* strbuf_add() of a few bytes, without the call when there is room. */
@@ -312,15 +370,10 @@ static void indent(struct strbuf *sb, int level)
 	put(sb, spaces, n);
 }
 
-/* Would a string of this length overrun the room left on the line? */
-static bool past(const struct strbuf *sb, size_t start, size_t room,
-		 const char *str)
-{
-	return sb->len - start + (str ? strlen(str) : 0) + 2 > room;
-}
-
 /* The one-line form of a container of scalars, appended when it fits in
- * `room` columns: 1, or 0 with sb as it was, or -ENOMEM. */
+ * `room` columns: 1, or 0 with sb as it was, or -ENOMEM.  Each member is
+ * written, then the line measured: measuring a string first would read
+ * it twice when it fits, which most do. */
 static int add_inline(struct strbuf *sb, const cJSON *v, size_t room)
 {
 	bool obj = is_type(v, cJSON_Object);
@@ -333,16 +386,10 @@ static int add_inline(struct strbuf *sb, const cJSON *v, size_t room)
 	cJSON_ArrayForEach(c, v) {
 		if (c != v->child)
 			put(sb, ", ", 2);
-		/* strings are the long ones: give up before writing them */
-		if (obj && past(sb, start, room, c->string))
-			goto rewind;
 		if (obj) {
 			json_add_string(sb, c->string);
 			put(sb, ": ", 2);
 		}
-		if (is_type(c, cJSON_String) &&
-		    past(sb, start, room, c->valuestring))
-			goto rewind;
 		add_scalar(sb, c);
 		if (sb->len - start > room)
 			goto rewind;
@@ -386,7 +433,7 @@ int json_pretty(struct strbuf *sb, const cJSON *v, int level)
 		return add_scalar(sb, v);
 	bool obj = is_type(v, cJSON_Object);
 	if (!v->child)
-		return strbuf_adds(sb, obj ? "{}" : "[]");
+		return strbuf_add(sb, obj ? "{}" : "[]", 2);
 
 	if (level > 0 && only_scalars(v)) {
 		size_t col = column(sb);
