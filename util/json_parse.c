@@ -105,7 +105,8 @@ struct parse {
 	bool inplace; /* strings decoded where they lie (json_parse_inplace) */
 };
 
-static const unsigned char *ws(const unsigned char *c, const unsigned char *end)
+static inline const unsigned char *ws(const unsigned char *c,
+				      const unsigned char *end)
 {
 	while (c < end && *c <= 32)
 		c++;
@@ -192,11 +193,11 @@ quote_or_escape(const unsigned char *c, const unsigned char *end)
 	return c;
 }
 
-/* The string whose opening quote is at *pc, decoded into the arena. */
-static int parse_string(struct parse *p, const unsigned char **pc, char **out)
+/* parse_string() past its first quote or backslash, q. */
+static int parse_string_rest(struct parse *p, const unsigned char **pc,
+			     char **out, const unsigned char *q)
 {
 	const unsigned char *c = *pc + 1, *end = p->end;
-	const unsigned char *q = quote_or_escape(c, end);
 	bool escaped = false;
 	while (q < end && *q == '\\') {
 		if (q + 1 >= end)
@@ -239,6 +240,24 @@ static int parse_string(struct parse *p, const unsigned char **pc, char **out)
 	}
 	*o = '\0';
 	return 0;
+}
+
+/* The string whose opening quote is at *pc, decoded into the arena (or in
+ * place).  Inlined for what most strings of a page are, read in place and
+ * without an escape: the string is then its text, its NUL where its
+ * closing quote was; the rest is parse_string_rest()'s. */
+static inline int parse_string(struct parse *p, const unsigned char **pc,
+			       char **out)
+{
+	unsigned char *c = (unsigned char *)(uintptr_t)(*pc + 1);
+	const unsigned char *q = quote_or_escape(c, p->end);
+	if (p->inplace && q < p->end && *q == '"') {
+		c[q - c] = '\0';
+		*out = (char *)c;
+		*pc = q + 1;
+		return 0;
+	}
+	return parse_string_rest(p, pc, out, q);
 }
 
 static bool number_byte(unsigned char d)
@@ -327,7 +346,14 @@ static int parse_container(struct parse *p, const unsigned char **pc,
 				return -EINVAL;
 			c = ws(c + 1, end);
 		}
-		if ((r = parse_value(p, &c, n)))
+		/* strings without the call: most values are */
+		if (c < end && *c == '"') {
+			n->type = cJSON_String;
+			r = parse_string(p, &c, &n->valuestring);
+		} else {
+			r = parse_value(p, &c, n);
+		}
+		if (r)
 			return r;
 		c = ws(c, end);
 		if (c >= end || *c != ',')
