@@ -67,9 +67,21 @@ static int digits(const char **p, int n, int *out)
 	return 0;
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), as timegm() counts
+ * them, which it costs a call to mktime's normalisation to find (every
+ * ticket has two dates): linear in d, so that a 31st of a short month
+ * counts into the next, as with timegm(). */
+static long long days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	long long yoe = y - era * 400;
+	long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
 int jira_time_parse(const char *s, struct timespec *out)
 {
-	struct tm tm = { 0 };
 	int y, mo, d, h, mi, sec, ms = 0;
 	const char *p = s;
 
@@ -111,14 +123,8 @@ int jira_time_parse(const char *s, struct timespec *out)
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	out->tv_sec = t - off;
+	out->tv_sec = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600L +
+			       mi * 60L + sec) - off;
 	out->tv_nsec = ms * 1000000L;
 	return 0;
 }
@@ -144,14 +150,37 @@ static const char *const mapped_fields[F_MAPPED] = {
 	"reporter", "created", "updated", "comment",
 };
 
+/* The fields of mapped_fields by first letter (index + 1, at most three a
+ * letter): each of a bean's fields is looked up, most of them in vain
+ * (customfield_NNNNN, timespent...), and a letter turns them away. */
+#define FIRST(c) [(c) - 'a']
+static const unsigned char by_first[26][3] = {
+	FIRST('a') = { F_ASSIGNEE + 1 },
+	FIRST('c') = { F_COMPONENTS + 1, F_CREATED + 1, F_COMMENT + 1 },
+	FIRST('d') = { F_DESCRIPTION + 1 },
+	FIRST('i') = { F_ISSUETYPE + 1 },
+	FIRST('l') = { F_LABELS + 1 },
+	FIRST('p') = { F_PROJECT + 1, F_PRIORITY + 1 },
+	FIRST('r') = { F_RESOLUTION + 1, F_REPORTER + 1 },
+	FIRST('s') = { F_SUMMARY + 1, F_STATUS + 1 },
+	FIRST('u') = { F_UPDATED + 1 },
+};
+#undef FIRST
+
 static int mapped_index(const char *name)
 {
-	/* two bytes first: most names are customfield_NNNNN */
-	for (int k = 0; k < F_MAPPED; k++)
-		if (name[0] == mapped_fields[k][0] &&
-		    name[1] == mapped_fields[k][1] &&
-		    strcmp(name + 2, mapped_fields[k] + 2) == 0)
+	unsigned first = (unsigned char)name[0] - 'a';
+	if (first >= 26)
+		return -1;
+	for (int j = 0; j < 3 && by_first[first][j]; j++) {
+		int k = by_first[first][j] - 1;
+		/* inline: a call costs more than these short names */
+		const char *a = name + 1, *b = mapped_fields[k] + 1;
+		while (*a && *a == *b)
+			a++, b++;
+		if (*a == *b)
 			return k;
+	}
 	return -1;
 }
 
@@ -294,9 +323,11 @@ static cJSON *ticket_object(struct tree *t, const cJSON *bean,
 		}
 	}
 	const char *pkey = json_str(m[F_PROJECT], "key");
-	if (pkey)
-		snprintf(projbuf, 256, "%s", pkey);
-	else
+	if (pkey) {
+		size_t n = strnlen(pkey, 255);
+		memcpy(projbuf, pkey, n);
+		projbuf[n] = '\0';
+	} else
 		jira_key_project(key, projbuf, 256);
 	add_str(t, o, "key", key);
 	add_str(t, o, "project", projbuf);

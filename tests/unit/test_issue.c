@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -246,6 +247,32 @@ TEST(time_parse_formats)
 	CHECK(jira_time_parse("2026-11-02", &ts) < 0);
 	CHECK(jira_time_parse("2026-13-02T09:14:03Z", &ts) < 0);
 	CHECK(jira_time_parse("2026-11-02T09:14:03.000+0000x", &ts) < 0);
+}
+
+/* jira_time_parse() counts days itself: as timegm() does, for every date
+ * it accepts (years 0000 to 9999, a 31st of any month, second 60). */
+TEST(time_parse_agrees_with_timegm)
+{
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int y = i % 3 ? 1970 + (int)(x % 100) : (int)(x % 10000);
+		int mo = 1 + (int)((x >> 20) % 12), d = 1 + (int)((x >> 28) % 31);
+		int h = (int)((x >> 34) % 24), mi = (int)((x >> 40) % 60);
+		int sec = (int)((x >> 46) % 61), oh = (int)((x >> 52) % 15);
+		char s[64];
+		snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.123%c%02d30",
+			 y, mo, d, h, mi, sec, x >> 63 ? '-' : '+', oh);
+		struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1,
+				 .tm_mday = d, .tm_hour = h, .tm_min = mi,
+				 .tm_sec = sec };
+		long off = (x >> 63 ? -1 : 1) * (oh * 3600L + 30 * 60L);
+		struct timespec ts;
+		CHECK_INT(jira_time_parse(s, &ts), 0);
+		if (ts.tv_sec != timegm(&tm) - off)
+			FAIL_("%s: %lld, timegm %lld", s, (long long)ts.tv_sec,
+			      (long long)(timegm(&tm) - off));
+	}
 }
 
 /* A bean as a search page holds it: parsed into an arena. */
