@@ -188,6 +188,18 @@ static inline int room(struct strbuf *sb, size_t n)
 	return strbuf_grow(sb, n);
 }
 
+/* strbuf_add() of a few bytes, without the call when there is room. */
+static inline void put(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb->cap - sb->len > n && !sb->limit && !sb->failed) {
+		memcpy(sb->buf + sb->len, s, n);
+		sb->len += n;
+		sb->buf[sb->len] = '\0';
+	} else {
+		strbuf_add(sb, s, n);
+	}
+}
+
 int json_add_string(struct strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -308,10 +320,13 @@ int json_add_number(struct strbuf *sb, double d)
 		while (u /= 10);
 		if (v < 0)
 			*--q = '-';
-		return strbuf_add(sb, q, (size_t)(e - q));
+		put(sb, q, (size_t)(e - q));
+		return sb->failed ? -ENOMEM : 0;
 	}
-	if ((n = short_decimal(d, buf)))
-		return strbuf_add(sb, buf, n);
+	if ((n = short_decimal(d, buf))) {
+		put(sb, buf, n);
+		return sb->failed ? -ENOMEM : 0;
+	}
 	snprintf(buf, sizeof(buf), "%.15g", d);
 	if (strtod(buf, NULL) != d)
 		snprintf(buf, sizeof(buf), "%.17g", d);
@@ -335,25 +350,15 @@ static int add_scalar(struct strbuf *sb, const cJSON *v)
 		return json_add_string(sb, v->valuestring);
 	if (is_type(v, cJSON_Number))
 		return json_add_number(sb, v->valuedouble);
-	if (is_type(v, cJSON_True))
-		return strbuf_add(sb, "true", 4);
-	if (is_type(v, cJSON_False))
-		return strbuf_add(sb, "false", 5);
 	if (is_type(v, cJSON_Raw) && v->valuestring)
 		return strbuf_adds(sb, v->valuestring);
-	return strbuf_add(sb, "null", 4);
-}
-
-/* strbuf_add() of a few bytes, without the call when there is room. */
-static inline void put(struct strbuf *sb, const char *s, size_t n)
-{
-	if (sb->cap - sb->len > n && !sb->limit && !sb->failed) {
-		memcpy(sb->buf + sb->len, s, n);
-		sb->len += n;
-		sb->buf[sb->len] = '\0';
-	} else {
-		strbuf_add(sb, s, n);
-	}
+	if (is_type(v, cJSON_True))
+		put(sb, "true", 4);
+	else if (is_type(v, cJSON_False))
+		put(sb, "false", 5);
+	else
+		put(sb, "null", 4);
+	return sb->failed ? -ENOMEM : 0;
 }
 
 static inline void putc_(struct strbuf *sb, char c)
