@@ -293,9 +293,10 @@ class Flow:
         self.deliver()
 
     def deliver(self):
+        # nothing, not even an end of stream, before the server's connect
+        if self.blocked or self.dst.connecting or self.done:
+            return
         if self.ready:
-            if self.blocked or self.dst.connecting or self.done:
-                return
             pipes, moved = self.pipes, 0
             while self.ready:
                 head = pipes[0]
@@ -309,8 +310,11 @@ class Flow:
                     self.blocked = True
                     self.dst.update()
                     break
-                except OSError:
+                except (BrokenPipeError, ConnectionResetError):
                     n = 0
+                except OSError:     # anything else: a visible cut, not a short stream
+                    self.conn.close(reset=True)
+                    return
                 if not n:           # dst's peer is gone: its reads say so too
                     self.broken()
                     return
@@ -397,8 +401,8 @@ class Conn:
         if self.closed:
             return
         self.closed = True
-        for s in (self.c, self.s):
-            s.close(reset=s is reset)
+        for s in (self.c, self.s):     # reset: that socket, or True for both
+            s.close(reset=reset is True or s is reset)
         for f in self.flows:
             f.close()
 

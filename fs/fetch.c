@@ -79,7 +79,9 @@ static void stream_page(void *ctx, struct jira_issue *const *issues, size_t n)
 		p->stream_cap = cap;
 	}
 	for (size_t i = 0; i < n; i++)
-		p->stream[p->nstream++] = jira_issue_ref(issues[i]);
+		/* as the install: only this project's keys */
+		if (strcmp(issues[i]->project, p->key) == 0)
+			p->stream[p->nstream++] = jira_issue_ref(issues[i]);
 	pthread_cond_broadcast(&p->cache.done);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -459,7 +459,13 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size,
 		   (dh->more && (size_t)off >= dh->n))) {
 		if (off == 0 || !dh->more)
 			listing_clear(dh);
-		r = fs_readdir(&rq, &dn, plus, &dh->cursor, listing_add, dh);
+		/* a piece may add nothing (its tickets hidden by local
+		 * names): an empty answer would end the directory */
+		size_t had = dh->n;
+		do
+			r = fs_readdir(&rq, &dn, plus, &dh->cursor,
+				       listing_add, dh);
+		while (r == 1 && dh->n == had && off != 0);
 		dh->more = r == 1;
 		if (r == 1)
 			r = 0;

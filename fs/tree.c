@@ -239,10 +239,14 @@ int tree_tickets_stream(struct tree *t, struct project *p, bool closed,
 		    (ret = cache_begin(&p->cache, &p->lock, d, t->ttl_ms)) == 1) {
 			p->streaming = true;
 			if (!bg_start(t, p)) {
+				/* no thread: fetched here, then given whole */
 				p->streaming = false;
 				pthread_mutex_unlock(&p->lock);
-				fetch_listing(t, p, d);
+				ret = fetch_listing(t, p, d);
 				pthread_mutex_lock(&p->lock);
+				if (!ret)
+					goto rest;
+				goto out;
 			}
 			ret = 0;
 		}
@@ -291,10 +295,13 @@ int tree_tickets_stream(struct tree *t, struct project *p, bool closed,
 		ret = p->cache.last_error ? p->cache.last_error : -EIO;
 		goto out;
 	}
+rest:
+	fetch_stale(t, p, d); /* what was written meanwhile, read back */
 	struct map_iter it = map_iter_start(p->tickets);
 	while (map_iter_next(&it)) {
 		struct tentry *e = it.value;
-		if (e->done == closed && !map_get(cur->seen, it.key))
+		if (e->done == closed &&
+		    !(cur->seen && map_get(cur->seen, it.key)))
 			fn(ctx, it.key, e->issue);
 	}
 out:

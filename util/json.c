@@ -114,11 +114,13 @@ static size_t plain_run(const unsigned char *p, size_t n)
 }
 
 /* plain_copy() reads a little past a string's NUL (never past its page),
- * which AddressSanitizer (gcc's or clang's) would report: not there. */
-#if defined(__SANITIZE_ADDRESS__)
+ * which the sanitizers (gcc's or clang's: address, thread, memory) and
+ * valgrind would report: not there, nor with -DJSON_EXACT_READS. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define JSON_EXACT_READS 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
 #define JSON_EXACT_READS 1
 #endif
 #endif
