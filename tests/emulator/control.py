@@ -47,6 +47,35 @@ class EmulatorError(RuntimeError):
     pass
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def multipart_body(files, boundary=None):
+    """A multipart/form-data body -> (bytes, content_type). files: [(filename, data[,
+    content_type[, field]])]; a quote or CR/LF in the file name is percent-encoded, as
+    browsers and urllib3 do; filename None makes a plain form field."""
+    boundary = boundary or "----emu" + uuid.uuid4().hex
+    out = []
+    for f in files:
+        filename, data = f[0], f[1]
+        ctype = f[2] if len(f) > 2 else "application/octet-stream"
+        field = f[3] if len(f) > 3 else "file"
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        disp = 'form-data; name="%s"' % field
+        if filename is not None:
+            disp += '; filename="%s"' % filename.replace('"', "%22").replace(
+                "\r", "%0D").replace("\n", "%0A")
+        out.append(("--%s\r\nContent-Disposition: %s\r\n" % (boundary, disp)).encode("utf-8"))
+        if ctype:
+            out.append(("Content-Type: %s\r\n" % ctype).encode("utf-8"))
+        out += [b"\r\n", bytes(data), b"\r\n"]
+    out.append(("--%s--\r\n" % boundary).encode("ascii"))
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
 class Response:
     """A REST answer: status, headers (case-insensitive get), body (bytes), json (or None)."""
 
@@ -237,10 +266,11 @@ class Emulator:
             self._ssl = ssl.create_default_context(cafile=self.ca_path)
         return self._ssl
 
-    def http(self, method, path, body=None, headers=None, timeout=30):
+    def http(self, method, path, body=None, headers=None, timeout=30, follow_redirects=True):
         """Raw request to path (absolute path with query) -> Response. Never raises on status.
         body: bytes (sent as is), a str with a form Content-Type header (sent as UTF-8 text),
-        anything else (sent as JSON; a str becomes a JSON string)."""
+        anything else (sent as JSON; a str becomes a JSON string). follow_redirects=False
+        answers a 3xx as it is."""
         data = body
         ctype = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
         if isinstance(body, str) and ctype.lower().startswith(
@@ -251,7 +281,13 @@ class Emulator:
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers=dict(headers or {}))
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as r:
+            if follow_redirects:
+                r = urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context())
+            else:
+                opener = urllib.request.build_opener(
+                    _NoRedirect, urllib.request.HTTPSHandler(context=self.ssl_context()))
+                r = opener.open(req, timeout=timeout)
+            with r:
                 return Response(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
             return Response(e.code, e.headers, e.read())
@@ -330,7 +366,9 @@ class Emulator:
         """Change settings (max_results, latency_ms, basic_auth, indexed_properties,
         search_comments_max, ignore_transitions, fast_pages, oauth1_auto_approve_user,
         oauth1_access_lifetime, oauth2_auto_approve_user, oauth2_access_lifetime,
-        oauth2_refresh_lifetime);
+        oauth2_refresh_lifetime, site_resolutions, attachments_enabled,
+        attachment_upload_limit, attachment_create_denied, attachment_too_large_status,
+        attachment_ranges);
         -> the current settings."""
         if not kw:
             return self._ctl("GET", "/config")
@@ -391,6 +429,79 @@ class Emulator:
 
     def save(self):
         return self._ctl("POST", "/save", {})
+
+    # ------------------------------------------------------------------ attachments, filters
+    def add_attachment(self, key, filename, content=None, size=None, pattern=None,
+                       mime_type=None, author=None, created=None):
+        """Attach a file to an issue directly (as if someone uploaded it in Jira); content:
+        bytes (or a str, UTF-8), or size with an optional pattern (bytes or str; default the
+        256 bytes 00..ff) for big ones. -> the attachment's bean plus "issue" and "sha256"."""
+        body = {"key": key, "filename": filename}
+        if content is not None:
+            if isinstance(content, str):
+                content = content.encode("utf-8")
+            body["content_b64"] = base64.b64encode(bytes(content)).decode("ascii")
+        elif size is not None:
+            body["size"] = int(size)
+            if pattern is not None:
+                if isinstance(pattern, str):
+                    pattern = pattern.encode("utf-8")
+                body["pattern_b64"] = base64.b64encode(bytes(pattern)).decode("ascii")
+        if mime_type is not None:
+            body["mimeType"] = mime_type
+        if author is not None:
+            body["author"] = author
+        if created is not None:
+            body["created"] = created
+        return self._ctl("POST", "/attachment", body)
+
+    def attachment_info(self, aid):
+        """The attachment's bean plus "issue" and "sha256" of its content, or None."""
+        return self._ctl("GET", "/attachment/%s" % aid, ok404=True)
+
+    def delete_attachment_raw(self, aid):
+        """Remove an attachment behind the client's back (someone deleted it in Jira)."""
+        return self._ctl("DELETE", "/attachment/%s" % aid)
+
+    def add_filter(self, name, jql, owner="alice", favourite_of=None, description=None,
+                   shared=False):
+        """A saved filter; favourite_of: users whose favourite it is (they can see it).
+        -> the FilterBean as its owner sees it, plus "favourite_of"."""
+        body = {"name": name, "jql": jql, "owner": owner,
+                "favourite_of": list(favourite_of or ()), "shared": bool(shared)}
+        if description is not None:
+            body["description"] = description
+        return self._ctl("POST", "/filter", body)
+
+    def delete_filter(self, fid):
+        return self._ctl("DELETE", "/filter/%s" % fid)
+
+    def upload(self, key, files, token=DEFAULT_TOKEN, xsrf=True, headers=None, basic=None,
+               timeout=60):
+        """POST issue/{key}/attachments with a multipart body. files: [(filename, bytes[,
+        content_type[, field]])] (content_type default application/octet-stream, field
+        "file"); xsrf: send X-Atlassian-Token: no-check. -> Response."""
+        body, ctype = multipart_body(files)
+        h = {"Content-Type": ctype}
+        if xsrf:
+            h["X-Atlassian-Token"] = "no-check"
+        h.update(headers or {})
+        return self.rest("POST", "issue/%s/attachments" % urllib.parse.quote(key), body,
+                         token=token, basic=basic, headers=h, content_type=None,
+                         timeout=timeout)
+
+    def download(self, url_or_id, token=DEFAULT_TOKEN, headers=None, timeout=60):
+        """GET an attachment's content URL (or /secure/attachment/{id}/x for an id), with the
+        PAT; -> Response (never follows redirects)."""
+        path = str(url_or_id)
+        if path.isdigit():
+            path = "/secure/attachment/%s/x" % path
+        elif path.startswith("http"):
+            path = urllib.parse.urlsplit(path)._replace(scheme="", netloc="").geturl()
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        return self.http("GET", path, None, h, timeout, follow_redirects=False)
 
     # ------------------------------------------------------------------ OAuth 1.0a
     def oauth1_consumer(self, key, public_pem, name=None):

@@ -5,7 +5,8 @@ issuetype/type, component, labels, fixVersion/affectedVersion (always empty), as
 reporter, creator (with currentUser()), summary/description/environment/comment/text (~, !~),
 created/updated/resolved(resolutiondate)/due(duedate) with absolute and relative dates and
 now()/startOf*/endOf*(), custom fields cf[10020] (number), cf[10021] (text), cf[10022] (option)
-also by id or quoted name, issue.property[KEY].path (only for keys in the config
+also by id or quoted name, attachments IS [NOT] EMPTY, filter/request/savedFilter/searchRequest
+= id or name (a saved filter's query), issue.property[KEY].path (only for keys in the config
 indexed_properties: stock Jira knows no such field unless an app indexes the property);
 AND/OR/NOT/!/&&/||, parentheses, ORDER BY field [ASC|DESC], ...
 """
@@ -440,6 +441,7 @@ class Context:
         self.errors = []
         self.warnings = []
         self.cacheable = True
+        self.filter_stack = set()     # filters being expanded (filter = X inside X)
 
     def value_error(self, msg):
         if self.validate:
@@ -465,6 +467,10 @@ FIELD_ALIASES = {
     "createddate": "created", "updated": "updated", "updateddate": "updated",
     "resolved": "resolutiondate", "resolutiondate": "resolutiondate", "due": "duedate",
     "duedate": "duedate",
+    # attachments IS [NOT] EMPTY (clause name of the Attachment field, /rest/api/2/field)
+    "attachments": "attachments",
+    # a saved filter by id or name (Jira's clause names for it)
+    "filter": "filter", "request": "filter", "savedfilter": "filter", "searchrequest": "filter",
 }
 CUSTOM_BY_NAME = {f[1].lower(): f[0] for f in C.CUSTOM_FIELDS}
 PROP_RE = re.compile(r"^issue\.property\[(.+?)\](?:\.(.+))?$", re.I)
@@ -502,6 +508,10 @@ def no_field(name):
 def _ops_for(f):
     if isinstance(f, tuple):
         return set(OPERATORS) | {"in", "not in", "is", "is not"}
+    if f == "attachments":
+        return {"is", "is not"}
+    if f == "filter":
+        return {"=", "!=", "in", "not in"}
     if f == "key":
         return {"=", "!=", "<", "<=", ">", ">=", "in", "not in"}
     if f in REF_FIELDS or f in MULTI_FIELDS:
@@ -623,6 +633,10 @@ def _compile_clause(node, ctx):
         return _never
     if isinstance(f, tuple):
         return _property_clause(f, name, op, operand, ctx)
+    if f == "attachments":
+        return (lambda i: not i.attachments) if op == "is" else (lambda i: bool(i.attachments))
+    if f == "filter":
+        return _filter_clause(name, op, operand[1] if operand[0] == "list" else [operand], ctx)
     getter = _getter(f)
     if op in ("is", "is not"):
         if f in MULTI_FIELDS:
@@ -847,6 +861,36 @@ def _key_clause(name, op, operands, ctx):
     return lambda i: i.project == proj and cmp(i.num, num)
 
 
+def _filter_clause(name, op, operands, ctx):
+    """filter = 10000 / filter in ("My open SEC tickets", 10001): the issues the saved
+    filter's query matches (its ORDER BY does not matter), among the filters the user can
+    see."""
+    preds = []
+    for o in operands:
+        if o[0] == "func":
+            _check_func(o, set(), name, ctx)
+            continue
+        if o[0] != "value":
+            continue
+        f = ctx.state.find_filter(ctx.user, o[1])
+        if f is None:
+            ctx.value_error("The value '%s' does not exist for the field '%s'." % (o[1], name))
+            continue
+        if f.id in ctx.filter_stack:
+            # unverified wording: Jira refuses a filter that refers to itself
+            ctx.errors.append("The filter '%s' refers to itself." % f.name)
+            continue
+        ctx.filter_stack.add(f.id)
+        try:
+            where = parse(f.jql).where
+            preds.append(_compile_node(where, ctx) if where is not None else (lambda i: True))
+        finally:
+            ctx.filter_stack.discard(f.id)
+    if op in ("=", "in"):
+        return lambda i: any(p(i) for p in preds)
+    return lambda i: not any(p(i) for p in preds)
+
+
 def _prop_lookup(i, key, path):
     props = i.properties
     if key not in props:
@@ -920,7 +964,7 @@ def _none_last(v):
 def _sort_key(name, desc, ctx):
     f = _field(name, ctx)
     if isinstance(f, tuple) or f in ("description", "environment", "comment", "text",
-                                     "statusCategory"):
+                                     "statusCategory", "attachments", "filter"):
         ctx.errors.append("Field '%s' does not support sorting." % name)
         return (lambda i: 0), False
     default_desc = False

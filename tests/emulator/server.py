@@ -1,8 +1,11 @@
 """HTTP layer: the REST API v2 subset, the /_emu control API, fault injection and the
 request log. ThreadingHTTPServer, HTTP/1.1 keep-alive, Content-Length on every answer."""
 
+import base64
+import hashlib
 import itertools
 import json
+import mimetypes
 import re
 import socket
 import ssl
@@ -11,24 +14,38 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from html import escape as html_escape
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import auth
 import catalog as C
 import faults as F
 import jql
+import multipart as MP
 import oauth
 import peers
 import render as R
 import seed
-from state import ApiError, fmt_date
+from state import DEFAULT_PATTERN, ApiError, fmt_date, parse_date, pattern_bytes
 
 JSON_TYPE = "application/json;charset=UTF-8"
 LOG_CAP = 200000
 PAGE_CACHE_MAX = 4 << 30   # fast page mode: at most this many bytes of answers kept
 COMMENTS_CLAMP = 5000     # GET issue/{key}/comment: no documented clamp; a generous one
 SAFE_HEADERS = ("Content-Type", "Accept", "User-Agent", "X-Atlassian-Token",
-                "X-ExperimentalApi")
+                "X-ExperimentalApi", "Range")
+STREAM_CHUNK = 1 << 20    # downloads leave in memoryview slices of this size (no copies)
+# Python's built-in MIME table only (not /etc/mime.types), so answers do not depend on the host
+_MIME = mimetypes.MimeTypes()
+# MimeSniffingKit's "executable content" (HostileAttachmentsHelper's default lists, from
+# memory -- unverified): downloaded as "attachment" with X-Download-Options: noopen
+HOSTILE_EXTENSIONS = {"htm", "html", "xhtml", "xml", "svg"}
+HOSTILE_TYPES = {"text/html", "text/html-sandboxed", "text/xhtml", "application/xhtml+xml",
+                 "text/xml", "application/xml", "application/vnd.wap.xhtml+xml",
+                 "text/xml-external-parsed-entity", "application/xml-external-parsed-entity",
+                 "application/xml-dtd", "image/svg+xml"}
+# the paths fault rules apply to (the control API never)
+FAULTABLE = ("/rest/", "/plugins/servlet/oauth/", "/secure/attachment/")
 
 
 def encode_json(obj):
@@ -100,9 +117,10 @@ def err(status, messages=None, errors=None):
 class ReqCtx:
     """One REST request: who, what, parameters."""
 
-    def __init__(self, method, path, query, body, user, kind):
+    def __init__(self, method, path, query, body, user, kind, raw=None, headers=None):
         self.method, self.path, self.query, self.body = method, path, query, body
         self.user, self.auth = user, kind
+        self.raw, self.headers = raw, headers     # the body's bytes, the request headers
 
     def q(self, name, default=None):
         v = self.query.get(name)
@@ -142,6 +160,20 @@ def config_value(key, v, current):
         return indexed_keys(v)
     if key == "site_resolutions":
         return C.check_site_resolutions(v)
+    if key == "attachment_create_denied":
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list) or not all(u in C.USERS for u in v):
+            raise ValueError("attachment_create_denied must be a list of user names")
+        return sorted(set(v))
+    if key == "attachment_upload_limit":
+        if isinstance(v, bool) or int(v) < 0:
+            raise ValueError("attachment_upload_limit must be a number of bytes")
+        return int(v)
+    if key == "attachment_too_large_status":
+        if isinstance(v, bool) or not 400 <= int(v) <= 599:
+            raise ValueError("attachment_too_large_status must be an HTTP error status")
+        return int(v)
     if key == "search_comments_max":
         if v is None:
             return None
@@ -228,6 +260,12 @@ class App:
             ("GET", r"issuetype", self.issuetypes),
             ("GET", r"issuetype/([^/]+)", self.issuetype_get),
             ("GET", r"field", self.fields),
+            ("POST", r"issue/([^/]+)/attachments", self.attachments_add),
+            ("GET", r"attachment/meta", self.attachment_meta),
+            ("GET", r"attachment/([^/]+)", self.attachment_get),
+            ("DELETE", r"attachment/([^/]+)", self.attachment_delete),
+            ("GET", r"filter/favourite", self.filters_favourite),
+            ("GET", r"filter/([^/]+)", self.filter_get),
         ]
         return [(m, re.compile("^" + p + "/?$"), f) for m, p, f in r]
 
@@ -281,6 +319,8 @@ class App:
     def handle_rest(self, method, path, query, body, headers, raw_query="", scheme="http"):
         if _is_oauth_path(path):
             return self.handle_oauth(method, path, query, body, headers, raw_query, scheme)
+        if path.startswith("/secure/attachment/") or path.startswith("/secure/thumbnail/"):
+            return self.handle_download(method, path, query, body, headers, raw_query, scheme)
         m = re.match(r"^/rest/api/(?:2|latest)/(.*)$", path)
         if not m:
             if path.startswith("/rest/"):
@@ -295,7 +335,7 @@ class App:
             mm = rx.match(sub)
             if mm:
                 allowed.add(rm)
-                if rm == method:
+                if rm == method or (method == "HEAD" and rm == "GET"):   # JAX-RS HEAD
                     handler, args = fn, [unquote(g) for g in mm.groups()]
                     break
         if handler is None:
@@ -331,9 +371,28 @@ class App:
         parsed = None
         if method in ("POST", "PUT"):
             ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            # "nocheck" is the value before atlassian-rest 3.0, still accepted (with a
+            # deprecation warning in Jira's log: https://github.com/pycontribs/jira/issues/821)
+            xsrf_ok = (headers.get("X-Atlassian-Token") or "").lower() in ("no-check",
+                                                                         "nocheck")
+            if getattr(handler, "consumes_multipart", False):
+                # @Consumes(MULTIPART_FORM_DATA) and @RequiresXsrfCheck (IssueAttachments-
+                # Resource): another media type is refused by JAX-RS first (415), a multipart
+                # body without the header by the XSRF filter: 403 "XSRF check failed"
+                # (https://github.com/pycontribs/jira/issues/44)
+                if ctype != "multipart/form-data":
+                    return Resp(415, body=b"", ctype="text/html;charset=UTF-8")
+                if not xsrf_ok:
+                    return Resp(403, body=b"XSRF check failed",
+                                ctype="text/plain;charset=UTF-8")
+                with self.state.lock:
+                    ctx = ReqCtx(method, path, query, None, a.user, a.kind, body, headers)
+                    try:
+                        return handler(ctx, *args)
+                    except ApiError as e:
+                        return Resp(e.status, e.body(), e.headers)
             if ctype in ("application/x-www-form-urlencoded", "multipart/form-data",
-                         "text/plain") and \
-                    (headers.get("X-Atlassian-Token") or "").lower() != "no-check":
+                         "text/plain") and not xsrf_ok:
                 return Resp(403, body=b"XSRF check failed", ctype="text/plain;charset=UTF-8")
             if ctype != "application/json":
                 return Resp(415, body=b"", ctype="text/html;charset=UTF-8")
@@ -669,6 +728,248 @@ class App:
         self.state.delete_property(i, key)
         return Resp(204)
 
+    # ---------------------------------------------------------- attachments
+    # Jira's words (the i18n keys the resources use): "You do not have permission to create
+    # attachments for this issue." (attachment.service.error.create.no.permission, asserted
+    # in Jira's TestDefaultAttachmentService), "You do not have permission to delete
+    # attachment with id: N" (attachment.service.error.delete.no.permission, asserted in
+    # Jira's TestDefaultAttachmentService and its attachment func tests), "The attachment with id 'N' does not exist" (a Jira
+    # Server's answer in https://github.com/solidify/jira-azuredevops-migrator/issues/713).
+    NO_CREATE = "You do not have permission to create attachments for this issue."
+
+    def _attachment(self, aid):
+        a = self.state.attachments.get(int(aid)) if aid.isdigit() else None
+        if a is None:
+            raise ApiError(404, ["The attachment with id '%s' does not exist" % aid])
+        return a
+
+    def attachment_meta(self, ctx):
+        """AttachmentResource.getAttachmentMeta (anonymous allowed): AttachmentMetaBean."""
+        c = self.state.config
+        return Resp(200, {"enabled": bool(c.get("attachments_enabled", True)),
+                          "uploadLimit": int(c.get("attachment_upload_limit") or 0)})
+
+    def attachment_get(self, ctx, aid):
+        """AttachmentResource.getAttachment: attachments off -> 404 without a body; unknown
+        id -> 404; an issue the caller cannot browse -> 403 (wording unverified); else the
+        AttachmentBean."""
+        if not self.state.config.get("attachments_enabled", True):
+            return Resp(404)
+        a = self._attachment(aid)
+        i = self.state.attachment_issue(a)
+        if i is None or not self.state.can_browse(ctx.user, self.state.projects[i.project]):
+            raise ApiError(403, ["You do not have permission to view attachment with id: %s"
+                                 % aid])
+        return Resp(200, self.render.attachment_full(a))
+
+    def attachment_delete(self, ctx, aid):
+        """AttachmentResource.removeAttachment: attachments off -> 404 (no body); unknown ->
+        404; without Delete All / Delete Own Attachments -> 403; else 204."""
+        if not self.state.config.get("attachments_enabled", True):
+            return Resp(404)
+        a = self._attachment(aid)
+        if not self.state.can_delete_attachment(ctx.user, a):
+            raise ApiError(403, ["You do not have permission to delete attachment with id: %s"
+                                 % aid])
+        self.state.delete_attachment(a)
+        return Resp(204)
+
+    @staticmethod
+    def suggested_mime(content_type, filename):
+        """MimeManager.getSanitisedMimeType: a generic type (application/octet-stream,
+        application/x-zip-compressed; here also a part without Content-Type) is replaced by
+        the one suggested by the file name -- text/html when it has no '.', else the MIME
+        table's (an unknown extension: application/octet-stream); any other type is kept
+        as sent. The table is Python's built-in one, not Jira's mime.types."""
+        if content_type not in (None, "application/octet-stream",
+                                "application/x-zip-compressed"):
+            return content_type
+        if "." not in filename:
+            return "text/html"
+        mt, enc = _MIME.guess_type("file" + filename[filename.rfind("."):].lower(),
+                                   strict=False)
+        if enc:
+            mt = {"gzip": "application/x-gzip", "bzip2": "application/x-bzip2",
+                  "xz": "application/x-xz", "compress": "application/x-compress"}.get(
+                      enc, "application/octet-stream")
+        return mt or "application/octet-stream"
+
+    def attachments_add(self, ctx, ref):
+        """POST issue/{key}/attachments (IssueAttachmentsResource.addAttachment), multipart
+        parts named "file". The parts are read before the resource runs, so size errors come
+        first: a part above attachment_upload_limit, or a request above ten times it
+        (JiraAttachmentMultipartConfig: getMaxSize = 10 x getMaxFileSize), answers
+        attachment_too_large_status (413, atlassian-rest's FileSizeLimitExceededException;
+        404 in its legacy mode, which the DC 10.3 OpenAPI still documents and
+        https://github.com/bobcarroll/jira-client/issues/119 shows: "404 Not Found: The field
+        file exceeds its maximum permitted size of 11564000 bytes.") with commons-fileupload's
+        message as the body; then the issue (404), then DefaultAttachmentService.
+        canCreateAttachments (attachments off or no Create Attachments -> 403, the same
+        message for both, as the resource ignores the service's own one); then one attachment
+        per "file" part with a file name, in the order sent -> 200 and their beans (an empty
+        list when there was none). A body commons-fileupload cannot read answers 500."""
+        st = self.state
+        limit = int(st.config.get("attachment_upload_limit") or 0)
+        too_large = int(st.config.get("attachment_too_large_status") or 413)
+        body = ctx.raw or b""
+        ctype = ctx.headers.get("Content-Type") if ctx.headers is not None else None
+
+        def refuse(msg):
+            return Resp(too_large, body=msg.encode("utf-8"), ctype="text/plain;charset=UTF-8")
+        if len(body) > limit * 10:
+            return refuse("the request was rejected because its size (%d) exceeds the "
+                          "configured maximum (%d)" % (len(body), limit * 10))
+        boundary = MP.boundary_of(ctype)
+        try:
+            if boundary is None:
+                raise MP.MultipartError("the request was rejected because no multipart "
+                                        "boundary was found")
+            parts = MP.parse(body, boundary, limit)
+        except MP.PartTooLarge as e:
+            return refuse("The field %s exceeds its maximum permitted size of %d bytes."
+                          % (e.field, e.limit))
+        except MP.FileNameEncodingError as e:
+            # atlassian-rest UnsupportedFileNameEncodingException
+            return Resp(400, body=("The encoding of file name '%s' is invalid according to "
+                                   "RFC 2047" % e.raw).encode("utf-8"),
+                        ctype="text/plain;charset=UTF-8")
+        except MP.MultipartError as e:
+            return Resp(500, {"message": "org.apache.commons.fileupload.FileUploadException: %s"
+                              % e, "status-code": 500})
+        i = st.get_issue(ctx.user, ref)
+        if not st.can_create_attachments(ctx.user, i):
+            raise ApiError(403, [self.NO_CREATE])
+        created = []
+        for p in parts:
+            if p.name != "file" or not p.filename:
+                continue    # other fields, and parts without a file name, are no attachments
+            created.append(st.add_attachment(i, p.filename, bytes(p.data),
+                                             self.suggested_mime(p.content_type, p.filename),
+                                             ctx.user))
+        return Resp(200, [self.render.attachment(a) for a in created])
+
+    attachments_add.consumes_multipart = True
+
+    # ---------------------------------------------------------- downloads
+    def handle_download(self, method, path, query, body, headers, raw_query, scheme):
+        """GET /secure/attachment/{id}/{name} (ViewAttachmentServlet / AbstractViewFile-
+        Servlet), authenticated like the REST API: only the id counts (the name is whatever
+        the client puts there), "/{id}" without a name -> 400 "Invalid attachment path", a
+        second slash after the name, a non-numeric or unknown id -> 404 (JRA-14580); an
+        issue the caller cannot browse -> a redirect to the log-in page for anonymous
+        callers, Jira's "security breach" page (403 here) for others; else the bytes with
+        Content-Type (the MIME type), Content-Length, Content-Disposition (inline, or
+        attachment plus X-Download-Options: noopen for executable content, MimeSniffingKit's
+        default "workaround" policy) and Cache-control "private, max-age=31536000"
+        (HttpResponseHeaders.cachePrivatelyForAboutOneYear). The servlet copies the whole
+        file and ignores Range; with config attachment_ranges a single "bytes=a-b" range
+        answers 206 (416 when it cannot be satisfied). /secure/thumbnail/ is not emulated
+        (404)."""
+        st = self.state
+        html = "text/html;charset=UTF-8"
+
+        def page(status, title, text):
+            return Resp(status, body=(HTML_PAGE % (title, title, text)).encode("utf-8"),
+                        ctype=html)
+        if method not in ("GET", "HEAD"):
+            return Resp(405, headers={"Allow": "GET,HEAD"})
+        with st.lock:
+            req = oauth.Req(method, scheme, headers.get("Host"), path, raw_query, headers, body)
+            a = auth.authenticate(st, headers.get("Authorization"), req)
+        if a.error is not None:
+            status, obj, h = a.error
+            h = dict(h)
+            if isinstance(obj, bytes):
+                r = Resp(status, headers=h, body=obj, ctype=h.pop("Content-Type", JSON_TYPE))
+            else:
+                r = Resp(status, obj, h)
+            r.auth = a.kind
+            return r
+        r = self._download(path, headers, a.user, page)
+        r.headers.update(a.headers)
+        r.user, r.auth = a.user, a.kind
+        return r
+
+    def _download(self, path, headers, user, page):
+        st = self.state
+        if path.startswith("/secure/thumbnail/"):
+            return page(404, "Oops, you've found a dead link.",
+                        "Thumbnails are not emulated.")
+        info = unquote(path[len("/secure/attachment"):])
+        x = info.find("/", 1)
+        if len(info) <= 1 or x < 0:
+            return page(400, "Error", "Invalid attachment path")
+        aid = info[1:x]
+        with st.lock:
+            att = st.attachments.get(int(aid)) if aid.isdigit() and "/" not in info[x + 1:] \
+                else None
+            issue = st.attachment_issue(att) if att is not None else None
+            if att is None or issue is None:
+                return page(404, "Oops, you've found a dead link.",
+                            "Attachment %s was not found" % html_escape(info))
+            if not st.can_browse(user, st.projects[issue.project]):
+                if user is None:
+                    dest = quote(path, safe="")
+                    return Resp(302, headers={"Location": "%s/login.jsp?permissionViolation="
+                                              "true&os_destination=%s&page_caps=&user_role="
+                                              % (st.base, dest)})
+                return page(403, "Permission Violation",
+                            "You do not have permissions to view this issue")
+            content, mime, filename = att.content, att.mime, att.filename
+        size = len(content)
+        h = {"Content-Type": mime or "application/octet-stream",
+             "Cache-Control": "private, max-age=31536000",
+             "Expires": "Wed, 31 Dec 1969 23:59:59 GMT"}
+        ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        base_mime = (mime or "").split(";")[0].strip().lower()
+        if ext in HOSTILE_EXTENSIONS or base_mime in HOSTILE_TYPES:
+            h["Content-Disposition"] = "attachment; filename*=UTF-8''%s;" % \
+                R.jira_url_codec(filename)
+            h["X-Download-Options"] = "noopen"
+        else:
+            h["Content-Disposition"] = "inline; filename*=UTF-8''%s;" % R.jira_url_codec(filename)
+        view = memoryview(content)
+        rng = headers.get("Range")
+        if rng and st.config.get("attachment_ranges"):
+            m = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", rng)
+            if m and (m.group(1) or m.group(2)):
+                if m.group(1):
+                    start = int(m.group(1))
+                    end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+                else:
+                    start, end = max(size - int(m.group(2)), 0), size - 1
+                if start >= size or end < start:
+                    h = {"Content-Range": "bytes */%d" % size}
+                    return Resp(416, headers=h, body=b"", ctype="text/html;charset=UTF-8")
+                h["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+                h["Accept-Ranges"] = "bytes"
+                # a memoryview of the stored bytes: Handler.send writes it without a copy
+                return Resp(206, headers=h, body=view[start:end + 1], ctype=h["Content-Type"])
+        r = Resp(200, headers=h, body=view, ctype=h["Content-Type"])
+        if st.config.get("attachment_ranges"):
+            r.headers["Accept-Ranges"] = "bytes"
+        return r
+
+    # ---------------------------------------------------------- filters
+    NO_FILTER = ("The selected filter is not available to you, perhaps it has been deleted or "
+                 "had its permissions changed.")
+
+    def filters_favourite(self, ctx):
+        """GET filter/favourite: the caller's favourite filters, in the order they became
+        favourites (unverified; Jira's TestFilterResource shows two in id order), [] for an
+        anonymous caller (same test)."""
+        exp = set(_split(ctx.qlist("expand")))
+        return Resp(200, [self.render.filter(f, ctx.user, exp)
+                          for f in self.state.favourite_filters(ctx.user)])
+
+    def filter_get(self, ctx, fid):
+        """GET filter/{id}: a filter the caller cannot see (or none) -> 400 with Jira's
+        words (TestFilterResource)."""
+        f = self.state.filters.get(int(fid)) if fid.isdigit() else None
+        if f is None or not self.state.can_see_filter(ctx.user, f):
+            raise ApiError(400, [self.NO_FILTER])
+        return Resp(200, self.render.filter(f, ctx.user, set(_split(ctx.qlist("expand")))))
+
     # ------------------------------------------------------------------ control API
     def control(self, method, path, query, body):
         """-> (status, obj). /_emu requests are never logged and never faulted."""
@@ -801,7 +1102,46 @@ class App:
                 with st.lock:
                     return 200, {"projects": len(st.projects), "issues": len(st.issues),
                                  "comments": sum(len(i.comments) for i in st.issues.values()),
+                                 "attachments": len(st.attachments),
+                                 "filters": len(st.filters),
                                  "version": st.version}
+            if sub == "/attachment" and method == "POST":
+                return self.control_add_attachment(body if isinstance(body, dict) else {})
+            m = re.match(r"^/attachment/(\d+)$", sub)
+            if m:
+                with st.lock:
+                    a = st.attachments.get(int(m.group(1)))
+                    if a is None:
+                        return 404, {"error": "no such attachment"}
+                    if method == "GET":
+                        return 200, self.attachment_info(a)
+                    if method == "DELETE":
+                        st.delete_attachment(a)
+                        return 200, {"deleted": a.id}
+            if sub == "/filter" and method == "POST":
+                b = body if isinstance(body, dict) else {}
+                fav = b.get("favourite_of") or []
+                if isinstance(fav, str):
+                    fav = [fav]
+                owner = b.get("owner") or "alice"
+                with st.lock:
+                    try:
+                        f = st.add_filter(b.get("name"), b.get("jql") or "", owner, fav,
+                                          b.get("description"), bool(b.get("shared")))
+                    except ValueError as e:
+                        return 400, {"error": str(e)}
+                    j = self.render.filter(f, owner)
+                    j["favourite_of"] = list(dict.fromkeys(
+                        u for u in fav if f.id in st.favourites.get(u, ())))
+                    return 200, j
+            m = re.match(r"^/filter/(\d+)$", sub)
+            if m and method == "DELETE":
+                with st.lock:
+                    f = st.filters.get(int(m.group(1)))
+                    if f is None:
+                        return 404, {"error": "no such filter"}
+                    st.delete_filter(f)
+                    return 200, {"deleted": f.id}
             if sub.startswith("/oauth1/") or sub.startswith("/oauth2/"):
                 r = self.control_oauth(method, sub, body if isinstance(body, dict) else {})
                 if r is not None:
@@ -820,6 +1160,52 @@ class App:
             return 400, {"error": "%s: %s" % (type(e).__name__, e)}
         return 404, {"error": "no such control endpoint: %s %s" % (method, path)}
 
+
+    def attachment_info(self, a):
+        """/_emu/attachment/{id}: the bean plus what a test checks an upload against."""
+        j = self.render.attachment(a)
+        i = self.state.attachment_issue(a)
+        j.update({"issue": i.key if i is not None else None,
+                  "sha256": hashlib.sha256(a.content).hexdigest()})
+        return j
+
+    def control_add_attachment(self, b):
+        """POST /_emu/attachment {key, filename, content_b64 | content (text, UTF-8) | size
+        (+ pattern text or pattern_b64; default the 256 bytes 00..ff), mimeType?, author?,
+        created?} -> the attachment's bean (plus issue and sha256)."""
+        st = self.state
+        if not b.get("key") or not isinstance(b.get("filename"), str) or not b["filename"]:
+            return 400, {"error": "key and filename are required"}
+        pattern = None
+        if b.get("content_b64") is not None:
+            content = base64.b64decode(b["content_b64"])
+        elif b.get("content") is not None:
+            content = str(b["content"]).encode("utf-8")
+        elif b.get("size") is not None:
+            if b.get("pattern_b64") is not None:
+                pattern = base64.b64decode(b["pattern_b64"])
+            elif b.get("pattern") is not None:
+                pattern = str(b["pattern"]).encode("utf-8")
+            else:
+                pattern = DEFAULT_PATTERN
+            pattern = pattern or b"\0"
+            size = int(b["size"])
+            if size < 0:
+                return 400, {"error": "size must not be negative"}
+            content = pattern_bytes(pattern, size)
+        else:
+            return 400, {"error": "content_b64, content or size is required"}
+        author = b.get("author") or "alice"
+        created = parse_date(b["created"]) if b.get("created") else None
+        if b.get("created") and created is None:
+            return 400, {"error": "created must be a date such as 2026-11-02T09:14:03.000+0000"}
+        with st.lock:
+            i = st.lookup_issue(b["key"])
+            if i is None:
+                return 404, {"error": "no such issue"}
+            mime = b.get("mimeType") or self.suggested_mime(None, b["filename"])
+            a = st.add_attachment(i, b["filename"], content, mime, author, created, pattern)
+            return 200, self.attachment_info(a)
 
     def control_oauth(self, method, sub, body):
         """/_emu/oauth1/... and /_emu/oauth2/... -> (status, obj) or None."""
@@ -891,7 +1277,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.dispatch()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
     def read_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
@@ -945,8 +1331,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if body:
-            self.wfile.write(body[:len(body) // 2] if truncate else body)
+        n = len(body) // 2 if truncate else len(body)
+        if n and self.command != "HEAD":
+            if n <= STREAM_CHUNK:
+                self.wfile.write(body[:n] if truncate else body)
+            else:       # a large download: slices of a memoryview, never a copy
+                view = memoryview(body)
+                for off in range(0, n, STREAM_CHUNK):
+                    self.wfile.write(view[off:min(off + STREAM_CHUNK, n)])
         if truncate:
             self.abort()
 
@@ -965,7 +1357,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send(400, {"Content-Type": "text/plain"}, b"bad request body")
             return
         parsed_body = None
-        if body:
+        raw_ctype = self.headers.get("Content-Type") or ""
+        if body and raw_ctype.split(";")[0].strip().lower().startswith("multipart/"):
+            # uploads are logged as their parts' names, file names, types and sizes
+            parsed_body = MP.summarize(body, raw_ctype)
+        elif body:
             try:
                 parsed_body = json.loads(body.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
@@ -996,8 +1392,7 @@ class Handler(BaseHTTPRequestHandler):
             self.flush_log()
 
     def _rest(self, app, method, path, target, query, body, entry, raw_query=""):
-        rule = app.faults.match(method, path, target) \
-            if path.startswith("/rest/") or path.startswith("/plugins/servlet/oauth/") else None
+        rule = app.faults.match(method, path, target) if path.startswith(FAULTABLE) else None
         latency = app.state.config.get("latency_ms") or 0
         if latency > 0:
             time.sleep(latency / 1000.0)

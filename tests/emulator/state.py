@@ -5,6 +5,7 @@ Every public method must be called with ``State.lock`` held (the HTTP layer does
 Issues are kept in a compact internal form; ``render.py`` turns them into Jira JSON.
 """
 
+import base64
 import calendar
 import json
 import os
@@ -98,15 +99,90 @@ class Comment:
         return c
 
 
+def pattern_bytes(pattern, size):
+    """``size`` bytes repeating ``pattern``, built in one buffer of exactly that size (a
+    20 MiB attachment costs 20 MiB, not two or three times that while it is made)."""
+    pattern = bytes(pattern) or b"\0"
+    size = int(size)
+    buf = bytearray(size)
+    if size == 0:
+        return buf
+    mv = memoryview(buf)
+    n = min(len(pattern), size)
+    mv[:n] = pattern[:n]
+    while n < size:
+        k = min(n, size - n)
+        mv[n:n + k] = mv[:k]       # doubling, no temporary copy
+        n += k
+    return buf
+
+
+DEFAULT_PATTERN = bytes(range(256))
+
+
+class Attachment:
+    """An issue's attachment. ``content`` is bytes or a bytearray, never copied when served
+    (downloads write memoryview slices of it); ``pattern`` is set when the content was made
+    from a byte pattern (then only the pattern and the size are saved)."""
+    __slots__ = ("id", "issue", "filename", "author", "created", "mime", "content", "pattern")
+
+    def __init__(self, aid, issue, filename, author, created, mime, content, pattern=None):
+        self.id, self.issue, self.filename, self.author = aid, issue, filename, author
+        self.created, self.mime, self.content, self.pattern = created, mime, content, pattern
+
+    @property
+    def size(self):
+        return len(self.content)
+
+    def to_dict(self):
+        d = {"id": self.id, "issue": self.issue, "filename": self.filename,
+             "author": self.author, "created": self.created, "mime": self.mime}
+        if self.pattern is not None:
+            d["size"] = len(self.content)
+            d["pattern_b64"] = base64.b64encode(self.pattern).decode("ascii")
+        else:
+            d["content_b64"] = base64.b64encode(self.content).decode("ascii")
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        if d.get("pattern_b64") is not None:
+            pattern = base64.b64decode(d["pattern_b64"])
+            content = pattern_bytes(pattern, d.get("size", 0))
+        else:
+            pattern, content = None, base64.b64decode(d.get("content_b64") or "")
+        return cls(d["id"], d["issue"], d["filename"], d.get("author"), d["created"],
+                   d.get("mime"), content, pattern)
+
+
+class Filter:
+    """A saved filter: ``shared`` = shared with everyone (a "global" share permission),
+    otherwise only its owner and the users whose favourite it is see it."""
+    __slots__ = ("id", "name", "jql", "owner", "description", "shared")
+
+    def __init__(self, fid, name, jql, owner, description=None, shared=False):
+        self.id, self.name, self.jql, self.owner = fid, name, jql, owner
+        self.description, self.shared = description, bool(shared)
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["id"], d["name"], d.get("jql") or "", d.get("owner"), d.get("description"),
+                   d.get("shared", False))
+
+
 class Issue:
     __slots__ = ("id", "key", "project", "num", "issuetype", "summary", "description",
                  "environment", "status", "priority", "resolution", "labels", "components",
                  "assignee", "reporter", "creator", "created", "updated", "resolutiondate",
-                 "duedate", "custom", "comments", "properties", "raw", "watchers")
+                 "duedate", "custom", "comments", "properties", "raw", "watchers", "attachments")
 
     def to_dict(self):
         d = {k: getattr(self, k) for k in self.__slots__}
         d["comments"] = [c.to_dict() for c in self.comments]
+        del d["attachments"]        # saved apart, with their content (State.to_dict)
         return d
 
     @classmethod
@@ -115,6 +191,7 @@ class Issue:
         for k in cls.__slots__:
             setattr(i, k, d.get(k))
         i.comments = [Comment.from_dict(c) for c in d.get("comments") or []]
+        i.attachments = []
         for k in ("labels", "components", "watchers"):
             if getattr(i, k) is None:
                 setattr(i, k, [])
@@ -158,13 +235,30 @@ class State:
                        "site_resolutions": [],
                        "oauth1_auto_approve_user": None, "oauth1_access_lifetime": 157680000,
                        "oauth2_auto_approve_user": None, "oauth2_access_lifetime": 3600,
-                       "oauth2_refresh_lifetime": 7776000}
+                       "oauth2_refresh_lifetime": 7776000,
+                       # attachments (Administration > System > Attachments): on, and at most
+                       # 10485760 bytes per file, Jira's default ("Configuring file
+                       # attachments": "The default is 10485760 bytes (10 MB)")
+                       "attachments_enabled": True, "attachment_upload_limit": 10485760,
+                       # users without the Create Attachments permission (the default
+                       # permission scheme grants it to every user)
+                       "attachment_create_denied": [],
+                       # the status of an over-limit upload: 413 (atlassian-rest's
+                       # FileSizeLimitExceededException), 404 with the system property
+                       # atlassian.rest.filesize.exceeded.statuscode.legacy.enabled
+                       "attachment_too_large_status": 413,
+                       # true: /secure/attachment honours single byte ranges (206); Jira's
+                       # attachment servlet copies the whole file whatever Range says
+                       "attachment_ranges": False}
         self.projects = {}
         self.issues = {}          # key -> Issue
         self.issues_by_id = {}    # id -> Issue
         self.aliases = {}         # old key -> issue id (moved issues)
         self.next_ids = {"issue": 10000, "comment": 10000, "project": 10000,
-                         "component": 10000}
+                         "component": 10000, "attachment": 10000, "filter": 10000}
+        self.attachments = {}     # id -> Attachment
+        self.filters = {}         # id -> Filter
+        self.favourites = {}      # user -> [filter id], in the order they were favourited
         self.tokens = {pat: [name, None] for name, u in C.USERS.items() for pat in [u[4]]}
         self.basic_failures = {}
         # OAuth 1.0a consumers and tokens, OAuth 2.0 clients and tokens (reads self.config)
@@ -299,6 +393,7 @@ class State:
         i.properties = dict(properties or {})
         i.raw = {}
         i.watchers = [reporter] if reporter else []
+        i.attachments = []
         self.issues[i.key] = i
         self.issues_by_id[i.id] = i
         project.issues.append(i)
@@ -321,6 +416,8 @@ class State:
 
     def delete_issue(self, issue):
         p = self.projects[issue.project]
+        for a in issue.attachments:
+            self.attachments.pop(a.id, None)
         p.issues.remove(issue)
         del self.issues[issue.key]
         del self.issues_by_id[issue.id]
@@ -829,6 +926,101 @@ class State:
         del issue.properties[key]
         self.touch(issue)
 
+    # ---------------------------------------------------------- attachments
+    def add_attachment(self, issue, filename, content, mime, author, created=None,
+                       pattern=None, touch=True):
+        """Attach ``content`` (bytes/bytearray, kept as given) to ``issue``. Adding an
+        attachment is an issue update in Jira (IssueAttachmentsResource: IssueUpdater with
+        the change items), so it bumps ``updated`` unless ``touch`` is false (seeding)."""
+        a = Attachment(self.next_id("attachment"), issue.id, filename, author,
+                       created if created is not None else now_ms(), mime, content, pattern)
+        self.attachments[a.id] = a
+        issue.attachments.append(a)
+        if touch:
+            self.touch(issue, "attachment")
+        else:
+            self.changed()
+        return a
+
+    def attachment_issue(self, a):
+        return self.issues_by_id.get(a.issue)
+
+    def delete_attachment(self, a):
+        self.attachments.pop(a.id, None)
+        i = self.attachment_issue(a)
+        if i is not None:
+            i.attachments = [x for x in i.attachments if x.id != a.id]
+            self.touch(i, "attachment")
+        else:
+            self.changed()
+
+    def can_create_attachments(self, user, issue):
+        """DefaultAttachmentService.canCreateAttachments: attachments on, and the Create
+        Attachments permission (every user but those in attachment_create_denied)."""
+        return (self.config.get("attachments_enabled", True) and user is not None
+                and self.can_browse(user, self.projects[issue.project])
+                and user not in (self.config.get("attachment_create_denied") or ()))
+
+    def can_delete_attachment(self, user, a):
+        """DefaultAttachmentService.canDeleteAttachment with the default permission scheme:
+        Delete All Attachments for the project's Administrators role (here: the project
+        lead), Delete Own Attachments for every user (the author)."""
+        i = self.attachment_issue(a)
+        if user is None or i is None:
+            return False
+        p = self.projects[i.project]
+        if not self.can_browse(user, p):
+            return False
+        return user == p.lead or user == a.author
+
+    # ---------------------------------------------------------- filters
+    def add_filter(self, name, jql, owner, favourite_of=(), description=None, shared=False):
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a filter needs a name")
+        if owner not in C.USERS:
+            raise ValueError("unknown owner %r" % (owner,))
+        for u in favourite_of or ():
+            if u not in C.USERS:
+                raise ValueError("unknown user %r in favourite_of" % (u,))
+        f = Filter(self.next_id("filter"), name, jql or "", owner, description, shared)
+        self.filters[f.id] = f
+        for u in favourite_of or ():
+            lst = self.favourites.setdefault(u, [])
+            if f.id not in lst:
+                lst.append(f.id)
+        self.changed()
+        return f
+
+    def delete_filter(self, f):
+        self.filters.pop(f.id, None)
+        for lst in self.favourites.values():
+            if f.id in lst:
+                lst.remove(f.id)
+        self.changed()
+
+    def is_favourite(self, user, f):
+        return user is not None and f.id in self.favourites.get(user, ())
+
+    def can_see_filter(self, user, f):
+        """The owner, the users it is a favourite of (the emulator's stand-in for a share
+        with them), and everybody -- even anonymous -- when it is shared globally."""
+        return f.shared or (user is not None and (user == f.owner or self.is_favourite(user, f)))
+
+    def favourite_filters(self, user):
+        return [self.filters[fid] for fid in self.favourites.get(user, ())
+                if fid in self.filters and self.can_see_filter(user, self.filters[fid])]
+
+    def find_filter(self, user, ref):
+        """A filter the user can see, by id or (case-insensitive) name, or None."""
+        ref = str(ref)
+        if ref.isdigit():
+            f = self.filters.get(int(ref))
+            return f if f is not None and self.can_see_filter(user, f) else None
+        for f in self.filters.values():
+            if f.name.lower() == ref.lower() and self.can_see_filter(user, f):
+                return f
+        return None
+
     # ---------------------------------------------------------- raw overwrite
     def overwrite_raw(self, issue, fields=None, comments=None, properties=None):
         """Control API: store raw field values verbatim (they win when rendering) and keep the
@@ -931,6 +1123,10 @@ class State:
             "projects": [p.to_dict() for p in self.projects.values()],
             "issues": [i.to_dict() for p in self.projects.values() for i in p.issues],
             "aliases": self.aliases,
+            "attachments": [a.to_dict() for a in sorted(self.attachments.values(),
+                                                        key=lambda a: a.id)],
+            "filters": [f.to_dict() for f in self.filters.values()],
+            "favourites": self.favourites,
             "tokens": self.tokens,
             "oauth": self.oauth.to_dict(),
         }
@@ -957,6 +1153,19 @@ class State:
             self.issues_by_id[i.id] = i
             self.projects[i.project].issues.append(i)
         self.aliases = dict(d.get("aliases") or {})
+        self.attachments = {}
+        for ad in d.get("attachments") or []:
+            a = Attachment.from_dict(ad)
+            i = self.issues_by_id.get(a.issue)
+            if i is not None:
+                self.attachments[a.id] = a
+                i.attachments.append(a)
+        self.filters = {}
+        for fd in d.get("filters") or []:
+            f = Filter.from_dict(fd)
+            self.filters[f.id] = f
+        self.favourites = {u: [int(x) for x in ids]
+                           for u, ids in (d.get("favourites") or {}).items()}
         self.tokens.update({k: list(v) for k, v in (d.get("tokens") or {}).items()})
         self.oauth.load_dict(d.get("oauth"))
         self.changed()

@@ -1407,3 +1407,600 @@ def test_scanner_concurrent_creates_with_latency(emu):
             emu.add_faults({"action": "latency", "exact": True})
     finally:
         emu.clear_faults()
+
+
+# ------------------------------------------------------------------ attachments
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import random  # noqa: E402
+
+from control import multipart_body  # noqa: E402
+
+NO_CREATE = {"errorMessages": ["You do not have permission to create attachments for this "
+                               "issue."], "errors": {}}
+SHORT_BEAN = {"self", "id", "filename", "author", "created", "size", "mimeType", "content"}
+
+
+@pytest.fixture(scope="module")
+def aemu(tmp_path_factory):
+    """An emulator of its own: the attachment tests change settings and issue dates."""
+    e = Emulator.start(tmp_path_factory.mktemp("aemu"), seed="demo",
+                       seed_projects=["ATT:12"], state=False)
+    e.create_project("PRV", "Private", browse=["bob"])
+    e.seed("PRV", 2)
+    yield e
+    assert e.stop() == 0
+
+
+def _raw_upload(emu, key, body, ctype, token="alice-pat", xsrf=True):
+    h = {"Content-Type": ctype}
+    if xsrf:
+        h["X-Atlassian-Token"] = "no-check"
+    return emu.rest("POST", "issue/%s/attachments" % key, body, token=token, headers=h,
+                    content_type=None)
+
+
+def _status_kb(pid, name):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def test_attachment_fields_beans_and_meta(aemu):
+    i = aemu.rest("GET", "issue/SEC-1").json          # *all by default
+    atts = i["fields"]["attachment"]
+    assert [a["filename"] for a in atts] == ["scan-report.txt", "screenshot.png"]
+    for a in atts:
+        assert set(a) == SHORT_BEAN | ({"thumbnail"} if a["mimeType"] == "image/png" else set())
+        assert a["self"] == "%s/rest/api/2/attachment/%s" % (aemu.url, a["id"])
+        assert a["content"] == "%s/secure/attachment/%s/%s" % (aemu.url, a["id"], a["filename"])
+        assert a["author"]["name"] in ("alice", "nucleus-bot") and "displayName" in a["author"]
+        assert a["created"].endswith("+0000") and a["created"][10] == "T"
+    png = atts[1]
+    assert png["thumbnail"] == "%s/secure/thumbnail/%s/_thumb_%s.png" % (aemu.url, png["id"],
+                                                                       png["id"])
+    assert png["size"] == len(aemu.download(png["content"]).body)
+    # search: not in *navigable, there with fields=attachment or *all
+    r = search(aemu, "key = SEC-1")
+    assert "attachment" not in r.json["issues"][0]["fields"]
+    for fields in ("attachment", "*all", "summary,attachment"):
+        r = search(aemu, "key = SEC-1", fields=fields)
+        assert r.json["issues"][0]["fields"]["attachment"] == atts, fields
+    assert aemu.rest("POST", "search", {"jql": "key = SEC-1", "fields": ["attachment"]}
+                     ).json["issues"][0]["fields"]["attachment"] == atts
+    # order: file name (a collator: case and accents second), then creation date
+    for name in ("b.txt", "A.txt", "a.txt", "B.txt", "\u00e0.txt", "a.txt"):
+        aemu.add_attachment("ATT-1", name, content=name)
+    names = [a["filename"] for a in aemu.issue("ATT-1")["fields"]["attachment"]]
+    assert names == ["a.txt", "a.txt", "A.txt", "\u00e0.txt", "b.txt", "B.txt"]
+    ids = [a["id"] for a in aemu.issue("ATT-1")["fields"]["attachment"]][:2]
+    assert int(ids[0]) < int(ids[1])           # same name: the older first
+    # GET attachment/{id}: AttachmentBean
+    r = aemu.rest("GET", "attachment/" + png["id"])
+    assert r.status == 200
+    assert set(r.json) == {"self", "filename", "author", "created", "size", "mimeType",
+                           "properties", "content", "thumbnail"}
+    assert r.json["content"] == png["content"] and r.json["properties"] == {}
+    for bad in ("99999", "abc"):
+        r = aemu.rest("GET", "attachment/" + bad)
+        assert r.status == 404 and r.json == {
+            "errorMessages": ["The attachment with id '%s' does not exist" % bad], "errors": {}}
+    # meta, anonymous too
+    assert aemu.rest("GET", "attachment/meta", token=None).json == {
+        "enabled": True, "uploadLimit": 10485760}
+    # the content URL: the file name through java.net.URLEncoder
+    a = aemu.add_attachment("ATT-1", "r\u00e9sum\u00e9 ~ 50% (final).txt", content="x")
+    assert a["content"].endswith("/r%C3%A9sum%C3%A9+%7E+50%25+%28final%29.txt")
+    assert a["mimeType"] == "text/plain"
+    # JQL: attachments IS [NOT] EMPTY, nothing else
+    assert set(all_keys(aemu, "project = SEC AND attachments IS NOT EMPTY")) == {"SEC-1",
+                                                                                 "SEC-2"}
+    assert search(aemu, "project = SEC AND attachments is EMPTY", maxResults=0
+                  ).json["total"] == len(aemu.issues("SEC")) - 2
+    r = search(aemu, "attachments = x")
+    assert r.status == 400 and r.json["errorMessages"] == [
+        "The operator '=' is not supported by the 'attachments' field."]
+
+
+def test_attachment_upload_names_types_and_log(aemu):
+    before = aemu.issue("ATT-2")["fields"]["updated"]
+    m = aemu.mark()
+    data1 = bytes(range(256)) * 3
+    r = aemu.upload("ATT-2", [("report 2026.txt", b"first file\n"),
+                              ("na\u00efve \u2013 r\u00e9sum\u00e9.pdf", data1),
+                              ("../../etc/passwd", b"root:x:0:0\n", "text/plain"),
+                              ("dir/sub/shot.png", b"\x89PNG....", "image/png"),
+                              ("README", b"read me"),
+                              (None, b"not a file", None, "comment"),
+                              ("ignored.txt", b"other field", "text/plain", "other")])
+    assert r.status == 200, r.body
+    got = r.json
+    assert [a["filename"] for a in got] == ["report 2026.txt",
+                                            "na\u00efve \u2013 r\u00e9sum\u00e9.pdf",
+                                            "passwd", "shot.png", "README"]
+    assert [a["mimeType"] for a in got] == ["text/plain", "application/pdf", "text/plain",
+                                            "image/png", "text/html"]
+    assert all(set(a) >= SHORT_BEAN for a in got)
+    assert "thumbnail" in got[3] and "thumbnail" not in got[0]
+    assert [a["size"] for a in got] == [11, len(data1), 11, 8, 7]
+    assert got[0]["author"]["name"] == "alice"
+    assert aemu.download(got[1]["content"]).body == data1
+    assert aemu.attachment_info(got[2]["id"])["sha256"] == hashlib.sha256(
+        b"root:x:0:0\n").hexdigest()
+    after = aemu.issue("ATT-2")
+    assert after["fields"]["updated"] > before          # an upload is an issue update
+    assert {a["id"] for a in got} <= {a["id"] for a in after["fields"]["attachment"]}
+    # the log keeps the parts, not the bytes
+    entry = aemu.requests(since=m, path="/rest/api/2/issue/ATT-2/attachments")[0]
+    assert entry["status"] == 200 and entry["headers"]["X-Atlassian-Token"] == "no-check"
+    parts = entry["body"]["multipart"]
+    assert [p["filename"] for p in parts][:3] == ["report 2026.txt",
+                                                 "na\u00efve \u2013 r\u00e9sum\u00e9.pdf",
+                                                 "passwd"]
+    assert parts[1] == {"name": "file", "filename": "na\u00efve \u2013 r\u00e9sum\u00e9.pdf",
+                        "contentType": "application/octet-stream", "size": len(data1)}
+    assert "root:x" not in json.dumps(entry)
+    # hostile names as commons-fileupload reads them: quotes percent-encoded by the client
+    # stay so; a backslash-escaped quote keeps its backslash; a bare LF stays; CRLF cannot
+    # be in a header; RFC 2047 words are decoded
+    b = "XyZzy"
+    raw = ("--%s\r\n"
+           'Content-Disposition: form-data; name="file"; filename="a\\"b.txt"\r\n\r\nq\r\n'
+           "--%s\r\n"
+           'Content-Disposition: form-data; name="file"; filename="line1\nline2.txt"\r\n\r\n'
+           "lf\r\n"
+           "--%s\r\n"
+           'Content-Disposition: form-data; name="file"; filename="=?UTF-8?B?%s?="\r\n\r\n'
+           "enc\r\n"
+           "--%s\r\n"
+           "Content-Disposition: form-data; name=file; filename=plain;x.txt\r\n\r\n"
+           "semi\r\n"
+           "--%s\r\n"
+           "Content-Disposition: form-data; name=\"file\"; filename=\" ../up/ trim.txt \"\r\n"
+           "\r\nspace\r\n"
+           "--%s--\r\n" % (b, b, b, base64.b64encode("\u65e5\u672c.txt".encode()).decode(),
+                           b, b, b)).encode("utf-8")
+    r = _raw_upload(aemu, "ATT-2", raw, "multipart/form-data; boundary=%s" % b)
+    assert r.status == 200, r.body
+    assert [a["filename"] for a in r.json] == ['a\\"b.txt', "line1\nline2.txt",
+                                               "\u65e5\u672c.txt", "plain", " trim.txt"]
+    assert [len(aemu.download(a["content"]).body) for a in r.json] == [1, 2, 3, 4, 5]
+    r = aemu.upload("ATT-2", [('say "hi".txt', b"x")])
+    assert r.json[0]["filename"] == "say %22hi%22.txt"
+    # an unknown charset in an encoded word: atlassian-rest's 400
+    raw = ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"=?bogus-cs?B?"
+           "eA==?=\"\r\n\r\nx\r\n--%s--\r\n" % (b, b)).encode()
+    r = _raw_upload(aemu, "ATT-2", raw, "multipart/form-data; boundary=%s" % b)
+    assert r.status == 400 and b"invalid according to RFC 2047" in r.body
+    # malformed bodies: commons-fileupload gives up (500)
+    for body in (b"--XyZzy\r\nContent-Disposition: form-data; name=\"file\"; "
+                 b"filename=\"t.txt\"\r\n\r\nno end", b"garbage"):
+        r = _raw_upload(aemu, "ATT-2", body, "multipart/form-data; boundary=XyZzy")
+        assert r.status == 500 and r.json["status-code"] == 500
+    assert _raw_upload(aemu, "ATT-2", b"x", "multipart/form-data").status == 500
+    # no file part at all: an empty list
+    r = aemu.upload("ATT-2", [(None, b"v", None, "comment")])
+    assert r.status == 200 and r.json == []
+    # unknown issue
+    r = aemu.upload("ATT-99999", [("a.txt", b"a")])
+    assert r.status == 404 and r.json["errorMessages"] == ["Issue Does Not Exist"]
+
+
+def test_attachment_xsrf_and_media_type(aemu):
+    r = aemu.upload("ATT-3", [("a.txt", b"a")], xsrf=False)
+    assert r.status == 403 and r.body == b"XSRF check failed"
+    assert r.header("Content-Type").startswith("text/plain")
+    r = aemu.upload("ATT-3", [("a.txt", b"a")], xsrf=False,
+                    headers={"X-Atlassian-Token": "nocheck"})     # the deprecated value
+    assert r.status == 200
+    r = aemu.rest("POST", "issue/ATT-3/attachments", {"file": "a"},
+                  headers={"X-Atlassian-Token": "no-check"})
+    assert r.status == 415
+    assert aemu.rest("GET", "issue/ATT-3/attachments").status == 405
+    # a multipart body on a JSON resource: XSRF first, then 415
+    body, ctype = multipart_body([("a.txt", b"a")])
+    assert aemu.rest("POST", "issue/ATT-3/comment", body, content_type=ctype).status == 403
+    assert aemu.rest("POST", "issue/ATT-3/comment", body, content_type=ctype,
+                     headers={"X-Atlassian-Token": "no-check"}).status == 415
+    # authentication first: a wrong Basic password is 401 even without the header
+    r = aemu.upload("ATT-3", [("a.txt", b"a")], xsrf=False, token=None,
+                    basic=("bob", "wrong"))
+    assert r.status == 401
+    aemu.reset_captcha()
+
+
+def test_attachment_upload_limit(aemu):
+    try:
+        aemu.config(attachment_upload_limit=1000)
+        assert aemu.rest("GET", "attachment/meta").json["uploadLimit"] == 1000
+        r = aemu.upload("ATT-4", [("exact.bin", b"e" * 1000)])
+        assert r.status == 200 and r.json[0]["size"] == 1000
+        n = len(aemu.issue("ATT-4")["fields"]["attachment"])
+        r = aemu.upload("ATT-4", [("ok.bin", b"o"), ("big.bin", b"b" * 1001)])
+        assert r.status == 413
+        assert r.body == b"The field file exceeds its maximum permitted size of 1000 bytes."
+        assert len(aemu.issue("ATT-4")["fields"]["attachment"]) == n    # nothing attached
+        # the whole request: at most ten times the limit
+        aemu.config(attachment_upload_limit=100)
+        r = aemu.upload("ATT-4", [("p%d.bin" % k, b"p" * 90) for k in range(12)])
+        assert r.status == 413 and r.body.startswith(
+            b"the request was rejected because its size (")
+        assert r.body.endswith(b") exceeds the configured maximum (1000)")
+        # the size check comes before the issue and the permission checks
+        r = aemu.upload("ATT-99999", [("big.bin", b"b" * 101)])
+        assert r.status == 413
+        # atlassian-rest's legacy mode (and the DC OpenAPI's words): 404
+        aemu.config(attachment_too_large_status=404)
+        r = aemu.upload("ATT-4", [("big.bin", b"b" * 101)])
+        assert r.status == 404 and b"exceeds its maximum permitted size of 100 bytes" in r.body
+    finally:
+        aemu.config(attachment_upload_limit=10485760, attachment_too_large_status=413)
+
+
+def test_attachments_disabled(aemu):
+    a = aemu.add_attachment("ATT-5", "kept.txt", content="still here")
+    try:
+        aemu.config(attachments_enabled=False)
+        assert aemu.rest("GET", "attachment/meta").json == {"enabled": False,
+                                                           "uploadLimit": 10485760}
+        r = aemu.upload("ATT-5", [("a.txt", b"a")])
+        assert r.status == 403 and r.json == NO_CREATE
+        r = aemu.rest("GET", "attachment/" + a["id"])
+        assert r.status == 404 and r.body == b""
+        assert aemu.rest("DELETE", "attachment/" + a["id"]).status == 404
+        assert "attachment" not in aemu.rest("GET", "issue/ATT-5").json["fields"]
+        assert "attachment" not in search(aemu, "key = ATT-5", fields="*all"
+                                          ).json["issues"][0]["fields"]
+        assert aemu.download(a["content"]).body == b"still here"    # the servlet still serves
+    finally:
+        aemu.config(attachments_enabled=True)
+    assert aemu.rest("GET", "attachment/" + a["id"]).status == 200
+
+
+def test_attachment_permissions(aemu):
+    try:
+        aemu.config(attachment_create_denied=["bob"])
+        r = aemu.upload("ATT-6", [("a.txt", b"a")], token="bob-pat")
+        assert r.status == 403 and r.json == NO_CREATE
+        assert aemu.upload("ATT-6", [("a.txt", b"a")], token="jdoe-pat").status == 200
+    finally:
+        aemu.config(attachment_create_denied=[])
+    assert aemu.config()["attachment_create_denied"] == []
+    # anonymous: the issue is not visible (404); a bad PAT is anonymous
+    assert aemu.upload("ATT-6", [("a.txt", b"a")], token=None).status == 404
+    assert aemu.upload("ATT-6", [("a.txt", b"a")], token="nope").status == 404
+    # an issue alice cannot browse
+    priv = aemu.add_attachment("PRV-1", "secret.txt", content="s3cret", author="bob")
+    r = aemu.rest("GET", "attachment/" + priv["id"])
+    assert r.status == 403 and r.json["errorMessages"]
+    assert aemu.rest("GET", "attachment/" + priv["id"], token="bob-pat").status == 200
+    r = aemu.download(priv["content"])
+    assert r.status == 403 and b"s3cret" not in r.body
+    r = aemu.download(priv["content"], token=None)
+    assert r.status == 302
+    assert r.header("Location") == (
+        "%s/login.jsp?permissionViolation=true&os_destination=%%2Fsecure%%2Fattachment%%2F%s"
+        "%%2Fsecret.txt&page_caps=&user_role=" % (aemu.url, priv["id"]))
+    assert aemu.download(priv["content"], token="bob-pat").body == b"s3cret"
+    assert aemu.upload("PRV-1", [("a.txt", b"a")]).status == 404
+    # delete: the author (Delete Own Attachments) or the lead (Delete All Attachments)
+    mine = aemu.upload("ATT-6", [("alice.txt", b"a")]).json[0]
+    bobs = aemu.upload("ATT-6", [("bob.txt", b"b")], token="bob-pat").json[0]
+    r = aemu.rest("DELETE", "attachment/" + mine["id"], token="bob-pat")
+    assert r.status == 403 and r.json == {"errorMessages": [
+        "You do not have permission to delete attachment with id: %s" % mine["id"]],
+        "errors": {}}
+    assert aemu.rest("DELETE", "attachment/" + mine["id"], token=None).status == 403
+    before = aemu.issue("ATT-6")["fields"]["updated"]
+    assert aemu.rest("DELETE", "attachment/" + bobs["id"], token="bob-pat").status == 204
+    assert aemu.rest("DELETE", "attachment/" + mine["id"]).status == 204   # alice leads ATT
+    assert aemu.issue("ATT-6")["fields"]["updated"] > before
+    assert aemu.rest("GET", "attachment/" + mine["id"]).status == 404
+    assert aemu.rest("DELETE", "attachment/" + mine["id"]).status == 404
+    assert aemu.download(mine["content"]).status == 404
+    names = [a["filename"] for a in aemu.issue("ATT-6")["fields"]["attachment"]]
+    assert "alice.txt" not in names and "bob.txt" not in names
+    # an attachment follows its issue when it moves, and goes when the issue goes
+    moved = aemu.add_attachment("ATT-11", "moves.txt", content="m")
+    key = aemu.move_issue("ATT-11", "OPS")
+    assert [a["id"] for a in aemu.issue(key)["fields"]["attachment"]] == [moved["id"]]
+    assert aemu.attachment_info(moved["id"])["issue"] == key
+    aemu.delete_issue(key)
+    assert aemu.rest("GET", "attachment/" + moved["id"]).status == 404
+    assert aemu.download(moved["content"]).status == 404
+
+
+def test_attachment_download_paths_ranges_and_faults(aemu):
+    a = aemu.add_attachment("ATT-7", "page.html", content="<b>hi</b>",
+                            mime_type="text/html")
+    r = aemu.download(a["content"])
+    assert r.status == 200 and r.body == b"<b>hi</b>"
+    assert r.header("Content-Type") == "text/html" and r.header("Content-Length") == "9"
+    assert r.header("Content-Disposition") == "attachment; filename*=UTF-8''page.html;"
+    assert r.header("X-Download-Options") == "noopen"
+    assert r.header("Cache-Control") == "private, max-age=31536000"
+    assert r.header("X-AUSERNAME") == "alice"
+    t = aemu.add_attachment("ATT-7", "notes v2.txt", content="0123456789")
+    r = aemu.download(t["content"])
+    assert r.header("Content-Disposition") == "inline; filename*=UTF-8''notes%20v2.txt;"
+    assert r.header("Accept-Ranges") is None
+    # only the id counts; one more slash, no name, an unknown or odd id: 404 / 400
+    assert aemu.download("/secure/attachment/%s/anything.bin" % t["id"]).body == b"0123456789"
+    assert aemu.download(t["id"]).body == b"0123456789"
+    assert aemu.download("/secure/attachment/%s/a/b" % t["id"]).status == 404
+    assert aemu.download("/secure/attachment/%s" % t["id"]).status == 400
+    assert aemu.download("/secure/attachment/99999/x").status == 404
+    assert aemu.download("/secure/attachment/abc/x").status == 404
+    assert aemu.download("/secure/thumbnail/%s/_thumb_%s.png" % (t["id"], t["id"])
+                         ).status == 404
+    # Basic and HEAD
+    r = aemu.http("GET", urllib.parse.urlsplit(t["content"]).path,
+                  headers={"Authorization": "Basic " + base64.b64encode(
+                      b"alice:alice-pass").decode()})
+    assert r.status == 200 and r.body == b"0123456789"
+    r = aemu.http("HEAD", urllib.parse.urlsplit(t["content"]).path,
+                  headers={"Authorization": "Bearer alice-pat"})
+    assert r.status == 200 and r.body == b"" and r.header("Content-Length") == "10"
+    # Range: ignored by the servlet (200, whole file); with attachment_ranges a single range
+    r = aemu.download(t["content"], headers={"Range": "bytes=2-4"})
+    assert r.status == 200 and r.body == b"0123456789"
+    try:
+        aemu.config(attachment_ranges=True)
+        r = aemu.download(t["content"], headers={"Range": "bytes=2-4"})
+        assert r.status == 206 and r.body == b"234"
+        assert r.header("Content-Range") == "bytes 2-4/10" and r.header("Content-Length") == "3"
+        assert aemu.download(t["content"], headers={"Range": "bytes=7-"}).body == b"789"
+        assert aemu.download(t["content"], headers={"Range": "bytes=-3"}).body == b"789"
+        assert aemu.download(t["content"], headers={"Range": "bytes=5-100"}).body == b"56789"
+        r = aemu.download(t["content"], headers={"Range": "bytes=10-"})
+        assert r.status == 416 and r.header("Content-Range") == "bytes */10"
+        r = aemu.download(t["content"])
+        assert r.status == 200 and r.header("Accept-Ranges") == "bytes"
+        assert aemu.requests()[-1]["headers"].get("Range") is None
+    finally:
+        aemu.config(attachment_ranges=False)
+    # faults apply to downloads
+    try:
+        aemu.add_faults({"path": "/secure/attachment/", "action": "status", "status": 503,
+                         "count": 1})
+        assert aemu.download(t["content"]).status == 503
+        assert aemu.download(t["content"]).status == 200
+        aemu.add_faults({"method": "POST", "path": "/rest/api/2/issue/ATT-7/attachments",
+                         "action": "status", "status": 502, "count": 1})
+        assert aemu.upload("ATT-7", [("f.txt", b"f")]).status == 502
+        big = aemu.add_attachment("ATT-7", "big.bin", size=3 << 20)
+        aemu.add_faults({"path": "/secure/attachment/%s/" % big["id"], "action": "truncate",
+                         "count": 1})
+        conn = http.client.HTTPConnection("127.0.0.1", aemu.port, timeout=10)
+        conn.request("GET", urllib.parse.urlsplit(big["content"]).path,
+                     headers={"Authorization": "Bearer alice-pat"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Length") == str(3 << 20)
+        with pytest.raises(http.client.IncompleteRead):
+            resp.read()
+        conn.close()
+        log = aemu.requests(path="/secure/attachment/")
+        assert [e["fault"] for e in log if e["fault"]][-2:] == ["status", "truncate"]
+    finally:
+        aemu.clear_faults()
+
+
+def test_attachment_20mib_download_is_streamed(aemu):
+    size = 20 << 20
+    a = aemu.add_attachment("ATT-8", "big-dump.bin", size=size, pattern=b"jirafs!\n")
+    assert a["size"] == size
+    expect = hashlib.sha256((b"jirafs!\n" * (size // 8))).hexdigest()
+    assert a["sha256"] == expect
+    pid = aemu.proc.pid
+    rss0 = _status_kb(pid, "VmRSS")
+    try:        # reset the peak (VmHWM) to the current RSS (Linux >= 4.0)
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+        peak_reset = True
+    except OSError:
+        peak_reset = False
+    samples = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append(_status_kb(pid, "VmRSS") or 0)
+            time.sleep(0.01)
+    th = threading.Thread(target=sample)
+    th.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", aemu.port, timeout=30)
+        conn.request("GET", urllib.parse.urlsplit(a["content"]).path,
+                     headers={"Authorization": "Bearer alice-pat"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Content-Length") == str(size)
+        assert resp.getheader("Content-Type") == "application/octet-stream"
+        h = hashlib.sha256()
+        got = 0
+        while True:
+            chunk = resp.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+            got += len(chunk)
+            time.sleep(0.001)        # a slow reader: the server must wait, not buffer
+        conn.close()
+    finally:
+        stop.set()
+        th.join()
+    assert got == size and h.hexdigest() == expect
+    peak = _status_kb(pid, "VmHWM") if peak_reset else max(samples + [rss0])
+    grew = (max(peak, max(samples or [0])) - rss0) * 1024
+    assert grew < size // 2, "emulator memory grew by %d bytes serving %d" % (grew, size)
+    assert aemu.requests()[-1]["bytes"] == size
+
+
+def test_attachment_state_round_trip(tmp_path):
+    e = Emulator.start(tmp_path, seed_projects=["KEEP:3"])
+    try:
+        blob = random.Random(7).randbytes(300000)
+        up = e.upload("KEEP-1", [("blob.bin", blob), ("t\u00e9xt.txt", b"hello\n")])
+        assert up.status == 200
+        big = e.add_attachment("KEEP-2", "big.bin", size=6 << 20, pattern="abc")
+        f = e.add_filter("Keepers", "project = KEEP", owner="bob", favourite_of=["bob", "alice"])
+        e.config(attachment_upload_limit=500000, attachment_create_denied=["jdoe"])
+        before = [e.issue(k) for k in ("KEEP-1", "KEEP-2")]
+        fav = e.rest("GET", "filter/favourite", token="bob-pat").json
+        assert e.stop() == 0
+        assert os.path.getsize(e.state_path) < 2 << 20      # the 6 MiB pattern is not expanded
+        e.restart()
+        assert [e.issue(k) for k in ("KEEP-1", "KEEP-2")] == before
+        assert e.download(up.json[0]["content"]).body == blob
+        assert e.download(up.json[1]["content"]).body == b"hello\n"
+        assert e.attachment_info(big["id"])["sha256"] == big["sha256"]
+        assert e.config()["attachment_upload_limit"] == 500000
+        assert e.config()["attachment_create_denied"] == ["jdoe"]
+        assert e.rest("GET", "filter/favourite", token="bob-pat").json == fav
+        assert e.rest("GET", "filter/%s" % f["id"]).json["favourite"] is True
+        nxt = e.upload("KEEP-3", [("n.txt", b"n")]).json[0]
+        assert int(nxt["id"]) > int(big["id"])
+        assert int(e.add_filter("Next", "", owner="alice")["id"]) > int(f["id"])
+        assert e.state()["attachments"] == 4 and e.state()["filters"] == 2
+    finally:
+        e.stop()
+
+
+# ------------------------------------------------------------------ filters
+def test_favourite_filters_for_two_users(aemu):
+    demo = aemu.rest("GET", "filter/favourite").json
+    assert [f["name"] for f in demo] == ["My open SEC tickets"]
+    d = demo[0]
+    assert d["owner"]["name"] == "alice" and d["favourite"] is True and d["editable"] is True
+    assert d["viewUrl"] == "%s/issues/?filter=%s" % (aemu.url, d["id"])
+    assert d["searchUrl"].startswith(aemu.url + "/rest/api/2/search?jql=project+%3D+SEC+AND+")
+    assert d["sharePermissions"] == [] and d["sharedUsers"]["size"] == 0
+    assert set(d) >= {"self", "id", "name", "description", "owner", "jql", "viewUrl",
+                      "searchUrl", "favourite", "sharePermissions", "editable",
+                      "sharedUsers", "subscriptions"}
+    # its JQL runs in the emulator's engine: alice's unresolved SEC tickets
+    want = {i["key"] for i in aemu.issues("SEC")
+            if (i["fields"]["assignee"] or {}).get("name") == "alice"
+            and i["fields"]["resolution"] is None}
+    assert want and set(all_keys(aemu, d["jql"])) == want
+    assert set(all_keys(aemu, "filter = %s" % d["id"])) == want
+    assert set(all_keys(aemu, 'filter = "my open sec tickets"')) == want
+    r = aemu.rest("GET", "search", token=None, query={"jql": "filter = %s" % d["id"]})
+    assert r.status == 400 and "does not exist for the field 'filter'" in r.json[
+        "errorMessages"][0]                 # anonymous: alice's filter is not visible
+    # two users, their own favourites
+    both = aemu.add_filter("Ops work", 'project = OPS AND text ~ "backup"', owner="bob",
+                           favourite_of=["bob", "alice"], description="Backups")
+    bobs = aemu.add_filter("Bob only", "project = WEB", owner="bob", favourite_of=["bob"])
+    shared = aemu.add_filter("Everybody's", "type = Bug", owner="jdoe", shared=True,
+                             favourite_of=["bob"])
+    assert both["favourite_of"] == ["bob", "alice"]
+    alice = aemu.rest("GET", "filter/favourite").json
+    bob = aemu.rest("GET", "filter/favourite", token="bob-pat").json
+    assert [f["name"] for f in alice] == ["My open SEC tickets", "Ops work"]
+    assert [f["name"] for f in bob] == ["Ops work", "Bob only", "Everybody's"]
+    assert all(f["favourite"] for f in alice + bob)
+    ops_a = [f for f in alice if f["name"] == "Ops work"][0]
+    ops_b = [f for f in bob if f["name"] == "Ops work"][0]
+    assert ops_a["editable"] is False and ops_b["editable"] is True
+    assert ops_a["description"] == "Backups" and ops_a["jql"] == 'project = OPS AND text ~ "backup"'
+    assert ops_a["searchUrl"].endswith("/search?jql=project+%3D+OPS+AND+text+~+%22backup%22")
+    assert "description" not in [f for f in bob if f["name"] == "Bob only"][0]
+    assert aemu.rest("GET", "filter/favourite", token="jdoe-pat").json == []
+    assert aemu.rest("GET", "filter/favourite", token=None).json == []
+    # filter/{id}: what the caller can see, with the caller's favourite flag
+    r = aemu.rest("GET", "filter/" + shared["id"])
+    assert r.status == 200 and r.json["favourite"] is False
+    assert r.json["sharePermissions"] == [{"id": int(shared["id"]), "type": "global"}]
+    r = aemu.rest("GET", "filter/" + shared["id"], query={"expand": "sharedUsers"})
+    assert len(r.json["sharedUsers"]["items"]) == r.json["sharedUsers"]["size"] == 4
+    anon = aemu.rest("GET", "filter/" + shared["id"], token=None).json
+    assert "jql" not in anon and "searchUrl" not in anon and anon["favourite"] is False
+    for fid, tok in ((bobs["id"], "alice-pat"), (d["id"], "bob-pat"), ("99999", "alice-pat"),
+                     ("abc", "alice-pat"), (bobs["id"], None)):
+        r = aemu.rest("GET", "filter/" + fid, token=tok)
+        assert r.status == 400 and r.json == {"errorMessages": [
+            "The selected filter is not available to you, perhaps it has been deleted or "
+            "had its permissions changed."], "errors": {}}, (fid, tok)
+    # JQL filter clause: only the caller's filters
+    r = search(aemu, "filter = %s" % bobs["id"])
+    assert r.status == 400 and r.json["errorMessages"] == [
+        "The value '%s' does not exist for the field 'filter'." % bobs["id"]]
+    r = aemu.rest("GET", "search", token="bob-pat",
+                  query={"jql": "filter = %s AND status = Open" % bobs["id"], "maxResults": 0})
+    assert r.status == 200 and r.json["total"] == sum(
+        1 for i in aemu.issues("WEB") if i["fields"]["status"]["name"] == "Open")
+    loop = aemu.add_filter("Loop", "project = SEC", owner="alice")
+    assert search(aemu, "filter != %s AND project = SEC" % loop["id"], maxResults=0
+                  ).json["total"] == 0
+    aemu.delete_filter(loop["id"])
+    assert aemu.rest("GET", "filter/" + loop["id"]).status == 400
+    ref = aemu.add_filter("Ref", 'filter = "Cyc"', owner="alice")
+    cyc = aemu.add_filter("Cyc", "filter = Ref OR project = OPS", owner="alice")
+    r = search(aemu, "filter = Cyc")
+    assert r.status == 400 and "refers to itself" in r.json["errorMessages"][0]
+    aemu.delete_filter(ref["id"])
+    r = search(aemu, "filter = Cyc")        # Ref is gone: its clause is an unknown value
+    assert r.status == 400 and r.json["errorMessages"] == [
+        "The value 'Ref' does not exist for the field 'filter'."]
+    aemu.delete_filter(cyc["id"])
+
+
+# ------------------------------------------------------------------ JQL validation
+def test_jql_strict_validation_with_max_results_0(emu):
+    for post in (False, True):
+        def run(jql):
+            if post:
+                return emu.rest("POST", "search", {"jql": jql, "maxResults": 0,
+                                                   "validateQuery": True})
+            return search(emu, jql, maxResults=0, validateQuery="true")
+        r = run("project = SEC AND nosuchfield = 1")
+        assert r.status == 400 and r.json == {"errorMessages": [
+            "Field 'nosuchfield' does not exist or you do not have permission to view it."],
+            "errors": {}}
+        for bad in ("project = SEC AND (status = Open", "project = SEC ORDER BY",
+                    "summary ~ \"x", "project in SEC", "= Open"):
+            r = run(bad)
+            assert r.status == 400, (bad, r.body)
+            assert r.json["errorMessages"][0].startswith("Error in the JQL Query: "), bad
+            assert r.json["errors"] == {}
+        r = run("project = NOPE")
+        assert r.status == 400 and r.json["errorMessages"] == [
+            "The value 'NOPE' does not exist for the field 'project'."]
+        r = run('project = SEC AND status = Open ORDER BY priority DESC')
+        assert r.status == 200 and r.json["issues"] == [] and r.json["maxResults"] == 0
+        assert r.json["total"] == sum(1 for i in emu.issues("SEC")
+                                      if i["fields"]["status"]["name"] == "Open")
+        assert "warningMessages" not in r.json
+        r = run("")
+        assert r.status == 200 and r.json["total"] >= len(emu.issues("SEC"))
+
+
+# ------------------------------------------------------------------ python-jira
+def test_python_jira_attachments_and_filters(aemu, tmp_path):
+    jira = pytest.importorskip("jira")
+    j = jira.JIRA(server=aemu.url, token_auth="alice-pat")
+    p = tmp_path / "evidence log.txt"
+    p.write_bytes(b"python-jira was here\n" * 100)
+    att = j.add_attachment("ATT-9", str(p))
+    assert att.filename == "evidence log.txt" and att.size == 2100
+    assert att.mimeType == "text/plain" and att.author.name == "alice"
+    got = j.attachment(att.id)
+    assert got.filename == "evidence log.txt" and got.get() == p.read_bytes()
+    assert b"".join(got.iter_content(256)) == p.read_bytes()
+    assert j.attachment_meta() == {"enabled": True, "uploadLimit": 10485760}
+    issue = j.issue("ATT-9")
+    assert [a.filename for a in issue.fields.attachment] == ["evidence log.txt"]
+    assert issue.fields.attachment[0].get() == p.read_bytes()
+    j.delete_attachment(att.id)
+    assert j.issue("ATT-9").fields.attachment == []
+    with pytest.raises(jira.JIRAError) as ei:
+        j.attachment(att.id)
+    assert ei.value.status_code == 404
+    favs = j.favourite_filters()
+    assert "My open SEC tickets" in [f.name for f in favs]
+    f = [f for f in favs if f.name == "My open SEC tickets"][0]
+    assert j.filter(f.id).jql == f.jql and f.owner.name == "alice"
+    assert {i.key for i in j.search_issues(f.jql, maxResults=False)} == set(
+        all_keys(aemu, "filter = %s" % f.id))
