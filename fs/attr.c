@@ -142,6 +142,8 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 	struct project *p;
 	int ret;
 
+	if (fs_node_is_query(n))
+		return fs_query_getattr(rq, n, st);
 	switch (n->kind) {
 	case N_ROOT:
 	case N_CTL_DIR:
@@ -193,6 +195,10 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 		return 0;
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
+	case N_QUERIES:
+	case N_QUERY_FILE:
+	case N_QUERY_DIR:
+	case N_QUERY_LINK:
 	case N_NONE:
 		break;
 	}
@@ -210,6 +216,7 @@ void fs_ttl(const struct jirafs *fs, const struct fs_node *n,
 	case N_SCANS:
 	case N_CTL_DIR:
 	case N_CTL_OUTBOX:
+	case N_QUERIES:
 		*entry = DIR_TTL_S;
 		*attr = DIR_ATTR_TTL_S;
 		break;
@@ -285,6 +292,8 @@ static int truncate_node(const struct fs_req *rq, const struct fs_node *n,
 
 	if (n->kind == N_CTL_FILE)
 		return -EROFS;
+	if (fs_node_is_query(n))
+		return fs_query_truncate(rq, n, size);
 	if (n->kind == N_SCAN_FILE) {
 		int fd;
 		if (size > SCANS_MAX_REPORT)
@@ -394,9 +403,12 @@ static int xattr_value(const struct fs_req *rq, const struct fs_node *n,
 		return -EOPNOTSUPP; /* only the user namespace is ours */
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)) != 0)
 		return -ENODATA;
-	if (n->kind == N_SCAN_FILE) {
+	if (n->kind == N_SCAN_FILE || n->kind == N_QUERY_FILE) {
 		if (strcmp(name, XATTR_PREFIX "error") == 0)
-			*out = scans_error(fs->scans, n->project, n->name);
+			*out = n->kind == N_QUERY_FILE
+				       ? fs_query_error(rq, n)
+				       : scans_error(fs->scans, n->project,
+						     n->name);
 		return *out ? 0 : -ENODATA;
 	}
 	if (n->kind != N_ENTRY)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fs/ctl.h"
+#include "fs/queries.h"
 #include "jira/issue.h"
 #include "jira/tunnel.h"
 #include "util/json.h"
@@ -134,6 +135,13 @@ static char *status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(t, "memory_max", (double)tx.memory_max);
 	cJSON_AddNumberToObject(t, "spilled", (double)tx.spilled);
 	cJSON_AddNumberToObject(t, "spilled_bytes", (double)tx.spilled_bytes);
+	struct queries_stats qs;
+	queries_stats(fs->queries, &qs);
+	cJSON *q = cJSON_AddObjectToObject(o, "queries");
+	cJSON_AddNumberToObject(q, "defined", (double)qs.defined);
+	cJSON_AddNumberToObject(q, "refused", (double)qs.refused);
+	cJSON_AddNumberToObject(q, "results_held", (double)qs.held);
+	cJSON_AddNumberToObject(q, "searches", (double)qs.searches);
 	cJSON_AddNumberToObject(o, "timeout_seconds", fs->jira->timeout_s);
 	cJSON_AddStringToObject(o, "state_dir", fs->state_dir);
 

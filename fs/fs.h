@@ -59,6 +59,7 @@ struct inval;
 struct held_list;
 struct scan_config;
 struct scans;
+struct queries;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 #define JIRAFS_DEFAULT_MEMORY_MAX (512ULL << 20)
@@ -123,6 +124,7 @@ struct jirafs {
 	struct local *local;
 	struct outbox *outbox;
 	struct scans *scans;      /* PROJECT/scans/ (fs/scans.h) */
+	struct queries *queries;  /* /queries/ (fs/queries.h) */
 	/* created with the session, freed with it */
 	struct fuse_session *se;
 	struct inode_table *inodes;

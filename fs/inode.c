@@ -216,11 +216,17 @@ static void node_of(struct inode_table *t, const struct lnode *n,
 		snprintf(out->dir, sizeof(out->dir), "%s/" SCANS_DIR,
 			 out->project);
 		break;
+	case N_QUERY_LINK:
+		copy(out->dir, sizeof(out->dir), n->parent->name);
+		copy(out->name, sizeof(out->name), n->name);
+		break;
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX:
 	case N_CTL_OUTBOX_FILE:
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
+	case N_QUERY_FILE:
+	case N_QUERY_DIR:
 		copy(out->name, sizeof(out->name), n->name);
 		break;
 	default:

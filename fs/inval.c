@@ -3,14 +3,19 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/map.h"
 
-/* What the queue says of a key: its content changed, or its name too. */
+/* What the queue says of a key: its content changed, or its name too; or
+ * (a key "\001PARENT/NAME", parent in hex) that the kernel must forget
+ * that name. */
 #define Q_CONTENT ((void *)1)
 #define Q_MOVED ((void *)2)
+#define Q_NAME ((void *)3)
+#define NAME_MARK '\001'
 
 struct inval {
 	struct inode_table *inodes;
@@ -62,6 +67,19 @@ void inval_ticket_changed(void *ctx, const char *key, bool moved)
 	pthread_mutex_unlock(&iv->lock);
 }
 
+void inval_name(struct inval *iv, fuse_ino_t parent, const char *name)
+{
+	char key[300];
+	int n = snprintf(key, sizeof(key), "%c%llx/%s", NAME_MARK,
+			 (unsigned long long)parent, name);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return; /* no name of the tree is that long */
+	pthread_mutex_lock(&iv->lock);
+	if (map_put(iv->queue, key, Q_NAME, NULL) == 0)
+		pthread_cond_signal(&iv->wake);
+	pthread_mutex_unlock(&iv->lock);
+}
+
 /* A name is dropped only when it moved: a ticket that merely changed
  * keeps its name, so an append to it needs no lookup (nor read-back). */
 static void invalidate(struct inval *iv, struct fuse_session *se,
@@ -89,8 +107,18 @@ static void drain(struct inval *iv, struct fuse_session *se)
 	if (!fresh)
 		return; /* out of memory: left queued, tried again */
 	struct map_iter it = map_iter_start(q);
-	while (map_iter_next(&it))
-		invalidate(iv, se, it.key, it.value == Q_MOVED);
+	while (map_iter_next(&it)) {
+		if (it.value != Q_NAME) {
+			invalidate(iv, se, it.key, it.value == Q_MOVED);
+			continue;
+		}
+		char *end;
+		unsigned long long parent = strtoull(it.key + 1, &end, 16);
+		if (*end == '/')
+			fuse_lowlevel_notify_inval_entry(se, (fuse_ino_t)parent,
+							 end + 1,
+							 strlen(end + 1));
+	}
 	map_free(q);
 }
 
@@ -161,6 +189,10 @@ void inval_settle(struct inval *iv, fuse_ino_t ino)
 	 * lock in the kernel) is the notifier's job, never a request's */
 	for (size_t i = 0; i < k; i++) {
 		struct inode_name in[2];
+		if (keys[i][0] == NAME_MARK) { /* a name: the notifier's */
+			free(keys[i]);
+			continue;
+		}
 		size_t m = inode_ticket_names(iv->inodes, keys[i], in);
 		for (size_t j = 0; j < m; j++)
 			fuse_lowlevel_notify_inval_inode(se, in[j].ino, -1, 0);

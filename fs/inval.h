@@ -34,6 +34,10 @@ void inval_free(struct inval *iv);
 /* The tree's hook (ctx = the struct inval): queue key. */
 void inval_ticket_changed(void *ctx, const char *key, bool moved);
 
+/* Queue: the kernel must forget the name `name` in directory parent (a
+ * rename that acted on another node than the one the kernel moves). */
+void inval_name(struct inval *iv, fuse_ino_t parent, const char *name);
+
 /* After close() of ino: its attributes and those of every queued ticket
  * are invalidated now, in this thread. */
 void inval_settle(struct inval *iv, fuse_ino_t ino);

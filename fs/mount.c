@@ -3,6 +3,7 @@
 
 #include "fs/commit.h"
 #include "fs/inval.h"
+#include "fs/queries.h"
 #include "fs/scans.h"
 #include "jira/issue.h"
 #include "util/log.h"
@@ -35,6 +36,9 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 		jlog_err("%s; ticket files are all kept in memory", why);
 	fs->local = local_new(fs->state_dir);
 	fs->scans = scans_new(fs->state_dir);
+	/* a query's results refresh in the background as a listing does */
+	fs->queries = queries_new(fs->state_dir, fs->client, fs->tree,
+				  tc.cache_ttl_ms, tc.timeout_ms * 4);
 	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
 				       fs_outbox_refused };
 	if (fs->writer)
@@ -43,7 +47,7 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 					(int64_t)fs->jira->timeout_s * 1000,
 					&cb);
 	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox ||
-	    !fs->scans)
+	    !fs->scans || !fs->queries)
 		jlog_err("cannot set up the mount (out of memory, or the "
 			 "state directory is unusable)");
 	jlog_notice("mounted %s as %s", fs->jira->url,
@@ -62,6 +66,8 @@ void fs_mount_stop(struct jirafs *fs)
 	inval_stop(fs->inval);
 	if (fs->client)
 		jira_client_cancel(fs->client);
+	queries_free(fs->queries); /* its refreshes look at the tree */
+	fs->queries = NULL;
 	tree_free(fs->tree);
 	fs->tree = NULL;
 	outbox_free(fs->outbox);

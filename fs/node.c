@@ -94,6 +94,8 @@ int fs_node_child(const struct fs_node *parent, const char *name,
 	case N_ROOT:
 		if (strcmp(name, CTL_DIR) == 0) {
 			out->kind = N_CTL_DIR;
+		} else if (strcmp(name, QUERIES_DIR) == 0) {
+			out->kind = N_QUERIES;
 		} else if (jira_project_key_valid(name)) {
 			out->kind = N_PROJECT;
 			set(out->project, sizeof(out->project), name);
@@ -143,9 +145,35 @@ int fs_node_child(const struct fs_node *parent, const char *name,
 	case N_CLOSED:
 		entry(&p, name, out);
 		return 0;
+	case N_QUERIES:
+		out->kind = queries_is_file(name) ? N_QUERY_FILE : N_QUERY_DIR;
+		set(out->name, sizeof(out->name), name);
+		return 0;
+	case N_QUERY_DIR:
+		out->kind = N_QUERY_LINK;
+		set(out->dir, sizeof(out->dir), p.name);
+		set(out->name, sizeof(out->name), name);
+		return 0;
 	default:
 		return 0; /* nothing lives below a file */
 	}
+}
+
+bool queries_is_definition(const char *name, char *qname, size_t size)
+{
+	size_t n = strlen(name), sl = strlen(QUERY_SUFFIX);
+	if (n <= sl || name[0] == '.' || strcmp(name + n - sl, QUERY_SUFFIX))
+		return false;
+	if (qname)
+		snprintf(qname, size, "%.*s", (int)(n - sl), name);
+	return true;
+}
+
+bool queries_is_file(const char *name)
+{
+	size_t n = strlen(name);
+	return queries_is_definition(name, NULL, 0) || name[0] == '.' ||
+	       name[0] == '#' || (n && name[n - 1] == '~');
 }
 
 int fs_node_parse(const char *path, struct fs_node *n)

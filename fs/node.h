@@ -13,6 +13,10 @@
  *   /SEC/x, /SEC/closed/x  N_ENTRY: a ticket name ("*.json", not starting
  *                          with "."), which names a ticket when it is
  *                          "SEC-<n>.json" of this project, or a scratch name
+ *   /queries               N_QUERIES (fs/queries.h): NAME.jql and scratch
+ *                          names in it N_QUERY_FILE, other names
+ *                          N_QUERY_DIR (name: the query's), their
+ *                          entries N_QUERY_LINK (dir: the query's name)
  *   /other                 N_TOP_ENTRY (not a project key)
  *   anything deeper        N_NONE
  *
@@ -31,6 +35,8 @@
 #define CLOSED_DIR "closed"
 #define SCANS_DIR "scans"
 #define TICKET_SUFFIX ".json"
+#define QUERIES_DIR "queries"
+#define QUERY_SUFFIX ".jql"
 #define NAME_LEN 256  /* a file name, NUL included */
 #define DIR_LEN 300   /* "SEC/closed" */
 #define SUBJECT_LEN (DIR_LEN + NAME_LEN + 8) /* "new:SEC/closed/x.json" */
@@ -49,6 +55,10 @@ enum fs_node_kind {
 	N_TOP_ENTRY, /* a name at the root that is not a project */
 	N_SCANS,     /* /SEC/scans */
 	N_SCAN_FILE, /* /SEC/scans/NAME */
+	N_QUERIES,   /* /queries */
+	N_QUERY_FILE, /* /queries/NAME.jql (or a scratch name) */
+	N_QUERY_DIR, /* /queries/NAME */
+	N_QUERY_LINK, /* /queries/NAME/SEC-12.json */
 };
 
 /* A name taken apart. */
@@ -101,12 +111,20 @@ void fs_node_path(const struct fs_node *n, char *buf, size_t size);
 void fs_create_subject(char *buf, size_t size, const char *project,
 		       bool closed, const char *name);
 
+/* In queries/: "NAME.jql" defines the query NAME (into qname when
+ * given). */
+bool queries_is_definition(const char *name, char *qname, size_t size);
+/* A name of queries/ that is a file (a definition, or a scratch name:
+ * ".x", "x~", "#x#"); any other is a query's directory. */
+bool queries_is_file(const char *name);
+
 /* A directory of the tree. */
 static inline bool fs_node_is_dir(const struct fs_node *n)
 {
 	return n->kind == N_ROOT || n->kind == N_CTL_DIR ||
 	       n->kind == N_CTL_OUTBOX || n->kind == N_PROJECT ||
-	       n->kind == N_CLOSED || n->kind == N_SCANS;
+	       n->kind == N_CLOSED || n->kind == N_SCANS ||
+	       n->kind == N_QUERIES || n->kind == N_QUERY_DIR;
 }
 
 /* A name inside .jirafs/ (read-only). */

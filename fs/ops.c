@@ -11,6 +11,7 @@
 #include "fs/ctl.h"
 #include "fs/errmap.h"
 #include "fs/ops.h"
+#include "fs/queries.h"
 #include "fs/resolve.h"
 #include "fs/scan_import.h"
 #include "fs/scans.h"
@@ -32,6 +33,8 @@ int fs_readlink(const struct fs_req *rq, const struct fs_node *n, char *buf,
 	struct resolved r;
 	int ret;
 
+	if (fs_node_is_query(n))
+		return fs_query_readlink(rq, n, buf, size);
 	if (n->kind != N_ENTRY)
 		return -EINVAL;
 	if ((ret = fs_resolve(rq, n, false, &r)))
@@ -113,6 +116,7 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 		fill(ctx, ".", NULL);
 		fill(ctx, "..", NULL);
 		fill(ctx, CTL_DIR, NULL);
+		fill(ctx, QUERIES_DIR, NULL);
 		if ((ret = fs_ready(fs)))
 			return ret;
 		return tree_projects(fs->tree, rq->deadline, fill_name, &c);
@@ -155,10 +159,15 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 		fill(ctx, ".", NULL);
 		fill(ctx, "..", NULL);
 		return scans_list(fs->scans, n->project, fill_scan_entry, &c);
+	case N_QUERIES:
+	case N_QUERY_DIR:
+		return fs_query_readdir(rq, n, fill, ctx);
 	case N_ENTRY:
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX_FILE:
 	case N_SCAN_FILE:
+	case N_QUERY_FILE:
+	case N_QUERY_LINK:
 		return -ENOTDIR;
 	case N_CTL_INNER:
 	case N_TOP_ENTRY:
@@ -220,6 +229,8 @@ int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,
 	struct resolved r = { 0 };
 	int ret;
 
+	if (fs_node_is_query(n))
+		return fs_query_open(rq, n, flags, false, out);
 	bool writing = (flags & O_ACCMODE) != O_RDONLY ||
 		       (flags & (O_TRUNC | O_APPEND));
 	struct open_file *of = handle_new(OF_CTL, n, rq->pid);
@@ -313,6 +324,8 @@ int fs_create(const struct fs_req *rq, const struct fs_node *n, mode_t mode,
 				 "only projects live at the top");
 	if (n->kind == N_SCAN_FILE)
 		return create_scan(rq, n, out);
+	if (fs_node_is_query(n))
+		return fs_query_open(rq, n, O_RDWR, true, out);
 	if (n->kind != N_ENTRY)
 		return -ENOENT;
 	if ((ret = fs_project(rq, n, &p)))
@@ -406,6 +419,8 @@ int fs_flush(const struct fs_req *rq, struct open_file *of)
 {
 	if (!handle_opener(of, rq->pid))
 		return 0;
+	if (of->node.kind == N_QUERY_FILE)
+		return fs_query_flush(rq, of, false);
 	if (of->kind == OF_SCAN)
 		return import_scan(rq, of, false);
 	return fs_commit(rq, of);
@@ -416,7 +431,9 @@ void fs_release(const struct fs_req *rq, struct open_file *of)
 	if (!of) /* let go already, at the end of the mount */
 		return;
 	/* nobody hears this result: fs_commit logs and keeps refusals */
-	if (of->kind == OF_SCAN)
+	if (of->node.kind == N_QUERY_FILE)
+		fs_query_flush(rq, of, true);
+	else if (of->kind == OF_SCAN)
 		import_scan(rq, of, true);
 	else
 		fs_commit(rq, of);
@@ -452,6 +469,8 @@ int fs_unlink(const struct fs_req *rq, const struct fs_node *n)
 
 	if (fs_node_is_ctl(n))
 		return -EROFS;
+	if (fs_node_is_query(n))
+		return fs_query_unlink(rq, n);
 	if (n->kind == N_SCAN_FILE) {
 		fs_node_path(n, path, sizeof(path));
 		ret = scans_unlink(fs->scans, n->project, n->name);
@@ -520,6 +539,16 @@ int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 				 ".jirafs/ is read-only");
 	if (a->kind == N_SCAN_FILE || b->kind == N_SCAN_FILE)
 		return rename_scan(rq, a, b, flags);
+	struct fs_node real;
+	if (a->kind == N_QUERY_LINK && b->kind == N_ENTRY) {
+		/* mv queries/NAME/SEC-12.json SEC/closed/: the ticket moves */
+		if ((ret = fs_query_link_node(rq, a, &real)))
+			return ret;
+		a = &real;
+		fs_node_path(a, from, sizeof(from));
+	} else if (fs_node_is_query(a) || fs_node_is_query(b)) {
+		return fs_query_rename(rq, a, b, flags);
+	}
 	if (a->kind != N_ENTRY || b->kind != N_ENTRY)
 		return fs_refuse(-EPERM, "rename",
 				 a->kind == N_ENTRY ? from : a->name,

@@ -6,6 +6,7 @@
  *
  * attr.c: attributes, cache lifetimes, extended attributes.
  * ops.c:  directories, opening, reading and writing, names.
+ * query_ops.c: the same for /queries/ and below, handed over by these.
  */
 #ifndef JIRAFS_FS_OPS_H
 #define JIRAFS_FS_OPS_H
@@ -93,5 +94,35 @@ int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 /* mkdir, rmdir, symlink, link, mknod of a non-file: refused with why. */
 int fs_refuse_name(const struct fs_node *n, const char *what,
 		   const char *why);
+
+/* ---- query_ops.c: the nodes of /queries/ (fs/queries.h) ---- */
+
+static inline bool fs_node_is_query(const struct fs_node *n)
+{
+	return n->kind == N_QUERIES || n->kind == N_QUERY_FILE ||
+	       n->kind == N_QUERY_DIR || n->kind == N_QUERY_LINK;
+}
+int fs_query_getattr(const struct fs_req *rq, const struct fs_node *n,
+		     struct stat *st);
+int fs_query_readlink(const struct fs_req *rq, const struct fs_node *n,
+		      char *buf, size_t size);
+int fs_query_readdir(const struct fs_req *rq, const struct fs_node *n,
+		     fs_fill_fn fill, void *ctx);
+/* open(2), or create(2) with `create` */
+int fs_query_open(const struct fs_req *rq, const struct fs_node *n,
+		  int flags, bool create, struct open_file **out);
+/* close() (`last`: the last descriptor let go): a text written is
+ * validated (-EINVAL when Jira refuses it) */
+int fs_query_flush(const struct fs_req *rq, struct open_file *of, bool last);
+int fs_query_unlink(const struct fs_req *rq, const struct fs_node *n);
+int fs_query_rename(const struct fs_req *rq, const struct fs_node *a,
+		    const struct fs_node *b, unsigned flags);
+/* The node of the ticket a link of queries/NAME/ points to. */
+int fs_query_link_node(const struct fs_req *rq, const struct fs_node *n,
+		       struct fs_node *out);
+int fs_query_truncate(const struct fs_req *rq, const struct fs_node *n,
+		      off_t size);
+/* user.jira.error of a text Jira refused (malloc'd), or NULL */
+char *fs_query_error(const struct fs_req *rq, const struct fs_node *n);
 
 #endif

@@ -268,8 +268,14 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = inode_child_node(rq.fs->inodes, newparent, newname, &b);
 	if (!r)
 		r = fs_rename_node(&rq, &a, &b, flags);
-	if (!r)
+	if (!r && a.kind == N_QUERY_LINK) {
+		/* the ticket the link points to moved, not the link: the
+		 * kernel, which moves the link's name, forgets both names */
+		inval_name(rq.fs->inval, parent, name);
+		inval_name(rq.fs->inval, newparent, newname);
+	} else if (!r) {
 		inode_rename(rq.fs->inodes, parent, name, newparent, newname);
+	}
 	fuse_reply_err(req, -r);
 }
 

@@ -56,6 +56,19 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         assert r.returncode == 0 and r.stdout.strip()
         assert len(os.listdir(mnt / "BIG")) == 2 + 3750        # closed/, scans/ + open tickets
         assert json.loads(open(mnt / ".jirafs" / "status").read())["user"] == "alice"
+        # the searches it suggests: the favourite filter, one written, one refused
+        todo = ("echo 'project in (SEC, OPS) AND resolution = Unresolved ORDER BY priority DESC'"
+                " > queries/todo.jql")
+        assert todo in text
+        r = subprocess.run(todo + " && ls -U queries/todo && ls -U 'queries/My open SEC tickets'",
+                           shell=True, cwd=mnt, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "OPS-" in r.stdout and "SEC-" in r.stdout
+        assert os.readlink(mnt / "queries" / "todo" / r.stdout.split()[0]).startswith("../../")
+        r = subprocess.run("echo 'project = SEC AND' > queries/bad.jql;"
+                           " getfattr -n user.jira.error queries/bad.jql", shell=True, cwd=mnt,
+                           capture_output=True, text=True, timeout=60)
+        assert "Error in the JQL Query" in r.stdout, r.stdout + r.stderr
         # and the writes it suggests
         r = subprocess.run(
             "echo '{\"summary\": \"TLS 1.0 on web-03\", \"priority\": \"High\"}' > SEC/tls.json"

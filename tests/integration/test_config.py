@@ -18,7 +18,7 @@ def write_config(path, text, mode=0o600):
 
 
 def projects(path):
-    return sorted(n for n in os.listdir(path) if n != ".jirafs")
+    return sorted(n for n in os.listdir(path) if n not in (".jirafs", "queries"))
 
 
 def test_config_file_supplies_options_and_the_command_line_wins(emulator, mount, token_file,
@@ -120,9 +120,9 @@ def test_mount_t_fuse_jirafs_and_an_fstab_line(as_root, emulator, jirafs_bin, to
     r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                         HELPER_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert (out / "first").read_text().split() == [".jirafs", "SEC"]
+    assert (out / "first").read_text().split() == [".jirafs", "SEC", "queries"]
     assert any(n.endswith(".json") for n in (out / "sec").read_text().split())
-    assert (out / "second").read_text().split() == [".jirafs", "OPS"]
+    assert (out / "second").read_text().split() == [".jirafs", "OPS", "queries"]
     # each daemon went away with its unmount
     wait_for(lambda: subprocess.run(["pgrep", "-f", f"jirafs {emulator.url} {mnt}"],
                                     capture_output=True).returncode != 0,

@@ -115,7 +115,7 @@ def test_grep_r_finds_tickets_without_per_ticket_requests(emulator, mount, big_i
 def test_tree_shape_modes_times_and_owner(emulator, mount):
     m = mount(emulator)
     root = sorted(os.listdir(m.path))
-    assert root == [".jirafs", "BIG", "OPS", "SEC", "WEB"]
+    assert root == [".jirafs", "BIG", "OPS", "SEC", "WEB", "queries"]
     assert sorted(os.listdir(m.p(".jirafs"))) == ["log", "outbox", "status"]
     # writable where files can be created, read-only where they cannot
     for d, mode in ((m.path, 0o555), (m.p("SEC"), 0o755), (m.p("SEC", "closed"), 0o755),
@@ -224,7 +224,7 @@ def test_ticket_missing_from_listing_is_fetched_once(emulator, mount):
 
 def test_projects_option_limits_the_tree(emulator, mount):
     m = mount(emulator, "projects=SEC,OPS")
-    assert sorted(os.listdir(m.path)) == [".jirafs", "OPS", "SEC"]
+    assert sorted(os.listdir(m.path)) == [".jirafs", "OPS", "SEC", "queries"]
     with pytest.raises(FileNotFoundError):
         os.listdir(m.p("WEB"))
 
