@@ -114,8 +114,25 @@ static int read_config(const char *path, int explicit, char **text,
 	return ret;
 }
 
+/* A query.NAME=JQL line is one option whatever its commas (a JQL has
+ * some: "project in (SEC, OPS)"): escaped for fuse_opt, which splits -o
+ * at commas.  The line itself, or sb's text. */
+static const char *escaped(const char *line, struct strbuf *sb)
+{
+	if (strncmp(line, "query.", 6) != 0)
+		return line;
+	sb->len = 0;
+	for (const char *c = line; *c; c++) {
+		if (*c == ',' || *c == '\\')
+			strbuf_addc(sb, '\\');
+		strbuf_addc(sb, *c);
+	}
+	return sb->failed ? line : strbuf_str(sb);
+}
+
 int config_apply(struct fuse_args *args, char *errbuf, size_t errsize)
 {
+	struct strbuf esc = STRBUF_INIT;
 	int explicit;
 	char *path = config_path(args, &explicit);
 	char *text = NULL;
@@ -156,12 +173,14 @@ int config_apply(struct fuse_args *args, char *errbuf, size_t errsize)
 				 why);
 			ret = -1;
 		} else if (fuse_opt_insert_arg(args, at, "-o") ||
-			   fuse_opt_insert_arg(args, at + 1, line)) {
+			   fuse_opt_insert_arg(args, at + 1,
+					       escaped(line, &esc))) {
 			snprintf(errbuf, errsize, "out of memory");
 			ret = -1;
 		}
 		at += 2;
 	}
+	strbuf_release(&esc);
 	free(text);
 	free(path);
 	return ret;

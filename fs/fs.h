@@ -86,6 +86,9 @@ struct fs_config {
 	    *scan_autoclose_max;
 	int scan_autoclose;
 	struct scan_config *scan;
+	/* query.NAME=JQL: searches of queries/ from the configuration */
+	char **query_names, **query_jqls;
+	size_t nqueries;
 };
 
 /* Take this module's options out of args; defaults filled in.  0 or -1. */

@@ -38,7 +38,9 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 	fs->scans = scans_new(fs->state_dir);
 	/* a query's results refresh in the background as a listing does */
 	fs->queries = queries_new(fs->state_dir, fs->client, fs->tree,
-				  tc.cache_ttl_ms, tc.timeout_ms * 4);
+				  tc.cache_ttl_ms, tc.timeout_ms * 4,
+				  fs->cfg.query_names, fs->cfg.query_jqls,
+				  fs->cfg.nqueries);
 	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
 				       fs_outbox_refused };
 	if (fs->writer)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fs/fs.h"
+#include "fs/node.h"
 #include "fs/scan_import.h"
 #include "jira/issue.h"
 #include "util/log.h"
@@ -75,6 +76,44 @@ static int add_project(struct fs_config *cfg, const char *key)
  * projects= continues the list (libfuse has no upper-case options).  A
  * later projects= replaces the list, as the last of any option wins (the
  * command line's over the config file's). */
+/* query.NAME=JQL: a search of queries/ (fs/queries.h); the name as a file
+ * name of queries/ would be, not a scratch name.  0 or -1. */
+static int add_query(struct fs_config *cfg, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+	char name[NAME_LEN];
+	if (!n || n >= NAME_LEN - sizeof(QUERY_SUFFIX) || !eq[1]) {
+		jlog_err("query.%s: a query is query.NAME=JQL", spec);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%.*s" QUERY_SUFFIX, (int)n, spec);
+	if (memchr(spec, '/', n) || !queries_is_definition(name, NULL, 0)) {
+		jlog_err("query.%.*s: not a name for a file of queries/", (int)n,
+			 spec);
+		return -1;
+	}
+	char **names = realloc(cfg->query_names,
+			       (cfg->nqueries + 1) * sizeof(*names));
+	if (names)
+		cfg->query_names = names;
+	char **jqls = realloc(cfg->query_jqls,
+			      (cfg->nqueries + 1) * sizeof(*jqls));
+	if (jqls)
+		cfg->query_jqls = jqls;
+	if (!names || !jqls)
+		return -1;
+	names[cfg->nqueries] = strndup(spec, n);
+	jqls[cfg->nqueries] = strdup(eq + 1);
+	if (!names[cfg->nqueries] || !jqls[cfg->nqueries]) {
+		free(names[cfg->nqueries]);
+		free(jqls[cfg->nqueries]);
+		return -1;
+	}
+	cfg->nqueries++;
+	return 0;
+}
+
 static int fs_opt_proc(void *data, const char *arg, int key,
 		       struct fuse_args *outargs)
 {
@@ -105,6 +144,10 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		cfg->shared = true;
 		return 1;
 	case FUSE_OPT_KEY_OPT:
+		if (strncmp(arg, "query.", 6) == 0) {
+			cfg->projects_open = false;
+			return add_query(cfg, arg + 6);
+		}
 		if (strncmp(arg, "x-", 2) == 0) { /* x-systemd.*, x-gvfs-* */
 			cfg->projects_open = false;
 			return 0;
@@ -183,6 +226,12 @@ void fs_config_release(struct fs_config *cfg)
 	if (cfg->scan)
 		scan_config_release(cfg->scan);
 	free(cfg->scan);
+	for (size_t i = 0; i < cfg->nqueries; i++) {
+		free(cfg->query_names[i]);
+		free(cfg->query_jqls[i]);
+	}
+	free(cfg->query_names);
+	free(cfg->query_jqls);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -200,6 +249,10 @@ void fs_opt_help(void)
 	       "                           512M); beyond it they are kept in a "
 	       "file of the state\n"
 	       "                           directory\n"
+	       "    -o query.NAME=JQL      a read-only search queries/NAME "
+	       "(repeatable; in\n"
+	       "                           -o, write a comma of the JQL as "
+	       "\\,)\n"
 	       "    -o uid=USER            owner of every file and directory "
 	       "(name or number;\n"
 	       "                           default: the mounting user)\n"

@@ -46,15 +46,30 @@ struct queries {
 	 * STATE_DIR/queries/.filters/, written as they are read */
 	int favfd;
 	struct map *favs;     /* file name -> (void *)1 */
+	struct map *fixed;    /* the same for query.NAME= of the options */
 	int64_t favs_at;      /* mono ms of the last reading, 0 = none */
 	bool favs_reading;
 	struct bg_pool bg;
 	_Atomic uint64_t searches;
 };
 
+/* The text of a read-only query into FAVS_DIR: 0 or -1. */
+static int put_text(struct queries *q, const char *file, const char *jql)
+{
+	int fd = openat(q->favfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+	if (fd < 0)
+		return -1;
+	bool ok = write(fd, jql, strlen(jql)) == (ssize_t)strlen(jql) &&
+		  write(fd, "\n", 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 struct queries *queries_new(const char *state_dir, struct jira_client *c,
 			    struct tree *t, int64_t ttl_ms,
-			    int64_t bg_budget_ms)
+			    int64_t bg_budget_ms, char *const *names,
+			    char *const *jqls, size_t nfixed)
 {
 	struct queries *q = calloc(1, sizeof(*q));
 	if (!q)
@@ -68,6 +83,7 @@ struct queries *queries_new(const char *state_dir, struct jira_client *c,
 	pthread_mutex_init(&q->lock, NULL);
 	bg_init(&q->bg);
 	q->favs = map_new();
+	q->fixed = map_new();
 	q->dirfd = q->favfd = -1;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/" QUERIES_DIR, state_dir);
@@ -82,9 +98,18 @@ struct queries *queries_new(const char *state_dir, struct jira_client *c,
 			      errno == EEXIST))
 		q->favfd = openat(q->dirfd, FAVS_DIR,
 				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!q->results || !q->errors || !q->favs) {
+	if (!q->results || !q->errors || !q->favs || !q->fixed) {
 		queries_free(q);
 		return NULL;
+	}
+	for (size_t i = 0; i < nfixed && q->favfd >= 0; i++) {
+		char file[NAME_LEN];
+		snprintf(file, sizeof(file), "%s" QUERY_SUFFIX, names[i]);
+		if (put_text(q, file, jqls[i]) == 0)
+			map_put(q->fixed, file, (void *)1, NULL);
+		else
+			jlog_warn("query.%s: cannot keep its text: %s", names[i],
+				  strerror(errno));
 	}
 	return q;
 }
@@ -112,6 +137,7 @@ void queries_free(struct queries *q)
 	map_free(q->results);
 	map_free(q->errors);
 	map_free(q->favs);
+	map_free(q->fixed);
 	pthread_mutex_destroy(&q->lock);
 	if (q->dirfd >= 0)
 		close(q->dirfd);
@@ -165,18 +191,12 @@ static void read_favourites(struct queries *q, deadline_t d)
 		if (!base[0] || !jql)
 			continue;
 		snprintf(file, sizeof(file), "%s" QUERY_SUFFIX, base);
-		if (map_get(m, file)) /* two of one name: the id tells */
+		/* two of one name (or a configured one's): the id tells */
+		if (map_get(m, file) || map_get(q->fixed, file))
 			snprintf(file, sizeof(file), "%.200s (%s)" QUERY_SUFFIX,
 				 base, json_str(f, "id") ? json_str(f, "id")
 							 : "?");
-		int fd = openat(q->favfd, file,
-				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			continue;
-		bool ok = write(fd, jql, strlen(jql)) == (ssize_t)strlen(jql) &&
-			  write(fd, "\n", 1) == 1;
-		close(fd);
-		if (ok)
+		if (put_text(q, file, jql) == 0)
 			map_put(m, file, (void *)1, NULL);
 	}
 	cJSON_Delete(list);
@@ -186,7 +206,7 @@ static void read_favourites(struct queries *q, deadline_t d)
 	if (m) {
 		for (struct map_iter it = map_iter_start(q->favs);
 		     map_iter_next(&it);)
-			if (!map_get(m, it.key))
+			if (!map_get(m, it.key) && !map_get(q->fixed, it.key))
 				unlinkat(q->favfd, it.key, 0);
 		map_free(q->favs);
 		q->favs = m;
@@ -206,7 +226,7 @@ static bool is_favourite(struct queries *q, const char *name)
 	if (queries_is_definition(name, NULL, 0)) /* read when due */
 		read_favourites(q, deadline_in(q->bg_budget_ms / 4));
 	pthread_mutex_lock(&q->lock);
-	bool fav = map_get(q->favs, name) != NULL;
+	bool fav = map_get(q->favs, name) || map_get(q->fixed, name);
 	pthread_mutex_unlock(&q->lock);
 	return fav;
 }
@@ -432,10 +452,14 @@ int queries_list(struct queries *q,
 	rewinddir(dir);
 	/* the user's texts, then the favourites they do not hide */
 	pthread_mutex_lock(&q->lock);
-	size_t nf = map_count(q->favs), k = 0;
+	size_t nf = map_count(q->favs) + map_count(q->fixed), k = 0;
 	char **favs = calloc(nf + 1, sizeof(*favs));
-	for (struct map_iter it = map_iter_start(q->favs);
+	for (struct map_iter it = map_iter_start(q->fixed);
 	     favs && map_iter_next(&it);)
+		if ((favs[k] = strdup(it.key)))
+			k++;
+	for (struct map_iter it = map_iter_start(q->favs);
+	     favs && k < nf && map_iter_next(&it);)
 		if ((favs[k] = strdup(it.key)))
 			k++;
 	pthread_mutex_unlock(&q->lock);

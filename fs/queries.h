@@ -12,6 +12,8 @@
  *   NAME/KEY.json    -> ../../PROJECT/KEY.json, or ../../PROJECT/closed/
  *   .x, x~, #x#      scratch names (editors' temporaries): kept, never
  *                    validated; renamed to NAME.jql, they are
+ *   FILTER.jql       read-only: a favourite filter of the account, or a
+ *                    query.NAME=JQL option (the configuration's)
  *
  * The texts live on disk in STATE_DIR/queries/, so they outlast the
  * mount.  Results are read like a project listing (⌈N/P⌉ requests, pages
@@ -37,9 +39,12 @@
 struct queries;
 struct tree;
 
+/* With the query.NAME=JQL options (names, jqls: nfixed of each), which
+ * are read-only queries as the favourite filters are. */
 struct queries *queries_new(const char *state_dir, struct jira_client *c,
 			    struct tree *t, int64_t ttl_ms,
-			    int64_t bg_budget_ms);
+			    int64_t bg_budget_ms, char *const *names,
+			    char *const *jqls, size_t nfixed);
 void queries_free(struct queries *q);
 
 /* The names of queries/ are fs/node.h's: queries_is_definition(),

@@ -214,3 +214,28 @@ def test_mv_of_a_link_into_closed_closes_the_ticket(fresh_emulator, mount):
     assert json.load(open(m.p("SEC", "closed", key + ".json")))["key"] == key
     assert os.readlink(m.p("queries", "one", key + ".json")) == \
         f"../../SEC/closed/{key}.json"
+
+
+def test_queries_from_the_configuration_are_read_only(emulator, mount, tmp_path):
+    """query.NAME=JQL lines of the config file (commas and all) and -o
+    options (commas written \\,) are read-only searches; a bad name is
+    refused at mount."""
+    conf = tmp_path / "jirafs.conf"
+    conf.write_text("query.two=project in (SEC, WEB) ORDER BY key ASC\n")
+    conf.chmod(0o600)
+    m = mount(emulator, f"config={conf}", "query.web=project = WEB AND key in (WEB-1\\, WEB-2)")
+    assert {"two", "two.jql", "web", "web.jql"} <= set(mine(m))
+    assert open(m.p("queries", "two.jql")).read() == "project in (SEC, WEB) ORDER BY key ASC\n"
+    two = os.listdir(m.p("queries", "two"))
+    assert {n.split("-")[0] for n in two} == {"SEC", "WEB"}
+    assert sorted(os.listdir(m.p("queries", "web"))) == ["WEB-1.json", "WEB-2.json"]
+    with pytest.raises(OSError) as e:
+        open(m.p("queries", "two.jql"), "w")
+    assert e.value.errno == errno.EACCES
+    with pytest.raises(OSError) as e:
+        os.unlink(m.p("queries", "web.jql"))
+    assert e.value.errno == errno.EPERM
+    bad = mount(emulator, "query..hidden=project = SEC", start=False)
+    with pytest.raises(Exception):
+        bad.start(timeout=5)
+    assert "not a name for a file of queries/" in bad.log()
