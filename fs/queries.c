@@ -532,6 +532,9 @@ static int fetch(struct queries *q, const char *qname, struct result *r,
 					  "results: %s",
 					  qname, err.msg);
 		}
+		/* the tickets linked to need no request of their own */
+		for (size_t i = 0; !ret && i < n; i++)
+			tree_offer(q->tree, v[i]);
 		pthread_mutex_lock(&q->lock);
 		if (ret || gen == r->gen) {
 			if (!ret) {

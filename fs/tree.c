@@ -362,10 +362,14 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 		return -ENOENT;
 
 	pthread_mutex_lock(&p->lock);
-	int ret = ensure_listing(t, p, d, fresh);
-	if (ret)
-		goto out;
 	struct tentry *e = map_get(p->tickets, key);
+	int ret = 0;
+	/* offered by a search, fresh, no listing held: no need of one */
+	if (!(e && e->offered_at && e->issue && !p->cache.fetched_at &&
+	      clock_mono_ms() - e->offered_at < fresh) &&
+	    (ret = ensure_listing(t, p, d, fresh)))
+		goto out;
+	e = map_get(p->tickets, key);
 	if (e && e->issue && (!e->stale_since || e->pending || as_held)) {
 		if (e->done != closed)
 			ret = -ENOENT;
@@ -435,6 +439,21 @@ static struct project *project_of(struct tree *t, const char *key)
 	struct project *p = map_get(t->projects, proj);
 	pthread_mutex_unlock(&t->lock);
 	return p;
+}
+
+void tree_offer(struct tree *t, struct jira_issue *is)
+{
+	struct project *p = project_of(t, is->key);
+	if (!p || strcmp(is->project, p->key) != 0)
+		return;
+	pthread_mutex_lock(&p->lock);
+	struct tentry *e = map_get(p->tickets, is->key);
+	if (!p->cache.fetched_at && !p->cache.refreshing &&
+	    (!e || e->offered_at) &&
+	    tree_put_issue(p, p->tickets, is, clock_mono_ms()) == 0 &&
+	    (e = map_get(p->tickets, is->key)))
+		e->offered_at = clock_mono_ms();
+	pthread_mutex_unlock(&p->lock);
 }
 
 void tree_written(struct tree *t, const char *key, bool done)

@@ -125,6 +125,11 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
  * back (a transition's confirmation).  Neither makes a request.
  */
 void tree_written(struct tree *t, const char *key, bool done);
+
+/* A ticket read by another search (queries/): held for its project if that
+ * project's listing is not, so that a lookup of it, within cache_ttl, needs
+ * no request; the project's listing, when it is read, replaces it. */
+void tree_offer(struct tree *t, struct jira_issue *is);
 void tree_put(struct tree *t, struct jira_issue *issue);
 /* A close or reopen of key waits in the outbox: show it where it is
  * going (closed/ when done) and do not read it back until tree_put() or

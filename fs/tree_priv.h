@@ -47,6 +47,9 @@ struct tentry {
 				     write says otherwise) */
 	bool pending;             /* a close/reopen waits in the outbox: done
 				     says where it is going; not read back */
+	int64_t offered_at;       /* mono ms it came from a search of
+				     queries/ while the project's listing was
+				     not held (tree_offer); 0 otherwise */
 };
 
 struct project {

@@ -239,3 +239,24 @@ def test_queries_from_the_configuration_are_read_only(emulator, mount, tmp_path)
     with pytest.raises(Exception):
         bad.start(timeout=5)
     assert "not a name for a file of queries/" in bad.log()
+
+
+def test_a_ticket_linked_to_needs_no_request_of_its_own(fresh_emulator, mount):
+    """The results carry every field: following a link to a ticket of a
+    project not listed yet reads no listing of it, nor the ticket."""
+    emu = fresh_emulator(seed_projects=["QL:300:4"])
+    m = mount(emu)
+    assert "QL" in os.listdir(m.p())                         # the project list only
+    define(m, "few", "project = QL AND key in (QL-1, QL-2, QL-3) ORDER BY key ASC")
+    names = os.listdir(m.p("queries", "few"))
+    assert sorted(names) == ["QL-1.json", "QL-2.json", "QL-3.json"]
+    since = emu.request_seq()
+    for n in names:
+        doc = json.load(open(m.p("queries", "few", n)))
+        assert doc["key"] == n[:-5] and doc["summary"]
+        assert open(m.p("queries", "few", n)).read() == \
+            open(m.p("queries", "few", n)).read()
+    assert emu.requests(since=since) == [], [r["path"] for r in emu.requests(since=since)]
+    # listing the project still reads it whole, once
+    assert len([n for n in os.listdir(m.p("QL")) if n.endswith(".json")]) == 225
+    assert len(search_requests(emu, since)) == 3
