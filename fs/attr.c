@@ -220,6 +220,10 @@ void fs_ttl(const struct jirafs *fs, const struct fs_node *n,
 		*entry = DIR_TTL_S;
 		*attr = DIR_ATTR_TTL_S;
 		break;
+	case N_QUERY_LINK:
+		/* a result's link changes with a refresh of its search */
+		*entry = *attr = (double)fs->cfg.cache_ttl_s;
+		break;
 	case N_ENTRY:
 		/* a ticket's name never changes kind; changes of its
 		 * contents are invalidated (fs/inval.h) */

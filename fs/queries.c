@@ -1,5 +1,6 @@
 /* queries.c - the searches of /queries/; see queries.h. */
 #include "fs/queries.h"
+#include "fs/queries_priv.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -22,49 +23,6 @@
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
-
-/* The results of one query, as last read. */
-struct result {
-	struct jira_issue **v; /* references, in the JQL's order */
-	size_t n;
-	struct cache_state cache;
-	uint64_t gen; /* its text's version: a read of an older one is
-			 dropped */
-};
-
-#define FAVS_DIR ".filters"
-
-struct queries {
-	int dirfd; /* STATE_DIR/queries, -1 when it could not be made */
-	struct jira_client *client;
-	struct tree *tree;
-	int64_t ttl_ms, bg_budget_ms;
-	pthread_mutex_t lock; /* guards: */
-	struct map *results;  /* query name -> struct result */
-	struct map *errors;   /* file name -> why Jira refused it */
-	/* the account's favourite filters, read-only NAME.jql files of
-	 * STATE_DIR/queries/.filters/, written as they are read */
-	int favfd;
-	struct map *favs;     /* file name -> (void *)1 */
-	struct map *fixed;    /* the same for query.NAME= of the options */
-	int64_t favs_at;      /* mono ms of the last reading, 0 = none */
-	bool favs_reading;
-	struct bg_pool bg;
-	_Atomic uint64_t searches;
-};
-
-/* The text of a read-only query into FAVS_DIR: 0 or -1. */
-static int put_text(struct queries *q, const char *file, const char *jql)
-{
-	int fd = openat(q->favfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			0600);
-	if (fd < 0)
-		return -1;
-	bool ok = write(fd, jql, strlen(jql)) == (ssize_t)strlen(jql) &&
-		  write(fd, "\n", 1) == 1;
-	close(fd);
-	return ok ? 0 : -1;
-}
 
 struct queries *queries_new(const char *state_dir, struct jira_client *c,
 			    struct tree *t, int64_t ttl_ms,
@@ -105,7 +63,7 @@ struct queries *queries_new(const char *state_dir, struct jira_client *c,
 	for (size_t i = 0; i < nfixed && q->favfd >= 0; i++) {
 		char file[NAME_LEN];
 		snprintf(file, sizeof(file), "%s" QUERY_SUFFIX, names[i]);
-		if (put_text(q, file, jqls[i]) == 0)
+		if (filters_put(q, file, jqls[i]) == 0)
 			map_put(q->fixed, file, (void *)1, NULL);
 		else
 			jlog_warn("query.%s: cannot keep its text: %s", names[i],
@@ -119,6 +77,7 @@ static void result_free(struct result *r)
 	if (!r)
 		return;
 	jira_issues_free(r->v, r->n);
+	map_free(r->index);
 	cache_destroy(&r->cache);
 	free(r);
 }
@@ -146,91 +105,6 @@ void queries_free(struct queries *q)
 	free(q);
 }
 
-/* ---- favourite filters -------------------------------------------------- */
-
-/* A filter's name as a file name: no "/", no control character, not
- * hidden, not a scratch name; "" when nothing is left. */
-static void safe_name(const char *name, char *out, size_t size)
-{
-	size_t o = 0;
-	for (const unsigned char *c = (const unsigned char *)name;
-	     *c && o + 1 < size - sizeof(QUERY_SUFFIX); c++)
-		out[o++] = *c == '/' || *c < 0x20 || *c == 0x7f ? '_' : (char)*c;
-	while (o && out[o - 1] == '~')
-		o--;
-	size_t b = 0;
-	while (b < o && (out[b] == '.' || out[b] == '#'))
-		b++;
-	memmove(out, out + b, o - b);
-	out[o - b] = '\0';
-}
-
-/* Read the favourites again when older than the listing's lifetime:
- * their texts written to FAVS_DIR, the map replaced.  Failures keep what
- * was read (logged).  Called without the lock. */
-static void read_favourites(struct queries *q, deadline_t d)
-{
-	pthread_mutex_lock(&q->lock);
-	bool due = q->favfd >= 0 && !q->favs_reading &&
-		   (!q->favs_at || clock_mono_ms() - q->favs_at >= q->ttl_ms);
-	if (due)
-		q->favs_reading = true;
-	pthread_mutex_unlock(&q->lock);
-	if (!due)
-		return;
-	cJSON *list = NULL;
-	struct jira_error err = { 0 };
-	enum jira_status st = jira_get_json(
-		q->client, "/rest/api/2/filter/favourite", d, &list, &err);
-	struct map *m = st == JIRA_OK ? map_new() : NULL;
-	const cJSON *f, *beans = cJSON_IsArray(list) && m ? list : NULL;
-	cJSON_ArrayForEach(f, beans) {
-		const char *name = json_str(f, "name"), *jql = json_str(f, "jql");
-		char base[NAME_LEN - 8], file[NAME_LEN];
-		safe_name(name ? name : "", base, sizeof(base));
-		if (!base[0] || !jql)
-			continue;
-		snprintf(file, sizeof(file), "%s" QUERY_SUFFIX, base);
-		/* two of one name (or a configured one's): the id tells */
-		if (map_get(m, file) || map_get(q->fixed, file))
-			snprintf(file, sizeof(file), "%.200s (%s)" QUERY_SUFFIX,
-				 base, json_str(f, "id") ? json_str(f, "id")
-							 : "?");
-		if (put_text(q, file, jql) == 0)
-			map_put(m, file, (void *)1, NULL);
-	}
-	cJSON_Delete(list);
-	if (st != JIRA_OK)
-		jlog_warn("cannot read the favourite filters: %s", err.msg);
-	pthread_mutex_lock(&q->lock);
-	if (m) {
-		for (struct map_iter it = map_iter_start(q->favs);
-		     map_iter_next(&it);)
-			if (!map_get(m, it.key) && !map_get(q->fixed, it.key))
-				unlinkat(q->favfd, it.key, 0);
-		map_free(q->favs);
-		q->favs = m;
-	}
-	q->favs_at = clock_mono_ms();
-	q->favs_reading = false;
-	pthread_mutex_unlock(&q->lock);
-}
-
-/* Is file name a favourite's (and no text of the user's by that name)? */
-static bool is_favourite(struct queries *q, const char *name)
-{
-	struct stat st;
-	if (q->dirfd >= 0 &&
-	    fstatat(q->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return false;
-	if (queries_is_definition(name, NULL, 0)) /* read when due */
-		read_favourites(q, deadline_in(q->bg_budget_ms / 4));
-	pthread_mutex_lock(&q->lock);
-	bool fav = map_get(q->favs, name) || map_get(q->fixed, name);
-	pthread_mutex_unlock(&q->lock);
-	return fav;
-}
-
 /* ---- the texts ---------------------------------------------------------- */
 
 static int need_dir(const struct queries *q)
@@ -246,7 +120,7 @@ int queries_stat(struct queries *q, const char *name, struct stat *st)
 	if (!queries_is_file(name))
 		return -ENOENT;
 	if (fstatat(q->dirfd, name, st, AT_SYMLINK_NOFOLLOW)) {
-		if (errno != ENOENT || !is_favourite(q, name) ||
+		if (errno != ENOENT || !filters_has(q, name) ||
 		    fstatat(q->favfd, name, st, AT_SYMLINK_NOFOLLOW))
 			return -ENOENT;
 		st->st_mode = S_IFREG | 0444; /* Jira's: read-only */
@@ -261,7 +135,7 @@ int queries_open(struct queries *q, const char *name, int flags, int *fd)
 		return ret;
 	if (!queries_is_file(name))
 		return -EPERM;
-	if (is_favourite(q, name)) {
+	if (filters_has(q, name)) {
 		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 			return -EACCES; /* a favourite filter is Jira's */
 		*fd = openat(q->favfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -285,6 +159,8 @@ static void forget(struct queries *q, const char *name)
 	if (!r)
 		return;
 	jira_issues_free(r->v, r->n);
+	map_free(r->index);
+	r->index = NULL;
 	r->v = NULL;
 	r->n = 0;
 	r->cache.fetched_at = 0;
@@ -298,7 +174,7 @@ int queries_unlink(struct queries *q, const char *name)
 		return ret;
 	if (!queries_is_file(name))
 		return -EISDIR;
-	if (is_favourite(q, name))
+	if (filters_has(q, name))
 		return -EPERM;
 	if (unlinkat(q->dirfd, name, 0))
 		return -errno;
@@ -314,7 +190,7 @@ int queries_rename(struct queries *q, const char *from, const char *to)
 	if (ret)
 		return ret;
 	if (!queries_is_file(from) || !queries_is_file(to) ||
-	    is_favourite(q, from))
+	    filters_has(q, from))
 		return -EPERM;
 	if (renameat(q->dirfd, from, q->dirfd, to))
 		return -errno;
@@ -441,7 +317,7 @@ int queries_list(struct queries *q,
 {
 	if (q->dirfd < 0)
 		return 0;
-	read_favourites(q, deadline_in(q->bg_budget_ms / 4));
+	filters_read(q, deadline_in(q->bg_budget_ms / 4));
 	int fd = dup(q->dirfd);
 	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dir) {
@@ -483,7 +359,7 @@ int queries_list(struct queries *q,
 	for (size_t i = 0; i < k; i++) {
 		struct stat st;
 		char qname[NAME_LEN];
-		if (is_favourite(q, favs[i]) &&
+		if (filters_has(q, favs[i]) &&
 		    queries_stat(q, favs[i], &st) == 0) {
 			fn(ctx, favs[i], &st);
 			if (queries_is_definition(favs[i], qname,
@@ -532,9 +408,21 @@ static int fetch(struct queries *q, const char *qname, struct result *r,
 					  "results: %s",
 					  qname, err.msg);
 		}
-		/* the tickets linked to need no request of their own */
-		for (size_t i = 0; !ret && i < n; i++)
+		/* the tickets linked to need no request of their own; a
+		 * lookup finds its entry in the index */
+		struct map *index = ret ? NULL : map_new();
+		for (size_t i = 0; !ret && i < n; i++) {
+			char entry[NAME_LEN];
 			tree_offer(q->tree, v[i]);
+			fs_ticket_name(entry, sizeof(entry), v[i]->key);
+			if (index && entry[0] && !map_get(index, entry) &&
+			    map_put(index, entry, v[i], NULL)) {
+				map_free(index);
+				index = NULL;
+			}
+		}
+		if (!ret && !index)
+			ret = -ENOMEM;
 		pthread_mutex_lock(&q->lock);
 		if (ret || gen == r->gen) {
 			if (!ret) {
@@ -544,12 +432,17 @@ static int fetch(struct queries *q, const char *qname, struct result *r,
 				r->n = n;
 				v = old;
 				n = oldn;
+				map_free(r->index);
+				r->index = index;
+				index = NULL;
 			}
+			map_free(index);
 			ret = cache_end(&r->cache, ret);
 			pthread_mutex_unlock(&q->lock);
 			jira_issues_free(v, n);
 			return ret;
 		}
+		map_free(index);
 		jira_issues_free(v, n); /* an older text's */
 	}
 }
@@ -655,18 +548,14 @@ int queries_link(struct queries *q, const char *qname, const char *entry,
 	int ret;
 	pthread_mutex_lock(&q->lock);
 	struct result *r = results(q, qname, d, &ret);
-	for (size_t k = 0; r && k < r->n; k++) {
-		char name[NAME_LEN];
-		fs_ticket_name(name, sizeof(name), r->v[k]->key);
-		if (strcmp(name, entry) == 0) {
-			target_of(q, r->v[k], target, size);
-			*mtime = r->v[k]->updated;
-			pthread_mutex_unlock(&q->lock);
-			return 0;
-		}
+	const struct jira_issue *i =
+		r && r->index ? map_get(r->index, entry) : NULL;
+	if (i) {
+		target_of(q, i, target, size);
+		*mtime = i->updated;
 	}
 	pthread_mutex_unlock(&q->lock);
-	return r ? -ENOENT : ret;
+	return i ? 0 : r ? -ENOENT : ret;
 }
 
 void queries_stats(struct queries *q, struct queries_stats *st)
