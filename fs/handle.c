@@ -234,3 +234,16 @@ int handle_truncate(struct jirafs *fs, struct open_file *of, off_t size)
 	pthread_mutex_unlock(&of->lock);
 	return 0;
 }
+
+bool handle_take_written(struct open_file *of, bool last, int *werr)
+{
+	pthread_mutex_lock(&of->lock);
+	bool dirty = of->dirty || (last && of->emptied);
+	if (dirty)
+		of->emptied = false;
+	*werr = of->write_error;
+	of->dirty = false;
+	of->write_error = 0;
+	pthread_mutex_unlock(&of->lock);
+	return dirty;
+}

@@ -63,6 +63,13 @@ struct open_file *handle_new(enum of_kind kind, const struct fs_node *n,
 			     pid_t tid);
 void handle_free(struct jirafs *fs, struct open_file *of);
 
+/* What a close() of a file on disk (OF_SCAN) has to apply, taken: true
+ * when it was written, or (`last`: the last descriptor let go) created or
+ * truncated and let go empty; the first write error in *werr.  A shell
+ * opens, dup2()s and closes before the program writes: a flush of nothing
+ * is nothing. */
+bool handle_take_written(struct open_file *of, bool last, int *werr);
+
 /* Was of opened by the process thread tid belongs to? */
 bool handle_opener(const struct open_file *of, pid_t tid);
 

@@ -379,14 +379,8 @@ ssize_t fs_write(struct jirafs *fs, struct open_file *of, const char *buf,
 static int import_scan(const struct fs_req *rq, struct open_file *of,
 		       bool last)
 {
-	pthread_mutex_lock(&of->lock);
-	bool dirty = of->dirty || (last && of->emptied);
-	if (dirty)
-		of->emptied = false;
-	int werr = of->write_error;
-	of->dirty = false;
-	of->write_error = 0;
-	pthread_mutex_unlock(&of->lock);
+	int werr;
+	bool dirty = handle_take_written(of, last, &werr);
 	if (!dirty && !werr)
 		return 0;
 	if (scans_is_scratch(of->node.name) || scans_is_result(of->node.name))

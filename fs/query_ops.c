@@ -178,17 +178,9 @@ int fs_query_open(const struct fs_req *rq, const struct fs_node *n,
 
 int fs_query_flush(const struct fs_req *rq, struct open_file *of, bool last)
 {
-	/* a shell opens, dup2()s and closes before the program writes: a
-	 * flush of nothing is nothing, but a text emptied and let go empty
-	 * is refused (an empty query) */
-	pthread_mutex_lock(&of->lock);
-	bool dirty = of->dirty || (last && of->emptied);
-	if (dirty)
-		of->emptied = false;
-	int werr = of->write_error;
-	of->dirty = false;
-	of->write_error = 0;
-	pthread_mutex_unlock(&of->lock);
+	/* a text emptied and let go empty is refused (an empty query) */
+	int werr;
+	bool dirty = handle_take_written(of, last, &werr);
 	if (werr)
 		return werr;
 	if (!dirty)
