@@ -217,7 +217,11 @@ def test_hung_refresh_does_not_hold_up_readers_of_the_cache(fresh_emulator, moun
     t0 = time.monotonic()
     assert open(m.p("SEC", some)).read()              # served from the held listing
     assert sorted(os.listdir(m.p("SEC"))) == names
-    assert time.monotonic() - t0 < 1.0
+    # what is held is shown after waiting at most the grace a Jira that has
+    # been answering gets (a second, README "How it fetches"), never for
+    # the hung search; the listing measures 0.90-0.99 s here, so a bound
+    # of exactly 1.0 failed on a loaded machine
+    assert time.monotonic() - t0 < 1.5
     refresher.join(timeout=10)
     assert not refresher.is_alive()
     assert not errors, errors
