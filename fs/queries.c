@@ -2,7 +2,6 @@
 #include "fs/queries.h"
 #include "fs/queries_priv.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +18,6 @@
 #include "fs/refresh.h"
 #include "fs/tree.h"
 #include "jira/issue.h"
-#include "util/json.h"
 #include "util/log.h"
 #include "util/map.h"
 #include "util/strbuf.h"
