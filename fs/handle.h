@@ -8,8 +8,10 @@
  *   OF_LOCAL         a scratch file, draft or overlay (fs/local.h)
  *   OF_TICKET_WRITE  a ticket opened for writing: the new file (overwrite)
  *                    or the bytes appended (O_APPEND)
- *   OF_SCAN          a file of PROJECT/scans/: its file on disk
- *                    (fs/scans.h); a report written is imported at close
+ *   OF_SCAN          a file on disk: of PROJECT/scans/ (fs/scans.h), a
+ *                    report written is imported at close; or of queries/
+ *                    (fs/queries.h), a JQL text written is validated at
+ *                    close (its node says which)
  */
 #ifndef JIRAFS_FS_HANDLE_H
 #define JIRAFS_FS_HANDLE_H
