@@ -226,3 +226,152 @@ FIELD_NAMES = {f[0]: f[1] for f in ALL_FIELDS}
 SETTABLE = {"summary", "description", "environment", "issuetype", "priority", "labels",
             "components", "assignee", "reporter", "duedate", "fixVersions", "versions",
             "customfield_10020", "customfield_10021", "customfield_10022"}
+
+# ---------------------------------------------------------------- permissions
+# GET /rest/api/2/mypermissions. Keys, ids, names, types and descriptions as a Jira Server
+# answered them (permissions_data in packy/JIRA-REST-Class t/lib/InlineTest.pm, a captured
+# answer), with "JIRA" spelt "Jira" as Jira 8+ does (the Jira 8 DC database dump in
+# codeclou-archive/docker-atlassian-jira-data-center, initdb.d/jira-8-postgresql.sql at
+# f1672dab, has "The classic Jira default workflow"; Cloud answers say "Ability to
+# administer a project in Jira."; the DC 8+ spelling of these strings is unverified). The
+# ids are Jira's Permissions constants (ADMINISTER = 0, BROWSE = 10 ... TRANSITION_ISSUE = 46).
+#
+# grant: who holds it in Jira's Default Permission Scheme and default global permissions,
+# as the schemepermissions and globalpermissionentry rows of that Jira 8 DC dump give them:
+#   "user"  applicationRole (any logged-in user with application access): every user;
+#   "admin" projectrole 10002 (Administrators): here the project lead (as for attachments);
+#   "none"  not granted (SET_ISSUE_SECURITY: no issue security scheme);
+#   "users" global, group jira-software-users: every user;
+#   "admins" global, group jira-administrators: the users in config "administrators".
+# (key, id, name, type, description, grant)
+PERMISSIONS = [
+    ("ADMINISTER", "0", "Jira Administrators", "GLOBAL",
+     "Ability to perform most administration functions (excluding Import & Export, SMTP "
+     "Configuration, etc.).", "admins"),
+    ("SYSTEM_ADMIN", "44", "Jira System Administrators", "GLOBAL",
+     "Ability to perform all administration functions. There must be at least one group with "
+     "this permission.", "admins"),
+    ("CREATE_SHARED_OBJECTS", "22", "Create Shared Objects", "GLOBAL",
+     "Ability to share dashboards and filters with other users, groups and roles.", "users"),
+    ("MANAGE_GROUP_FILTER_SUBSCRIPTIONS", "24", "Manage Group Filter Subscriptions", "GLOBAL",
+     "Ability to manage (create and delete) group filter subscriptions.", "users"),
+    ("BULK_CHANGE", "33", "Bulk Change", "GLOBAL",
+     "Ability to modify a collection of issues at once. For example, resolve multiple issues "
+     "in one step.", "users"),
+    ("USER_PICKER", "27", "Browse Users", "GLOBAL",
+     "Ability to select a user or group from a popup window as well as the ability to use the "
+     "'share' issues feature. Users with this permission will also be able to see names of all "
+     "users and groups in the system.", "users"),
+    ("BROWSE_PROJECTS", "10", "Browse Projects", "PROJECT",
+     "Ability to browse projects and the issues within them.", "user"),
+    ("CREATE_ISSUES", "11", "Create Issues", "PROJECT", "Ability to create issues.", "user"),
+    ("EDIT_ISSUES", "12", "Edit Issues", "PROJECT", "Ability to edit issues.", "user"),
+    ("ASSIGN_ISSUES", "13", "Assign Issues", "PROJECT",
+     "Ability to assign issues to other people.", "user"),
+    ("RESOLVE_ISSUES", "14", "Resolve Issues", "PROJECT",
+     "Ability to resolve and reopen issues. This includes the ability to set a fix version.",
+     "user"),
+    ("ADD_COMMENTS", "15", "Add Comments", "PROJECT", "Ability to comment on issues.", "user"),
+    ("DELETE_ISSUES", "16", "Delete Issues", "PROJECT", "Ability to delete issues.", "admin"),
+    ("ASSIGNABLE_USER", "17", "Assignable User", "PROJECT",
+     "Users with this permission may be assigned to issues.", "user"),
+    ("CLOSE_ISSUES", "18", "Close Issues", "PROJECT",
+     "Ability to close issues. Often useful where your developers resolve issues, and a QA "
+     "department closes them.", "user"),
+    ("CREATE_ATTACHMENTS", "19", "Create Attachments", "PROJECT",
+     "Users with this permission may create attachments.", "user"),
+    ("WORK_ON_ISSUES", "20", "Work On Issues", "PROJECT",
+     "Ability to log work done against an issue. Only useful if Time Tracking is turned on.",
+     "user"),
+    ("LINK_ISSUES", "21", "Link Issues", "PROJECT",
+     "Ability to link issues together and create linked issues. Only useful if issue linking "
+     "is turned on.", "user"),
+    ("ADMINISTER_PROJECTS", "23", "Administer Projects", "PROJECT",
+     "Ability to administer a project in Jira.", "admin"),
+    ("MOVE_ISSUES", "25", "Move Issues", "PROJECT",
+     "Ability to move issues between projects or between workflows of the same project (if "
+     "applicable). Note the user can only move issues to a project he or she has the create "
+     "permission for.", "user"),
+    ("SET_ISSUE_SECURITY", "26", "Set Issue Security", "PROJECT",
+     "Ability to set the level of security on an issue so that only people in that security "
+     "level can see the issue.", "none"),
+    ("SCHEDULE_ISSUES", "28", "Schedule Issues", "PROJECT",
+     "Ability to view or edit an issue's due date.", "user"),
+    ("VIEW_DEV_TOOLS", "29", "View Development Tools", "PROJECT",
+     "Allows users in a software project to view development-related information on the "
+     "issue, such as commits, reviews and build information.", "user"),
+    ("MODIFY_REPORTER", "30", "Modify Reporter", "PROJECT",
+     "Ability to modify the reporter when creating or editing an issue.", "admin"),
+    ("VIEW_VOTERS_AND_WATCHERS", "31", "View Voters and Watchers", "PROJECT",
+     "Ability to view the voters and watchers of an issue.", "user"),
+    ("MANAGE_WATCHERS", "32", "Manage Watchers", "PROJECT",
+     "Ability to manage the watchers of an issue.", "admin"),
+    ("EDIT_ALL_COMMENTS", "34", "Edit All Comments", "PROJECT",
+     "Ability to edit all comments made on issues.", "admin"),
+    ("EDIT_OWN_COMMENTS", "35", "Edit Own Comments", "PROJECT",
+     "Ability to edit own comments made on issues.", "user"),
+    ("DELETE_ALL_COMMENTS", "36", "Delete All Comments", "PROJECT",
+     "Ability to delete all comments made on issues.", "admin"),
+    ("DELETE_OWN_COMMENTS", "37", "Delete Own Comments", "PROJECT",
+     "Ability to delete own comments made on issues.", "user"),
+    ("DELETE_ALL_ATTACHMENTS", "38", "Delete All Attachments", "PROJECT",
+     "Users with this permission may delete all attachments.", "admin"),
+    ("DELETE_OWN_ATTACHMENTS", "39", "Delete Own Attachments", "PROJECT",
+     "Users with this permission may delete own attachments.", "user"),
+    ("EDIT_OWN_WORKLOGS", "40", "Edit Own Worklogs", "PROJECT",
+     "Ability to edit own worklogs made on issues.", "user"),
+    ("EDIT_ALL_WORKLOGS", "41", "Edit All Worklogs", "PROJECT",
+     "Ability to edit all worklogs made on issues.", "admin"),
+    ("DELETE_OWN_WORKLOGS", "42", "Delete Own Worklogs", "PROJECT",
+     "Ability to delete own worklogs made on issues.", "user"),
+    ("DELETE_ALL_WORKLOGS", "43", "Delete All Worklogs", "PROJECT",
+     "Ability to delete all worklogs made on issues.", "admin"),
+    ("VIEW_READONLY_WORKFLOW", "45", "View Read-Only Workflow", "PROJECT",
+     "Users with this permission may view a read-only version of a workflow.", "user"),
+    ("TRANSITION_ISSUES", "46", "Transition Issues", "PROJECT",
+     "Ability to transition issues.", "user"),
+]
+PERMISSION_BY_KEY = {p[0]: p for p in PERMISSIONS}
+
+# The pre-7.0 keys Jira DC still answers next to the new ones, flagged "deprecatedKey": true
+# (a Jira 10.3.19 Server: "Several keys are returned twice under a deprecated alias
+# (EDIT_ISSUE and EDIT_ISSUES, CREATE_ISSUE and CREATE_ISSUES, ...), flagged with
+# "deprecatedKey": true", carbonscott/slac-jira-search docs/findings.md; the list, and the
+# two descriptions that differ, from the packy/JIRA-REST-Class answer). old key -> (new key,
+# description override or None); havePermission is the new key's.
+DEPRECATED_PERMISSIONS = {
+    "BROWSE": ("BROWSE_PROJECTS", None), "CREATE_ISSUE": ("CREATE_ISSUES", None),
+    "EDIT_ISSUE": ("EDIT_ISSUES", None), "ASSIGN_ISSUE": ("ASSIGN_ISSUES", None),
+    "RESOLVE_ISSUE": ("RESOLVE_ISSUES", None), "COMMENT_ISSUE": ("ADD_COMMENTS", None),
+    "DELETE_ISSUE": ("DELETE_ISSUES", None), "CLOSE_ISSUE": ("CLOSE_ISSUES", None),
+    "CREATE_ATTACHMENT": ("CREATE_ATTACHMENTS", None), "WORK_ISSUE": ("WORK_ON_ISSUES", None),
+    "LINK_ISSUE": ("LINK_ISSUES", None), "PROJECT_ADMIN": ("ADMINISTER_PROJECTS", None),
+    "MOVE_ISSUE": ("MOVE_ISSUES", None), "SCHEDULE_ISSUE": ("SCHEDULE_ISSUES", None),
+    "VIEW_VERSION_CONTROL": ("VIEW_DEV_TOOLS", "Allows users to view development-related "
+                             "information on the view issue screen, like commits, reviews "
+                             "and build information."),
+    "MANAGE_WATCHER_LIST": ("MANAGE_WATCHERS", None),
+    "COMMENT_EDIT_ALL": ("EDIT_ALL_COMMENTS", None),
+    "COMMENT_EDIT_OWN": ("EDIT_OWN_COMMENTS", None),
+    "COMMENT_DELETE_ALL": ("DELETE_ALL_COMMENTS", None),
+    "COMMENT_DELETE_OWN": ("DELETE_OWN_COMMENTS", None),
+    "ATTACHMENT_DELETE_ALL": ("DELETE_ALL_ATTACHMENTS", None),
+    "ATTACHMENT_DELETE_OWN": ("DELETE_OWN_ATTACHMENTS", None),
+    "WORKLOG_EDIT_OWN": ("EDIT_OWN_WORKLOGS", None),
+    "WORKLOG_EDIT_ALL": ("EDIT_ALL_WORKLOGS", None),
+    "WORKLOG_DELETE_OWN": ("DELETE_OWN_WORKLOGS", None),
+    "WORKLOG_DELETE_ALL": ("DELETE_ALL_WORKLOGS", None),
+    # the untranslated i18n key is what that Jira answered
+    "VIEW_WORKFLOW_READONLY": ("VIEW_READONLY_WORKFLOW",
+                               "admin.permissions.descriptions.VIEW_WORKFLOW_READONLY"),
+    "TRANSITION_ISSUE": ("TRANSITION_ISSUES", None),
+}
+
+# The classic default workflow's transition conditions (its descriptor, the jiraworkflows
+# row "classic default workflow" of that Jira 8 DC dump): Resolve Issue (5) and Reopen
+# Issue (3) need Resolve Issues, Close Issue from Open/In Progress/Reopened (2) needs Resolve
+# Issues and Close Issues, Close Issue from Resolved (701) Close Issues; every transition
+# needs Transition Issues (Jira 6.4+). (Start/Stop Progress's "only the assignee" condition
+# is not modelled.) transition id -> permission keys
+TRANSITION_PERMISSIONS = {5: ("RESOLVE_ISSUES",), 3: ("RESOLVE_ISSUES",),
+                          2: ("RESOLVE_ISSUES", "CLOSE_ISSUES"), 701: ("CLOSE_ISSUES",)}

@@ -368,7 +368,8 @@ class Emulator:
         oauth1_access_lifetime, oauth2_auto_approve_user, oauth2_access_lifetime,
         oauth2_refresh_lifetime, site_resolutions, attachments_enabled,
         attachment_upload_limit, attachment_create_denied, attachment_too_large_status,
-        attachment_ranges);
+        attachment_ranges, administrators, permissions_denied, mypermissions_keys_required,
+        mypermissions_anonymous);
         -> the current settings."""
         if not kw:
             return self._ctl("GET", "/config")
@@ -502,6 +503,20 @@ class Emulator:
         if token:
             h["Authorization"] = "Bearer " + token
         return self.http("GET", path, None, h, timeout, follow_redirects=False)
+
+    def my_permissions(self, project_key=None, project_id=None, issue_key=None,
+                       issue_id=None, permissions=None, token=DEFAULT_TOKEN, basic=None):
+        """GET mypermissions with the given context; permissions: a list (sent comma
+        separated) or a string, sent as is (DC ignores it). -> Response."""
+        q = {}
+        for name, v in (("projectKey", project_key), ("projectId", project_id),
+                        ("issueKey", issue_key), ("issueId", issue_id)):
+            if v is not None:
+                q[name] = str(v)
+        if permissions is not None:
+            q["permissions"] = permissions if isinstance(permissions, str) else \
+                ",".join(permissions)
+        return self.rest("GET", "mypermissions", token=token, basic=basic, query=q or None)
 
     # ------------------------------------------------------------------ OAuth 1.0a
     def oauth1_consumer(self, key, public_pem, name=None):

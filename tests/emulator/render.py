@@ -342,7 +342,7 @@ class Renderer:
         return j
 
     # ------------------------------------------------------------ issues
-    def issue(self, i, sel, expand=(), props=None, search=False):
+    def issue(self, i, sel, expand=(), props=None, search=False, user=None):
         raw = i.raw
         f = {}
         R = FIELD_RENDER
@@ -375,16 +375,21 @@ class Renderer:
             if "schema" in expand:
                 j["schema"] = {k: C.FIELD_BY_ID[k][6] for k in f if k in C.FIELD_BY_ID}
             if "transitions" in expand:
-                j["transitions"] = [self.transition(t, i, False)
-                                    for t in self.state.available_transitions(i)]
+                j["transitions"] = [self.transition(t, i, False, user)
+                                    for t in self.state.available_transitions(i, user)]
             if "changelog" in expand:
                 j["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}
             if "operations" in expand:
                 j["operations"] = {"linkGroups": []}
             if "editmeta" in expand:
-                j["editmeta"] = {"fields": {fid: self.field_meta(fid, self.state.projects[i.project],
-                                                                 i.issuetype)
-                                            for fid in EDIT_META_FIELDS}}
+                p = self.state.projects[i.project]
+                ids = EDIT_META_FIELDS
+                if user is not None:    # the edit screen as the caller sees it
+                    hidden = self.state.hidden_fields(user, p)
+                    ids = [] if not self.state.has_permission(user, "EDIT_ISSUES", p) else \
+                        [fid for fid in ids if fid not in hidden]
+                j["editmeta"] = {"fields": {fid: self.field_meta(fid, p, i.issuetype)
+                                            for fid in ids}}
             if "versionedRepresentations" in expand:
                 j["versionedRepresentations"] = {k: {"1": v} for k, v in f.items()}
         if props is not None:
@@ -408,7 +413,7 @@ class Renderer:
         return None
 
     # ------------------------------------------------------------ workflow / meta
-    def transition(self, t, issue, with_fields):
+    def transition(self, t, issue, with_fields, user=None):
         j = {"id": str(t[0]), "name": t[1], "opsbarSequence": 2147483647,
              "to": self.statuses[t[3]], "hasScreen": t[4] is not None, "isGlobal": False,
              "isInitial": False, "isAvailable": True, "isConditional": False, "isLooped": False}
@@ -416,9 +421,11 @@ class Renderer:
             fields = {}
             if t[4] == "resolve":
                 p = self.state.projects[issue.project]
+                hidden = self.state.hidden_fields(user, p) if user is not None else ()
                 for fid in ("resolution", "fixVersions", "assignee"):
-                    fields[fid] = self.field_meta(fid, p, issue.issuetype, issue=issue,
-                                                  transition=True)
+                    if fid not in hidden:
+                        fields[fid] = self.field_meta(fid, p, issue.issuetype, issue=issue,
+                                                      transition=True)
             j["fields"] = fields
         return j
 

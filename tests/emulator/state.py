@@ -19,6 +19,7 @@ import jql
 import oauth
 
 DONE_STATUSES = {s for s, v in C.STATUSES.items() if v[2] == 3}
+NO_CREATE_ISSUES = "You do not have permission to create issues in this project."
 
 
 def now_ms():
@@ -249,7 +250,20 @@ class State:
                        "attachment_too_large_status": 413,
                        # true: /secure/attachment honours single byte ranges (206); Jira's
                        # attachment servlet copies the whole file whatever Range says
-                       "attachment_ranges": False}
+                       "attachment_ranges": False,
+                       # the members of jira-administrators (global ADMINISTER and
+                       # SYSTEM_ADMIN); nobody by default
+                       "administrators": [],
+                       # {user: [permission keys]}: permissions a user does not hold in any
+                       # project (as if the scheme left the user out); mypermissions and the
+                       # operations that check them honour it (see has_permission)
+                       "permissions_denied": {},
+                       # GET mypermissions: true -> Jira Cloud's "permissions" parameter
+                       # (required, filters the answer); DC ignores it (default)
+                       "mypermissions_keys_required": False,
+                       # GET mypermissions: true -> anonymous callers get an answer (the
+                       # older resource was @AnonymousAllowed); DC 10: 401 (default)
+                       "mypermissions_anonymous": False}
         self.projects = {}
         self.issues = {}          # key -> Issue
         self.issues_by_id = {}    # id -> Issue
@@ -278,7 +292,52 @@ class State:
         return v
 
     def can_browse(self, user, project):
-        return user is not None and (project.browse is None or user in project.browse)
+        """Browse Projects: every user (the default scheme grants it to any logged-in
+        user), unless the project was made with a browse list or the user is denied
+        BROWSE_PROJECTS in config permissions_denied."""
+        return user is not None and (project.browse is None or user in project.browse) \
+            and not self.permission_denied(user, "BROWSE_PROJECTS")
+
+    # ------------------------------------------------------------------ permissions
+    def permission_denied(self, user, key):
+        """config permissions_denied: {user: [keys]}."""
+        return key in ((self.config.get("permissions_denied") or {}).get(user) or ())
+
+    def has_permission(self, user, key, project=None):
+        """Does ``user`` hold permission ``key`` (a key of C.PERMISSIONS)? Jira's Default
+        Permission Scheme and default global permissions (see catalog.PERMISSIONS): a
+        project permission needs Browse Projects in the project (the emulator's stand-in
+        for a scheme restricted by a browse list), then "user" grants hold for everyone,
+        "admin" grants (the Administrators role) for the project lead; Create Attachments
+        also needs attachments on and the user outside attachment_create_denied
+        (DefaultAttachmentService.canCreateAttachments). Global ones: jira-software-users
+        (everyone) or jira-administrators (config administrators). Anonymous holds none.
+        Without ``project`` a project permission is held if it is held in any project
+        (PermissionManager.hasProjects, what mypermissions answers without a context)."""
+        p = C.PERMISSION_BY_KEY[key]
+        if user is None or self.permission_denied(user, key):
+            return False
+        grant = p[5]
+        if p[3] == "GLOBAL":
+            return grant == "users" or user in (self.config.get("administrators") or ())
+        if project is None:
+            return any(self.has_permission(user, key, q) for q in self.projects.values())
+        if not self.can_browse(user, project):
+            return False
+        if key == "CREATE_ATTACHMENTS" and (
+                not self.config.get("attachments_enabled", True)
+                or user in (self.config.get("attachment_create_denied") or ())):
+            return False
+        if grant == "user":
+            return True
+        return grant == "admin" and user == project.lead
+
+    def hidden_fields(self, user, project):
+        """Fields a create/edit/transition screen leaves out for ``user``: Assignee without
+        Assign Issues (AssigneeSystemField.isShown asks for that permission), so setting it
+        is "Field 'assignee' cannot be set. It is not on the appropriate screen, or
+        unknown." as for any field off the screen."""
+        return () if self.has_permission(user, "ASSIGN_ISSUES", project) else ("assignee",)
 
     def visible_projects(self, user):
         return [p for p in self.projects.values() if self.can_browse(user, p)]
@@ -682,8 +741,9 @@ class State:
         return c
 
     # ---------------------------------------------------------- create / edit
-    def _apply_update_ops(self, project, current, update, errors, comments):
-        """Apply an IssueUpdateBean "update" section onto the dict ``current``."""
+    def _apply_update_ops(self, project, current, update, errors, comments, hidden=()):
+        """Apply an IssueUpdateBean "update" section onto the dict ``current`` (the fields in
+        ``hidden`` are off the screen)."""
         if not isinstance(update, dict):
             raise ApiError(400, ["Can not deserialize the 'update' section"])
         for fid, ops in update.items():
@@ -704,7 +764,7 @@ class State:
                         except ApiError as e:
                             raise FieldError(next(iter(e.errors.values()), "invalid comment"))
                         continue
-                    if fid not in C.SETTABLE:
+                    if fid not in C.SETTABLE or fid in hidden:
                         raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
                                          "screen, or unknown." % fid)
                     if verb == "set":
@@ -748,6 +808,13 @@ class State:
         if project is None:
             raise ApiError(400, [], {"project": "project is required"} if pref is None else
                            {"project": "valid project is required"})
+        if not self.has_permission(user, "CREATE_ISSUES", project):
+            # ProjectSystemField.validateParams: addError(FIELD_PARAMETER_NAME (the REST
+            # "project"), "createissue.projectnopermission", Reason.FORBIDDEN) -> 403 (the
+            # status unverified); the words as a Jira func test finds them on
+            # CreateIssue!default.jspa?pid= of a project without the permission
+            raise ApiError(403, [], {"project": NO_CREATE_ISSUES})
+        hidden = self.hidden_fields(user, project)
         values = {"priority": C.DEFAULT_PRIORITY, "labels": [], "components": [],
                   "reporter": user}
         if "summary" not in fields:
@@ -758,7 +825,7 @@ class State:
             if fid == "project":
                 continue
             try:
-                if fid not in C.SETTABLE:
+                if fid not in C.SETTABLE or fid in hidden:
                     raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
                                      "screen, or unknown." % fid)
                 values[fid] = self.parse_field(project, fid, value)
@@ -766,7 +833,7 @@ class State:
                 errors[fid] = str(e)
         comments = []
         if body.get("update"):
-            self._apply_update_ops(project, values, body["update"], errors, comments)
+            self._apply_update_ops(project, values, body["update"], errors, comments, hidden)
         props = {}
         for p in body.get("properties") or []:
             if not isinstance(p, dict) or not isinstance(p.get("key"), str) or not p["key"] \
@@ -804,9 +871,10 @@ class State:
         for fid in C.SETTABLE:
             current[fid] = self.get_field(issue, fid)
         changed = set()
+        hidden = self.hidden_fields(user, project)
         for fid, value in fields.items():
             try:
-                if fid not in C.SETTABLE:
+                if fid not in C.SETTABLE or fid in hidden:
                     raise FieldError("Field '%s' cannot be set. It is not on the appropriate "
                                      "screen, or unknown." % fid)
                 current[fid] = self.parse_field(project, fid, value)
@@ -816,7 +884,7 @@ class State:
         comments = []
         update = body.get("update") or {}
         if update:
-            self._apply_update_ops(project, current, update, errors, comments)
+            self._apply_update_ops(project, current, update, errors, comments, hidden)
             changed.update(k for k in update if k != "comment")
         if errors:
             raise ApiError(400, [], errors)
@@ -828,15 +896,26 @@ class State:
             self.touch(issue, *(list(changed) + (["comment"] if comments else [])))
 
     # ---------------------------------------------------------- workflow
-    def available_transitions(self, issue):
-        return [t for t in C.TRANSITIONS if issue.status in t[2]]
+    def available_transitions(self, issue, user=None):
+        """The transitions from the issue's status; for ``user`` only those whose conditions
+        hold (IssueWorkflowManager.isValidAction): Transition Issues for all, and the classic
+        workflow's permission conditions (C.TRANSITION_PERMISSIONS). Without ``user`` (the
+        control API) all of them."""
+        ts = [t for t in C.TRANSITIONS if issue.status in t[2]]
+        if user is None:
+            return ts
+        p = self.projects[issue.project]
+        if not self.has_permission(user, "TRANSITION_ISSUES", p):
+            return []
+        return [t for t in ts if all(self.has_permission(user, k, p)
+                                     for k in C.TRANSITION_PERMISSIONS.get(t[0], ()))]
 
     def do_transition(self, user, issue, body):
         if not isinstance(body, dict) or not isinstance(body.get("transition"), dict):
             raise ApiError(400, ["Missing 'transition' identifier"])
         tid = body["transition"].get("id")
         tname = body["transition"].get("name")
-        avail = self.available_transitions(issue)
+        avail = self.available_transitions(issue, user)
         t = None
         if tid is not None:
             t = next((x for x in avail if str(x[0]) == str(tid)), None)
@@ -860,6 +939,8 @@ class State:
             raise ApiError(400, ["Can not deserialize the 'fields' section"])
         errors = {}
         screen = ("resolution", "assignee", "fixVersions") if t[4] == "resolve" else ()
+        hidden = self.hidden_fields(user, self.projects[issue.project])
+        screen = tuple(f for f in screen if f not in hidden)
         new = {}
         for fid, value in fields.items():
             try:
@@ -956,10 +1037,9 @@ class State:
 
     def can_create_attachments(self, user, issue):
         """DefaultAttachmentService.canCreateAttachments: attachments on, and the Create
-        Attachments permission (every user but those in attachment_create_denied)."""
-        return (self.config.get("attachments_enabled", True) and user is not None
-                and self.can_browse(user, self.projects[issue.project])
-                and user not in (self.config.get("attachment_create_denied") or ()))
+        Attachments permission (every user but those in attachment_create_denied or denied
+        CREATE_ATTACHMENTS in permissions_denied)."""
+        return self.has_permission(user, "CREATE_ATTACHMENTS", self.projects[issue.project])
 
     def can_delete_attachment(self, user, a):
         """DefaultAttachmentService.canDeleteAttachment with the default permission scheme:
@@ -971,7 +1051,8 @@ class State:
         p = self.projects[i.project]
         if not self.can_browse(user, p):
             return False
-        return user == p.lead or user == a.author
+        return self.has_permission(user, "DELETE_ALL_ATTACHMENTS", p) or (
+            user == a.author and self.has_permission(user, "DELETE_OWN_ATTACHMENTS", p))
 
     # ---------------------------------------------------------- filters
     def add_filter(self, name, jql, owner, favourite_of=(), description=None, shared=False):

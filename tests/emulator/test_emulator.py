@@ -2004,3 +2004,334 @@ def test_python_jira_attachments_and_filters(aemu, tmp_path):
     assert j.filter(f.id).jql == f.jql and f.owner.name == "alice"
     assert {i.key for i in j.search_issues(f.jql, maxResults=False)} == set(
         all_keys(aemu, "filter = %s" % f.id))
+
+
+# ------------------------------------------------------------------ permissions
+PERMISSION_FACTS = {    # key: (id, name, type), as a Jira Server answered them
+    "BROWSE_PROJECTS": ("10", "Browse Projects", "PROJECT"),
+    "CREATE_ISSUES": ("11", "Create Issues", "PROJECT"),
+    "EDIT_ISSUES": ("12", "Edit Issues", "PROJECT"),
+    "ASSIGN_ISSUES": ("13", "Assign Issues", "PROJECT"),
+    "RESOLVE_ISSUES": ("14", "Resolve Issues", "PROJECT"),
+    "ADD_COMMENTS": ("15", "Add Comments", "PROJECT"),
+    "CLOSE_ISSUES": ("18", "Close Issues", "PROJECT"),
+    "CREATE_ATTACHMENTS": ("19", "Create Attachments", "PROJECT"),
+    "ADMINISTER_PROJECTS": ("23", "Administer Projects", "PROJECT"),
+    "DELETE_ALL_ATTACHMENTS": ("38", "Delete All Attachments", "PROJECT"),
+    "DELETE_OWN_ATTACHMENTS": ("39", "Delete Own Attachments", "PROJECT"),
+    "TRANSITION_ISSUES": ("46", "Transition Issues", "PROJECT"),
+    "ADMINISTER": ("0", "Jira Administrators", "GLOBAL"),
+    "SYSTEM_ADMIN": ("44", "Jira System Administrators", "GLOBAL"),
+}
+NEED_LOGIN = {"message": "Client must be authenticated to access this resource.",
+              "status-code": 401}
+
+
+@pytest.fixture(scope="module")
+def pemu(tmp_path_factory):
+    """An emulator of its own: the permission tests change settings."""
+    e = Emulator.start(tmp_path_factory.mktemp("pemu"), seed="demo",
+                       seed_projects=["PRM:8:0"], state=False)
+    e.create_project("PRV", "Private", browse=["bob"])
+    e.seed("PRV", 1)
+    yield e
+    assert e.stop() == 0
+
+
+def _have(r):
+    assert r.status == 200, r.body
+    return {k: v["havePermission"] for k, v in r.json["permissions"].items()}
+
+
+def test_mypermissions_shape_and_catalogue(pemu):
+    r = pemu.my_permissions()
+    perms = r.json["permissions"]
+    for key, (pid, name, typ) in PERMISSION_FACTS.items():
+        p = perms[key]
+        assert (p["id"], p["key"], p["name"], p["type"]) == (pid, key, name, typ), key
+        assert list(p) == ["id", "key", "name", "type", "description", "havePermission"]
+        assert p["description"] and p["havePermission"] in (True, False)
+    assert perms["BROWSE_PROJECTS"]["description"] == \
+        "Ability to browse projects and the issues within them."
+    # the deprecated aliases ride along, flagged, with the new key's id and answer
+    for old, new in (("BROWSE", "BROWSE_PROJECTS"), ("EDIT_ISSUE", "EDIT_ISSUES"),
+                     ("COMMENT_ISSUE", "ADD_COMMENTS"), ("CREATE_ATTACHMENT", "CREATE_ATTACHMENTS"),
+                     ("ATTACHMENT_DELETE_OWN", "DELETE_OWN_ATTACHMENTS"),
+                     ("TRANSITION_ISSUE", "TRANSITION_ISSUES")):
+        assert perms[old]["deprecatedKey"] is True and perms[old]["key"] == old
+        assert perms[old]["id"] == perms[new]["id"]
+        assert perms[old]["havePermission"] == perms[new]["havePermission"]
+        assert "deprecatedKey" not in perms[new]
+    assert len(perms) == 66 and sum("deprecatedKey" in p for p in perms.values()) == 28
+    assert all(p["type"] in ("PROJECT", "GLOBAL") for p in perms.values())
+    # DC ignores "permissions": the same full answer
+    assert pemu.my_permissions(permissions=["BROWSE_PROJECTS", "NOPE"]).json == r.json
+    # the default scheme: every user may browse, create, edit, comment, transition...;
+    # alice leads SEC (Administrators: delete all attachments, administer projects); nobody
+    # is a Jira administrator until config administrators says so
+    have = _have(r)
+    for k in ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS",
+              "TRANSITION_ISSUES", "RESOLVE_ISSUES", "CLOSE_ISSUES", "ASSIGN_ISSUES",
+              "CREATE_ATTACHMENTS", "DELETE_OWN_ATTACHMENTS", "DELETE_ALL_ATTACHMENTS",
+              "ADMINISTER_PROJECTS", "BULK_CHANGE", "USER_PICKER"):
+        assert have[k] is True, k
+    assert have["ADMINISTER"] is False and have["SYSTEM_ADMIN"] is False
+    assert have["SET_ISSUE_SECURITY"] is False
+    # nucleus-bot leads nothing: no project where it is an Administrator
+    bot = _have(pemu.my_permissions(token="bot-pat"))
+    assert bot["ADMINISTER_PROJECTS"] is False and bot["DELETE_ALL_ATTACHMENTS"] is False
+    assert bot["EDIT_ISSUES"] is True
+    try:
+        pemu.config(administrators=["nucleus-bot"])
+        bot = _have(pemu.my_permissions(token="bot-pat"))
+        assert bot["ADMINISTER"] is True and bot["SYSTEM_ADMIN"] is True
+        assert bot["ADMINISTER_PROJECTS"] is False      # a global admin is not a project admin
+        assert _have(pemu.my_permissions())["ADMINISTER"] is False
+    finally:
+        pemu.config(administrators=[])
+    with pytest.raises(EmulatorError):
+        pemu.config(administrators=["nobody"])
+    # HEAD as GET, no body
+    r = pemu.rest("HEAD", "mypermissions")
+    assert r.status == 200 and r.body == b""
+
+
+def test_mypermissions_context_and_errors(pemu):
+    sec = pemu.rest("GET", "project/SEC").json
+    # project context: alice leads SEC, bob leads OPS
+    a = _have(pemu.my_permissions(project_key="SEC"))
+    assert a["ADMINISTER_PROJECTS"] and a["DELETE_ALL_ATTACHMENTS"] and a["BROWSE_PROJECTS"]
+    a = _have(pemu.my_permissions(project_key="OPS"))
+    assert not a["ADMINISTER_PROJECTS"] and not a["DELETE_ALL_ATTACHMENTS"]
+    assert a["DELETE_OWN_ATTACHMENTS"] and a["EDIT_ISSUES"]
+    assert _have(pemu.my_permissions(project_id=sec["id"]))["ADMINISTER_PROJECTS"]
+    assert _have(pemu.my_permissions(project_key="OPS", token="bob-pat"))["ADMINISTER_PROJECTS"]
+    # issue context: the issue's project (the issue wins over a project given too)
+    i = pemu.rest("GET", "issue/SEC-1").json
+    assert _have(pemu.my_permissions(issue_key="SEC-1"))["ADMINISTER_PROJECTS"]
+    assert _have(pemu.my_permissions(issue_id=i["id"]))["ADMINISTER_PROJECTS"]
+    assert _have(pemu.my_permissions(issue_key="sec-1"))["ADMINISTER_PROJECTS"]
+    assert _have(pemu.my_permissions(project_key="OPS", issue_key="SEC-1"))[
+        "ADMINISTER_PROJECTS"]
+    # a project or issue the caller cannot browse: found all the same, nothing held there
+    prv = _have(pemu.my_permissions(project_key="PRV"))
+    assert prv["BROWSE_PROJECTS"] is False and prv["CREATE_ISSUES"] is False
+    assert prv["BROWSE"] is False and prv["BULK_CHANGE"] is True     # global: any context
+    assert _have(pemu.my_permissions(issue_key="PRV-1"))["EDIT_ISSUES"] is False
+    assert _have(pemu.my_permissions(project_key="PRV", token="bob-pat"))["BROWSE_PROJECTS"]
+
+    def errs(**kw):
+        r = pemu.my_permissions(**kw)
+        return r.status, r.json
+    assert errs(project_key="NOPE") == (404, {"errorMessages": [
+        "Could not find project with key NOPE"], "errors": {}})
+    assert errs(project_key="sec")[0] == 404          # getProjectObjByKey: case-sensitive
+    assert errs(project_id="99999") == (404, {"errorMessages": [
+        "Could not find project with id 99999"], "errors": {}})
+    assert errs(project_id="SEC") == (400, {"errorMessages": [
+        "projectId provided is not valid"], "errors": {}})
+    assert errs(issue_key="SEC-999") == (404, {"errorMessages": [
+        "Could not find issue with key SEC-999"], "errors": {}})
+    assert errs(issue_id="1") == (404, {"errorMessages": [
+        "Could not find issue with id 1"], "errors": {}})
+    assert errs(issue_id="x") == (400, {"errorMessages": [
+        "issueId provided is not valid"], "errors": {}})
+    # both lookups run; a missing one makes it a 404; projectId before projectKey
+    assert errs(project_id="x", issue_key="SEC-999") == (404, {"errorMessages": [
+        "projectId provided is not valid", "Could not find issue with key SEC-999"],
+        "errors": {}})
+    assert errs(project_id="x", issue_id="y")[0] == 400
+    assert errs(project_id="99999", project_key="SEC")[0] == 404
+    # blank parameters count as absent
+    assert pemu.my_permissions(project_key="", issue_id=" ").status == 200
+
+
+def test_mypermissions_anonymous_and_cloud_mode(pemu):
+    r = pemu.my_permissions(token=None)
+    assert r.status == 401 and r.json == NEED_LOGIN
+    r = pemu.my_permissions(token="not-a-pat")      # a bad PAT is anonymous
+    assert r.status == 401 and r.json == NEED_LOGIN
+    assert r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+    try:
+        pemu.config(mypermissions_anonymous=True)      # the @AnonymousAllowed resource
+        have = _have(pemu.my_permissions(token=None))
+        assert not any(have.values())
+        assert pemu.my_permissions(token=None, project_key="NOPE").status == 404
+    finally:
+        pemu.config(mypermissions_anonymous=False)
+    try:
+        pemu.config(mypermissions_keys_required=True)   # Jira Cloud's rule
+        r = pemu.my_permissions()
+        assert r.status == 400 and r.json == {"errorMessages": [
+            "The 'permissions' query parameter is required."], "errors": {}}
+        r = pemu.my_permissions(permissions=["BROWSE_PROJECTS", "CREATE_ISSUES"],
+                                project_key="SEC")
+        assert sorted(r.json["permissions"]) == ["BROWSE_PROJECTS", "CREATE_ISSUES"]
+        assert "deprecatedKey" not in r.json["permissions"]["CREATE_ISSUES"]
+        r = pemu.my_permissions(permissions="BROWSE_PROJECTS,NOPE")
+        assert r.status == 400 and r.json["errorMessages"]
+    finally:
+        pemu.config(mypermissions_keys_required=False)
+    assert len(pemu.my_permissions(permissions="BROWSE_PROJECTS").json["permissions"]) == 66
+
+
+def test_permissions_denied_in_operations(pemu):
+    with pytest.raises(EmulatorError):
+        pemu.config(permissions_denied={"nobody": ["EDIT_ISSUES"]})
+    with pytest.raises(EmulatorError):
+        pemu.config(permissions_denied={"bob": ["EDIT_ISSUE"]})     # deprecated keys: no
+    with pytest.raises(EmulatorError):
+        pemu.config(permissions_denied=["bob"])
+    new = {"fields": {"project": {"key": "PRM"}, "issuetype": {"name": "Task"},
+                      "summary": "denied?"}}
+    try:
+        pemu.config(permissions_denied={"bob": [
+            "CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "ASSIGN_ISSUES"],
+            "jdoe": ["RESOLVE_ISSUES"], "nucleus-bot": ["TRANSITION_ISSUES"]})
+        assert pemu.config()["permissions_denied"]["bob"] == [
+            "ADD_COMMENTS", "ASSIGN_ISSUES", "CREATE_ISSUES", "EDIT_ISSUES"]
+        have = _have(pemu.my_permissions(project_key="PRM", token="bob-pat"))
+        for k in ("CREATE_ISSUES", "EDIT_ISSUES", "ADD_COMMENTS", "ASSIGN_ISSUES",
+                  "CREATE_ISSUE", "EDIT_ISSUE", "COMMENT_ISSUE", "ASSIGN_ISSUE"):
+            assert have[k] is False, k
+        assert have["BROWSE_PROJECTS"] and have["TRANSITION_ISSUES"]
+        assert _have(pemu.my_permissions(token="bob-pat"))["EDIT_ISSUES"] is False
+        # create: 403 on the project field
+        r = pemu.rest("POST", "issue", new, token="bob-pat")
+        assert r.status == 403 and r.json == {"errorMessages": [], "errors": {
+            "project": "You do not have permission to create issues in this project."}}
+        assert pemu.rest("POST", "issue", new).status == 201
+        # edit and issue properties: 403; the issue is unchanged
+        r = pemu.rest("PUT", "issue/PRM-1", {"fields": {"summary": "x"}}, token="bob-pat")
+        assert r.status == 403 and r.json == {"errorMessages": [
+            "You do not have permission to edit issues in this project."], "errors": {}}
+        assert pemu.issue("PRM-1")["fields"]["summary"] != "x"
+        r = pemu.rest("PUT", "issue/PRM-1/properties/p", {"a": 1}, token="bob-pat")
+        assert r.status == 403 and r.json["errorMessages"] == [
+            "You do not have permission to edit issues in this project."]
+        assert pemu.rest("PUT", "issue/PRM-1/properties/p", {"a": 1}).status == 201
+        assert pemu.rest("DELETE", "issue/PRM-1/properties/p", token="bob-pat").status == 403
+        # a browse-less issue stays 404 before any permission
+        assert pemu.rest("PUT", "issue/PRV-1", {"fields": {"summary": "x"}}).status == 404
+        # comment: 400 with the caller's display name
+        r = pemu.rest("POST", "issue/PRM-1/comment", {"body": "hi"}, token="bob-pat")
+        assert r.status == 400 and r.json == {"errorMessages": [
+            "Bob Brennan, you do not have the permission to comment on this issue."],
+            "errors": {}}
+        assert pemu.rest("POST", "issue/PRM-1/comment", {"body": "hi"}).status == 201
+        # assign: the assignee field is off the screen
+        r = pemu.rest("POST", "issue", {"fields": dict(new["fields"], assignee={"name": "bob"})},
+                      token="jdoe-pat")
+        assert r.status == 201
+        pemu.config(permissions_denied={"bob": ["ASSIGN_ISSUES"], "jdoe": ["RESOLVE_ISSUES"],
+                                        "nucleus-bot": ["TRANSITION_ISSUES"]})
+        off = "Field 'assignee' cannot be set. It is not on the appropriate screen, or unknown."
+        r = pemu.rest("PUT", "issue/PRM-2", {"fields": {"assignee": {"name": "bob"}}},
+                      token="bob-pat")
+        assert r.status == 400 and r.json["errors"] == {"assignee": off}
+        r = pemu.rest("PUT", "issue/PRM-2", {"update": {"assignee": [{"set": {"name": "bob"}}]}},
+                      token="bob-pat")
+        assert r.status == 400 and r.json["errors"] == {"assignee": off}
+        assert pemu.rest("PUT", "issue/PRM-2", {"fields": {"summary": "bob was here"}},
+                         token="bob-pat").status == 204
+        r = pemu.rest("POST", "issue", {"fields": dict(new["fields"], assignee={"name": "bob"})},
+                      token="bob-pat")
+        assert r.status == 400 and r.json["errors"] == {"assignee": off}
+        r = pemu.rest("GET", "issue/PRM-2/transitions", token="bob-pat",
+                      query={"expand": "transitions.fields", "transitionId": "5"})
+        assert sorted(r.json["transitions"][0]["fields"]) == ["fixVersions", "resolution"]
+        r = pemu.rest("POST", "issue/PRM-2/transitions", {
+            "transition": {"id": "5"}, "fields": {"resolution": {"name": "Done"},
+                                                  "assignee": {"name": "bob"}}},
+            token="bob-pat")
+        assert r.status == 400 and r.json["errors"] == {"assignee": off}
+        em = pemu.rest("GET", "issue/PRM-2", token="bob-pat",
+                       query={"expand": "editmeta"}).json["editmeta"]["fields"]
+        assert "assignee" not in em and "summary" in em
+        # transitions: Transition Issues for all, Resolve/Close for the classic conditions
+        ids = lambda tok: [t["id"] for t in pemu.rest(     # noqa: E731
+            "GET", "issue/PRM-3/transitions", token=tok).json["transitions"]]
+        assert ids("alice-pat") == ["4", "5", "2"]
+        assert ids("jdoe-pat") == ["4"]                     # no Resolve: no 5, no 2
+        assert ids("bot-pat") == []
+        r = pemu.rest("POST", "issue/PRM-3/transitions", {"transition": {"id": "5"},
+                      "fields": {"resolution": {"name": "Done"}}}, token="jdoe-pat")
+        assert r.status == 400 and r.json["errorMessages"][0].startswith(
+            "It seems that you have tried to perform a workflow operation (Resolve Issue) "
+            "that is not valid for the current state of this issue (PRM-3).")
+        assert pemu.issue("PRM-3")["fields"]["status"]["name"] == "Open"
+        assert pemu.rest("POST", "issue/PRM-3/transitions", {"transition": {"id": "4"}},
+                         token="bot-pat").status == 400
+        t = pemu.rest("GET", "issue/PRM-3", token="jdoe-pat",
+                      query={"expand": "transitions"}).json["transitions"]
+        assert [x["id"] for x in t] == ["4"]
+        jd = _have(pemu.my_permissions(issue_key="PRM-3", token="jdoe-pat"))
+        assert jd["RESOLVE_ISSUES"] is False and jd["CLOSE_ISSUES"] is True
+        pemu.config(permissions_denied={"jdoe": ["CLOSE_ISSUES"]})
+        assert ids("jdoe-pat") == ["4", "5"]
+        assert pemu.rest("POST", "issue/PRM-3/transitions", {"transition": {"id": "5"},
+                         "fields": {"resolution": {"name": "Done"}}},
+                         token="jdoe-pat").status == 204
+        assert [t["id"] for t in pemu.rest("GET", "issue/PRM-3/transitions",
+                                           token="jdoe-pat").json["transitions"]] == ["3"]
+        # browse: the user sees nothing, everything is 404
+        pemu.config(permissions_denied={"jdoe": ["BROWSE_PROJECTS"]})
+        assert pemu.rest("GET", "issue/PRM-1", token="jdoe-pat").status == 404
+        r = pemu.rest("GET", "search", query={"jql": "project = PRM"}, token="jdoe-pat")
+        assert r.status == 400 and r.json["errorMessages"] == [
+            "The value 'PRM' does not exist for the field 'project'."]
+        r = pemu.rest("GET", "search", query={"jql": "order by key"}, token="jdoe-pat")
+        assert r.status == 200 and r.json["total"] == 0
+        assert pemu.rest("GET", "project", token="jdoe-pat").json == []
+        jd = _have(pemu.my_permissions(token="jdoe-pat"))
+        assert jd["BROWSE_PROJECTS"] is False and jd["EDIT_ISSUES"] is False
+        assert jd["BULK_CHANGE"] is True
+    finally:
+        pemu.config(permissions_denied={})
+    assert pemu.rest("GET", "issue/PRM-1", token="jdoe-pat").status == 200
+    assert pemu.rest("PUT", "issue/PRM-1", {"fields": {"summary": "ok"}},
+                     token="bob-pat").status == 204
+    assert pemu.rest("POST", "issue/PRM-1/comment", {"body": "ok"}, token="bob-pat").status == 201
+
+
+def test_permissions_attachments(pemu):
+    def have(tok, key="PRM"):
+        return _have(pemu.my_permissions(project_key=key, token=tok))
+    assert have("bob-pat")["CREATE_ATTACHMENTS"] is True
+    try:
+        pemu.config(attachment_create_denied=["bob"])
+        assert have("bob-pat")["CREATE_ATTACHMENTS"] is False
+        assert have("bob-pat")["CREATE_ATTACHMENT"] is False
+        assert have("jdoe-pat")["CREATE_ATTACHMENTS"] is True
+        pemu.config(attachment_create_denied=[], attachments_enabled=False)
+        assert have("bob-pat")["CREATE_ATTACHMENTS"] is False
+        pemu.config(attachments_enabled=True,
+                    permissions_denied={"bob": ["CREATE_ATTACHMENTS", "DELETE_OWN_ATTACHMENTS"],
+                                        "alice": ["DELETE_ALL_ATTACHMENTS"]})
+        assert have("bob-pat")["CREATE_ATTACHMENTS"] is False
+        r = pemu.upload("PRM-4", [("b.txt", b"b")], token="bob-pat")
+        assert r.status == 403 and r.json == NO_CREATE
+        mine = pemu.add_attachment("PRM-4", "bob.txt", content="b", author="bob")
+        assert have("bob-pat")["DELETE_OWN_ATTACHMENTS"] is False
+        r = pemu.rest("DELETE", "attachment/" + mine["id"], token="bob-pat")
+        assert r.status == 403
+        assert have("alice-pat")["DELETE_ALL_ATTACHMENTS"] is False     # alice leads PRM
+        assert pemu.rest("DELETE", "attachment/" + mine["id"]).status == 403
+        pemu.config(permissions_denied={})
+        assert have("alice-pat")["DELETE_ALL_ATTACHMENTS"] is True
+        assert have("bob-pat")["DELETE_ALL_ATTACHMENTS"] is False
+        assert pemu.rest("DELETE", "attachment/" + mine["id"], token="bob-pat").status == 204
+    finally:
+        pemu.config(attachment_create_denied=[], attachments_enabled=True,
+                    permissions_denied={})
+
+
+def test_python_jira_my_permissions(pemu):
+    jira = pytest.importorskip("jira")
+    j = jira.JIRA(server=pemu.url, token_auth="alice-pat")
+    perms = j.my_permissions(projectKey="SEC")["permissions"]
+    assert perms["BROWSE_PROJECTS"]["havePermission"] is True
+    assert perms["ADMINISTER"]["havePermission"] is False
+    with pytest.raises(jira.JIRAError) as ei:
+        j.my_permissions(projectKey="NOPE")
+    assert ei.value.status_code == 404
