@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -255,6 +256,61 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow,
 	return atomic_load(&h->cancelled) ? 1 : 0;
 }
 
+/* A body of three pieces (http_file_body): head, the file, tail, read
+ * as libcurl sends them and from the start again when it rewinds. */
+struct upload {
+	const char *head;
+	size_t head_len;
+	const struct http_file_body *f;
+	curl_off_t pos;
+};
+
+static curl_off_t upload_len(const struct upload *u)
+{
+	return (curl_off_t)u->head_len + u->f->len + (curl_off_t)u->f->tail_len;
+}
+
+static size_t on_upload_read(char *buf, size_t size, size_t n, void *user)
+{
+	struct upload *u = user;
+	size_t want = size * n, out = 0;
+	curl_off_t flen = u->f->len, head = (curl_off_t)u->head_len;
+	while (out < want && u->pos < upload_len(u)) {
+		size_t room = want - out, k;
+		if (u->pos < head) {
+			k = (size_t)(head - u->pos) < room ? (size_t)(head - u->pos)
+							   : room;
+			memcpy(buf + out, u->head + u->pos, k);
+		} else if (u->pos < head + flen) {
+			curl_off_t left = head + flen - u->pos;
+			k = left < (curl_off_t)room ? (size_t)left : room;
+			ssize_t r = pread(u->f->fd, buf + out, k, u->pos - head);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return CURL_READFUNC_ABORT; /* shrunk, or EIO */
+			k = (size_t)r;
+		} else {
+			curl_off_t at = u->pos - head - flen;
+			size_t left = u->f->tail_len - (size_t)at;
+			k = left < room ? left : room;
+			memcpy(buf + out, u->f->tail + at, k);
+		}
+		out += k;
+		u->pos += (curl_off_t)k;
+	}
+	return out;
+}
+
+static int on_upload_seek(void *user, curl_off_t off, int origin)
+{
+	struct upload *u = user;
+	if (origin != SEEK_SET || off < 0 || off > upload_len(u))
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->pos = off;
+	return CURL_SEEKFUNC_OK;
+}
+
 /* One exchange on one handle.  Fills *a from what arrived. */
 static void perform(struct http *h, struct auth *auth, CURL *c,
 		    const struct http_req *req, const char *url,
@@ -320,7 +376,22 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 	}
 
 	headers = curl_slist_append(headers, "Accept: application/json");
-	if (body) {
+	struct upload up = { body, body_len, req->file, 0 };
+	if (req->file) {
+		char ct[160];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		headers = curl_slist_append(headers, ct);
+		/* the body at once: an Expect: 100-continue costs a round
+		 * trip (or a second of waiting) for nothing */
+		headers = curl_slist_append(headers, "Expect:");
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &up);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_upload_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &up);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 upload_len(&up));
+	} else if (body) {
 		char ct[160];
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
 		headers = curl_slist_append(headers, ct);
@@ -335,7 +406,7 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 	curl_easy_setopt(c, CURLOPT_PREREQDATA, &at);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	else if (strcmp(method, "POST") == 0 && !body) {
+	else if (strcmp(method, "POST") == 0 && !body && !req->file) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
@@ -351,9 +422,10 @@ static void perform(struct http *h, struct auth *auth, CURL *c,
 		struct auth_request ar = {
 			.method = method,
 			.url = url,
-			.content_type = body ? ctype : NULL,
-			.body = body,
-			.body_len = body_len,
+			.content_type = body || req->file ? ctype : NULL,
+			/* a file body is multipart, which no method signs */
+			.body = req->file ? NULL : body,
+			.body_len = req->file ? 0 : body_len,
 		};
 		if (auth_decorate(auth, &ar, &headers) < 0) {
 			*auth_failed = true;
@@ -395,7 +467,8 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			      deadline_t deadline, struct http_response *resp,
 			      struct jira_error *err)
 {
-	struct reply r = { .body = STRBUF_INIT, .retry_after_s = -1 };
+	struct reply r = { .body = STRBUF_INIT, .retry_after_s = -1,
+			   .sink = req->sink };
 	struct strbuf url = STRBUF_INIT;
 	enum jira_status st = JIRA_OK;
 	struct auth *auth = (req->flags & HTTP_NO_AUTH) ? NULL : h->auth;
@@ -465,7 +538,9 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			.curl_code = code,
 			.curl_msg = curl_msg,
 			.http_status = status,
-			.content_type = r.content_type,
+			/* a download's type is the file's (text/html is no
+			 * login page there) */
+			.content_type = r.sinking ? NULL : r.content_type,
 			.body = r.body.buf,
 			.body_len = r.body.len,
 			.anonymous = auth &&
@@ -476,7 +551,8 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			.deadline_passed = false,
 		};
 		st = jira_classify(&a, err);
-		atomic_fetch_add(&h->bytes_in, r.body.len);
+		atomic_fetch_add(&h->bytes_in, r.sinking ? (uint64_t)r.sink->written
+							  : r.body.len);
 		if (code == 0)
 			atomic_store(&h->last_ok_ms, clock_wall_ms());
 		if (code != 0 || status >= 500) {

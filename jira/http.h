@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth/auth.h"
 #include "jira/tunnel.h"
@@ -82,6 +83,24 @@ struct http_req {
 	size_t body_len;
 	int flags;
 	const char *header;       /* one more header line, or NULL */
+	/* the body continues with the bytes of a file, then a tail (an
+	 * upload: a multipart head in body, the file, the closing
+	 * boundary), read as they are sent, never whole in memory */
+	const struct http_file_body *file;
+	/* a 2xx answer's body goes to a file rather than to memory (a
+	 * download); any other answer is read as usual */
+	struct http_sink *sink;
+};
+struct http_file_body {
+	int fd;
+	off_t len;         /* bytes of fd from offset 0 */
+	const char *tail;
+	size_t tail_len;
+};
+struct http_sink {
+	int fd;            /* written from offset 0, truncated on a retry */
+	off_t written;     /* out: the bytes written */
+	int error;         /* out: errno of a failed write, else 0 */
 };
 
 /*

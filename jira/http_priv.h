@@ -22,6 +22,9 @@ struct reply {
 	char login_reason[128];
 	char denied_reason[256];
 	int retry_after_s;
+	struct http_sink *sink; /* the request's, or NULL */
+	bool sinking;      /* the answer is a 2xx going to sink */
+	bool sink_decided;
 };
 
 /* What one curl_easy_perform() did with the request.  libcurl sends a

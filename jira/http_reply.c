@@ -6,11 +6,13 @@
  */
 #include "jira/http_priv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jira/http.h"
 #include "util/log.h"
@@ -115,10 +117,38 @@ void http_buffer_drop(char *buf, size_t cap)
 	}
 }
 
+/* A 2xx answer's body into the request's sink: 0 or -1 (errno kept). */
+static int sink_write(struct http_sink *k, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t w = pwrite(k->fd, data, len, k->written);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			k->error = w < 0 ? errno : EIO;
+			return -1;
+		}
+		k->written += w;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 size_t http_on_body(char *data, size_t size, size_t n, void *user)
 {
 	struct reply *r = user;
 	size_t len = size * n;
+	if (r->sink && !r->sink_decided) {
+		long status = 0;
+		r->sink_decided = true;
+		if (r->curl)
+			curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE,
+					  &status);
+		r->sinking = status >= 200 && status < 300;
+	}
+	if (r->sinking)
+		return sink_write(r->sink, data, len) ? 0 : len;
 	if (!r->sized) {
 		/* one buffer of the announced size (the thread's kept one when
 		 * it is large enough), rather than one grown (and copied) by
@@ -219,5 +249,12 @@ void http_reply_reset(struct reply *r)
 	r->content_type[0] = r->ausername[0] = '\0';
 	r->login_reason[0] = r->denied_reason[0] = '\0';
 	r->retry_after_s = -1;
+	r->sinking = r->sink_decided = false;
+	if (r->sink) {
+		r->sink->written = 0;
+		r->sink->error = 0;
+		if (ftruncate(r->sink->fd, 0))
+			r->sink->error = errno;
+	}
 }
 
