@@ -3,16 +3,21 @@
  * create (one POST with the marker, then the close of a ticket written in
  * closed/), the transitions (close, reopen, and an update's status: pick
  * one, fill its screen, POST, read back), a comment, and an update (PUT
- * the changed fields, add comments, run the transition).  Requests that
+ * the changed fields, add comments, run the transition), an attachment
+ * (one multipart POST of the spooled file).  Requests that
  * change Jira are sent once; what an earlier try may have done is looked
  * up first (write.c).
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "jira/attach.h"
 #include "jira/write.h"
 #include "jira/write_priv.h"
 #include "util/json.h"
@@ -555,4 +560,49 @@ enum jira_status apply_comment(struct jira_writer *w,
 			    op->key);
 	cJSON_Delete(payload);
 	return st;
+}
+
+/* ---- attach ------------------------------------------------------------- */
+
+enum jira_status apply_attach(struct jira_writer *w, const struct jira_op *op,
+			      deadline_t d, struct jira_op_result *res,
+			      struct jira_error *err)
+{
+	int fd = open(op->body, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) || st.st_size < op->size) {
+		if (fd >= 0)
+			close(fd);
+		return jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+				      "the bytes of %s are gone from the state "
+				      "directory (%s)",
+				      op->name, op->body);
+	}
+	bool found = false;
+	enum jira_status s = JIRA_OK;
+	if (op->maybe_sent) {
+		s = jira_attach_find(w->c, op->key, op->name, op->size,
+				     op->accepted_ms, d, &found, err);
+		if (s != JIRA_OK)
+			s = writer_lookup_failed(s, "attached the file", err);
+	}
+	if (s == JIRA_OK && !found) {
+		s = sent(res,
+			 jira_attach_upload(w->c, op->key, op->name, fd,
+					    (off_t)op->size, op->id, d, err),
+			 err);
+		/* Jira's 403 here is the permission (or attachments off):
+		 * no retry gives it */
+		if (s == JIRA_ERR_FORBIDDEN) {
+			char why[JIRA_ERROR_MSG_MAX];
+			snprintf(why, sizeof(why), "%s",
+				 err ? err->msg : "HTTP 403");
+			s = jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s", why);
+		}
+	} else if (found) {
+		jlog_notice("%s was attached to %s by an earlier try",
+			    op->name, op->key);
+	}
+	close(fd);
+	return s;
 }

@@ -397,6 +397,20 @@ enum jira_status client_request_gated(struct jira_client *c,
 			    &unused, err);
 }
 
+struct http *client_http(struct jira_client *c)
+{
+	return c->http;
+}
+
+bool client_retry(struct jira_client *c, const struct jira_error *e,
+		  int attempt, deadline_t deadline)
+{
+	if (attempt + 1 >= RETRY_ATTEMPTS || !backoff(c, e, attempt, deadline))
+		return false;
+	http_count_retry(c->http);
+	return true;
+}
+
 unsigned client_max_connections(const struct jira_client *c)
 {
 	return c->max_connections;

@@ -42,6 +42,15 @@ enum jira_status client_complete_comments(struct jira_client *c, cJSON *bean,
 					  deadline_t deadline,
 					  struct jira_error *err);
 
+/* The transport, for requests that are not JSON (jira/attach.c). */
+struct http *client_http(struct jira_client *c);
+/* Before retry number `attempt` (0-based) of a transient failure: wait
+ * as jira_request_json does (Retry-After, or backoff with jitter); false
+ * when the wait would pass the deadline or the retries are used up (then
+ * stop), else counted as a retry. */
+bool client_retry(struct jira_client *c, const struct jira_error *e,
+		  int attempt, deadline_t deadline);
+
 /* max_connections as the transport took it: how many pages to fetch at
  * once. */
 unsigned client_max_connections(const struct jira_client *c);

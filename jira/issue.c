@@ -188,6 +188,7 @@ static int mapped_index(const char *name)
  * first of each name, as json_item() would find it. */
 struct bean_fields {
 	const cJSON *m[F_MAPPED];
+	unsigned attachments; /* entries of the "attachment" field */
 };
 
 static const char *str_of(const cJSON *v)
@@ -320,6 +321,10 @@ static cJSON *ticket_object(struct tree *t, const cJSON *bean,
 				bf->m[k] = c;
 		} else if (c->string && !cJSON_IsNull(c)) {
 			add_same(t, other, c->string, c);
+			if (c->string[0] == 'a' && cJSON_IsArray(c) &&
+			    strcmp(c->string, "attachment") == 0)
+				for (const cJSON *x = c->child; x; x = x->next)
+					bf->attachments++;
 		}
 	}
 	const char *pkey = json_str(m[F_PROJECT], "key");
@@ -476,6 +481,7 @@ int jira_issue_build(struct jira_issue_scratch *s, const cJSON *bean,
 		i->ztext = p;
 	}
 	i->done = catkey && strcmp(catkey, "done") == 0;
+	i->attachments = bf.attachments;
 	if (created)
 		jira_time_parse(created, &i->created);
 	if (updated)

@@ -30,6 +30,7 @@ struct blob_chunk;
 struct jira_issue {
 	atomic_int refs;
 	bool done;      /* status category is "done" */
+	unsigned attachments; /* how many its fields.attachment lists */
 	char *key;      /* "SEC-12"; always matches jira_key_valid() */
 	char *id;       /* Jira's numeric id as text, may be "" */
 	char *project;  /* "SEC" */

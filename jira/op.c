@@ -18,7 +18,7 @@
 static const char *const kind_names[] = {
 	[JIRA_OP_CREATE] = "create",   [JIRA_OP_UPDATE] = "update",
 	[JIRA_OP_COMMENT] = "comment", [JIRA_OP_CLOSE] = "close",
-	[JIRA_OP_REOPEN] = "reopen",
+	[JIRA_OP_REOPEN] = "reopen",   [JIRA_OP_ATTACH] = "attach",
 };
 
 const char *jira_op_kind_name(enum jira_op_kind k)
@@ -92,6 +92,7 @@ void jira_op_free(struct jira_op *op)
 	free(op->scan);
 	free(op->fp);
 	free(op->resolution);
+	free(op->name);
 	free(op->last_error);
 	free(op->made);
 	free(op);
@@ -125,6 +126,9 @@ char *jira_op_serialize(const struct jira_op *op)
 	add_opt_string(o, "scan", op->scan);
 	add_opt_string(o, "fp", op->fp);
 	add_opt_string(o, "resolution", op->resolution);
+	add_opt_string(o, "name", op->name);
+	if (op->kind == JIRA_OP_ATTACH)
+		cJSON_AddNumberToObject(o, "size", (double)op->size);
 	cJSON_AddNumberToObject(o, "accepted_ms", (double)op->accepted_ms);
 	cJSON_AddNumberToObject(o, "attempts", op->attempts);
 	add_opt_string(o, "last_error", op->last_error);
@@ -174,6 +178,10 @@ struct jira_op *jira_op_parse(const char *text, size_t len)
 	op->scan = dup_or_null(json_str(o, "scan"));
 	op->fp = dup_or_null(json_str(o, "fp"));
 	op->resolution = dup_or_null(json_str(o, "resolution"));
+	op->name = dup_or_null(json_str(o, "name"));
+	const cJSON *size = json_item(o, "size");
+	if (cJSON_IsNumber(size) && size->valuedouble >= 0)
+		op->size = (int64_t)size->valuedouble;
 	const cJSON *acc = json_item(o, "accepted_ms");
 	if (cJSON_IsNumber(acc))
 		op->accepted_ms = (int64_t)acc->valuedouble;
@@ -244,6 +252,13 @@ enum jira_status jira_op_check(const struct jira_op *op, bool *empty,
 		return op->key ? JIRA_OK
 			       : jira_error_set(err, JIRA_ERR_BAD_REQUEST,
 						"a transition needs a ticket");
+	case JIRA_OP_ATTACH:
+		return op->key && op->name && op->name[0] && op->body &&
+				       op->body[0] == '/' && op->size >= 0
+			       ? JIRA_OK
+			       : jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+						"an attachment needs a ticket, "
+						"a name and its bytes");
 	}
 	return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "unknown operation");
 }

@@ -16,6 +16,10 @@
  *                    {"body": ..., "visibility": ...}).
  *   JIRA_OP_CLOSE    run a transition into the "done" category.
  *   JIRA_OP_REOPEN   run a transition out of it.
+ *   JIRA_OP_ATTACH   attach a file to the ticket: body: the path of the
+ *                    spooled bytes (the record's own file, removed once
+ *                    the record is done); `name`: the attachment's file
+ *                    name; `size`: its length.
  *
  * jira_op_check() does every check that needs no network (JSON, UTF-8,
  * required keys, read-only keys, sizes): a record that fails it is refused
@@ -53,6 +57,7 @@ enum jira_op_kind {
 	JIRA_OP_COMMENT,
 	JIRA_OP_CLOSE,
 	JIRA_OP_REOPEN,
+	JIRA_OP_ATTACH,
 };
 
 #define JIRA_OP_ID_LEN 32 /* hex characters */
@@ -74,6 +79,8 @@ struct jira_op {
 	char *fp;
 	char *resolution;   /* close: the resolution to give (NULL: the
 			       mount's -o resolution=) */
+	char *name;         /* attach: the file name */
+	int64_t size;       /* attach: the bytes spooled at body */
 	int64_t accepted_ms; /* wall clock when close()/rename() took it */
 	/* the outbox's bookkeeping, journaled with the record */
 	int attempts;       /* tries so far */

@@ -584,6 +584,8 @@ enum jira_status jira_writer_apply(struct jira_writer *w,
 					res, err);
 	case JIRA_OP_REOPEN:
 		return apply_transition(w, op->key, false, NULL, d, res, err);
+	case JIRA_OP_ATTACH:
+		return apply_attach(w, op, d, res, err);
 	}
 	return jira_error_set(err, JIRA_ERR_INTERNAL, "unknown operation");
 }

@@ -73,6 +73,11 @@ enum jira_status apply_update(struct jira_writer *w, const struct jira_op *op,
 enum jira_status apply_comment(struct jira_writer *w, const struct jira_op *op,
 			       deadline_t d, struct jira_op_result *res,
 			       struct jira_error *err);
+/* Attach the spooled file; with maybe_sent, look for it on the ticket
+ * first (a name and size made since the record was accepted). */
+enum jira_status apply_attach(struct jira_writer *w, const struct jira_op *op,
+			      deadline_t d, struct jira_op_result *res,
+			      struct jira_error *err);
 /* Move key into (done) or out of the done category, giving `resolution`
  * (NULL: the writer's); with res->maybe_sent, read it back first. */
 enum jira_status apply_transition(struct jira_writer *w, const char *key,
