@@ -13,6 +13,7 @@
 #include "fs/ops.h"
 #include "fs/scans.h"
 #include "fs/resolve.h"
+#include "jira/attach.h"
 
 #define DIR_TTL_S 60.0  /* project directories, closed/, .jirafs/ */
 #define DIR_ATTR_TTL_S 1.0
@@ -131,6 +132,23 @@ int fs_getattr_open(struct jirafs *fs, const struct open_file *of,
 		st->st_mode = S_IFREG | 0644;
 		fs_stat_scan(fs, st);
 		return 0;
+	case OF_ATTACH:
+		if (!of->att) { /* an upload being written */
+			if (fstat(of->fd, st))
+				return -errno;
+			st->st_mode = S_IFREG | 0644;
+			fs_stat_scan(fs, st);
+			return 0;
+		}
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFREG | (0444 & ~fs->umask);
+		st->st_nlink = 1;
+		st->st_uid = fs->uid;
+		st->st_gid = fs->gid;
+		st->st_size = of->att->size > 0 ? (off_t)of->att->size : 0;
+		st->st_blocks = (st->st_size + 511) / 512;
+		st->st_mtim = st->st_ctim = st->st_atim = of->att->created;
+		return 0;
 	}
 	return -ENOENT;
 }
@@ -144,6 +162,8 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 
 	if (fs_node_is_query(n))
 		return fs_query_getattr(rq, n, st);
+	if (fs_node_is_attach(n))
+		return fs_attach_getattr(rq, n, st);
 	switch (n->kind) {
 	case N_ROOT:
 	case N_CTL_DIR:
@@ -199,6 +219,9 @@ int fs_getattr(const struct fs_req *rq, const struct fs_node *n,
 	case N_QUERY_FILE:
 	case N_QUERY_DIR:
 	case N_QUERY_LINK:
+	case N_ATTACHMENTS:
+	case N_ATTACH_DIR:
+	case N_ATTACH_FILE:
 	case N_NONE:
 		break;
 	}
@@ -214,6 +237,7 @@ void fs_ttl(const struct jirafs *fs, const struct fs_node *n,
 	case N_PROJECT:
 	case N_CLOSED:
 	case N_SCANS:
+	case N_ATTACHMENTS:
 	case N_CTL_DIR:
 	case N_CTL_OUTBOX:
 	case N_QUERIES:
@@ -298,6 +322,8 @@ static int truncate_node(const struct fs_req *rq, const struct fs_node *n,
 		return -EROFS;
 	if (fs_node_is_query(n))
 		return fs_query_truncate(rq, n, size);
+	if (fs_node_is_attach(n))
+		return fs_attach_truncate(n);
 	if (n->kind == N_SCAN_FILE) {
 		int fd;
 		if (size > SCANS_MAX_REPORT)

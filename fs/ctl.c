@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fs/ctl.h"
+#include "fs/attach.h"
 #include "fs/queries.h"
 #include "jira/issue.h"
 #include "jira/tunnel.h"
@@ -142,6 +143,17 @@ static char *status_text(struct jirafs *fs, size_t *len)
 	cJSON_AddNumberToObject(q, "refused", (double)qs.refused);
 	cJSON_AddNumberToObject(q, "results_held", (double)qs.held);
 	cJSON_AddNumberToObject(q, "searches", (double)qs.searches);
+	if (fs->attach) {
+		struct attach_stats as;
+		attach_stats(fs->attach, &as);
+		cJSON *a = cJSON_AddObjectToObject(o, "attachments");
+		cJSON_AddNumberToObject(a, "cached", (double)as.cached);
+		cJSON_AddNumberToObject(a, "cached_bytes",
+					(double)as.cached_bytes);
+		cJSON_AddNumberToObject(a, "cache_max", (double)as.cache_max);
+		cJSON_AddNumberToObject(a, "downloads", (double)as.downloads);
+		cJSON_AddNumberToObject(a, "uploads", (double)as.uploads);
+	}
 	cJSON_AddNumberToObject(o, "timeout_seconds", fs->jira->timeout_s);
 	cJSON_AddStringToObject(o, "state_dir", fs->state_dir);
 

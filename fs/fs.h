@@ -60,6 +60,7 @@ struct held_list;
 struct scan_config;
 struct scans;
 struct queries;
+struct attach;
 
 #define JIRAFS_DEFAULT_CACHE_TTL_S 30
 #define JIRAFS_DEFAULT_MEMORY_MAX (512ULL << 20)
@@ -71,6 +72,8 @@ struct fs_config {
 	unsigned cache_ttl_s;
 	char *state_dir;     /* state_dir=, else resolved by fs_state_dir() */
 	char *memory_max;    /* memory_max=SIZE as given */
+	char *attachment_cache; /* attachment_cache=SIZE as given */
+	size_t attachment_cache_bytes; /* downloaded attachments on disk */
 	size_t memory_max_bytes; /* ticket files in memory, packed; beyond:
 				    in the state directory */
 	bool projects_open;  /* parser state: the last option was projects= */
@@ -128,6 +131,7 @@ struct jirafs {
 	struct outbox *outbox;
 	struct scans *scans;      /* PROJECT/scans/ (fs/scans.h) */
 	struct queries *queries;  /* /queries/ (fs/queries.h) */
+	struct attach *attach;    /* PROJECT/attachments/ (fs/attach.h) */
 	/* created with the session, freed with it */
 	struct fuse_session *se;
 	struct inode_table *inodes;

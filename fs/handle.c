@@ -2,12 +2,14 @@
 #include "fs/handle.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/attach.h"
 #include "fs/scans.h"
 #include "jira/op.h"
 
@@ -51,6 +53,8 @@ void handle_free(struct jirafs *fs, struct open_file *of)
 	free(of->committed);
 	if (of->fd >= 0)
 		close(of->fd);
+	if (of->att)
+		jira_attachments_free(of->att, 1);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
@@ -75,6 +79,21 @@ ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
 	if (off < 0)
 		return -EINVAL;
 	switch (of->kind) {
+	case OF_ATTACH:
+		if (of->att) {
+			/* downloaded on the first read, once for the handle */
+			pthread_mutex_lock(&of->lock);
+			int r = of->fd >= 0
+					? 0
+					: attach_fetch(fs->attach, of->att,
+						       deadline_in((int64_t)fs->jira->timeout_s *
+								   1000),
+						       &of->fd);
+			pthread_mutex_unlock(&of->lock);
+			if (r)
+				return r;
+		}
+		/* fall through */
 	case OF_SCAN:
 		ret = pread(of->fd, buf, size, off);
 		return ret < 0 ? -errno : ret;
@@ -130,15 +149,16 @@ static ssize_t write_local(struct jirafs *fs, struct open_file *of,
 	return w;
 }
 
-/* A report past SCANS_MAX_REPORT is refused whole (EFBIG at close). */
+/* A file on disk past limit is refused whole (EFBIG at close): a report
+ * past SCANS_MAX_REPORT, an upload past what Jira takes. */
 static ssize_t write_scan(struct open_file *of, const char *buf, size_t size,
-			  off_t off, bool o_append)
+			  off_t off, bool o_append, int64_t limit)
 {
 	struct stat st;
 	if (o_append && fstat(of->fd, &st) == 0)
 		off = st.st_size;
 	ssize_t w = -EFBIG;
-	if (off + (off_t)size <= SCANS_MAX_REPORT) {
+	if ((int64_t)off + (int64_t)size <= limit) {
 		w = pwrite(of->fd, buf, size, off);
 		if (w < 0)
 			w = -errno;
@@ -156,7 +176,11 @@ ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 	if (of->kind == OF_LOCAL)
 		return write_local(fs, of, buf, size, off, o_append);
 	if (of->kind == OF_SCAN)
-		return write_scan(of, buf, size, off, o_append);
+		return write_scan(of, buf, size, off, o_append,
+				  SCANS_MAX_REPORT);
+	if (of->kind == OF_ATTACH && !of->att)
+		return write_scan(of, buf, size, off, o_append,
+				  of->limit > 0 ? of->limit : INT64_MAX);
 	if (of->kind != OF_TICKET_WRITE)
 		return -EBADF;
 
@@ -194,8 +218,9 @@ ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 
 int handle_truncate(struct jirafs *fs, struct open_file *of, off_t size)
 {
-	if (of->kind == OF_SCAN) {
-		if (size > SCANS_MAX_REPORT)
+	if (of->kind == OF_SCAN || (of->kind == OF_ATTACH && !of->att)) {
+		if (of->kind == OF_SCAN ? size > SCANS_MAX_REPORT
+					: of->limit > 0 && size > of->limit)
 			return -EFBIG;
 		if (ftruncate(of->fd, size) < 0)
 			return -errno;

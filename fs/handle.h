@@ -12,6 +12,10 @@
  *                    report written is imported at close; or of queries/
  *                    (fs/queries.h), a JQL text written is validated at
  *                    close (its node says which)
+ *   OF_ATTACH        an attachment (fs/attach.h): read, `att` says which,
+ *                    from the cache file downloaded on the first read
+ *                    (fd); or an upload being written (att NULL, fd: its
+ *                    spooled file), attached at close
  */
 #ifndef JIRAFS_FS_HANDLE_H
 #define JIRAFS_FS_HANDLE_H
@@ -32,7 +36,10 @@ enum of_kind {
 	OF_LOCAL,
 	OF_TICKET_WRITE,
 	OF_SCAN,
+	OF_ATTACH,
 };
+
+struct jira_attachment;
 
 struct open_file {
 	enum of_kind kind;
@@ -57,7 +64,12 @@ struct open_file {
 	int fd;                    /* SCAN: the file on disk, else -1 */
 	bool emptied;              /* SCAN: created or truncated by open:
 				      if nothing is written, the empty
-				      report is refused when it is let go */
+				      report is refused when it is let go;
+				      ATTACH: created (an empty file is
+				      attached) */
+	struct jira_attachment *att; /* ATTACH being read: which, owned */
+	int64_t limit;             /* ATTACH upload: the most Jira takes
+				      (0: no limit known) */
 };
 
 /* A handle on n opened by thread tid.  NULL when out of memory. */

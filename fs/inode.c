@@ -220,6 +220,22 @@ static void node_of(struct inode_table *t, const struct lnode *n,
 		copy(out->dir, sizeof(out->dir), n->parent->name);
 		copy(out->name, sizeof(out->name), n->name);
 		break;
+	case N_ATTACHMENTS:
+		copy(out->project, sizeof(out->project), top->name);
+		snprintf(out->dir, sizeof(out->dir), "%s/" ATTACH_DIR,
+			 out->project);
+		break;
+	case N_ATTACH_FILE:
+		copy(out->name, sizeof(out->name), n->name);
+		n = n->parent; /* the rest is the directory's */
+		/* fall through */
+	case N_ATTACH_DIR:
+		copy(out->project, sizeof(out->project), top->name);
+		copy(out->key, sizeof(out->key), n->name);
+		if (snprintf(out->dir, sizeof(out->dir), "%s/" ATTACH_DIR "/%s",
+			     out->project, out->key) >= (int)sizeof(out->dir))
+			out->dir[0] = '\0'; /* no such key is that long */
+		break;
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX:
 	case N_CTL_OUTBOX_FILE:

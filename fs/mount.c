@@ -1,6 +1,7 @@
 /* mount.c - set-up and tear-down of a mount; see mount.h. */
 #include "fs/mount.h"
 
+#include "fs/attach.h"
 #include "fs/commit.h"
 #include "fs/inval.h"
 #include "fs/queries.h"
@@ -41,6 +42,9 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 				  tc.cache_ttl_ms, tc.timeout_ms * 4,
 				  fs->cfg.query_names, fs->cfg.query_jqls,
 				  fs->cfg.nqueries);
+	fs->attach = attach_new(fs->state_dir, fs->client,
+				fs->cfg.attachment_cache_bytes,
+				tc.cache_ttl_ms);
 	struct outbox_callbacks cb = { fs, fs_outbox_applied, fs_outbox_made,
 				       fs_outbox_refused };
 	if (fs->writer)
@@ -49,7 +53,7 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 					(int64_t)fs->jira->timeout_s * 1000,
 					&cb);
 	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox ||
-	    !fs->scans || !fs->queries)
+	    !fs->scans || !fs->queries || !fs->attach)
 		jlog_err("cannot set up the mount (out of memory, or the "
 			 "state directory is unusable)");
 	jlog_notice("mounted %s as %s", fs->jira->url,
@@ -76,6 +80,8 @@ void fs_mount_stop(struct jirafs *fs)
 	fs->outbox = NULL;
 	scans_free(fs->scans);
 	fs->scans = NULL;
+	attach_free(fs->attach);
+	fs->attach = NULL;
 	local_free(fs->local);
 	fs->local = NULL;
 	jira_writer_free(fs->writer);

@@ -134,7 +134,33 @@ int fs_node_child(const struct fs_node *parent, const char *name,
 				 p.project);
 			return 0;
 		}
+		if (strcmp(name, ATTACH_DIR) == 0) {
+			out->kind = N_ATTACHMENTS;
+			set(out->project, sizeof(out->project), p.project);
+			snprintf(out->dir, sizeof(out->dir), "%s/" ATTACH_DIR,
+				 p.project);
+			return 0;
+		}
 		entry(&p, name, out);
+		return 0;
+	case N_ATTACHMENTS: {
+		size_t pl = strlen(p.project);
+		if (strncmp(name, p.project, pl) != 0 || name[pl] != '-' ||
+		    !jira_key_valid(name))
+			return 0; /* N_NONE */
+		out->kind = N_ATTACH_DIR;
+		set(out->project, sizeof(out->project), p.project);
+		set(out->key, sizeof(out->key), name);
+		snprintf(out->dir, sizeof(out->dir), "%s/" ATTACH_DIR "/%s",
+			 p.project, name);
+		return 0;
+	}
+	case N_ATTACH_DIR:
+		out->kind = N_ATTACH_FILE;
+		set(out->project, sizeof(out->project), p.project);
+		set(out->key, sizeof(out->key), p.key);
+		set(out->dir, sizeof(out->dir), p.dir);
+		set(out->name, sizeof(out->name), name);
 		return 0;
 	case N_SCANS:
 		out->kind = N_SCAN_FILE;

@@ -10,6 +10,10 @@
  *   /SEC/closed            N_CLOSED
  *   /SEC/scans             N_SCANS; any name in it N_SCAN_FILE (a report,
  *                          or the result of one: NAME.result.json)
+ *   /SEC/attachments       N_ATTACHMENTS; a name in it that is a key of
+ *                          the project N_ATTACH_DIR (key: it), any other
+ *                          N_NONE; the names in that N_ATTACH_FILE (key:
+ *                          the directory's, name: the file's)
  *   /SEC/x, /SEC/closed/x  N_ENTRY: a ticket name ("*.json", not starting
  *                          with "."), which names a ticket when it is
  *                          "SEC-<n>.json" of this project, or a scratch name
@@ -34,6 +38,7 @@
 #define CTL_DIR ".jirafs"
 #define CLOSED_DIR "closed"
 #define SCANS_DIR "scans"
+#define ATTACH_DIR "attachments"
 #define TICKET_SUFFIX ".json"
 #define QUERIES_DIR "queries"
 #define QUERY_SUFFIX ".jql"
@@ -59,6 +64,9 @@ enum fs_node_kind {
 	N_QUERY_FILE, /* /queries/NAME.jql (or a scratch name) */
 	N_QUERY_DIR, /* /queries/NAME */
 	N_QUERY_LINK, /* /queries/NAME/SEC-12.json */
+	N_ATTACHMENTS, /* /SEC/attachments */
+	N_ATTACH_DIR, /* /SEC/attachments/SEC-12 */
+	N_ATTACH_FILE, /* /SEC/attachments/SEC-12/NAME */
 };
 
 /* A name taken apart. */
@@ -124,7 +132,15 @@ static inline bool fs_node_is_dir(const struct fs_node *n)
 	return n->kind == N_ROOT || n->kind == N_CTL_DIR ||
 	       n->kind == N_CTL_OUTBOX || n->kind == N_PROJECT ||
 	       n->kind == N_CLOSED || n->kind == N_SCANS ||
-	       n->kind == N_QUERIES || n->kind == N_QUERY_DIR;
+	       n->kind == N_QUERIES || n->kind == N_QUERY_DIR ||
+	       n->kind == N_ATTACHMENTS || n->kind == N_ATTACH_DIR;
+}
+
+/* A name in PROJECT/attachments/ or below (fs/attach_ops.c). */
+static inline bool fs_node_is_attach(const struct fs_node *n)
+{
+	return n->kind == N_ATTACHMENTS || n->kind == N_ATTACH_DIR ||
+	       n->kind == N_ATTACH_FILE;
 }
 
 /* A name inside .jirafs/ (read-only). */

@@ -143,6 +143,7 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 			if (n->kind == N_PROJECT) {
 				fill(ctx, CLOSED_DIR, NULL);
 				fill(ctx, SCANS_DIR, NULL);
+				fill(ctx, ATTACH_DIR, NULL);
 			}
 		}
 		ret = cur ? tree_tickets_stream(fs->tree, p, n->closed,
@@ -162,6 +163,10 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 	case N_QUERIES:
 	case N_QUERY_DIR:
 		return fs_query_readdir(rq, n, fill, ctx);
+	case N_ATTACHMENTS:
+	case N_ATTACH_DIR:
+	case N_ATTACH_FILE:
+		return fs_attach_readdir(rq, n, plus, fill, ctx);
 	case N_ENTRY:
 	case N_CTL_FILE:
 	case N_CTL_OUTBOX_FILE:
@@ -231,6 +236,8 @@ int fs_open(const struct fs_req *rq, const struct fs_node *n, int flags,
 
 	if (fs_node_is_query(n))
 		return fs_query_open(rq, n, flags, false, out);
+	if (fs_node_is_attach(n))
+		return fs_attach_open(rq, n, flags, out);
 	bool writing = (flags & O_ACCMODE) != O_RDONLY ||
 		       (flags & (O_TRUNC | O_APPEND));
 	struct open_file *of = handle_new(OF_CTL, n, rq->pid);
@@ -326,6 +333,8 @@ int fs_create(const struct fs_req *rq, const struct fs_node *n, mode_t mode,
 		return create_scan(rq, n, out);
 	if (fs_node_is_query(n))
 		return fs_query_open(rq, n, O_RDWR, true, out);
+	if (fs_node_is_attach(n))
+		return fs_attach_create(rq, n, out);
 	if (n->kind != N_ENTRY)
 		return -ENOENT;
 	if ((ret = fs_project(rq, n, &p)))
@@ -364,10 +373,18 @@ ssize_t fs_write(struct jirafs *fs, struct open_file *of, const char *buf,
 	ssize_t w = handle_write(fs, of, buf, size, off,
 				 (flags & O_APPEND) != 0);
 	if (w == -EFBIG) {
-		char path[DIR_LEN + NAME_LEN];
+		char path[DIR_LEN + NAME_LEN], why[128];
 		fs_node_path(&of->node, path, sizeof(path));
-		fs_refuse((int)w, "write to", path,
-			  "a ticket file is limited to " JIRA_MAX_BODY_TEXT);
+		if (of->kind == OF_ATTACH)
+			snprintf(why, sizeof(why),
+				 "Jira takes files of at most %lld bytes; "
+				 "nothing will be sent",
+				 (long long)of->limit);
+		else
+			snprintf(why, sizeof(why),
+				 "a ticket file is limited to "
+				 JIRA_MAX_BODY_TEXT);
+		fs_refuse((int)w, "write to", path, why);
 	}
 	return w;
 }
@@ -415,6 +432,8 @@ int fs_flush(const struct fs_req *rq, struct open_file *of)
 		return 0;
 	if (of->node.kind == N_QUERY_FILE)
 		return fs_query_flush(rq, of, false);
+	if (of->kind == OF_ATTACH)
+		return fs_attach_flush(rq, of, false);
 	if (of->kind == OF_SCAN)
 		return import_scan(rq, of, false);
 	return fs_commit(rq, of);
@@ -427,6 +446,8 @@ void fs_release(const struct fs_req *rq, struct open_file *of)
 	/* nobody hears this result: fs_commit logs and keeps refusals */
 	if (of->node.kind == N_QUERY_FILE)
 		fs_query_flush(rq, of, true);
+	else if (of->kind == OF_ATTACH)
+		fs_attach_flush(rq, of, true);
 	else if (of->kind == OF_SCAN)
 		import_scan(rq, of, true);
 	else
@@ -465,6 +486,8 @@ int fs_unlink(const struct fs_req *rq, const struct fs_node *n)
 		return -EROFS;
 	if (fs_node_is_query(n))
 		return fs_query_unlink(rq, n);
+	if (fs_node_is_attach(n))
+		return fs_attach_unlink(rq, n);
 	if (n->kind == N_SCAN_FILE) {
 		fs_node_path(n, path, sizeof(path));
 		ret = scans_unlink(fs->scans, n->project, n->name);
@@ -533,6 +556,8 @@ int fs_rename_node(const struct fs_req *rq, const struct fs_node *a,
 				 ".jirafs/ is read-only");
 	if (a->kind == N_SCAN_FILE || b->kind == N_SCAN_FILE)
 		return rename_scan(rq, a, b, flags);
+	if (fs_node_is_attach(a) || fs_node_is_attach(b))
+		return fs_attach_rename(fs_node_is_attach(a) ? a : b);
 	struct fs_node real;
 	if (a->kind == N_QUERY_LINK && b->kind == N_ENTRY) {
 		/* mv queries/NAME/SEC-12.json SEC/closed/: the ticket moves */

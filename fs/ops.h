@@ -125,4 +125,23 @@ int fs_query_truncate(const struct fs_req *rq, const struct fs_node *n,
 /* user.jira.error of a text Jira refused (malloc'd), or NULL */
 char *fs_query_error(const struct fs_req *rq, const struct fs_node *n);
 
+/* ---- attach_ops.c: PROJECT/attachments/ (fs/attach.h) ---- */
+
+int fs_attach_getattr(const struct fs_req *rq, const struct fs_node *n,
+		      struct stat *st);
+int fs_attach_readdir(const struct fs_req *rq, const struct fs_node *n,
+		      bool plus, fs_fill_fn fill, void *ctx);
+int fs_attach_open(const struct fs_req *rq, const struct fs_node *n,
+		   int flags, struct open_file **out);
+/* A new name: an upload (-ENOTSUP, -EACCES when Jira would refuse it) */
+int fs_attach_create(const struct fs_req *rq, const struct fs_node *n,
+		     struct open_file **out);
+/* close() (`last`: the last descriptor let go): an upload written is
+ * journaled and tried */
+int fs_attach_flush(const struct fs_req *rq, struct open_file *of, bool last);
+/* rm, rename, truncate by name: -EPERM, with why */
+int fs_attach_unlink(const struct fs_req *rq, const struct fs_node *n);
+int fs_attach_rename(const struct fs_node *a);
+int fs_attach_truncate(const struct fs_node *n);
+
 #endif

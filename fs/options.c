@@ -12,6 +12,7 @@
 
 #include "fs/fs.h"
 #include "fs/node.h"
+#include "fs/attach.h"
 #include "fs/scan_import.h"
 #include "jira/issue.h"
 #include "util/log.h"
@@ -25,6 +26,7 @@ static const struct fuse_opt fs_opts[] = {
 	FS_OPT("cache_ttl=%u", cache_ttl_s),
 	FS_OPT("state_dir=%s", state_dir),
 	FS_OPT("memory_max=%s", memory_max),
+	FS_OPT("attachment_cache=%s", attachment_cache),
 	FS_OPT("uid=%s", owner),
 	FS_OPT("gid=%s", group),
 	FS_OPT("umask=%s", umask),
@@ -199,6 +201,14 @@ int fs_opt_parse(struct fuse_args *args, struct fs_config *cfg)
 			 cfg->memory_max);
 		return -1;
 	}
+	cfg->attachment_cache_bytes = (size_t)ATTACH_DEFAULT_CACHE_MAX;
+	if (cfg->attachment_cache &&
+	    parse_size(cfg->attachment_cache, &cfg->attachment_cache_bytes)) {
+		jlog_err("attachment_cache=%s: a size is a number with K, M or "
+			 "G after it (attachment_cache=256M)",
+			 cfg->attachment_cache);
+		return -1;
+	}
 	char why[256];
 	if (!(cfg->scan = calloc(1, sizeof(*cfg->scan))) ||
 	    scan_config_make(cfg, cfg->scan, why, sizeof(why))) {
@@ -215,6 +225,7 @@ void fs_config_release(struct fs_config *cfg)
 	free(cfg->projects);
 	free(cfg->state_dir);
 	free(cfg->memory_max);
+	free(cfg->attachment_cache);
 	free(cfg->owner);
 	free(cfg->group);
 	free(cfg->umask);
@@ -249,6 +260,9 @@ void fs_opt_help(void)
 	       "                           512M); beyond it they are kept in a "
 	       "file of the state\n"
 	       "                           directory\n"
+	       "    -o attachment_cache=SIZE  attachments downloaded, kept in "
+	       "the state directory\n"
+	       "                           (K, M, G; default: 256M)\n"
 	       "    -o query.NAME=JQL      a read-only search queries/NAME "
 	       "(repeatable; in\n"
 	       "                           -o, write a comma of the JQL as "

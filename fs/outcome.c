@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fs/attach.h"
 #include "fs/commit.h"
 #include "fs/scan_import.h"
 
@@ -59,6 +60,14 @@ void fs_outbox_applied(void *ctx, const struct jira_op *op,
 		commit_written(fs, op->key, done, res);
 		local_ticket_error_set(fs->local, op->key, NULL);
 		drop_pending_overlays(fs, op->project, op->key);
+		return;
+	}
+	case JIRA_OP_ATTACH: {
+		bool done = false;
+		tree_where(fs->tree, op->key, &done);
+		commit_written(fs, op->key, done, res);
+		attach_spool_remove(fs->attach, op->key, op->name);
+		attach_uploaded(fs->attach);
 		return;
 	}
 	}
@@ -120,6 +129,11 @@ void fs_outbox_refused(void *ctx, const struct jira_op *op,
 				local_node_unref(fs->local, ln);
 			}
 		}
+		local_ticket_error_set(fs->local, op->key, why);
+		return;
+	case JIRA_OP_ATTACH:
+		/* the reason is in the log and on the ticket */
+		attach_spool_remove(fs->attach, op->key, op->name);
 		local_ticket_error_set(fs->local, op->key, why);
 		return;
 	}

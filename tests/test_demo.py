@@ -54,7 +54,8 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         r = subprocess.run("grep -rl CVE-2023-0286 BIG | head", shell=True, cwd=mnt,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout.strip()
-        assert len(os.listdir(mnt / "BIG")) == 2 + 3750        # closed/, scans/ + open tickets
+        # closed/, scans/, attachments/ + open tickets
+        assert len(os.listdir(mnt / "BIG")) == 3 + 3750
         assert json.loads(open(mnt / ".jirafs" / "status").read())["user"] == "alice"
         # the searches it suggests: the favourite filter, one written, one refused
         todo = ("echo 'project in (SEC, OPS) AND resolution = Unresolved ORDER BY priority DESC'"
@@ -69,6 +70,15 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
                            " getfattr -n user.jira.error queries/bad.jql", shell=True, cwd=mnt,
                            capture_output=True, text=True, timeout=60)
         assert "Error in the JQL Query" in r.stdout, r.stdout + r.stderr
+        # the attachments it suggests: a download, an upload
+        assert "cat SEC/attachments/SEC-1/scan-report.txt" in text
+        r = subprocess.run("ls -l SEC/attachments/SEC-1 && cat SEC/attachments/SEC-1/scan-report.txt"
+                           " && cp /etc/os-release SEC/attachments/SEC-2/",
+                           shell=True, cwd=mnt, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "screenshot.png" in r.stdout and "Nessus scan report" in r.stdout
+        with open("/etc/os-release", "rb") as f:
+            assert open(mnt / "SEC" / "attachments" / "SEC-2" / "os-release", "rb").read() == f.read()
         # and the writes it suggests
         r = subprocess.run(
             "echo '{\"summary\": \"TLS 1.0 on web-03\", \"priority\": \"High\"}' > SEC/tls.json"

@@ -65,6 +65,28 @@ def read_log(m):
         return f.read()
 
 
+def outbox_files(m):
+    """The records waiting in the outbox, by file name."""
+    return os.listdir(m.p(".jirafs", "outbox"))
+
+
+def drained(m):
+    return status(m)["outbox"] == 0 and outbox_files(m) == []
+
+
+def quiesce(emu, idle=0.5, timeout=60):
+    """Wait until the emulator has seen no request for `idle` seconds."""
+    last, since, t0 = emu.mark(), time.monotonic(), time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        time.sleep(0.1)
+        now = emu.mark()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= idle:
+            return now
+    raise AssertionError("the emulator never went quiet")
+
+
 def creates(emu, since):
     """The creates (POST /rest/api/2/issue) the emulator logged from seq since."""
     return [r for r in emu.requests(since=since, method="POST", path="/rest/api/2/issue")

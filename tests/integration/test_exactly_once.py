@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from mountlib import creates, read_log, status, wait_for, wait_for_refresh
+from mountlib import creates, outbox_files, read_log, status, wait_for, wait_for_refresh
 
 
 @pytest.fixture
@@ -21,10 +21,6 @@ def emu(fresh_emulator):
 @pytest.fixture
 def m(emu, mount):
     return mount(emu, "timeout=5")
-
-
-def outbox_files(m):
-    return os.listdir(m.p(".jirafs", "outbox"))
 
 
 def by_summary(emu, project, summary):

@@ -171,7 +171,8 @@ def test_many_parallel_readers_during_faults_do_not_crash(fresh_emulator, mount)
     for p in procs:
         p.wait(timeout=60)
     emu.clear_faults()
-    assert len(listing_after_the_pause(m.p("P"))) == 2 + 400   # closed/, scans/ + open tickets
+    # closed/, scans/, attachments/ + open tickets
+    assert len(listing_after_the_pause(m.p("P"))) == 3 + 400
 
 
 def test_token_expiring_during_the_mount_is_eacces_never_enoent(fresh_emulator, mount, tmp_path):

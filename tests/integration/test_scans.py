@@ -23,7 +23,7 @@ import time
 import pytest
 
 from emulator.control import max_overlap
-from mountlib import SLOW, creates, read_log, status, wait_for
+from mountlib import SLOW, creates, drained, outbox_files, quiesce, read_log, status, wait_for
 from testenv import ROOT
 
 P = "SEC"
@@ -142,27 +142,6 @@ def cp(tmp_path, m, name, report, project=P):
 def result(m, name, project=P):
     with open(sdir(m, name + ".result.json", project=project)) as f:
         return json.load(f)
-
-
-def outbox_files(m):
-    return os.listdir(m.p(".jirafs", "outbox"))
-
-
-def drained(m):
-    return status(m)["outbox"] == 0 and outbox_files(m) == []
-
-
-def quiesce(emu, idle=0.5, timeout=60):
-    """Wait until the emulator has seen no request for `idle` seconds."""
-    last, since, t0 = emu.mark(), time.monotonic(), time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        time.sleep(0.1)
-        now = emu.mark()
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= idle:
-            return now
-    raise AssertionError("the emulator never went quiet")
 
 
 def settle(m, name=None, emu=None, project=P, timeout=90):

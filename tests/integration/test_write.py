@@ -290,7 +290,7 @@ def test_vim_edit_is_one_put_with_only_summary(emu, mount):
     assert [(r["method"], r["path"]) for r in w] == [("PUT", f"/rest/api/2/issue/{key}")]
     assert w[0]["body"] == {"fields": {"summary": "VIMTEST new summary"}}
     assert creates(emu, since) == []                       # not from .swp, 4913 or the backup
-    assert sorted(n for n in os.listdir(m.p("SEC")) if not n.startswith("SEC-")) == ["closed", "scans"]
+    assert sorted(n for n in os.listdir(m.p("SEC")) if not n.startswith("SEC-")) == ["attachments", "closed", "scans"]
     assert json.load(open(m.p("SEC", f"{key}.json")))["summary"] == "VIMTEST new summary"
 
 
@@ -303,7 +303,7 @@ def test_sed_i_is_one_put_with_only_summary(emu, mount):
     w = writes(emu, since)
     assert [(r["method"], r["path"]) for r in w] == [("PUT", f"/rest/api/2/issue/{key}")]
     assert w[0]["body"] == {"fields": {"summary": "SEDTEST new summary"}}
-    assert sorted(n for n in os.listdir(m.p("OPS")) if not n.startswith("OPS-")) == ["closed", "scans"]
+    assert sorted(n for n in os.listdir(m.p("OPS")) if not n.startswith("OPS-")) == ["attachments", "closed", "scans"]
     assert json.load(open(m.p("OPS", f"{key}.json")))["summary"] == "SEDTEST new summary"
 
 
