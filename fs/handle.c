@@ -81,14 +81,14 @@ ssize_t handle_read(struct jirafs *fs, struct open_file *of, char *buf,
 	switch (of->kind) {
 	case OF_ATTACH:
 		if (of->att) {
-			/* downloaded on the first read, once for the handle */
+			/* downloaded on the first read, once for the handle,
+			 * within one request's time */
+			deadline_t d =
+				deadline_in((int64_t)fs->jira->timeout_s * 1000);
 			pthread_mutex_lock(&of->lock);
-			int r = of->fd >= 0
-					? 0
-					: attach_fetch(fs->attach, of->att,
-						       deadline_in((int64_t)fs->jira->timeout_s *
-								   1000),
-						       &of->fd);
+			int r = of->fd >= 0 ? 0
+					    : attach_fetch(fs->attach, of->att, d,
+							   &of->fd);
 			pthread_mutex_unlock(&of->lock);
 			if (r)
 				return r;
