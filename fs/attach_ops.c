@@ -184,7 +184,10 @@ int fs_attach_readdir(const struct fs_req *rq, const struct fs_node *n,
 	} else if (!fs->attach) {
 		ret = -ENOENT;
 	} else if (n->kind == N_ATTACHMENTS) {
-		if (!(ret = fs_project(rq, n, &p))) {
+		if (!(ret = fs_project(rq, n, &p)) && project_outside(p))
+			ret = refuse(n, -EACCES, "list",
+				     "the project is outside projects=");
+		if (!ret) {
 			fill(ctx, ".", NULL);
 			fill(ctx, "..", NULL);
 			/* the tickets the listing says have attachments */

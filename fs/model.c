@@ -77,8 +77,7 @@ int tree_install_projects(struct tree *t, struct jira_project *list,
 	while (map_iter_next(&it))
 		((struct project *)it.value)->visible = false;
 	for (size_t i = 0; i < n; i++) {
-		if (!tree_wanted(t, list[i].key))
-			continue;
+		bool wanted = tree_wanted(t, list[i].key);
 		struct project *p = map_get(t->projects, list[i].key);
 		if (!p) {
 			p = tree_project_new(t, list[i].key);
@@ -87,8 +86,11 @@ int tree_install_projects(struct tree *t, struct jira_project *list,
 					tree_project_free(p);
 				continue;
 			}
+			p->outside = !wanted;
 		}
 		p->visible = true;
+		if (!wanted)
+			continue; /* reached by path only */
 		order[k] = strdup(list[i].key);
 		if (order[k])
 			k++;

@@ -137,6 +137,11 @@ int fs_readdir(const struct fs_req *rq, const struct fs_node *n, bool plus,
 	case N_CLOSED:
 		if ((ret = fs_project(rq, n, &p)))
 			return ret;
+		if (project_outside(p))
+			return fs_refuse(-EACCES, "list", n->dir,
+					 "the project is outside projects=; "
+					 "only tickets a search links to are "
+					 "shown");
 		if (!cur || !cur->streaming) { /* not more of a stream */
 			fill(ctx, ".", NULL);
 			fill(ctx, "..", NULL);

@@ -70,6 +70,11 @@ const char *project_key(const struct project *p)
 	return p->key;
 }
 
+bool project_outside(const struct project *p)
+{
+	return p->outside;
+}
+
 /*
  * Background refreshes.  A stale listing that is held is refreshed by a
  * thread of its own, with its own time budget, while callers answer from
@@ -165,7 +170,7 @@ int tree_project(struct tree *t, const char *key, deadline_t d,
 	int64_t fresh = t->ttl_ms > LOOKUP_MIN_FRESH_MS ? t->ttl_ms
 							: LOOKUP_MIN_FRESH_MS;
 	*out = NULL;
-	if (!jira_project_key_valid(key) || !tree_wanted(t, key))
+	if (!jira_project_key_valid(key))
 		return -ENOENT;
 	pthread_mutex_lock(&t->lock);
 	struct project *p = map_get(t->projects, key);
@@ -365,12 +370,15 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 	struct tentry *e = map_get(p->tickets, key);
 	int ret = 0;
 	/* offered by a search, fresh, no listing held: no need of one */
-	if (!(e && e->offered_at && e->issue && !p->cache.fetched_at &&
-	      clock_mono_ms() - e->offered_at < fresh) &&
-	    (ret = ensure_listing(t, p, d, fresh)))
+	bool offered = e && e->offered_at && e->issue && !p->cache.fetched_at &&
+		       clock_mono_ms() - e->offered_at < fresh;
+	/* a project outside projects= is never listed: what is not held
+	 * fresh is read by itself */
+	if (!offered && !p->outside && (ret = ensure_listing(t, p, d, fresh)))
 		goto out;
 	e = map_get(p->tickets, key);
-	if (e && e->issue && (!e->stale_since || e->pending || as_held)) {
+	if (e && e->issue && (!e->stale_since || e->pending || as_held) &&
+	    (!p->outside || offered || e->pending)) {
 		if (e->done != closed)
 			ret = -ENOENT;
 		else
@@ -396,6 +404,8 @@ int tree_ticket(struct tree *t, struct project *p, const char *key,
 	if (st == JIRA_OK) {
 		tree_put_issue(p, p->tickets, got, started);
 		e = map_get(p->tickets, key);
+		if (e && p->outside)
+			e->offered_at = started; /* fresh for cache_ttl */
 		if (e && e->done != closed)
 			ret = -ENOENT;
 		else

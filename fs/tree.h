@@ -61,11 +61,16 @@ void tree_free(struct tree *t);
 int tree_projects(struct tree *t, deadline_t d,
 		  void (*fn)(void *ctx, const char *key), void *ctx);
 
-/* The visible project with this key, or -ENOENT. */
+/* The project with this key the account can browse (visible, or outside
+ * projects=), or -ENOENT. */
 int tree_project(struct tree *t, const char *key, deadline_t d,
 		 struct project **out);
 
 const char *project_key(const struct project *p);
+/* A project the account can browse that projects= leaves out: reached by
+ * a path (a search's link into it), never listed (its directories refuse
+ * a listing), its tickets read one by one. */
+bool project_outside(const struct project *p);
 
 /* Call fn for every ticket of p that is done (closed) or not, fetching the
  * listing if it is stale and reading back the tickets written through

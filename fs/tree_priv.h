@@ -72,6 +72,10 @@ struct project {
 	unsigned stream_gen;     /* streams ended */
 	struct jira_issue **stream;
 	size_t nstream, stream_cap;
+	/* set once, at creation: the account can browse it, but projects=
+	 * leaves it out: not listed at the top nor whole, only its tickets
+	 * reached by a path (a search's link) are read, one by one */
+	bool outside;
 	/* guarded by the tree lock: */
 	bool visible;
 };

@@ -260,3 +260,34 @@ def test_a_ticket_linked_to_needs_no_request_of_its_own(fresh_emulator, mount):
     # listing the project still reads it whole, once
     assert len([n for n in os.listdir(m.p("QL")) if n.endswith(".json")]) == 225
     assert len(search_requests(emu, since)) == 3
+
+
+def test_links_into_a_project_outside_projects_resolve_without_listing_it(fresh_emulator,
+                                                                          mount):
+    """projects= keeps a project off the top and never lists it, but a search's link into
+    it resolves (the ticket as the search read it), and writes through it act on the
+    ticket."""
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    m = mount(emu, "projects=SEC", "cache_ttl=3600")
+    assert "OPS" not in os.listdir(m.p())
+    define(m, "both", "project in (SEC, OPS) AND resolution = Unresolved ORDER BY key DESC")
+    ops = [n for n in os.listdir(m.p("queries", "both")) if n.startswith("OPS-")]
+    assert ops and all(os.readlink(m.p("queries", "both", n)) == f"../../OPS/{n}"
+                       for n in ops)
+    since = emu.request_seq()
+    for n in ops:
+        with open(m.p("queries", "both", n)) as f:
+            assert json.load(f)["key"] == n[:-5]       # it resolves
+    assert emu.requests(since=since) == []               # from the results, no request
+    key = ops[0][:-5]
+    with open(m.p("queries", "both", ops[0]), "a") as f:
+        f.write("seen from a mount of SEC only\n")
+    bodies = [c["body"] for c in emu.issue(key)["fields"]["comment"]["comments"]]
+    assert bodies[-1] == "seen from a mount of SEC only"
+    # the project itself is never listed: not at the top, not whole
+    with pytest.raises(PermissionError):
+        os.listdir(m.p("OPS"))
+    assert "outside projects=" in read_log(m)
+    listings = [r for r in emu.requests(since=0) if r["path"] == "/rest/api/2/search"
+                and (r.get("body") or {}).get("jql", "").startswith("project = ")]
+    assert not [r for r in listings if "OPS" in r["body"]["jql"]]
