@@ -91,13 +91,25 @@ void attach_safe_name(const char *name, char *out)
 	compose(stem, strlen(stem), "", buf + e, n - e, out);
 }
 
-void attach_dup_name(const char *safe, const char *id, char *out)
+void attach_dup_name(const char *safe, const char *id, unsigned n,
+		     char *out)
 {
-	char mid[48], in[NAME_LEN];
+	char mid[64], in[NAME_LEN];
 	snprintf(in, sizeof(in), "%s", safe);
-	size_t n = strlen(in), e = ext_at(in, n);
-	snprintf(mid, sizeof(mid), " (%s)", id);
-	compose(in, e, mid, in + e, n - e, out);
+	size_t len = strlen(in), e = ext_at(in, len);
+	if (n)
+		snprintf(mid, sizeof(mid), " (%s-%u)", id, n + 1);
+	else
+		snprintf(mid, sizeof(mid), " (%s)", id);
+	compose(in, e, mid, in + e, len - e, out);
+}
+
+static bool taken(const struct attach_dir *d, size_t k, const char *name)
+{
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(d->names[j], name) == 0)
+			return true;
+	return false;
 }
 
 int attach_dir_of(const struct jira_issue *i, struct attach_dir *d)
@@ -118,14 +130,14 @@ int attach_dir_of(const struct jira_issue *i, struct attach_dir *d)
 		return -ENOMEM;
 	}
 	for (size_t k = 0; k < d->n; k++) {
-		char *name = d->names[k];
-		attach_safe_name(d->a[k].filename, name);
-		/* taken by an older one: the id tells them apart */
-		for (size_t j = 0; j < k; j++)
-			if (strcmp(d->names[j], name) == 0) {
-				attach_dup_name(name, d->a[k].id, name);
-				j = (size_t)-1; /* check again from the start */
-			}
+		char safe[NAME_LEN], *name = d->names[k];
+		attach_safe_name(d->a[k].filename, safe);
+		snprintf(name, NAME_LEN, "%s", safe);
+		/* taken by an older one: the id tells them apart, and should
+		 * an older one be named so too, a count after it (each try a
+		 * new name, which the cut to 255 bytes keeps) */
+		for (unsigned n = 0; taken(d, k, name); n++)
+			attach_dup_name(safe, d->a[k].id, n, name);
 	}
 	return 0;
 }
@@ -206,9 +218,10 @@ struct attach *attach_new(const char *state_dir, struct jira_client *c,
 	}
 	if (state >= 0)
 		close(state);
-	size_t pl = strlen(state_dir) + sizeof("/" ATTACH_STATE "/up");
-	if ((a->up_path = malloc(pl)))
-		snprintf(a->up_path, pl, "%s/" ATTACH_STATE "/up", state_dir);
+	size_t pl = strlen(state_dir) + sizeof(ATTACH_SPOOL_TAIL);
+	if ((a->up_path = malloc(pl))) /* without the tail's last "/" */
+		snprintf(a->up_path, pl, "%s%.*s", state_dir,
+			 (int)strlen(ATTACH_SPOOL_TAIL) - 1, ATTACH_SPOOL_TAIL);
 	if (a->cachefd < 0 || a->upfd < 0 || !a->fetching || !a->up_path) {
 		jlog_err("cannot use %s/" ATTACH_STATE ": %s", state_dir,
 			 strerror(errno ? errno : ENOMEM));
@@ -318,6 +331,15 @@ int attach_fetch(struct attach *a, const struct jira_attachment *att,
 		return -ETIMEDOUT;
 	}
 	int fd = openat(a->cachefd, att->id, O_RDONLY | O_CLOEXEC);
+	struct stat held;
+	if (fd >= 0 && att->size >= 0 &&
+	    (fstat(fd, &held) || held.st_size != att->size)) {
+		/* not what Jira says it is (a crash before the bytes were on
+		 * disk): downloaded again */
+		close(fd);
+		unlinkat(a->cachefd, att->id, 0);
+		fd = -1;
+	}
 	if (fd >= 0) {
 		futimens(fd, NULL); /* used now */
 		pthread_mutex_unlock(&a->lock);
@@ -480,6 +502,43 @@ void attach_spool_list(struct attach *a, const char *key,
 		       void *ctx)
 {
 	each(a, key, fn, ctx);
+}
+
+struct sweep_ctx {
+	struct attach *a;
+	const char *key;
+	bool (*kept)(void *ctx, const char *path);
+	void *ctx;
+};
+
+static void sweep_file(void *arg, const char *name, const struct stat *st)
+{
+	struct sweep_ctx *s = arg;
+	char rel[2 * NAME_LEN + 2];
+	snprintf(rel, sizeof(rel), "%s/%s", s->key, name);
+	if (!S_ISREG(st->st_mode) || s->kept(s->ctx, rel))
+		return;
+	jlog_notice("%s/%s: an upload that never reached the outbox; "
+		    "removed",
+		    s->key, name);
+	attach_spool_remove(s->a, s->key, name);
+}
+
+static void sweep_key(void *arg, const char *key, const struct stat *st)
+{
+	struct sweep_ctx s = *(struct sweep_ctx *)arg;
+	if (!S_ISDIR(st->st_mode))
+		return;
+	s.key = key;
+	each(s.a, key, sweep_file, &s);
+	unlinkat(s.a->upfd, key, AT_REMOVEDIR); /* when it is empty */
+}
+
+void attach_spool_sweep(struct attach *a,
+			bool (*kept)(void *ctx, const char *path), void *ctx)
+{
+	struct sweep_ctx s = { a, NULL, kept, ctx };
+	each(a, ".", sweep_key, &s);
 }
 
 struct keys_ctx {

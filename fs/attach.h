@@ -55,9 +55,11 @@ long attach_dir_find(const struct attach_dir *d, const char *name);
 void attach_dir_release(struct attach_dir *d);
 
 /* The name rules alone (exposed for unit tests): name made safe into out
- * (NAME_LEN bytes); and with " (ID)" before the extension. */
+ * (NAME_LEN bytes); and the n-th name of a duplicate: " (ID)" before the
+ * extension (n = 0), then " (ID-2)", " (ID-3)"... */
 void attach_safe_name(const char *name, char *out);
-void attach_dup_name(const char *safe, const char *id, char *out);
+void attach_dup_name(const char *safe, const char *id, unsigned n,
+		     char *out);
 
 /* An fd open for reading att's content, downloaded first when the cache
  * does not hold it.  0 or -errno (the reason logged). */
@@ -88,6 +90,13 @@ void attach_spool_list(struct attach *a, const char *key,
 		       void (*fn)(void *ctx, const char *name,
 				  const struct stat *st),
 		       void *ctx);
+/* At the start of a mount: remove the uploads no record of the outbox
+ * names (kept(ctx, "KEY/NAME") false): a crash between their create and
+ * their close, or after their record left the journal.  A record's path
+ * ends in ATTACH_SPOOL_TAIL "KEY/NAME". */
+#define ATTACH_SPOOL_TAIL "/attachments/up/"
+void attach_spool_sweep(struct attach *a,
+			bool (*kept)(void *ctx, const char *path), void *ctx);
 /* fn for each key of project with an upload. */
 void attach_spool_keys(struct attach *a, const char *project,
 		       void (*fn)(void *ctx, const char *key), void *ctx);

@@ -323,7 +323,8 @@ int fs_attach_create(const struct fs_req *rq, const struct fs_node *n,
 
 /* Journal the upload written to of and try it at once; the spooled file
  * goes once it is done or refused (the outbox's callbacks do it for one
- * that waits). */
+ * that waits), or when it cannot be journaled.  Once per handle: the
+ * record owns the file from then on. */
 static int submit(const struct fs_req *rq, struct open_file *of)
 {
 	struct jirafs *fs = rq->fs;
@@ -331,19 +332,22 @@ static int submit(const struct fs_req *rq, struct open_file *of)
 	char spool[PATH_MAX], path[DIR_LEN + NAME_LEN], why[JIRA_ERROR_MSG_MAX];
 	struct stat st;
 	struct jira_op_result res;
+	struct jira_op *op = NULL;
 	int ret = attach_spool_path(fs->attach, n->key, n->name, spool,
 				    sizeof(spool));
-	if (ret)
-		return ret;
-	if (fstat(of->fd, &st))
-		return -errno;
-	if (fsync(of->fd)) /* the record may outlive the mount */
-		return -errno;
-	struct jira_op *op = jira_op_new(JIRA_OP_ATTACH, n->project, n->key,
-					 spool, strlen(spool));
-	if (!op || !(op->name = strdup(n->name))) {
+	of->sent = true;
+	if (!ret && (fstat(of->fd, &st) ||
+		     fsync(of->fd))) /* the record may outlive the mount */
+		ret = -errno;
+	if (!ret && (!(op = jira_op_new(JIRA_OP_ATTACH, n->project, n->key,
+					spool, strlen(spool))) ||
+		     !(op->name = strdup(n->name)))) {
 		jira_op_free(op);
-		return -ENOMEM;
+		ret = -ENOMEM;
+	}
+	if (ret) {
+		attach_spool_remove(fs->attach, n->key, n->name);
+		return ret;
 	}
 	op->size = st.st_size;
 	fs_node_path(n, path, sizeof(path));
@@ -356,6 +360,8 @@ static int submit(const struct fs_req *rq, struct open_file *of)
 		commit_written(fs, n->key, done, &res);
 		attach_uploaded(fs->attach);
 	}
+	/* a refusal: on the ticket too, as a later one would be */
+	local_ticket_error_set(fs->local, n->key, ret ? why : NULL);
 	jira_op_result_release(&res);
 	attach_spool_remove(fs->attach, n->key, n->name);
 	return ret;
@@ -364,11 +370,12 @@ static int submit(const struct fs_req *rq, struct open_file *of)
 int fs_attach_flush(const struct fs_req *rq, struct open_file *of, bool last)
 {
 	int werr;
-	if (of->att || !rq->fs->attach)
-		return 0; /* a reader */
+	if (of->att || !rq->fs->attach || of->sent)
+		return 0; /* a reader, or handed to the outbox already */
 	bool dirty = handle_take_written(of, last, &werr);
 	if (werr) {
 		/* incomplete (over the limit): nothing is sent */
+		of->sent = true;
 		attach_spool_remove(rq->fs->attach, of->node.key,
 				    of->node.name);
 		return werr;

@@ -179,8 +179,11 @@ ssize_t handle_write(struct jirafs *fs, struct open_file *of,
 		return write_scan(of, buf, size, off, o_append,
 				  SCANS_MAX_REPORT);
 	if (of->kind == OF_ATTACH && !of->att)
-		return write_scan(of, buf, size, off, o_append,
-				  of->limit > 0 ? of->limit : INT64_MAX);
+		/* once handed to the outbox, the bytes are the record's */
+		return of->sent ? -EPERM
+				: write_scan(of, buf, size, off, o_append,
+					     of->limit > 0 ? of->limit
+							   : INT64_MAX);
 	if (of->kind != OF_TICKET_WRITE)
 		return -EBADF;
 

@@ -70,6 +70,8 @@ struct open_file {
 	struct jira_attachment *att; /* ATTACH being read: which, owned */
 	int64_t limit;             /* ATTACH upload: the most Jira takes
 				      (0: no limit known) */
+	bool sent;                 /* ATTACH upload: journaled (or let go):
+				      no more writes */
 };
 
 /* A handle on n opened by thread tid.  NULL when out of memory. */

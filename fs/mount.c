@@ -1,6 +1,8 @@
 /* mount.c - set-up and tear-down of a mount; see mount.h. */
 #include "fs/mount.h"
 
+#include <string.h>
+
 #include "fs/attach.h"
 #include "fs/commit.h"
 #include "fs/inval.h"
@@ -8,6 +10,34 @@
 #include "fs/scans.h"
 #include "jira/issue.h"
 #include "util/log.h"
+#include "util/map.h"
+
+/* The spooled file of an upload record, as "KEY/NAME" (a state
+ * directory may be spelt otherwise from one mount to the next). */
+static void upload_of(void *ctx, const struct jira_op *op)
+{
+	const char *t = op->kind == JIRA_OP_ATTACH && op->body
+				? strstr(op->body, ATTACH_SPOOL_TAIL)
+				: NULL;
+	if (t)
+		map_put(ctx, t + strlen(ATTACH_SPOOL_TAIL), (void *)1, NULL);
+}
+
+static bool upload_kept(void *ctx, const char *path)
+{
+	return map_get(ctx, path) != NULL;
+}
+
+/* The uploads the outbox holds stay; any other spooled one goes. */
+static void sweep_uploads(struct jirafs *fs)
+{
+	struct map *bodies = map_new();
+	if (!bodies)
+		return;
+	outbox_each(fs->outbox, upload_of, bodies);
+	attach_spool_sweep(fs->attach, upload_kept, bodies);
+	map_free(bodies);
+}
 
 void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 {
@@ -52,6 +82,8 @@ void fs_mount_start(struct jirafs *fs, struct fuse_conn_info *conn)
 					fs->jira->max_connections,
 					(int64_t)fs->jira->timeout_s * 1000,
 					&cb);
+	if (fs->attach && fs->outbox)
+		sweep_uploads(fs);
 	if (!fs->tree || !fs->writer || !fs->local || !fs->outbox ||
 	    !fs->scans || !fs->queries || !fs->attach)
 		jlog_err("cannot set up the mount (out of memory, or the "

@@ -307,6 +307,9 @@ static int create_scan(const struct fs_req *rq, const struct fs_node *n,
 	if (ret)
 		return ret;
 	fs_node_path(n, path, sizeof(path));
+	if (project_outside(p))
+		return fs_refuse(-EACCES, "create", path,
+				 "the project is outside projects=");
 	if (scans_is_result(n->name))
 		return fs_refuse(-EACCES, "create", path,
 				 "results are written by jirafs");
@@ -344,6 +347,10 @@ int fs_create(const struct fs_req *rq, const struct fs_node *n, mode_t mode,
 		return -ENOENT;
 	if ((ret = fs_project(rq, n, &p)))
 		return ret;
+	if (project_outside(p))
+		return fs_refuse(-EACCES, "create", path,
+				 "the project is outside projects=; only "
+				 "tickets a search links to are reached there");
 	if (n->key[0]) {
 		/* its own key: Jira hands out keys, they cannot be chosen */
 		bool done;

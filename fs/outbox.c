@@ -162,7 +162,8 @@ static void settle(struct outbox *ob, struct entry *e,
 
 /* What became of one try of e, outside the lock: 0 applied, 1 keep and
  * retry, -errno refused for good.  Only Jira's own 4xx to the operation's
- * request refuses it; everything else (outages, 5xx, a failed lookup, a
+ * request (not a 401 or 403, which are the credentials', but for an
+ * upload's 403) refuses it; everything else (outages, 5xx, a failed lookup, a
  * local failure) keeps it. */
 static int attempt(struct outbox *ob, struct entry *e, deadline_t d,
 		   struct jira_op_result *res, struct jira_error *err)
@@ -172,6 +173,10 @@ static int attempt(struct outbox *ob, struct entry *e, deadline_t d,
 		return 0;
 	if (st == JIRA_ERR_BAD_REQUEST || st == JIRA_ERR_NOT_FOUND ||
 	    st == JIRA_ERR_CONFLICT || st == JIRA_ERR_TOO_LARGE)
+		return -fs_errno(st);
+	/* an upload's 403 is the permission (or attachments off), not the
+	 * credentials: no retry gives it */
+	if (st == JIRA_ERR_FORBIDDEN && e->op->kind == JIRA_OP_ATTACH)
 		return -fs_errno(st);
 	return 1;
 }

@@ -66,8 +66,11 @@ void fs_outbox_applied(void *ctx, const struct jira_op *op,
 		bool done = false;
 		tree_where(fs->tree, op->key, &done);
 		commit_written(fs, op->key, done, res);
-		attach_spool_remove(fs->attach, op->key, op->name);
-		attach_uploaded(fs->attach);
+		if (fs->attach) {
+			attach_spool_remove(fs->attach, op->key, op->name);
+			attach_uploaded(fs->attach);
+		}
+		drop_pending_overlays(fs, op->project, op->key);
 		return;
 	}
 	}
@@ -133,8 +136,10 @@ void fs_outbox_refused(void *ctx, const struct jira_op *op,
 		return;
 	case JIRA_OP_ATTACH:
 		/* the reason is in the log and on the ticket */
-		attach_spool_remove(fs->attach, op->key, op->name);
+		if (fs->attach)
+			attach_spool_remove(fs->attach, op->key, op->name);
 		local_ticket_error_set(fs->local, op->key, why);
+		drop_pending_overlays(fs, op->project, op->key);
 		return;
 	}
 }

@@ -8,6 +8,7 @@
  * change Jira are sent once; what an earlier try may have done is looked
  * up first (write.c).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "util/strbuf.h"
 
 #define DEFAULT_RESOLUTION "Done"
+#define ATTACH_MIN_RATE 100 /* bytes per ms: 100 kB/s */
 
 /* The answers that refuse an operation for good (a 4xx to its own
  * request, or the checks of the project's screens); everything else is
@@ -570,6 +572,10 @@ enum jira_status apply_attach(struct jira_writer *w, const struct jira_op *op,
 {
 	int fd = open(op->body, O_RDONLY | O_CLOEXEC);
 	struct stat st;
+	if (fd < 0 && errno != ENOENT)
+		return jira_error_set(err, JIRA_ERR_INTERNAL,
+				      "cannot read %s: %s", op->body,
+				      strerror(errno));
 	if (fd < 0 || fstat(fd, &st) || st.st_size < op->size) {
 		if (fd >= 0)
 			close(fd);
@@ -578,6 +584,11 @@ enum jira_status apply_attach(struct jira_writer *w, const struct jira_op *op,
 				      "directory (%s)",
 				      op->name, op->body);
 	}
+	/* as long as the bytes take at ATTACH_MIN_RATE (a stall is caught
+	 * sooner: the transport's low-speed limit) */
+	int64_t need = op->size / ATTACH_MIN_RATE;
+	if (deadline_left(d) < need)
+		d = deadline_in(need);
 	bool found = false;
 	enum jira_status s = JIRA_OK;
 	if (op->maybe_sent) {
@@ -591,14 +602,6 @@ enum jira_status apply_attach(struct jira_writer *w, const struct jira_op *op,
 			 jira_attach_upload(w->c, op->key, op->name, fd,
 					    (off_t)op->size, op->id, d, err),
 			 err);
-		/* Jira's 403 here is the permission (or attachments off):
-		 * no retry gives it */
-		if (s == JIRA_ERR_FORBIDDEN) {
-			char why[JIRA_ERROR_MSG_MAX];
-			snprintf(why, sizeof(why), "%s",
-				 err ? err->msg : "HTTP 403");
-			s = jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s", why);
-		}
 	} else if (found) {
 		jlog_notice("%s was attached to %s by an earlier try",
 			    op->name, op->key);

@@ -297,8 +297,9 @@ enum jira_status jira_attach_upload(struct jira_client *c, const char *key,
 		/* Jira answers the beans made: none means the part was not
 		 * taken as a file */
 		if (st == JIRA_OK && (!r.body || !strstr(r.body, "\"id\"")))
-			st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
-					    "Jira made no attachment of %s",
+			st = jira_error_set(err, JIRA_ERR_BAD_REQUEST,
+					    "Jira made no attachment of %s "
+					    "(it took no file from the upload)",
 					    name);
 		http_response_release(&r);
 	}

@@ -540,7 +540,10 @@ enum jira_status http_request(struct http *h, const struct http_req *req,
 			.http_status = status,
 			/* a download's type is the file's (text/html is no
 			 * login page there) */
-			.content_type = r.sinking ? NULL : r.content_type,
+			.content_type = req->sink && status >= 200 &&
+						status < 300
+					? NULL
+					: r.content_type,
 			.body = r.body.buf,
 			.body_len = r.body.len,
 			.anonymous = auth &&

@@ -17,9 +17,10 @@
  *   JIRA_OP_CLOSE    run a transition into the "done" category.
  *   JIRA_OP_REOPEN   run a transition out of it.
  *   JIRA_OP_ATTACH   attach a file to the ticket: body: the path of the
- *                    spooled bytes (the record's own file, removed once
- *                    the record is done); `name`: the attachment's file
- *                    name; `size`: its length.
+ *                    spooled bytes (STATE/attachments/up/KEY/NAME, which
+ *                    the record owns once journaled and which goes when
+ *                    it is done); `name`: the attachment's file name;
+ *                    `size`: the bytes sent.
  *
  * jira_op_check() does every check that needs no network (JSON, UTF-8,
  * required keys, read-only keys, sizes): a record that fails it is refused

@@ -165,7 +165,7 @@ def test_the_tree_lists_keys_with_attachments_and_their_files_in_id_order(fresh_
     ids = [int(a["id"]) for a in seeded]
     assert ids == sorted(ids)
     # "dup (D).txt" exists, then the next "dup.txt" gets the id D: its first
-    # choice is taken, and " (ID)" is added again
+    # choice is taken, so it is "dup (D-2).txt"
     d1 = emu.add_attachment("AT-2", "dup.txt", content=b"dup 1")
     d = int(d1["id"]) + 2
     d2 = emu.add_attachment("AT-2", f"dup ({d}).txt", content=b"dup 2 is a real name")
@@ -202,7 +202,7 @@ def test_the_tree_lists_keys_with_attachments_and_their_files_in_id_order(fresh_
 
     # the files: attachment-id order, later namesakes as STEM (ID).EXT
     want = ["zeta.txt", "alpha.txt", "shot.png", "notes", f"shot ({ids[4]}).png",
-            f"notes ({ids[5]})", "dup.txt", f"dup ({d}).txt", f"dup ({d}) ({d}).txt"]
+            f"notes ({ids[5]})", "dup.txt", f"dup ({d}).txt", f"dup ({d}-2).txt"]
     assert os.listdir(adir(m, "AT", "AT-2")) == want
     out = subprocess.run(["ls", "-U", adir(m, "AT", "AT-2")], capture_output=True,
                          text=True, check=True).stdout.splitlines()
@@ -397,6 +397,43 @@ def test_an_upload_during_an_outage_waits_and_lands_once(emu, mount, tmp_path, o
     posts = upload_posts(emu, since, key)
     assert [p["status"] for p in posts].count(200) == 1, [p["status"] for p in posts]
     assert all(p["status"] in (200, 503) for p in posts), [p["status"] for p in posts]
+
+
+def test_an_upload_waiting_at_unmount_is_sent_once_by_the_next_mount(emu, mount, tmp_path):
+    """The spooled bytes and the record outlive the mount."""
+    state = tmp_path / "st"
+    m = mount(emu, f"state_dir={state}", "timeout=2", "cache_ttl=3600")
+    key = "SEC-3"
+    os.listdir(adir(m, "SEC", key))
+    data = os.urandom(200 * KiB)
+    src = tmp_path / "later.bin"
+    src.write_bytes(data)
+    emu.stop()
+    r = subprocess.run(["cp", str(src), adir(m, "SEC", key) + "/"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    m.unmount()
+    assert "still waiting" in m.log()
+    records = [json.load(open(state / "outbox" / n)) for n in os.listdir(state / "outbox")]
+    assert [(r["kind"], r["key"], r["name"], r["size"]) for r in records] == \
+        [("attach", key, "later.bin", len(data))]
+    assert open(records[0]["body"], "rb").read() == data         # spooled in the state dir
+    assert records[0]["body"].startswith(str(state) + "/")
+    # a spooled file no record names (a crash before its close): swept at the mount
+    orphan = os.path.join(os.path.dirname(records[0]["body"]), "orphan.bin")
+    open(orphan, "wb").write(b"never closed")
+    emu.restart()
+    m2 = mount(emu, f"state_dir={state}", "cache_ttl=3600")
+    assert not os.path.exists(orphan)
+    assert os.path.exists(records[0]["body"]) or named(emu, key, "later.bin")
+    settle(m2, emu, timeout=120)
+    assert "orphan.bin" not in os.listdir(adir(m2, "SEC", key))
+    got = named(emu, key, "later.bin")
+    assert len(got) == 1, [a["filename"] for a in jira_atts(emu, key)]
+    assert emu.attachment_info(got[0]["id"])["sha256"] == hashlib.sha256(data).hexdigest()
+    assert not os.path.exists(records[0]["body"])                # the spool went with it
+    with open(adir(m2, "SEC", key, "later.bin"), "rb") as f:
+        assert f.read() == data
 
 
 @pytest.mark.parametrize("refusal", ["403", "413"])

@@ -288,6 +288,8 @@ def test_links_into_a_project_outside_projects_resolve_without_listing_it(fresh_
     with pytest.raises(PermissionError):
         os.listdir(m.p("OPS"))
     assert "outside projects=" in read_log(m)
+    with pytest.raises(PermissionError):                 # nor written into anew
+        open(m.p("OPS", "new.json"), "w")
     listings = [r for r in emu.requests(since=0) if r["path"] == "/rest/api/2/search"
                 and (r.get("body") or {}).get("jql", "").startswith("project = ")]
     assert not [r for r in listings if "OPS" in r["body"]["jql"]]

@@ -1,6 +1,7 @@
 /* Unit tests: the names of PROJECT/attachments/ (fs/node.c, fs/attach.c),
  * the metadata of a ticket file and the multipart file name (jira/attach.c),
  * and the attach record (jira/op.c). */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,18 +71,57 @@ TEST(attach_safe_names)
 TEST(attach_duplicate_names)
 {
 	char out[NAME_LEN];
-	attach_dup_name("shot.png", "10003", out);
+	attach_dup_name("shot.png", "10003", 0, out);
 	CHECK_STR(out, "shot (10003).png");
-	attach_dup_name("notes", "7", out);
+	attach_dup_name("notes", "7", 0, out);
 	CHECK_STR(out, "notes (7)");
-	attach_dup_name(".env", "7", out);
+	attach_dup_name(".env", "7", 0, out);
 	CHECK_STR(out, ".env (7)");
 	char longname[NAME_LEN];
 	memset(longname, 'a', 250);
 	strcpy(longname + 250, ".log");
-	attach_dup_name(longname, "123", out);
+	attach_dup_name(longname, "123", 0, out);
 	CHECK_INT(strlen(out), 255);
 	CHECK(strcmp(out + 245, " (123).log") == 0);
+	attach_dup_name(longname, "123", 1, out);
+	CHECK_INT(strlen(out), 255);
+	CHECK(strcmp(out + 243, " (123-2).log") == 0);
+}
+
+/* A name cut to 255 bytes, taken by an older attachment named like its
+ * duplicate: every entry gets a name of its own (this looped for ever). */
+TEST(attach_duplicates_of_cut_names_end)
+{
+	char a1[NAME_LEN + 64], a2[400], text[2048];
+	memset(a1, 'A', 243);
+	strcpy(a1 + 243, " (10003).png");
+	memset(a2, 'A', 300);
+	strcpy(a2 + 300, ".png");
+	snprintf(text, sizeof(text),
+		 "{\"key\": \"SEC-1\", \"fields\": {\"attachment\": ["
+		 "{\"id\": \"10001\", \"filename\": \"%s\"},"
+		 "{\"id\": \"10002\", \"filename\": \"%s\"},"
+		 "{\"id\": \"10003\", \"filename\": \"%s\"}]}}",
+		 a1, a2, a2);
+	cJSON *bean = cJSON_Parse(text);
+	struct jira_issue *i = NULL;
+	char why[128];
+	CHECK(bean);
+	CHECK_INT(jira_issue_from_json(bean, &i, why, sizeof(why)), 0);
+	cJSON_Delete(bean);
+	CHECK_INT(i->attachments, 3);
+	struct attach_dir d;
+	CHECK_INT(attach_dir_of(i, &d), 0);
+	CHECK_INT(d.n, 3);
+	CHECK(strcmp(d.names[0], d.names[1]) && strcmp(d.names[1], d.names[2]) &&
+	      strcmp(d.names[0], d.names[2]));
+	CHECK_STR(d.names[0], a1);
+	CHECK(strstr(d.names[2], " (10003-2).png"));
+	for (size_t k = 0; k < 3; k++)
+		CHECK(strlen(d.names[k]) <= 255);
+	CHECK_INT(attach_dir_find(&d, d.names[2]), 2);
+	attach_dir_release(&d);
+	jira_issue_unref(i);
 }
 
 TEST(attach_metadata_of_a_ticket_file)
