@@ -461,6 +461,17 @@ int attach_spool_path(struct attach *a, const char *key, const char *name,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int attach_spool_sync(struct attach *a, const char *key, int fd)
+{
+	if (fsync(fd))
+		return -errno;
+	int dir = openat(a->upfd, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = dir < 0 || fsync(dir) || fsync(a->upfd) ? -errno : 0;
+	if (dir >= 0)
+		close(dir);
+	return ret;
+}
+
 int attach_spool_stat(struct attach *a, const char *key, const char *name,
 		      struct stat *st)
 {

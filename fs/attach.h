@@ -79,6 +79,9 @@ int attach_spool_create(struct attach *a, const char *key, const char *name,
 			int *fd);
 int attach_spool_path(struct attach *a, const char *key, const char *name,
 		      char *buf, size_t size);
+/* The upload's file and its directories on the disk (before its record
+ * is journaled): 0 or -errno. */
+int attach_spool_sync(struct attach *a, const char *key, int fd);
 /* The upload's file as stat(2) sees it: 0, -ENOENT. */
 int attach_spool_stat(struct attach *a, const char *key, const char *name,
 		      struct stat *st);

@@ -336,9 +336,10 @@ static int submit(const struct fs_req *rq, struct open_file *of)
 	int ret = attach_spool_path(fs->attach, n->key, n->name, spool,
 				    sizeof(spool));
 	of->sent = true;
-	if (!ret && (fstat(of->fd, &st) ||
-		     fsync(of->fd))) /* the record may outlive the mount */
+	if (!ret && fstat(of->fd, &st))
 		ret = -errno;
+	if (!ret) /* the record may outlive the mount, and a power cut */
+		ret = attach_spool_sync(fs->attach, n->key, of->fd);
 	if (!ret && (!(op = jira_op_new(JIRA_OP_ATTACH, n->project, n->key,
 					spool, strlen(spool))) ||
 		     !(op->name = strdup(n->name)))) {
