@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth/oauth1.h"
+#include "check/check.h"
 #include "fs/config.h"
 #include "fs/fs.h"
 #include "jira/login.h"
@@ -297,6 +298,12 @@ int main(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "auth") == 0) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		int ret = auth_command(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return ret;
+	}
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		int ret = check_main(argc - 1, argv + 1);
 		curl_global_cleanup();
 		return ret;
 	}
