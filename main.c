@@ -22,6 +22,7 @@
 
 #include "auth/oauth1.h"
 #include "check/check.h"
+#include "jira/agent.h"
 #include "fs/config.h"
 #include "fs/fs.h"
 #include "jira/login.h"
@@ -301,6 +302,8 @@ int main(int argc, char *argv[])
 		curl_global_cleanup();
 		return ret;
 	}
+	if (argc > 1 && strcmp(argv[1], "agent") == 0)
+		return agent_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "check") == 0) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		int ret = check_main(argc - 1, argv + 1);
