@@ -22,7 +22,7 @@
 
 #include "auth/oauth1.h"
 #include "check/check.h"
-#include "jira/agent.h"
+#include "agent/agent.h"
 #include "fs/config.h"
 #include "fs/fs.h"
 #include "jira/login.h"

@@ -10,7 +10,7 @@ import subprocess
 from testenv import ROOT, build_dir
 
 MAX_LINES = 700
-LAYERS = ["main", "check", "fs", "scan", "jira", "auth", "util"]  # each may use only those after it
+LAYERS = ["main", "agent", "check", "fs", "scan", "jira", "auth", "util"]  # each may use only those after it
 
 
 def objects():

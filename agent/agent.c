@@ -1,7 +1,7 @@
 /*
  * agent.c - see agent.h.  (Placeholder until the agent is written.)
  */
-#include "jira/agent.h"
+#include "agent/agent.h"
 
 #include <stdio.h>
 
