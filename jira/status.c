@@ -295,6 +295,14 @@ enum jira_status jira_classify(const struct jira_answer *a,
 				      "Jira requires a CAPTCHA: log in once "
 				      "through the web interface (HTTP %ld)",
 				      s);
+	/* AUTHENTICATION_DENIED without a CAPTCHA: the method is turned off
+	 * (Basic disabled); Jira names the user anonymous on that 401 too,
+	 * so this comes before the anonymous rule */
+	if (s == 401 && !captcha && a->login_reason &&
+	    strstr(a->login_reason, "AUTHENTICATION_DENIED"))
+		return jira_error_set(err, JIRA_ERR_AUTH_DISABLED,
+				      "HTTP 401 (authentication denied)%s%s",
+				      detail[0] ? ": " : "", detail);
 	/* Jira runs a request with bad or expired credentials as anonymous:
 	 * whatever it answers then (200 with less data, 404 for an issue,
 	 * 400 for a project it "does not know") says nothing about the
@@ -326,11 +334,6 @@ enum jira_status jira_classify(const struct jira_answer *a,
 		return jira_error_set(err, JIRA_ERR_BAD_REQUEST, "%s",
 				      detail[0] ? detail : "HTTP 400");
 	case 401:
-		if (a->login_reason &&
-		    strstr(a->login_reason, "AUTHENTICATION_DENIED"))
-			return jira_error_set(err, JIRA_ERR_AUTH_DISABLED,
-					      "HTTP 401 (authentication "
-					      "denied)%s%s", sep, detail);
 		return jira_error_set(err, JIRA_ERR_AUTH, "HTTP 401%s%s", sep,
 				      detail);
 	case 403:

@@ -3,6 +3,10 @@ correctly when one is broken; only GETs reach Jira."""
 import json
 import os
 import subprocess
+import sys
+import time
+
+from sshlib import SSHD, Sshd, free_port
 
 
 def secret(tmp_path, name, value):
@@ -12,8 +16,8 @@ def secret(tmp_path, name, value):
     return str(p)
 
 
-def check(jirafs_bin, emu, *opts, json_out=False):
-    args = [jirafs_bin, "check", emu.url, "-o", ",".join(opts)]
+def check(jirafs_bin, emu, *opts, json_out=False, url=None):
+    args = [jirafs_bin, "check", url or emu.url, "-o", ",".join(opts)]
     if json_out:
         args.append("--json")
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -26,8 +30,14 @@ def test_check_passes_on_the_demo_and_changes_nothing(jirafs_bin, fresh_emulator
     r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "\u2713 credentials: logged in as alice (auth=pat)" in r.stdout
+    assert f"\u2713 name resolution: the host 127.0.0.1 is 127.0.0.1" in r.stdout
+    assert f"\u2713 TCP: the host 127.0.0.1 port {emu.port} accepts connections" in r.stdout
+    assert "\u2713 version: Jira 10.3.4 Server" in r.stdout
     for key in ("OPS", "SEC", "WEB"):
         assert f"\u2713 project {key}: browse, create" in r.stdout
+        assert f"\u2713 create screen: {key}/Task: jirafs fills every required field" in r.stdout
+        assert f"\u2713 done transition: {key}: \"Close Issue\" from " in r.stdout
+    assert "its screen gets resolution Done" in r.stdout
     assert r.stdout.rstrip().endswith("0 failed, 1 warning")   # http://
     assert {q["method"] for q in emu.requests(since=since)} == {"GET"}
     assert not os.path.exists(f"{tmp_path}/st")                  # nothing made either
@@ -71,6 +81,10 @@ def test_check_names_a_wrong_ca_and_a_loose_state_dir(jirafs_bin, fresh_emulator
     r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st")
     assert r.returncode == 2
     assert "\u2717 TLS:" in r.stdout and "cacert=FILE" in r.stdout
+    # what the certificate is, read from the handshake, and who issued it
+    assert "certificate for " in r.stdout and ", issued by " in r.stdout
+    assert "this machine does not trust: give -o cacert=FILE with the certificate of " \
+        in r.stdout, r.stdout
     other = tmp_path / "other-ca.pem"
     other.write_text(open("/etc/ssl/certs/ca-certificates.crt").read())
     r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"cacert={other}",
@@ -82,5 +96,160 @@ def test_check_names_a_wrong_ca_and_a_loose_state_dir(jirafs_bin, fresh_emulator
     r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"cacert={emu.ca_path}",
               f"state_dir={st}")
     assert r.returncode == 2, r.stdout
-    assert "\u2713 reachability:" in r.stdout and "verified TLS" in r.stdout
+    assert "\u2713 Jira:" in r.stdout and "verified TLS" in r.stdout
     assert f"\u2717 state directory: {st} is a directory (mode 0755" in r.stdout
+
+
+def lines(out, what):
+    return [c for c in out["checks"] if c["check"] == what]
+
+
+def test_check_names_a_required_field_and_options_that_do_not_exist(
+        jirafs_bin, fresh_emulator, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    emu.config(site_fields=[{"id": "customfield_10200", "name": "Team"}],
+               required_fields={"SEC": {"*": ["customfield_10200"]}})
+    tok = secret(tmp_path, "tok", "alice-pat")
+    st = f"state_dir={tmp_path}/st"
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", "projects=SEC,OPS", st,
+              json_out=True)
+    assert r.returncode == 2, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["failed"] == 1
+    sec, ops = lines(out, "create screen")
+    assert sec["result"] == "fail" and ops["result"] == "ok"
+    assert sec["detail"] == "SEC/Task requires Team (customfield_10200), with no default"
+    assert sec["fix"].startswith("ask a Jira admin to give Team (customfield_10200) a default")
+    # the named options: a type, a transition and a resolution that do not exist
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", "projects=OPS", st,
+              "default_issuetype=Incident", "close_transition=Finish", "resolution=Solved",
+              json_out=True)
+    out = json.loads(r.stdout)
+    assert r.returncode == 2 and out["failed"] == 3, r.stdout
+    assert lines(out, "default_issuetype")[0]["detail"].startswith(
+        "OPS has no issue type Incident (it has: ")
+    ct = lines(out, "close_transition")[0]
+    assert ct["result"] == "fail" and "Close Issue" in ct["detail"]
+    assert lines(out, "resolution")[0]["detail"].startswith("resolution=Solved does not exist")
+    # and ones that do
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", "projects=OPS", st,
+              "default_issuetype=bug", "close_transition=Resolve Issue", "resolution=Fixed")
+    assert r.returncode == 0, r.stdout
+    assert '\u2713 done transition: OPS: "Resolve Issue" from Open, its screen gets ' \
+           'resolution Fixed' in r.stdout
+
+
+def test_check_names_an_auth_method_the_version_lacks(jirafs_bin, fresh_emulator, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    emu.config(server_version="8.13.2")
+    tok = secret(tmp_path, "tok", "alice-pat")
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st")
+    assert r.returncode == 2
+    assert "\u2717 auth method: auth=pat needs Jira 8.14 or later, this is 8.13.2" in r.stdout, r.stdout
+    emu.config(server_version="8.21.0")
+    r = check(jirafs_bin, emu, "auth=oauth2", "client_id=x", f"state_dir={tmp_path}/st")
+    assert r.returncode == 2
+    # no tokens yet (credentials), and the site is asked all the same
+    assert "\u2717 credentials: " in r.stdout and "oauth2" in r.stdout, r.stdout
+    assert "\u2717 auth method: auth=oauth2 needs Jira 8.22 or later, this is 8.21.0" \
+        in r.stdout, r.stdout
+
+
+def test_check_names_an_expired_token(jirafs_bin, fresh_emulator, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    tok = secret(tmp_path, "tok", emu.new_pat(expires_in=1))
+    time.sleep(1.5)
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st")
+    assert r.returncode == 2
+    assert "\u2717 credentials: not accepted (auth=pat)" in r.stdout
+    assert "the token is wrong, revoked or expired" in r.stdout
+
+
+def test_check_shows_the_oauth2_tokens_expiry_and_a_refused_refresh(
+        jirafs_bin, fresh_emulator, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    emu.oauth2_client("jirafs-client", "s3cr3t", ["http://127.0.0.1:1/cb"])
+    cs = secret(tmp_path, "cs", "s3cr3t")
+    state = tmp_path / "o2"
+    state.mkdir(mode=0o700)
+    state.chmod(0o700)
+
+    def store(expires_in):
+        t = emu.oauth2_token("jirafs-client", expires_in=expires_in)
+        path = state / "oauth2.json"
+        path.write_text(json.dumps({
+            "client_id": "jirafs-client", "access_token": t["access_token"],
+            "refresh_token": t["refresh_token"], "scope": t.get("scope", "WRITE"),
+            "expires_at_ms": int((time.time() + t["expires_in"]) * 1000),
+            "lifetime_ms": t["expires_in"] * 1000}))
+        path.chmod(0o600)
+        return t
+    opts = ("auth=oauth2", "client_id=jirafs-client", f"client_secret_file={cs}",
+            f"state_dir={state}")
+    store(3600)
+    r = check(jirafs_bin, emu, *opts)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "\u2713 OAuth 2.0 tokens: the access token expires " in r.stdout
+    assert "(59 min); the refresh token renews it" in r.stdout
+    # an access token that expired is renewed by the check, as a mount would
+    store(1)
+    time.sleep(1.5)
+    r = check(jirafs_bin, emu, *opts)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the refresh token renews it (it just did)" in r.stdout
+    # both dead: the refresh token was refused
+    t = store(1)
+    emu.oauth2_revoke(t["refresh_token"])
+    time.sleep(1.5)
+    r = check(jirafs_bin, emu, *opts)
+    assert r.returncode == 2, r.stdout
+    assert "\u2717 OAuth 2.0 tokens: the access token had expired and the refresh token " \
+           "was refused" in r.stdout
+    assert "run jirafs auth oauth2-login again" in r.stdout
+
+
+def test_check_names_the_step_where_the_way_breaks(jirafs_bin, fresh_emulator, tmp_path):
+    emu = fresh_emulator(tls=True, extra_args=["--seed", "demo", "--base-url",
+                                               "https://jira.internal.test:8443"])
+    tok = secret(tmp_path, "tok", "alice-pat")
+    base = ("auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st", f"cacert={emu.ca_path}")
+    r = check(jirafs_bin, emu, *base, url="https://no-such-host.invalid:8443")
+    assert r.returncode == 2
+    assert "\u2717 name resolution: the host no-such-host.invalid does not resolve" in r.stdout
+    assert "tunnel= or the agent layout" in r.stdout
+    closed = free_port()                            # nothing listens there
+    r = check(jirafs_bin, emu, *base, f"connect_to=jira.internal.test:8443:127.0.0.1:{closed}",
+              url="https://jira.internal.test:8443")
+    assert "\u2713 connect_to: jira.internal.test:8443 is reached at 127.0.0.1:" in r.stdout
+    assert f"\u2717 TCP: connect_to target 127.0.0.1 port {closed}: Connection refused" \
+        in r.stdout, r.stdout
+    # the agent layout's connect_to: verified against the original name
+    r = check(jirafs_bin, emu, *base, f"connect_to=jira.internal.test:8443:127.0.0.1:{emu.port}",
+              url="https://jira.internal.test:8443")
+    assert r.returncode == 0, r.stdout
+    assert "\u2713 TLS: certificate for " in r.stdout and "; verified" in r.stdout
+    # a name the certificate does not carry: cacert= would not help
+    r = check(jirafs_bin, emu, *base, f"connect_to=wrong.internal.test:8443:127.0.0.1:{emu.port}",
+              url="https://wrong.internal.test:8443")
+    assert r.returncode == 2
+    assert "\u2717 TLS:" in r.stdout and "not for this host name" in r.stdout
+
+
+def test_check_through_the_tunnel(jirafs_bin, fresh_emulator, tmp_path):
+    sshd = Sshd(tmp_path / "sshd").start()
+    try:
+        emu = fresh_emulator(extra_args=["--seed", "demo", "--peer-exe", SSHD,
+                                         "--peer-exe", sys.executable])
+        tok = secret(tmp_path, "tok", "alice-pat")
+        r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st",
+                  f"tunnel=ssh://{sshd.dest}", f"ssh_command={sshd.ssh_command}", "projects=SEC")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"\u2713 tunnel: ssh to ssh://{sshd.dest} is up (SOCKS on 127.0.0.1:" in r.stdout
+        assert "name resolution" not in r.stdout      # names resolve on the far side
+        sshd.stop()
+        r = check(jirafs_bin, emu, "auth=pat", f"token_file={tok}", f"state_dir={tmp_path}/st",
+                  f"tunnel=ssh://{sshd.dest}", f"ssh_command={sshd.ssh_command}", "timeout=5")
+        assert r.returncode == 2
+        assert "\u2717 tunnel: ssh to " in r.stdout and "BatchMode" in r.stdout, r.stdout
+    finally:
+        sshd.stop()

@@ -96,6 +96,9 @@ TEST(classify_anonymous_and_captcha)
 	a.http_status = 401;
 	a.denied_reason = "";
 	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH_DISABLED);
+	/* Basic disabled: Jira also names the user anonymous on that 401 */
+	a.anonymous = true;
+	CHECK_INT(jira_classify(&a, &e), JIRA_ERR_AUTH_DISABLED);
 }
 
 TEST(classify_anonymous_4xx_is_auth_not_absence)
