@@ -20,6 +20,16 @@
   revoked one answers 401 with ``WWW-Authenticate: Bearer realm="<base>",
   error="invalid_token"``. A token unknown to both stores is a bad PAT (anonymous).
 - Anything else (no header, other schemes) is anonymous.
+- config ``server_version`` below 8.14: Personal Access Tokens do not exist (they came with
+  Jira Server 8.14: Atlassian's "Using personal access tokens"; pycontribs/jira#993 "In JIRA
+  Server 8.14 ... atlassian has (finally) added tokens"), so ``Bearer`` is a scheme no
+  authenticator of that Jira reads: the header is ignored and the request runs as anonymous,
+  as with any other unknown scheme (no X-Seraph-LoginReason, since nothing tried to log in;
+  e.g. GET myself answers 401 "You are not authenticated..."). This is inferred from how
+  Seraph treats schemes it does not know, not observed on such a Jira. Below 8.22 the OAuth
+  2.0 provider does not exist either (it came with 8.22: matrix-org/matrix-hookshot#225,
+  demisto/content#28639): a Bearer OAuth 2.0 access token is then just an unknown PAT
+  (anonymous, AUTHENTICATED_FAILED).
 """
 
 import base64
@@ -72,12 +82,14 @@ def authenticate(state, header, req=None):
     if scheme == "oauth" and req is not None:
         return _oauth1(state, req)
     if scheme == "bearer":
+        if not state.server_at_least(8, 14):
+            return AuthResult(headers={"X-AUSERNAME": "anonymous"})
         tok = state.tokens.get(cred)
         if tok is not None:
             user, expires = tok
             if expires is None or expires > time.time() * 1000:
                 return AuthResult(user, "pat", {"X-AUSERNAME": user})
-        elif cred:
+        elif cred and state.server_at_least(8, 22):
             b = state.oauth.bearer(cred)
             if b is not None and b[0] == "ok":
                 return AuthResult(b[1], "oauth2", {"X-AUSERNAME": b[1]}, scopes=b[2])

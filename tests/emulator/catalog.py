@@ -4,6 +4,8 @@ issue types, resolutions and the field catalogue.
 Ids follow a stock Jira Server install with the classic default workflow.
 """
 
+import re
+
 # Status categories: id -> (key, name, colorName)
 CATEGORIES = {
     1: ("undefined", "No Category", "medium-gray"),
@@ -106,6 +108,35 @@ def set_site_resolutions(names):
         RESOLUTIONS[rid] = (name, "")
         RESOLUTION_ORDER.append(rid)
     RESOLUTIONS_VERSION[0] += 1
+
+# ---------------------------------------------------------------- the release
+# config server_version, e.g. "10.3.4" or "8.13"; serverInfo's versionNumbers always has
+# three numbers. buildNumber as Jira numbers its builds: 8.5.3 -> 805003 (a captured Jira
+# 8.5.3 serverInfo: "buildNumber":805003), 9.12.15 -> 9120015 (issues.redhat.com, in the
+# README of ricardobranco777/scanapi), 10.3.19 -> 10030019 (carbonscott/slac-jira-search
+# docs/findings.md): major * 100000 + minor * 1000 + patch before 9, major * 1000000 +
+# minor * 10000 + patch since.
+VERSION_RE = re.compile(r"^(\d{1,4})\.(\d{1,3})(?:\.(\d{1,3}))?$")
+DEPLOYMENT_TYPES = ("Server", "Data Center", "Cloud")
+
+
+def check_server_version(v):
+    if not isinstance(v, str) or not VERSION_RE.match(v.strip()):
+        raise ValueError("server_version must be a version such as \"10.3.4\" or \"8.13.0\"")
+    return v.strip()
+
+
+def version_numbers(v):
+    m = VERSION_RE.match(v)
+    return [int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)]
+
+
+def build_number(nums):
+    major, minor, patch = nums
+    if major >= 9:
+        return major * 1000000 + minor * 10000 + patch
+    return major * 100000 + minor * 1000 + patch
+
 
 # Users: name -> (key, display name, email, password, PAT)
 USERS = {
@@ -226,6 +257,77 @@ FIELD_NAMES = {f[0]: f[1] for f in ALL_FIELDS}
 SETTABLE = {"summary", "description", "environment", "issuetype", "priority", "labels",
             "components", "assignee", "reporter", "duedate", "fixVersions", "versions",
             "customfield_10020", "customfield_10021", "customfield_10022"}
+
+# A site's own custom fields (config "site_fields"), as an admin adds them under
+# Administration > Issues > Custom fields, with the global context and on every screen: text
+# fields (Text Field (single line), "...customfieldtypes:textfield"), e.g.
+# [{"id": "customfield_10200", "name": "Team"}]. They are in GET field, in every issue (null
+# until set), on the create and edit screens (createmeta, editmeta), settable, and in JQL
+# (cf[10200], "Team", ~ and IS EMPTY). Setting the list again replaces it (values of a field
+# dropped stay in the issues, unseen, until the field comes back). The lists and sets above
+# are changed in place; modules with derived tables register a hook in SITE_FIELD_HOOKS.
+_BASE_CUSTOM_FIELDS = list(CUSTOM_FIELDS)
+_BASE_SETTABLE = set(SETTABLE)
+SITE_FIELDS = []            # the current [{"id", "name"}]
+SITE_FIELD_HOOKS = []       # callables run after each change
+SITE_FIELD_RE = re.compile(r"^customfield_([1-9][0-9]{0,8})$")
+
+
+def check_site_fields(defs):
+    """-> the list [{"id", "name"}], or ValueError: each an object with a custom field id
+    ("customfield_NNNNN", not one of the stock ones) and a non-empty name, ids and names
+    distinct (case-insensitively, from the stock fields' names too)."""
+    if not isinstance(defs, list):
+        raise ValueError("site_fields must be a list of {\"id\": \"customfield_NNNNN\", "
+                         "\"name\": ...}")
+    out, ids = [], set()
+    names = {f[1].lower() for f in SYSTEM_FIELDS + _BASE_CUSTOM_FIELDS}
+    for d in defs:
+        if not isinstance(d, dict) or not isinstance(d.get("id"), str) \
+                or not isinstance(d.get("name"), str) or not d["name"].strip():
+            raise ValueError("site_fields: each field is {\"id\": \"customfield_NNNNN\", "
+                             "\"name\": ...}")
+        extra = set(d) - {"id", "name", "type"}
+        if extra or d.get("type", "string") != "string":
+            raise ValueError("site_fields: only text fields ({\"id\", \"name\"}, "
+                             "\"type\": \"string\") are modelled")
+        fid, name = d["id"], d["name"]
+        if not SITE_FIELD_RE.match(fid) or fid in ids or \
+                any(f[0] == fid for f in _BASE_CUSTOM_FIELDS):
+            raise ValueError("site_fields: bad or duplicate field id %r" % fid)
+        if name.lower() in names:
+            raise ValueError("site_fields: a field named %r exists already" % name)
+        ids.add(fid)
+        names.add(name.lower())
+        out.append({"id": fid, "name": name})
+    return out
+
+
+def set_site_fields(defs):
+    SITE_FIELDS[:] = [dict(d) for d in defs]
+    CUSTOM_FIELDS[:] = _BASE_CUSTOM_FIELDS
+    for d in SITE_FIELDS:
+        num = int(SITE_FIELD_RE.match(d["id"]).group(1))
+        CUSTOM_FIELDS.append((d["id"], d["name"], True, True, True,
+                              ["cf[%d]" % num, d["name"]],
+                              _schema("string", custom="com.atlassian.jira.plugin.system."
+                                      "customfieldtypes:textfield", custom_id=num)))
+    ALL_FIELDS[:] = SYSTEM_FIELDS + CUSTOM_FIELDS
+    FIELD_BY_ID.clear()
+    FIELD_BY_ID.update({f[0]: f for f in ALL_FIELDS})
+    FIELD_IDS[:] = [f[0] for f in ALL_FIELDS]
+    NAVIGABLE_IDS[:] = [f[0] for f in ALL_FIELDS if f[2]]
+    FIELD_NAMES.clear()
+    FIELD_NAMES.update({f[0]: f[1] for f in ALL_FIELDS})
+    SETTABLE.clear()
+    SETTABLE.update(_BASE_SETTABLE)
+    SETTABLE.update(d["id"] for d in SITE_FIELDS)
+    for hook in SITE_FIELD_HOOKS:
+        hook()
+
+
+def is_site_field(fid):
+    return any(d["id"] == fid for d in SITE_FIELDS)
 
 # ---------------------------------------------------------------- permissions
 # GET /rest/api/2/mypermissions. Keys, ids, names, types and descriptions as a Jira Server

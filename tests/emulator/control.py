@@ -369,7 +369,8 @@ class Emulator:
         oauth2_refresh_lifetime, site_resolutions, attachments_enabled,
         attachment_upload_limit, attachment_create_denied, attachment_too_large_status,
         attachment_ranges, administrators, permissions_denied, mypermissions_keys_required,
-        mypermissions_anonymous);
+        mypermissions_anonymous, server_version, deployment_type, site_fields,
+        required_fields);
         -> the current settings."""
         if not kw:
             return self._ctl("GET", "/config")

@@ -480,6 +480,22 @@ REF_FIELDS = {"project", "status", "statusCategory", "resolution", "priority", "
               "assignee", "reporter", "creator", "customfield_10022"}
 MULTI_FIELDS = {"component", "labels", "fixVersion", "affectedVersion"}
 TEXT_FIELDS = {"summary", "description", "environment", "comment", "text", "customfield_10021"}
+_BASE_CUSTOM_BY_NAME = dict(CUSTOM_BY_NAME)
+_BASE_TEXT_FIELDS = set(TEXT_FIELDS)
+
+
+def _site_fields_changed():
+    """config site_fields (text fields): searchable by name or cf[N], with ~, !~, IS [NOT]."""
+    CUSTOM_BY_NAME.clear()
+    CUSTOM_BY_NAME.update(_BASE_CUSTOM_BY_NAME)
+    TEXT_FIELDS.clear()
+    TEXT_FIELDS.update(_BASE_TEXT_FIELDS)
+    for d in C.SITE_FIELDS:
+        CUSTOM_BY_NAME[d["name"].lower()] = d["id"]
+        TEXT_FIELDS.add(d["id"])
+
+
+C.SITE_FIELD_HOOKS.append(_site_fields_changed)
 DATE_FIELDS = {"created", "updated", "resolutiondate", "duedate"}
 
 

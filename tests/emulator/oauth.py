@@ -5,9 +5,10 @@ under /plugins/servlet/oauth/ (request-token, authorize, access-token, plus sess
 REST requests signed with an access token, failures answered the net.oauth way (401,
 ``WWW-Authenticate: OAuth realm=..., oauth_problem=...`` and a form-encoded body).
 
-OAuth 2.0 (Jira DC 9+ incoming application links): authorization-code grant with PKCE under
-/rest/oauth2/latest/ (authorize, token), rotating refresh tokens, bearer access tokens with
-READ/WRITE/ADMIN/SYSTEM_ADMIN scopes.
+OAuth 2.0 (Jira 8.22+ incoming application links; none with an older config
+server_version): authorization-code grant with PKCE under /rest/oauth2/latest/ (authorize,
+token), rotating refresh tokens, bearer access tokens with READ/WRITE/ADMIN/SYSTEM_ADMIN
+scopes.
 
 Pure logic: no HTTP here. Callers hold ``State.lock``; endpoint functions return
 ``(status, headers, body_bytes)``.

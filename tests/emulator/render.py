@@ -430,9 +430,14 @@ class Renderer:
         return j
 
     def field_meta(self, fid, project, issuetype, issue=None, transition=False):
+        """FieldMetaBean (DC 10.3 OpenAPI: required, schema, name, fieldId, autoCompleteUrl,
+        hasDefaultValue, operations, allowedValues, defaultValue). A field the project's
+        field configuration makes required (config required_fields) says "required": true;
+        without a default it has "hasDefaultValue": false and no "defaultValue"."""
         schema = C.FIELD_BY_ID[fid][6]
         required = fid in ("summary", "issuetype", "project", "reporter") or \
-            (transition and fid == "resolution")
+            (transition and fid == "resolution") or \
+            fid in self.state.required_fields(project, issuetype)
         m = {"required": required, "schema": schema, "name": C.FIELD_NAMES[fid], "fieldId": fid,
              "hasDefaultValue": fid == "priority", "operations": ["set"]}
         if fid in ("labels", "components", "fixVersions", "versions"):
@@ -545,3 +550,17 @@ FIELD_RENDER = {
     "customfield_10022": lambda r, i: r.options.get(i.custom.get("customfield_10022")),
 }
 assert set(FIELD_RENDER) == set(C.FIELD_IDS)
+_BASE_CREATE_META = list(CREATE_META_FIELDS)
+
+
+def _site_fields_changed():
+    """config site_fields: the site's text fields render as their value (a string or null)
+    and sit on the create and edit screens after the stock custom fields."""
+    # (a dropped field's renderer stays: a search rendered outside the lock may still ask)
+    for d in C.SITE_FIELDS:
+        FIELD_RENDER[d["id"]] = lambda r, i, fid=d["id"]: i.custom.get(fid)
+    CREATE_META_FIELDS[:] = _BASE_CREATE_META + [d["id"] for d in C.SITE_FIELDS]
+    EDIT_META_FIELDS[:] = [f for f in CREATE_META_FIELDS if f != "project"]
+
+
+C.SITE_FIELD_HOOKS.append(_site_fields_changed)

@@ -26,7 +26,8 @@ import oauth
 import peers
 import render as R
 import seed
-from state import DEFAULT_PATTERN, ApiError, fmt_date, parse_date, pattern_bytes
+from state import (DEFAULT_PATTERN, PROJECT_KEY_RE, ApiError, fmt_date, parse_date,
+                   pattern_bytes)
 
 JSON_TYPE = "application/json;charset=UTF-8"
 LOG_CAP = 200000
@@ -195,6 +196,14 @@ def config_value(key, v, current):
         if isinstance(v, bool) or not 400 <= int(v) <= 599:
             raise ValueError("attachment_too_large_status must be an HTTP error status")
         return int(v)
+    if key == "server_version":
+        return C.check_server_version(v)
+    if key == "deployment_type":
+        if v not in C.DEPLOYMENT_TYPES:
+            raise ValueError("deployment_type must be one of %s" % ", ".join(C.DEPLOYMENT_TYPES))
+        return v
+    if key == "site_fields":
+        return C.check_site_fields(v)
     if key == "search_comments_max":
         if v is None:
             return None
@@ -204,6 +213,52 @@ def config_value(key, v, current):
     if isinstance(current, bool):
         return bool(v)
     return int(v)
+
+
+def check_required_fields(v, site_fields):
+    """config required_fields -> {project key or "*": {issue type id or "*": [field ids]}}.
+    Given as {"SEC": {"*": ["customfield_10200"], "Bug": ["Team", "components"]}}: project
+    keys (or "*": every project without an entry of its own), issue type names or ids (or
+    "*": every type without a list of its own), fields by id or name (case-insensitive),
+    each on the create screen (a stock one or one of ``site_fields``, the config's list)."""
+    if not isinstance(v, dict):
+        raise ValueError("required_fields must be an object {project key or \"*\": "
+                         "{issue type name, id or \"*\": [field ids or names]}}")
+    screen = list(R._BASE_CREATE_META) + [d["id"] for d in site_fields]
+    names = dict((C.FIELD_NAMES[f].lower(), f) for f in R._BASE_CREATE_META)
+    names.update((d["name"].lower(), d["id"]) for d in site_fields)
+    out = {}
+    for pkey, per in v.items():
+        if not isinstance(pkey, str) or not (pkey == "*" or PROJECT_KEY_RE.match(pkey.upper())):
+            raise ValueError("required_fields: bad project key %r" % (pkey,))
+        if not isinstance(per, dict):
+            raise ValueError("required_fields: %r must be an object {issue type: [fields]}"
+                             % pkey)
+        types = {}
+        for tref, fields in per.items():
+            if tref == "*":
+                tid = "*"
+            else:
+                tid = next((str(t) for t, x in C.ISSUETYPES.items()
+                            if str(tref) == str(t) or str(tref).lower() == x[0].lower()), None)
+                if tid is None:
+                    raise ValueError("required_fields: unknown issue type %r" % (tref,))
+            if isinstance(fields, str):
+                fields = [fields]
+            if not isinstance(fields, list):
+                raise ValueError("required_fields: %r/%r must be a list of fields"
+                                 % (pkey, tref))
+            ids = []
+            for f in fields:
+                fid = f if f in screen else names.get(f.lower()) if isinstance(f, str) else None
+                if fid is None:
+                    raise ValueError("required_fields: %r is not a field of the create screen "
+                                     "(a site's own field must be in site_fields)" % (f,))
+                if fid not in ids:
+                    ids.append(fid)
+            types[tid] = ids
+        out[pkey.upper()] = types
+    return out
 
 
 def indexed_keys(v):
@@ -303,6 +358,14 @@ class App:
                   "/plugins/servlet/oauth/authorize": ("GET",),
                   "/rest/oauth2/latest/authorize": ("GET",),
                   "/rest/oauth2/latest/token": ("POST",)}
+        # Jira's OAuth 2.0 provider (incoming application links, /rest/oauth2/latest/...)
+        # came with Jira 8.22 (Jira Software 8.22.x release notes, "#...-oauth", as
+        # matrix-org/matrix-hookshot#225 "Support JIRA On-prem OAuth 2.0 (Supported in
+        # 8.22)" cites them; demisto/content#28639: "Jira OnPrem version 8.22 and above is
+        # required to use OAuth 2.0"): below that /rest/oauth2/ is no REST module at all
+        # (config server_version)
+        if kind == "oauth2" and not st.server_at_least(8, 22):
+            sub = None
         if sub not in routes:
             if kind == "oauth2":
                 r = Resp(404, {"message": "null for uri: %s%s" % (st.base, path),
@@ -445,11 +508,20 @@ class App:
 
     # ---------------------------------------------------------- simple resources
     def server_info(self, ctx):
+        """ServerInfoBean (an empty object in the DC 10.3 OpenAPI; the members as Jira
+        8.5.3, 9.12.15 and 10.3.19 answered, see catalog.build_number), after config
+        server_version and deployment_type. Every Server and Data Center answers
+        "deploymentType": "Server"; "Cloud" is what Jira Cloud says."""
         now = int(time.time() * 1000)
-        return Resp(200, {"baseUrl": self.state.base, "version": "10.3.4",
-                          "versionNumbers": [10, 3, 4], "deploymentType": "Server",
-                          "buildNumber": 10030004, "buildDate": "2025-02-18T00:00:00.000+0000",
-                          "databaseBuildNumber": 10030004, "serverTime": fmt_date(now),
+        c = self.state.config
+        version = c.get("server_version") or "10.3.4"
+        nums = C.version_numbers(version)
+        build = C.build_number(nums)
+        return Resp(200, {"baseUrl": self.state.base, "version": version,
+                          "versionNumbers": nums, "deploymentType": c.get("deployment_type")
+                          or "Server",
+                          "buildNumber": build, "buildDate": "2025-02-18T00:00:00.000+0000",
+                          "databaseBuildNumber": build, "serverTime": fmt_date(now),
                           "scmInfo": "0f0d1e2c3b4a5968778695a4b3c2d1e0f9a8b7c6",
                           "serverTitle": "Jira (emulator)"})
 
@@ -1169,14 +1241,25 @@ class App:
                         if k not in st.config:
                             return 400, {"error": "unknown setting %r" % k}
                         try:
+                            if k == "required_fields":   # names need the new site_fields
+                                continue
                             new[k] = config_value(k, v, st.config[k])
                         except ValueError as e:
                             return 400, {"error": str(e)}
                         except TypeError as e:
                             return 400, {"error": "%s: %s" % (k, e)}
+                    if "required_fields" in body:
+                        try:
+                            new["required_fields"] = check_required_fields(
+                                body["required_fields"],
+                                new.get("site_fields", st.config["site_fields"]))
+                        except (ValueError, TypeError) as e:
+                            return 400, {"error": str(e)}
                     st.config.update(new)
                     if "site_resolutions" in new:
                         C.set_site_resolutions(new["site_resolutions"])
+                    if "site_fields" in new:
+                        C.set_site_fields(new["site_fields"])
                     st.changed()
                     return 200, json.loads(json.dumps(st.config))
             if sub == "/seed" and method == "POST":

@@ -263,7 +263,19 @@ class State:
                        "mypermissions_keys_required": False,
                        # GET mypermissions: true -> anonymous callers get an answer (the
                        # older resource was @AnonymousAllowed); DC 10: 401 (default)
-                       "mypermissions_anonymous": False}
+                       "mypermissions_anonymous": False,
+                       # the Jira release the site runs (serverInfo version, versionNumbers,
+                       # buildNumber): below 8.14 no Personal Access Tokens, below 8.22 no
+                       # OAuth 2.0 provider (see auth.py, server.handle_oauth)
+                       "server_version": "10.3.4",
+                       # serverInfo deploymentType: "Server" (what every Jira Server and
+                       # Data Center answers, 8.5.3 to 10.3.19), "Data Center", "Cloud"
+                       "deployment_type": "Server",
+                       # a site's own custom fields (text fields), see catalog.set_site_fields
+                       "site_fields": [],
+                       # field configurations that make fields required: {project key or
+                       # "*": {issue type id or "*": [field ids]}} (see required_fields)
+                       "required_fields": {}}
         self.projects = {}
         self.issues = {}          # key -> Issue
         self.issues_by_id = {}    # id -> Issue
@@ -297,6 +309,24 @@ class State:
         BROWSE_PROJECTS in config permissions_denied."""
         return user is not None and (project.browse is None or user in project.browse) \
             and not self.permission_denied(user, "BROWSE_PROJECTS")
+
+    def server_at_least(self, *version):
+        """Is config server_version at least ``version`` (e.g. 8, 14)?"""
+        return C.version_numbers(self.config.get("server_version") or "10.3.4") >= \
+            list(version)
+
+    def required_fields(self, project, issuetype):
+        """The fields the field configuration of (project, issue type) makes required, from
+        config required_fields {project key or "*": {issue type id or "*": [field ids]}}.
+        As with Jira's field configuration schemes, the most specific entry wins whole: the
+        project's own entry (else "*"), in it the issue type's list (else "*"'s). Fields no
+        longer defined (a site field dropped) are left out."""
+        rf = self.config.get("required_fields") or {}
+        per = rf.get(getattr(project, "key", project)) or rf.get("*") or {}
+        ids = per.get(str(issuetype)) if issuetype is not None else None
+        if ids is None:
+            ids = per.get("*") or ()
+        return [f for f in ids if f in C.FIELD_BY_ID]
 
     # ------------------------------------------------------------------ permissions
     def permission_denied(self, user, key):
@@ -645,7 +675,7 @@ class State:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise FieldError("Operation value must be a number")
             return value
-        if fid == "customfield_10021":
+        if fid == "customfield_10021" or C.is_site_field(fid):
             if not isinstance(value, str):
                 raise FieldError("Operation value must be a string")
             if len(value) > 255:
@@ -844,6 +874,8 @@ class State:
                 errors["properties"] = "The property value is too long."
                 break
             props[p["key"]] = p.get("value")
+        self._check_required(project, values["issuetype"] if "issuetype" not in errors
+                             and "issuetype" in values else None, values, errors, hidden)
         if errors:
             raise ApiError(400, [], errors)
         custom = {k: v for k, v in values.items() if k.startswith("customfield_") and v is not None}
@@ -857,6 +889,28 @@ class State:
         for text, vis in comments:
             self.new_comment(i, user, text, visibility=vis)
         return i
+
+    # Fields the field configuration requires (config required_fields) answer, when left out
+    # or empty, "<field name> is required." under the field's id, as Jira does:
+    # {"errorMessages":[],"errors":{"customfield_10040":"Requestor is required.",
+    # "customfield_10000":"Exco is required."}} (https://github.com/toabctl/jiracli/issues/41),
+    # "Scrum Team is required." (https://github.com/pycontribs/jira/issues/684), and for system
+    # fields "components: Component/s is required.", "versions: Affects Version/s is
+    # required." (https://github.com/keepcosmos/terjira/issues/23). Summary, issue type and
+    # project keep their own words; priority and reporter have defaults. An edit checks only
+    # the fields it changes; a field off the caller's screen (hidden) is not checked.
+    OWN_REQUIRED_CHECK = ("summary", "issuetype", "project", "reporter", "priority")
+
+    def _check_required(self, project, issuetype, values, errors, hidden=(), only=None):
+        if issuetype is None:
+            return
+        for fid in self.required_fields(project, issuetype):
+            if fid in self.OWN_REQUIRED_CHECK or fid in errors or fid in hidden or \
+                    (only is not None and fid not in only):
+                continue
+            v = values.get(fid)
+            if v is None or v == [] or (isinstance(v, str) and not v.strip()):
+                errors[fid] = "%s is required." % C.FIELD_NAMES[fid]
 
     def edit_issue(self, user, issue, body):
         if not isinstance(body, dict):
@@ -886,6 +940,7 @@ class State:
         if update:
             self._apply_update_ops(project, current, update, errors, comments, hidden)
             changed.update(k for k in update if k != "comment")
+        self._check_required(project, issue.issuetype, current, errors, hidden, only=changed)
         if errors:
             raise ApiError(400, [], errors)
         for fid in changed:
@@ -968,6 +1023,11 @@ class State:
             res = new.get("resolution", issue.resolution)
             if res is None:
                 errors["resolution"] = "Resolution is required."
+            # the field configuration's required fields that are on the screen
+            cur = {f: new[f] if f in new else self.get_field(issue, f)
+                   for f in screen if f != "resolution"}
+            self._check_required(self.projects[issue.project], issue.issuetype,
+                                 cur, errors, only=set(cur))
         if errors:
             raise ApiError(400, [], errors)
         for text, vis in comments:
@@ -1217,6 +1277,7 @@ class State:
         self.config.update({k: v for k, v in (d.get("config") or {}).items()
                             if k in self.config})
         C.set_site_resolutions(self.config["site_resolutions"])
+        C.set_site_fields(self.config["site_fields"])
         self.next_ids.update(d.get("next_ids") or {})
         self.projects = {}
         for pd in d.get("projects", []):

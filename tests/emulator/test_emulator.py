@@ -2335,3 +2335,252 @@ def test_python_jira_my_permissions(pemu):
     with pytest.raises(jira.JIRAError) as ei:
         j.my_permissions(projectKey="NOPE")
     assert ei.value.status_code == 404
+
+
+# ------------------------------------------------------------------ jirafs check settings
+@pytest.fixture(scope="module")
+def cemu(tmp_path_factory):
+    """An emulator of its own (with a state file): server_version, deployment_type,
+    site_fields and required_fields."""
+    e = Emulator.start(tmp_path_factory.mktemp("cemu"), seed="demo", state=True)
+    yield e
+    assert e.stop() == 0
+
+
+def test_server_version_and_deployment_type(cemu):
+    info = cemu.rest("GET", "serverInfo", token=None).json
+    assert (info["version"], info["versionNumbers"], info["deploymentType"],
+            info["buildNumber"], info["databaseBuildNumber"]) == (
+        "10.3.4", [10, 3, 4], "Server", 10030004, 10030004)
+    cfg = cemu.config()
+    assert cfg["server_version"] == "10.3.4" and cfg["deployment_type"] == "Server"
+    try:
+        for version, nums, build in (("8.5.3", [8, 5, 3], 805003),
+                                     ("9.12.15", [9, 12, 15], 9120015),
+                                     ("10.3.19", [10, 3, 19], 10030019),
+                                     ("8.13", [8, 13, 0], 813000)):
+            cemu.config(server_version=version)
+            info = cemu.rest("GET", "serverInfo", token=None).json
+            assert (info["version"], info["versionNumbers"], info["buildNumber"]) == (
+                version, nums, build)
+        for dt in ("Data Center", "Cloud", "Server"):
+            cemu.config(deployment_type=dt)
+            assert cemu.rest("GET", "serverInfo").json["deploymentType"] == dt
+        for bad in ({"server_version": "10"}, {"server_version": "ten"},
+                    {"server_version": 10.3}, {"deployment_type": "DC"}):
+            with pytest.raises(EmulatorError):
+                cemu.config(**bad)
+    finally:
+        cemu.config(server_version="10.3.4", deployment_type="Server")
+    assert cemu.rest("GET", "serverInfo").json["version"] == "10.3.4"
+
+
+def test_server_version_gates_pat_and_oauth2(cemu):
+    cemu.oauth2_client("chk-app", "chk-secret", "https://app.example.test/cb")
+    o2 = cemu.oauth2_token("chk-app", user="bob")["access_token"]
+    assert cemu.rest("GET", "myself", token=o2).json["name"] == "bob"
+    try:
+        # before 8.14 there are no PATs: the Bearer header is ignored (anonymous)
+        cemu.config(server_version="8.13.0")
+        r = cemu.rest("GET", "myself")
+        assert r.status == 401 and r.json == {"errorMessages": [
+            "You are not authenticated. Authentication required to perform this operation."],
+            "errors": {}}
+        assert r.header("X-AUSERNAME") == "anonymous"
+        assert r.header("X-Seraph-LoginReason") is None
+        assert cemu.rest("GET", "myself", token=o2).status == 401
+        assert cemu.rest("GET", "serverInfo").status == 200
+        r = cemu.rest("GET", "myself", basic=("alice", "alice-pass"))
+        assert r.status == 200 and r.json["name"] == "alice"
+        # nor an OAuth 2.0 provider before 8.22
+        r = cemu.rest("POST", "/rest/oauth2/latest/token", "grant_type=x",
+                      content_type="application/x-www-form-urlencoded")
+        assert r.status == 404 and r.json["status-code"] == 404
+        r = cemu.http("GET", "/rest/oauth2/latest/authorize?client_id=chk-app"
+                             "&response_type=code", follow_redirects=False)
+        assert r.status == 404
+        # 8.14 .. 8.21: PATs, but an OAuth 2.0 token is an unknown PAT
+        cemu.config(server_version="8.21.1")
+        assert cemu.rest("GET", "myself").json["name"] == "alice"
+        r = cemu.rest("GET", "myself", token=o2)
+        assert r.status == 401 and r.header("X-Seraph-LoginReason") == "AUTHENTICATED_FAILED"
+        assert cemu.rest("POST", "/rest/oauth2/latest/token", "grant_type=x",
+                         content_type="application/x-www-form-urlencoded").status == 404
+        cemu.config(server_version="8.22.0")
+        assert cemu.rest("GET", "myself", token=o2).json["name"] == "bob"
+        assert cemu.rest("POST", "/rest/oauth2/latest/token", "grant_type=x",
+                         content_type="application/x-www-form-urlencoded").status != 404
+    finally:
+        cemu.config(server_version="10.3.4")
+    assert cemu.rest("GET", "myself").json["name"] == "alice"
+
+
+def _cnew(emu, project, issuetype="Task", token="alice-pat", **fields):
+    f = {"project": {"key": project}, "issuetype": {"name": issuetype}, "summary": "check"}
+    f.update(fields)
+    return emu.rest("POST", "issue", {"fields": f}, token=token)
+
+
+def _meta(emu, project, tid):
+    r = emu.rest("GET", "issue/createmeta/%s/issuetypes/%s" % (project, tid))
+    assert r.status == 200, r.body
+    return {v["fieldId"]: v for v in r.json["values"]}
+
+
+def test_required_custom_field(cemu):
+    team = {"id": "customfield_10200", "name": "Team"}
+    assert "customfield_10200" not in {f["id"] for f in cemu.rest("GET", "field").json}
+    assert "customfield_10200" not in cemu.issue("OPS-1")["fields"]
+    try:
+        cfg = cemu.config(site_fields=[team, {"id": "customfield_10201",
+                                              "name": "Business unit"}],
+                          required_fields={"OPS": {"*": ["Team"], "Bug": []},
+                                           "web": {"Story": ["customfield_10201",
+                                                             "components"]}})
+        assert cfg["required_fields"] == {"OPS": {"*": ["customfield_10200"], "1": []},
+                                          "WEB": {"10001": ["customfield_10201",
+                                                            "components"]}}
+        # the field exists: GET field, every issue (null), createmeta
+        f = {x["id"]: x for x in cemu.rest("GET", "field").json}["customfield_10200"]
+        assert f == {"id": "customfield_10200", "name": "Team", "custom": True,
+                     "orderable": True, "navigable": True, "searchable": True,
+                     "clauseNames": ["cf[10200]", "Team"],
+                     "schema": {"type": "string", "custom": "com.atlassian.jira.plugin.system."
+                                "customfieldtypes:textfield", "customId": 10200}}
+        assert cemu.issue("OPS-1")["fields"]["customfield_10200"] is None
+        m = _meta(cemu, "OPS", 3)
+        assert m["customfield_10200"] == {
+            "required": True, "schema": f["schema"], "name": "Team",
+            "fieldId": "customfield_10200", "hasDefaultValue": False, "operations": ["set"]}
+        assert m["customfield_10201"]["required"] is False
+        assert m["summary"]["required"] is True and m["priority"]["hasDefaultValue"] is True
+        assert _meta(cemu, "OPS", 1)["customfield_10200"]["required"] is False  # Bug: []
+        assert _meta(cemu, "SEC", 3)["customfield_10200"]["required"] is False
+        w = _meta(cemu, "WEB", 10001)
+        assert w["customfield_10201"]["required"] is True and w["components"]["required"]
+        assert w["customfield_10200"]["required"] is False
+        # a create without it: 400 "<name> is required."
+        r = _cnew(cemu, "OPS")
+        assert r.status == 400 and r.json == {
+            "errorMessages": [], "errors": {"customfield_10200": "Team is required."}}
+        for empty in (None, "", "  "):
+            r = _cnew(cemu, "OPS", customfield_10200=empty)
+            assert r.json == {"errorMessages": [],
+                              "errors": {"customfield_10200": "Team is required."}}, empty
+        r = _cnew(cemu, "OPS", summary=None)
+        assert r.status == 400 and set(r.json["errors"]) == {"summary", "customfield_10200"}
+        r = _cnew(cemu, "WEB", "Story")
+        assert r.status == 400 and r.json["errors"] == {
+            "customfield_10201": "Business unit is required.",
+            "components": "Component/s is required."}
+        assert _cnew(cemu, "OPS", "Bug").status == 201
+        assert _cnew(cemu, "SEC").status == 201
+        r = _cnew(cemu, "OPS", customfield_10200="Blue team")
+        assert r.status == 201, r.body
+        key = r.json["key"]
+        assert cemu.issue(key)["fields"]["customfield_10200"] == "Blue team"
+        assert all_keys(cemu, 'project = OPS AND Team ~ "blue"') == [key]
+        assert all_keys(cemu, 'project = OPS AND cf[10200] is not EMPTY') == [key]
+        # editmeta says so; an edit may not empty it, others edits are fine
+        em = cemu.rest("GET", "issue/" + key, query={"expand": "editmeta"}).json["editmeta"]
+        assert em["fields"]["customfield_10200"]["required"] is True
+        r = cemu.rest("PUT", "issue/" + key, {"fields": {"customfield_10200": None}})
+        assert r.status == 400 and r.json["errors"] == {
+            "customfield_10200": "Team is required."}
+        assert cemu.rest("PUT", "issue/OPS-1", {"fields": {"summary": "still fine"}}
+                         ).status == 204
+        assert cemu.rest("PUT", "issue/" + key, {"fields": {"customfield_10200": "Red"}}
+                         ).status == 204
+        # "*" for every project without an entry of its own
+        cemu.config(required_fields={"*": {"*": ["customfield_10200"]}})
+        assert _cnew(cemu, "SEC").json["errors"] == {"customfield_10200": "Team is required."}
+        assert _meta(cemu, "WEB", 1)["customfield_10200"]["required"] is True
+        for bad in ({"required_fields": {"OPS": {"*": ["customfield_10299"]}}},
+                    {"required_fields": {"OPS": {"Epic": ["Team"]}}},
+                    {"required_fields": {"OPS": ["Team"]}},
+                    {"required_fields": {"OPS": {"*": ["resolution"]}}},
+                    {"site_fields": [{"id": "customfield_10021", "name": "X"}]},
+                    {"site_fields": [{"id": "customfield_10300", "name": "Summary"}]},
+                    {"site_fields": [{"id": "team", "name": "Team"}]},
+                    {"site_fields": [team, dict(team, name="Other")]}):
+            with pytest.raises(EmulatorError):
+                cemu.config(**bad)
+        # both survive a restart
+        cemu.restart()
+        cfg = cemu.config()
+        assert cfg["site_fields"][0] == team
+        assert cfg["required_fields"] == {"*": {"*": ["customfield_10200"]}}
+        assert cemu.issue(key)["fields"]["customfield_10200"] == "Red"
+        assert _cnew(cemu, "SEC").json["errors"] == {"customfield_10200": "Team is required."}
+        # dropping the field drops the requirement
+        cemu.config(site_fields=[])
+        assert "customfield_10200" not in _meta(cemu, "SEC", 3)
+        assert _cnew(cemu, "SEC").status == 201
+    finally:
+        cemu.config(site_fields=[], required_fields={})
+    assert "customfield_10200" not in {f["id"] for f in cemu.rest("GET", "field").json}
+    assert "customfield_10200" not in cemu.issue("OPS-1")["fields"]
+    assert _cnew(cemu, "OPS").status == 201
+
+
+def test_required_system_field_on_transition_screen(cemu):
+    """Fields the field configuration requires are required on the transition screens they
+    are on too (the resolve screen: resolution, fix versions, assignee)."""
+    key = _cnew(cemu, "SEC").json["key"]
+    try:
+        cemu.config(required_fields={"SEC": {"*": ["assignee"]}})
+        ts = cemu.rest("GET", "issue/%s/transitions" % key,
+                       query={"expand": "transitions.fields"}).json["transitions"]
+        resolve = [t for t in ts if t["name"] == "Resolve Issue"][0]
+        assert resolve["fields"]["resolution"]["required"] is True
+        assert resolve["fields"]["assignee"]["required"] is True
+        r = cemu.rest("POST", "issue/%s/transitions" % key, {
+            "transition": {"id": resolve["id"]}, "fields": {"resolution": {"name": "Done"}}})
+        assert r.status == 400 and r.json == {"errorMessages": [],
+                                              "errors": {"assignee": "Assignee is required."}}
+        r = cemu.rest("POST", "issue/%s/transitions" % key, {
+            "transition": {"id": resolve["id"]}, "fields": {"resolution": {"name": "Done"},
+                                                            "assignee": {"name": "bob"}}})
+        assert r.status == 204, r.body
+    finally:
+        cemu.config(required_fields={})
+
+
+def test_check_lookups(cemu):
+    """What jirafs check looks up: resolutions by name, the done transitions' required
+    resolution, each project's issue types (createmeta and project/{key})."""
+    names = {r["name"] for r in cemu.rest("GET", "resolution").json}
+    assert {"Done", "Fixed", "Won't Do"} <= names
+    ts = cemu.rest("GET", "issue/OPS-1/transitions",
+                   query={"expand": "transitions.fields"}).json["transitions"]
+    done = [t for t in ts if t["to"]["statusCategory"]["key"] == "done"]
+    assert done and all(t["hasScreen"] and t["fields"]["resolution"]["required"] is True
+                        and "Done" in {v["name"] for v in
+                                       t["fields"]["resolution"]["allowedValues"]}
+                        for t in done)
+    for p in ("SEC", "OPS", "WEB"):
+        vals = cemu.rest("GET", "issue/createmeta/%s/issuetypes" % p).json["values"]
+        assert "Task" in {v["name"] for v in vals}
+        assert "Task" in {v["name"] for v in cemu.rest("GET", "project/" + p).json["issueTypes"]}
+    r = cemu.rest("GET", "mypermissions", query={"projectKey": "OPS"})
+    assert r.status == 200 and r.json["permissions"]["CREATE_ISSUES"]["havePermission"]
+
+
+def test_python_jira_required_field(cemu):
+    jira = pytest.importorskip("jira")
+    j = jira.JIRA(server=cemu.url, token_auth="alice-pat")
+    try:
+        cemu.config(site_fields=[{"id": "customfield_10200", "name": "Team"}],
+                    required_fields={"OPS": {"Task": ["customfield_10200"]}})
+        with pytest.raises(jira.JIRAError) as ei:
+            j.create_issue(project="OPS", issuetype={"name": "Task"}, summary="no team")
+        assert ei.value.status_code == 400
+        assert ei.value.response.json() == {
+            "errorMessages": [], "errors": {"customfield_10200": "Team is required."}}
+        i = j.create_issue(project="OPS", issuetype={"name": "Task"}, summary="team",
+                           customfield_10200="Blue")
+        assert i.fields.customfield_10200 == "Blue"
+        cemu.config(server_version="8.13.0")
+        assert j.server_info()["versionNumbers"] == [8, 13, 0]
+    finally:
+        cemu.config(site_fields=[], required_fields={}, server_version="10.3.4")
