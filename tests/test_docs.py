@@ -69,11 +69,39 @@ def test_readme_shows_the_committed_benchmark_run():
 
 
 def test_readme_pictures_every_source_file():
-    """The Development section's table names every .c file of fs/, scan/
-    and jira/, so that the picture of the house stays true."""
+    """The Development section's table names every .c file of fs/, scan/,
+    jira/, check/ and agent/, so that the picture of the house stays true."""
     text = open(README).read()
     house = text[text.index("### The house"):]
-    for folder in ("fs", "scan", "jira"):
+    for folder in ("fs", "scan", "jira", "check", "agent"):
         for name in sorted(os.listdir(os.path.join(ROOT, folder))):
             if name.endswith(".c"):
                 assert f"`{folder}/{name}`" in house, f"{folder}/{name}"
+
+
+def check_lines():
+    """The names of the lines `jirafs check` prints, read from its source:
+    every literal a check_say() or a `what` gets, "project %s" as "project KEY"."""
+    names = set()
+    for name in os.listdir(os.path.join(ROOT, "check")):
+        if not name.endswith(".c"):
+            continue
+        src = open(os.path.join(ROOT, "check", name)).read()
+        names |= set(re.findall(r'check_say\([^,]+,[^,"]+,\s*"([^"]+)"', src))
+        names |= set(re.findall(r'\bwhat\s*=\s*"([^"]+)"', src))
+        if '"project %s"' in src:
+            names.add("project KEY")
+    return names
+
+
+def test_readme_prerequisites_mirror_jirafs_check_line_by_line():
+    text = open(README).read()
+    start = text.index("## Before you start: what your Jira admin sets up")
+    section = text[start:text.index("\n## ", start + 1)]
+    rows = re.findall(r"^\| `([^`]+)` \|", section, re.M)
+    lines = check_lines()
+    assert len(lines) >= 18, sorted(lines)
+    assert set(rows) == lines, (sorted(set(rows) - lines), sorted(lines - set(rows)))
+    man = open(MAN).read()
+    for name in lines:
+        assert name in man, name
