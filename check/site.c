@@ -128,8 +128,10 @@ bool check_site(struct check *ck)
 	if (https)
 		check_tls(ck, NULL);
 	snprintf(buf, sizeof(buf), "%s answers%s", j->url,
-		 https ? " over verified TLS" : " (http://, unencrypted)");
-	check_say(ck, https || j->insecure ? CHECK_OK : CHECK_WARN, "Jira", buf,
+		 !https	       ? " (http://, unencrypted)"
+		 : j->insecure ? " over TLS (not verified: insecure)"
+			       : " over verified TLS");
+	check_say(ck, https ? CHECK_OK : CHECK_WARN, "Jira", buf,
 		  https ? NULL : "use https:// where the site offers it");
 	bool cloud;
 	version_lines(ck, version, deployment, &cloud);
