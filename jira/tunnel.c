@@ -43,14 +43,13 @@ struct tunnel {
 	pthread_t supervisor;
 };
 
-/* ssh://[user@]host[:port] -> dest, port */
-static int split_spec(const char *spec, char **dest, char **port,
-		      char *errbuf, size_t errsize)
+int tunnel_split_url(const char *opt, const char *spec, char **dest,
+		     char **port, char *errbuf, size_t errsize)
 {
 	*dest = *port = NULL;
 	if (strncmp(spec, "ssh://", 6) != 0 || !spec[6]) {
 		snprintf(errbuf, errsize,
-			 "tunnel= wants ssh://[user@]host[:port], not '%s'",
+			 "%s= wants ssh://[user@]host[:port], not '%s'", opt,
 			 spec);
 		return -EINVAL;
 	}
@@ -64,9 +63,9 @@ static int split_spec(const char *spec, char **dest, char **port,
 	size_t dlen = colon ? (size_t)(colon - s) : strlen(s);
 	if (strchr(s, '/') || (colon && !colon[1]) || !*host ||
 	    (colon && strspn(colon + 1, "0123456789") != strlen(colon + 1))) {
-		snprintf(errbuf, errsize, "tunnel=%s is not ssh://[user@]host"
+		snprintf(errbuf, errsize, "%s=%s is not ssh://[user@]host"
 					  "[:port]",
-			 spec);
+			 opt, spec);
 		return -EINVAL;
 	}
 	*dest = strndup(s, dlen);
@@ -83,7 +82,7 @@ static int split_spec(const char *spec, char **dest, char **port,
 		free(*dest);
 		free(*port);
 		*dest = *port = NULL;
-		snprintf(errbuf, errsize, "tunnel=%s: bad host", spec);
+		snprintf(errbuf, errsize, "%s=%s: bad host", opt, spec);
 		return -EINVAL;
 	}
 	return 0;
@@ -92,15 +91,13 @@ static int split_spec(const char *spec, char **dest, char **port,
 int tunnel_parse(const char *spec, char *errbuf, size_t errsize)
 {
 	char *d, *p;
-	int ret = split_spec(spec, &d, &p, errbuf, errsize);
+	int ret = tunnel_split_url("tunnel", spec, &d, &p, errbuf, errsize);
 	free(d);
 	free(p);
 	return ret;
 }
 
-/* Split a command line on white space (no quoting: paths with spaces
- * belong in ~/.ssh/config). */
-static char **split_words(const char *s)
+char **tunnel_split_command(const char *s)
 {
 	size_t n = 0;
 	char **v = calloc(strlen(s) / 2 + 2, sizeof(*v));
@@ -117,7 +114,7 @@ static char **split_words(const char *s)
 	return v;
 }
 
-static void free_words(char **v)
+void tunnel_free_command(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
@@ -334,15 +331,16 @@ int tunnel_start(const char *spec, const char *ssh_command,
 	struct tunnel *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	int ret = split_spec(spec, &t->dest, &t->port, errbuf, errsize);
+	int ret = tunnel_split_url("tunnel", spec, &t->dest, &t->port, errbuf,
+				   errsize);
 	if (ret) {
 		free(t);
 		return ret;
 	}
-	t->cmd = split_words(ssh_command && *ssh_command ? ssh_command
+	t->cmd = tunnel_split_command(ssh_command && *ssh_command ? ssh_command
 							 : "ssh");
 	if (!t->cmd || !t->cmd[0]) {
-		free_words(t->cmd);
+		tunnel_free_command(t->cmd);
 		free(t->dest);
 		free(t->port);
 		free(t);
@@ -356,7 +354,7 @@ int tunnel_start(const char *spec, const char *ssh_command,
 		pthread_cond_destroy(&t->changed);
 		pthread_mutex_destroy(&t->lock);
 		snprintf(errbuf, errsize, "cannot start a thread");
-		free_words(t->cmd);
+		tunnel_free_command(t->cmd);
 		free(t->dest);
 		free(t->port);
 		free(t);
@@ -379,7 +377,7 @@ void tunnel_stop(struct tunnel *t)
 	pthread_join(t->supervisor, NULL);
 	pthread_cond_destroy(&t->changed);
 	pthread_mutex_destroy(&t->lock);
-	free_words(t->cmd);
+	tunnel_free_command(t->cmd);
 	free(t->dest);
 	free(t->port);
 	free(t);

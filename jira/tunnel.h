@@ -26,6 +26,22 @@ struct tunnel;
 /* Check a tunnel= value: 0, or -EINVAL with the reason in errbuf. */
 int tunnel_parse(const char *spec, char *errbuf, size_t errsize);
 
+/* Split ssh://[user@]host[:port] into ssh's destination ("user@host", an
+ * IPv6 address without its brackets) and the port (NULL when the URL
+ * names none), both malloc'd for the caller to free.  A destination that
+ * would read as an ssh option, a path or a port that is not digits is
+ * refused.  opt names the option in the message ("tunnel", "to").
+ * 0, or -EINVAL with the reason in errbuf (and both NULL). */
+int tunnel_split_url(const char *opt, const char *spec, char **dest,
+		     char **port, char *errbuf, size_t errsize);
+
+/* An ssh_command= split on white space (no quoting: paths with spaces
+ * belong in ~/.ssh/config), as a NULL-terminated vector; an empty command
+ * gives an empty vector.  Free it with tunnel_free_command(); NULL when
+ * out of memory. */
+char **tunnel_split_command(const char *cmd);
+void tunnel_free_command(char **argv);
+
 /* Start ssh for spec and supervise it.  Returns at once: use
  * tunnel_proxy() to wait for it.  0 or -errno (errbuf says why). */
 int tunnel_start(const char *spec, const char *ssh_command,

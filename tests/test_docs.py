@@ -11,7 +11,8 @@ README = os.path.join(ROOT, "README.md")
 OPTIONS = ["auth", "token_file", "user", "password_file", "projects", "cache_ttl", "timeout",
            "cacert", "insecure", "state_dir", "debug", "max_connections", "default_issuetype",
            "close_transition", "resolution", "allow_http", "consumer_key", "private_key",
-           "client_id", "client_secret_file", "redirect_uri", "proxy", "tunnel",
+           "client_id", "client_secret_file", "redirect_uri", "proxy", "tunnel", "forward_to",
+           "alive_interval", "alive_count", "listen",
            "ssh_command", "connect_to", "config", "uid", "gid", "umask", "allow_other",
            "scan_autoclose", "scan_autoclose_max", "scan_min_severity", "scan_priority",
            "scan_group", "scan_accepted"]

@@ -92,7 +92,7 @@ def test_includes_point_down_and_fs_never_reaches_auth():
 
 
 def test_no_source_file_is_much_over_700_lines():
-    for folder in ("fs", "jira", "auth", "util"):
+    for folder in ("fs", "jira", "auth", "util", "check", "agent", "scan"):
         for path in glob.glob(os.path.join(ROOT, folder, "*.[ch]")):
             n = sum(1 for _ in open(path))
             assert n <= MAX_LINES, f"{os.path.relpath(path, ROOT)}: {n} lines"
