@@ -14,6 +14,7 @@
 #include <fuse_lowlevel.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "jira/login.h"
 #include "util/log.h"
 #include "util/path.h"
+#include "util/strbuf.h"
 
 enum {
 	EXIT_USAGE = 1,
@@ -99,6 +101,46 @@ static __attribute__((format(printf, 2, 0))) void
 to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	vsyslog((int)level, fmt, ap);
+}
+
+/* Whether an -o option named `name`= is among args. */
+static bool has_opt(const struct fuse_args *args, const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 1; i < args->argc; i++) {
+		const char *a = args->argv[i];
+		if (strncmp(a, "-o", 2) == 0)
+			a += 2;
+		if (!*a && i + 1 < args->argc)
+			a = args->argv[++i];
+		for (const char *p = a; p; p = strchr(p, ',')) {
+			p += *p == ',';
+			if (strncmp(p, name, n) == 0 && p[n] == '=')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* -o fsname=URL (commas and backslashes escaped for libfuse's option
+ * parser) and -o subtype=jirafs, unless given.  0 or -1. */
+static int add_mount_names(struct fuse_args *args, const char *url)
+{
+	if (!has_opt(args, "subtype") &&
+	    fuse_opt_add_arg(args, "-osubtype=jirafs"))
+		return -1;
+	if (has_opt(args, "fsname"))
+		return 0;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, "-ofsname=");
+	for (const char *p = url; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			strbuf_addc(&sb, '\\');
+		strbuf_addc(&sb, *p);
+	}
+	int r = fuse_opt_add_arg(args, strbuf_str(&sb));
+	strbuf_release(&sb);
+	return r;
 }
 
 /* Ask Jira who we are; on failure print one line and return the exit
@@ -423,6 +465,14 @@ int main(int argc, char *argv[])
 	 * act as the Jira account. */
 	if (fs.cfg.shared &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions")) {
+		fprintf(stderr, "jirafs: out of memory\n");
+		goto out;
+	}
+
+	/* The URL is the mount's source (as sshfs shows host:path) and
+	 * fuse.jirafs its type, unless given: mount -a then knows an fstab
+	 * line is mounted, and findmnt and systemd's What= match it. */
+	if (add_mount_names(&args, jcfg.url)) {
 		fprintf(stderr, "jirafs: out of memory\n");
 		goto out;
 	}

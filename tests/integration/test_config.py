@@ -97,6 +97,11 @@ ls "$MNT/SEC" > "$OUT/sec"
 umount "$MNT"
 mount -T "$FSTAB" "$MNT"
 ls -A "$MNT" > "$OUT/second"
+# the source is the URL, so that mount -a knows the line is mounted
+findmnt -n -o SOURCE,FSTYPE "$MNT" > "$OUT/source"
+mount -a -T "$FSTAB_AUTO"
+mount -a -T "$FSTAB_AUTO"
+findmnt -n -o SOURCE "$MNT" | wc -l > "$OUT/count"
 umount "$MNT"
 """
 
@@ -114,15 +119,19 @@ def test_mount_t_fuse_jirafs_and_an_fstab_line(as_root, emulator, jirafs_bin, to
     fstab = tmp_path / "fstab"
     fstab.write_text(f"# jirafs, as in /etc/fstab\n{emulator.url} {mnt} fuse.jirafs "
                      f"noauto,_netdev,x-systemd.automount,{opts},projects=OPS 0 0\n")
+    auto = tmp_path / "fstab-auto"
+    auto.write_text(f"{emulator.url} {mnt} fuse.jirafs _netdev,{opts},projects=OPS 0 0\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIRAFS_")}
     env.update(BIN=str(bindir), OPTS=opts, URL=emulator.url, MNT=str(mnt), OUT=str(out),
-               FSTAB=str(fstab))
+               FSTAB=str(fstab), FSTAB_AUTO=str(auto))
     r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                         HELPER_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (out / "first").read_text().split() == [".jirafs", "SEC", "queries"]
     assert any(n.endswith(".json") for n in (out / "sec").read_text().split())
     assert (out / "second").read_text().split() == [".jirafs", "OPS", "queries"]
+    assert (out / "source").read_text().split() == [emulator.url, "fuse.jirafs"]
+    assert (out / "count").read_text().strip() == "1"      # mounted once, not twice
     # each daemon went away with its unmount
     wait_for(lambda: subprocess.run(["pgrep", "-f", f"jirafs {emulator.url} {mnt}"],
                                     capture_output=True).returncode != 0,
