@@ -90,36 +90,15 @@ static bool project_permissions(struct check *ck, const char *key,
 	return browse;
 }
 
-/* Every "values" of a paged createmeta resource, as one array (NULL on
- * failure, with err set). */
+/* jira_get_values, or NULL with err set. */
 static cJSON *get_values(struct check *ck, const char *path,
 			 struct jira_error *err)
 {
-	cJSON *all = cJSON_CreateArray();
-	for (int start = 0, pages = 0; all && pages < 50; pages++) {
-		char p[600];
-		cJSON *j = NULL;
-		snprintf(p, sizeof(p), "%s?startAt=%d&maxResults=200", path,
-			 start);
-		if (jira_get_json(ck->c, p, check_deadline(ck), &j, err) !=
-		    JIRA_OK) {
-			cJSON_Delete(all);
-			return NULL;
-		}
-		cJSON *values =
-			cJSON_DetachItemFromObjectCaseSensitive(j, "values");
-		int n = cJSON_GetArraySize(values);
-		while (values && values->child)
-			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(
-							  values, values->child));
-		cJSON_Delete(values);
-		bool last = cJSON_IsTrue(json_item(j, "isLast")) || n == 0;
-		cJSON_Delete(j);
-		if (last)
-			break;
-		start += n;
-	}
-	return all;
+	cJSON *all = NULL;
+	return jira_get_values(ck->c, path, check_deadline(ck), &all, err) ==
+			       JIRA_OK
+		       ? all
+		       : NULL;
 }
 
 static void names_of(struct strbuf *sb, const cJSON *values, const char *k)

@@ -533,3 +533,39 @@ void jira_projects_free(struct jira_project *p, size_t n)
 	}
 	free(p);
 }
+
+enum jira_status jira_get_values(struct jira_client *c, const char *path,
+				 deadline_t d, cJSON **out,
+				 struct jira_error *err)
+{
+	cJSON *all = cJSON_CreateArray();
+	if (!all)
+		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
+	for (int start = 0, pages = 0; pages < 100; pages++) {
+		char p[512];
+		snprintf(p, sizeof(p), "%s?startAt=%d&maxResults=200", path,
+			 start);
+		cJSON *j = NULL;
+		enum jira_status st = jira_get_json(c, p, d, &j, err);
+		if (st != JIRA_OK) {
+			cJSON_Delete(all);
+			return st;
+		}
+		cJSON *values = cJSON_DetachItemFromObjectCaseSensitive(
+			j, "values");
+		int n = cJSON_GetArraySize(values);
+		while (values && values->child) {
+			cJSON *v = cJSON_DetachItemViaPointer(values,
+							      values->child);
+			cJSON_AddItemToArray(all, v);
+		}
+		cJSON_Delete(values);
+		bool last = cJSON_IsTrue(json_item(j, "isLast")) || n == 0;
+		cJSON_Delete(j);
+		if (last)
+			break;
+		start += n;
+	}
+	*out = all;
+	return JIRA_OK;
+}

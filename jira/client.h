@@ -97,6 +97,13 @@ enum jira_status jira_get_json(struct jira_client *c, const char *path,
 			       deadline_t deadline, cJSON **out,
 			       struct jira_error *err);
 
+/* Every "values" of a paged resource (createmeta's: startAt, maxResults,
+ * isLast), GETting page after page of `path` (no query of its own), as
+ * one array to free with cJSON_Delete. */
+enum jira_status jira_get_values(struct jira_client *c, const char *path,
+				 deadline_t deadline, cJSON **out,
+				 struct jira_error *err);
+
 /* Who am I: /rest/api/2/myself.  *name is malloc'd. */
 enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
 			     char **name, struct jira_error *err);

@@ -140,43 +140,6 @@ void jira_op_result_release(struct jira_op_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Every "values" of a paged createmeta resource, as one array. */
-static enum jira_status fetch_paged(struct jira_writer *w, const char *path,
-				    deadline_t d, cJSON **out,
-				    struct jira_error *err)
-{
-	cJSON *all = cJSON_CreateArray();
-	if (!all)
-		return jira_error_set(err, JIRA_ERR_NOMEM, "out of memory");
-	for (int start = 0, pages = 0; pages < 100; pages++) {
-		char p[512];
-		snprintf(p, sizeof(p), "%s?startAt=%d&maxResults=200", path,
-			 start);
-		cJSON *j = NULL;
-		enum jira_status st = jira_get_json(w->c, p, d, &j, err);
-		if (st != JIRA_OK) {
-			cJSON_Delete(all);
-			return st;
-		}
-		cJSON *values = cJSON_DetachItemFromObjectCaseSensitive(
-			j, "values");
-		int n = cJSON_GetArraySize(values);
-		while (values && values->child) {
-			cJSON *v = cJSON_DetachItemViaPointer(values,
-							      values->child);
-			cJSON_AddItemToArray(all, v);
-		}
-		cJSON_Delete(values);
-		bool last = cJSON_IsTrue(json_item(j, "isLast")) || n == 0;
-		cJSON_Delete(j);
-		if (last)
-			break;
-		start += n;
-	}
-	*out = all;
-	return JIRA_OK;
-}
-
 /* The cached createmeta resource `path` under `key`; *out is a copy the
  * caller deletes.  One thread fetches a key at a time: the eight workers
  * applying a scan import's creates wait for the first one's answer
@@ -204,7 +167,7 @@ static enum jira_status meta_get(struct jira_writer *w, const char *key,
 	pthread_mutex_unlock(&w->lock);
 
 	cJSON *values = NULL;
-	enum jira_status st = fetch_paged(w, path, d, &values, err);
+	enum jira_status st = jira_get_values(w->c, path, d, &values, err);
 	if (marked) {
 		pthread_mutex_lock(&w->lock);
 		map_del(w->fetching, key);

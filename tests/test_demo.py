@@ -111,6 +111,13 @@ def test_demo_mounts_prints_what_to_try_and_stops_on_ctrl_c(tmp_path):
         again = json.loads(open(result).read())
         assert r.returncode == 0 and again["counts"]["new"] == 0
         assert again["counts"]["unchanged"] == first["counts"]["new"]
+        # the checklist it suggests passes (http:// is its one warning)
+        cmd = [line.strip() for line in text.splitlines() if "/jirafs check " in line]
+        assert len(cmd) == 1, text
+        r = subprocess.run(cmd[0], shell=True, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "\u2713 credentials: logged in as alice (auth=pat)" in r.stdout
+        assert r.stdout.rstrip().endswith("0 failed, 1 warning"), r.stdout
         # pulling the plug on Jira as the demo suggests loses nothing
         jira = str(tmp_path / "demo" / "jira")
         assert f"{jira} stop" in text and f"{jira} start" in text
