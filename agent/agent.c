@@ -5,24 +5,7 @@
  * signalfd (SIGCHLD, SIGTERM, SIGINT, SIGHUP), and when ssh has ended,
  * wait out the backoff and start it again.
  *
- * "Up" is the far side's word rather than a guess from time: ssh runs
- * with -v and says "remote forward success for: listen ..." once sshd on
- * the jirafs host has opened the listener.  (The listener is over there;
- * the agent cannot knock on it from inside.)  A client that prints no
- * debug lines at all (an ssh_command= that is not OpenSSH) counts as up
- * once it has run UP_ASSUMED_MS without exiting: ExitOnForwardFailure
- * makes OpenSSH exit when the forward is refused.  The other lines -v adds
- * are dropped unless -o debug; everything else ssh says is logged.
- *
- * "Down" is ssh exiting.  The agent does not probe the forward itself:
- * with ServerAliveInterval=15 and ServerAliveCountMax=3 ssh exits after
- * some 45 s without an answer from the far side (a dead host, a dropped
- * NAT mapping), and a reset connection ends it at once.
- *
- * Backoff: 1 s doubling to 30 s between starts, back to 1 s once an ssh
- * has stayed up for STABLE_MS.  The agent never gives up (systemd would
- * only start it again): a refused key or a port in use over there is
- * retried every 30 s, and ssh's words are logged each time.
+ * Up, down and the backoff: see agent.h.
  *
  * It logs with its own say() rather than util/log.h, which prefixes
  * "jirafs: LEVEL:" and keeps a ring for .jirafs/log: a program whose
@@ -409,7 +392,12 @@ static pid_t spawn(struct agent *a, int *errfd)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* what a launcher ignored (nohup) must not stay ignored: the
+		 * death signal above is SIGTERM */
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
 		    dup2(pfd[1], 2) < 0)
@@ -665,6 +653,8 @@ int agent_main(int argc, char *argv[])
 		goto out;
 	}
 
+	/* an inherited SIG_IGN would reap ssh unseen (waitpid: ECHILD) */
+	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGCHLD);
 	sigaddset(&sigs, SIGTERM);

@@ -18,6 +18,25 @@
  *
  * One thread; not a library: agent_main() owns the process's signals
  * while it runs.
+ *
+ * "Up" is the far side's word rather than a guess from time: ssh runs
+ * with -v and says "remote forward success for: listen ..." once sshd on
+ * the jirafs host has opened the listener.  (The listener is over there;
+ * the agent cannot knock on it from inside.)  A client that prints no
+ * debug lines at all (an ssh_command= that is not OpenSSH) counts as up
+ * once it has run 10 s without exiting: ExitOnForwardFailure
+ * makes OpenSSH exit when the forward is refused.  The other lines -v adds
+ * are dropped unless -o debug; everything else ssh says is logged.
+ *
+ * "Down" is ssh exiting.  The agent does not probe the forward itself:
+ * with ServerAliveInterval=15 and ServerAliveCountMax=3 ssh exits after
+ * some 45 s without an answer from the far side (a dead host, a dropped
+ * NAT mapping), and a reset connection ends it at once.
+ *
+ * Backoff: 1 s doubling to 30 s between starts, back to 1 s once an ssh
+ * has stayed up for 30 s.  The agent never gives up (systemd would
+ * only start it again): a refused key or a port in use over there is
+ * retried every 30 s, and ssh's words are logged each time.
  */
 #ifndef JIRAFS_AGENT_AGENT_H
 #define JIRAFS_AGENT_AGENT_H

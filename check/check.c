@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <fuse_lowlevel.h>
 #include <fuse_opt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,22 +91,28 @@ static void check_state(struct check *ck, const char *dir)
 		check_say(ck, ok ? CHECK_OK : CHECK_FAIL, what, buf, ok ? NULL : fix);
 		return;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0077)) {
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		bool dir_ = S_ISDIR(st.st_mode);
 		snprintf(buf, sizeof(buf), "%s is %s (mode %04o, owner %u)",
-			 dir, S_ISDIR(st.st_mode) ? "a directory" : "no directory",
+			 dir, dir_ ? "a directory of another user"
+				   : "not a directory",
 			 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
-		snprintf(fix, sizeof(fix), "chmod 700 %s (it holds tokens and "
-					   "queued writes), owned by you",
+		snprintf(fix, sizeof(fix),
+			 dir_ ? "chown it to yourself, or give -o state_dir= "
+				"one of yours"
+			      : "give -o state_dir= a directory (%s is not one)",
 			 dir);
 		check_say(ck, CHECK_FAIL, what, buf, fix);
 		return;
 	}
+	/* a mount works with it, but others may read tokens and queued
+	 * writes */
+	bool loose = st.st_mode & 0077;
 	struct statvfs vfs;
+	bool known = statvfs(dir, &vfs) == 0;
 	unsigned long long free_mb =
-		statvfs(dir, &vfs) == 0
-			? (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20
-			: 0;
+		known ? (unsigned long long)vfs.f_bavail * vfs.f_frsize >> 20
+		      : 0;
 	size_t pending = 0;
 	snprintf(buf, sizeof(buf), "%s/outbox", dir);
 	DIR *dh = opendir(buf);
@@ -116,15 +123,24 @@ static void check_state(struct check *ck, const char *dir)
 			pending++; /* records, not their temporary files */
 	if (dh)
 		closedir(dh);
-	snprintf(buf, sizeof(buf), "%s: 0700, yours, %llu MiB free, %zu "
-				   "operation%s waiting in the outbox",
-		 dir, free_mb, pending, pending == 1 ? "" : "s");
-	check_say(ck, free_mb < 64 || pending ? CHECK_WARN : CHECK_OK, what, buf,
-	    free_mb < 64 ? "free space in the state directory (attachments "
+	char room[64] = "free space unknown";
+	if (known)
+		snprintf(room, sizeof(room), "%llu MiB free", free_mb);
+	snprintf(buf, sizeof(buf), "%s: mode %04o, yours, %s, %zu operation%s "
+				   "waiting in the outbox",
+		 dir, (unsigned)(st.st_mode & 07777), room, pending,
+		 pending == 1 ? "" : "s");
+	snprintf(fix, sizeof(fix), "chmod 700 %s (it holds tokens and queued "
+				   "writes)",
+		 dir);
+	bool low = known && free_mb < 64;
+	check_say(ck, loose || low || pending ? CHECK_WARN : CHECK_OK, what, buf,
+		  loose	 ? fix
+		  : low	 ? "free space in the state directory (attachments "
 			   "and queued writes are spooled there)"
-	    : pending    ? "mount to send them (or look at them in "
-			   ".jirafs/outbox)"
-			 : NULL);
+		  : pending ? "mount to send them (or look at them in "
+			      ".jirafs/outbox)"
+			    : NULL);
 }
 
 static const struct fuse_opt check_opts[] = {
@@ -198,6 +214,21 @@ int check_main(int argc, char *argv[])
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
+	/* what no module took is libfuse's: checked as a mount checks it
+	 * (a typo fails here; libfuse names it), and the owner options */
+	struct fuse_lowlevel_ops none = { 0 };
+	struct fuse_session *se =
+		fuse_session_new(&args, &none, sizeof(none), NULL);
+	if (!se)
+		goto out;
+	fuse_session_destroy(se);
+	uid_t uid;
+	gid_t gid;
+	mode_t um;
+	if (fs_owner_resolve(&fcfg, &uid, &gid, &um, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "jirafs: %s\n", errbuf);
+		goto out;
+	}
 	jcfg.url = cl.url;
 	cl.url = NULL;
 	log_set_debug(jcfg.debug);
@@ -224,9 +255,32 @@ int check_main(int argc, char *argv[])
 	ck.method = have_auth ? auth_name(auth)
 		    : acfg.method ? acfg.method
 				  : "pat";
-	if (check_network(&ck) && jira_client_new(&jcfg, auth, &ck.c) == 0 &&
-	    check_site(&ck) && have_auth && check_account(&ck))
+	/* a password or token over http:// is refused by a mount, and not
+	 * sent by a check either */
+	bool cleartext = have_auth && auth->needs_tls &&
+			 strncmp(jcfg.url, "http://", 7) == 0;
+	if (cleartext && !acfg.allow_http) {
+		snprintf(errbuf, sizeof(errbuf), "auth=%s would send the "
+						 "password unencrypted over "
+						 "http://; a mount refuses it",
+			 ck.method);
+		check_say(&ck, CHECK_FAIL, "auth method", errbuf,
+			  "use https:// (or -o allow_http, accepting that "
+			  "anyone on the path can read the password)");
+		have_auth = false;
+	}
+	if (!check_network(&ck)) {
+		/* the line says where the way breaks */
+	} else if (jira_client_new(&jcfg, auth, &ck.c) != 0) {
+		check_say(&ck, CHECK_FAIL, "Jira",
+			  jcfg.tunnel ? "the ssh tunnel could not be started"
+				      : "out of memory",
+			  jcfg.tunnel ? "check ssh_command= and that ssh is "
+					"installed (openssh-client)"
+				      : "free some memory and check again");
+	} else if (check_site(&ck) && have_auth && check_account(&ck)) {
 		check_projects(&ck);
+	}
 	check_state(&ck, state_dir);
 	ret = ck.failed ? 2 : 0;
 	if (ck.json) {

@@ -49,9 +49,10 @@ deadline_t check_deadline(const struct check *ck);
  * tunnel= the tunnel instead.  False when the site cannot be reached. */
 bool check_network(struct check *ck);
 /* net.c: the server's certificate (subject, issuer, expiry) and, when
- * verification failed with curl's message `why`, whether cacert= would
- * help.  Reports the TLS line. */
-void check_tls(struct check *ck, const char *why);
+ * the TLS connection failed with e (NULL: it did not), whether cacert=
+ * would help.  Reports the TLS line. */
+struct jira_error;
+void check_tls(struct check *ck, const struct jira_error *e);
 /* net.c: the tunnel's state after a first request went through it. */
 void check_tunnel(struct check *ck);
 

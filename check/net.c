@@ -33,10 +33,18 @@ static bool url_hop(const char *url, struct hop *h)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL;
-	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-			  CURLUE_OK;
+	/* socks5h:// is no scheme the URL API knows a port of: curl's 1080 */
+	bool socks = strncasecmp(url, "socks", 5) == 0;
+	bool ok = u &&
+		  curl_url_set(u, CURLUPART_URL, url,
+			       CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+	if (ok && curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+			  CURLUE_OK) {
+		curl_free(port);
+		port = NULL;
+		ok = socks;
+	}
 	if (ok) {
 		/* [::1] -> ::1 for getaddrinfo */
 		size_t n = strlen(host);
@@ -45,7 +53,7 @@ static bool url_hop(const char *url, struct hop *h)
 				 host + 1);
 		else
 			snprintf(h->host, sizeof(h->host), "%s", host);
-		snprintf(h->port, sizeof(h->port), "%s", port);
+		snprintf(h->port, sizeof(h->port), "%s", port ? port : "1080");
 	}
 	curl_free(host);
 	curl_free(port);
@@ -58,10 +66,9 @@ static bool url_hop(const char *url, struct hop *h)
  * *h rewritten when an entry applies. */
 static bool apply_connect_to(const char *list, struct hop *h)
 {
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s", list);
-	char *save = NULL;
-	for (char *e = strtok_r(buf, ";", &save); e;
+	char *buf = strdup(list), *save = NULL;
+	bool found = false;
+	for (char *e = buf ? strtok_r(buf, ";", &save) : NULL; e && !found;
 	     e = strtok_r(NULL, ";", &save)) {
 		char *part[4] = { 0 };
 		char *p = e;
@@ -90,19 +97,50 @@ static bool apply_connect_to(const char *list, struct hop *h)
 		}
 		if (*part[3])
 			snprintf(h->port, sizeof(h->port), "%s", part[3]);
-		return true;
+		found = true;
 	}
-	return false;
+	free(buf);
+	return found;
+}
+
+/* Whether no_proxy (as curl reads it: names and domain suffixes separated
+ * by commas, "*" for all) exempts host. */
+static bool no_proxy_for(const char *host)
+{
+	const char *v = getenv("no_proxy");
+	if (!v || !*v)
+		v = getenv("NO_PROXY");
+	if (!v || !*v)
+		return false;
+	char *list = strdup(v), *save = NULL;
+	bool hit = false;
+	size_t hn = strlen(host);
+	for (char *e = list ? strtok_r(list, ", ", &save) : NULL; e && !hit;
+	     e = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(e, "*") == 0) {
+			hit = true;
+			break;
+		}
+		if (*e == '.')
+			e++;
+		size_t en = strlen(e);
+		hit = en && en <= hn && strcasecmp(host + hn - en, e) == 0 &&
+		      (en == hn || host[hn - en - 1] == '.');
+	}
+	free(list);
+	return hit;
 }
 
 /* The proxy curl will use: proxy=, else the environment as curl reads it
- * for this scheme (no_proxy aside); NULL for none. */
+ * for this scheme and host; NULL for none. */
 static const char *effective_proxy(const struct jira_config *j,
-				   const char **from)
+				   const char *host, const char **from)
 {
 	*from = "proxy=";
 	if (j->proxy)
 		return j->proxy;
+	if (no_proxy_for(host))
+		return NULL;
 	bool https = strncmp(j->url, "https://", 8) == 0;
 	const char *names[] = { https ? "https_proxy" : "http_proxy",
 				https ? "HTTPS_PROXY" : NULL, "all_proxy",
@@ -210,7 +248,7 @@ bool check_network(struct check *ck)
 	struct hop h;
 	if (!url_hop(j->url, &h))
 		return true; /* jira_url_check passed: curl says why later */
-	const char *from, *proxy = effective_proxy(j, &from);
+	const char *from, *proxy = effective_proxy(j, h.host, &from);
 	if (proxy) {
 		struct hop ph;
 		char *url = NULL;
@@ -286,11 +324,11 @@ static bool peer_cert(const struct check *ck, struct cert *out)
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 	}
 	if (j->connect_to) {
-		char buf[1024], *save = NULL;
-		snprintf(buf, sizeof(buf), "%s", j->connect_to);
-		for (char *e = strtok_r(buf, ";", &save); e;
+		char *buf = strdup(j->connect_to), *save = NULL;
+		for (char *e = buf ? strtok_r(buf, ";", &save) : NULL; e;
 		     e = strtok_r(NULL, ";", &save))
 			ct = curl_slist_append(ct, e);
+		free(buf);
 		curl_easy_setopt(c, CURLOPT_CONNECT_TO, ct);
 	}
 	struct curl_certinfo *ci = NULL;
@@ -318,8 +356,9 @@ static bool has(const char *s, const char *needle)
 	return s && strcasestr(s, needle);
 }
 
-void check_tls(struct check *ck, const char *why)
+void check_tls(struct check *ck, const struct jira_error *e)
 {
+	const char *why = e ? e->msg : NULL;
 	const struct jira_config *j = ck->jcfg;
 	char buf[1800], fix[900];
 	struct cert cert;
@@ -345,9 +384,21 @@ void check_tls(struct check *ck, const char *why)
 		check_say(ck, CHECK_OK, "TLS", ok, NULL);
 		return;
 	}
-	char line[2600];
+	char line[3000];
 	snprintf(line, sizeof(line), "%s: %s", why, buf);
-	if (has(why, "expired")) {
+	if (e->curl_code == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(fix, sizeof(fix), "cacert=%s cannot be read as PEM "
+					   "certificates: give a readable CA "
+					   "file",
+			 j->cacert ? j->cacert : "");
+	} else if (e->curl_code &&
+		   e->curl_code != CURLE_PEER_FAILED_VERIFICATION) {
+		snprintf(fix, sizeof(fix), "the TLS handshake itself failed: "
+					   "check that this port speaks https "
+					   "(not http), and ask the Jira admin "
+					   "which TLS versions it accepts "
+					   "(cacert= cannot help)");
+	} else if (has(why, "expired")) {
 		snprintf(fix, sizeof(fix), "the site's certificate has "
 					   "expired: the Jira admin must renew "
 					   "it (cacert= cannot help)");

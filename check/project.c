@@ -35,9 +35,11 @@ static const struct {
 };
 
 /* False when the project cannot be asked further (it does not exist, or
- * cannot be browsed); *transition says whether its tickets may be moved. */
+ * cannot be browsed); *create and *transition say whether tickets may be
+ * created and moved there. */
 static bool project_permissions(struct check *ck, const char *key,
-				const char *what, bool *transition)
+				const char *what, bool *create,
+				bool *transition)
 {
 	char path[256], buf[1400], fix[700];
 	struct jira_error err = { 0 };
@@ -84,6 +86,7 @@ static bool project_permissions(struct check *ck, const char *key,
 	}
 	bool browse = !strstr(strbuf_str(&miss), "Browse");
 	*transition = !strstr(strbuf_str(&miss), "Transition");
+	*create = !strstr(strbuf_str(&miss), "Create Issues");
 	strbuf_release(&miss);
 	strbuf_release(&ops);
 	cJSON_Delete(root);
@@ -209,10 +212,10 @@ out:
 }
 
 /* An open ticket of the project, malloc'd, or NULL when there is none. */
-static char *open_ticket(struct check *ck, const char *key, char **status)
+static char *open_ticket(struct check *ck, const char *key, char **status,
+			 struct jira_error *err)
 {
 	char jql[300], path[1200];
-	struct jira_error err = { 0 };
 	cJSON *root = NULL;
 	snprintf(jql, sizeof(jql),
 		 "project = \"%s\" AND statusCategory != Done ORDER BY key", key);
@@ -222,7 +225,7 @@ static char *open_ticket(struct check *ck, const char *key, char **status)
 		 q ? q : "");
 	curl_free(q);
 	char *found = NULL;
-	if (jira_get_json(ck->c, path, check_deadline(ck), &root, &err) ==
+	if (jira_get_json(ck->c, path, check_deadline(ck), &root, err) ==
 	    JIRA_OK) {
 		const cJSON *issue = cJSON_GetArrayItem(json_item(root, "issues"), 0);
 		found = json_strdup(issue, "key");
@@ -241,14 +244,19 @@ static void project_done_transition(struct check *ck, const char *key)
 	const char *what = "done transition";
 	const char *wanted = ck->wcfg->close_transition;
 	struct jira_error err = { 0 };
-	char *status = NULL, *ticket = open_ticket(ck, key, &status);
+	char *status = NULL, *ticket = open_ticket(ck, key, &status, &err);
 	cJSON *root = NULL, *fields = NULL;
 	struct strbuf names = STRBUF_INIT;
 
 	if (!ticket) {
-		snprintf(buf, sizeof(buf), "%s: no open ticket to ask which "
-					   "transitions it offers",
-			 key);
+		if (err.status != JIRA_OK)
+			snprintf(buf, sizeof(buf), "%s: cannot search for an "
+						   "open ticket (%s)",
+				 key, err.msg);
+		else
+			snprintf(buf, sizeof(buf), "%s: no open ticket to ask "
+						   "which transitions it offers",
+				 key);
 		check_say(ck, CHECK_WARN, what, buf,
 			  "check again once the project has an open ticket");
 		goto out;
@@ -283,15 +291,16 @@ static void project_done_transition(struct check *ck, const char *key)
 	}
 	const char *tn = json_str(t, "name");
 	if (wanted && (!tn || strcasecmp(tn, wanted) != 0)) {
+		/* the writer then takes the one picked here */
 		snprintf(buf, sizeof(buf), "close_transition=%s is not offered "
-					   "from %s (%s) in %s (offered: %s)",
+					   "from %s (%s) in %s (offered: %s): "
+					   "jirafs will use \"%s\"",
 			 wanted, status ? status : "?", ticket, key,
-			 names.len ? names.buf : "none");
-		check_say(ck, CHECK_FAIL, "close_transition", buf,
+			 names.len ? names.buf : "none", tn ? tn : "?");
+		check_say(ck, CHECK_WARN, "close_transition", buf,
 			  "give close_transition= the name of a transition the "
 			  "workflow offers (or leave it out: jirafs picks one "
 			  "into a done status)");
-		goto out;
 	}
 	if (jira_transition_fields(t, ck->wcfg->resolution, &fields, &err) !=
 	    JIRA_OK) {
@@ -355,9 +364,13 @@ static void site_resolution(struct check *ck)
 	}
 	struct strbuf sb = STRBUF_INIT;
 	names_of(&sb, all, "name");
+	/* an unknown one is not fatal: the writer then takes Done, else the
+	 * first the transition's screen allows */
 	snprintf(buf, sizeof(buf), "resolution=%s %s (the site has: %s)", want,
-		 found ? "exists" : "does not exist", sb.len ? sb.buf : "none");
-	check_say(ck, found ? CHECK_OK : CHECK_FAIL, "resolution", buf,
+		 found ? "exists" : "does not exist: jirafs will use Done or "
+				    "the first the close screen allows",
+		 sb.len ? sb.buf : "none");
+	check_say(ck, found ? CHECK_OK : CHECK_WARN, "resolution", buf,
 		  found ? NULL : "give resolution= one of the site's resolutions");
 	strbuf_release(&sb);
 	cJSON_Delete(all);
@@ -367,12 +380,14 @@ static void check_project(struct check *ck, const char *key)
 {
 	char what[96];
 	snprintf(what, sizeof(what), "project %s", key);
-	bool transition = false;
-	if (!project_permissions(ck, key, what, &transition))
+	bool create = false, transition = false;
+	if (!project_permissions(ck, key, what, &create, &transition))
 		return;
-	project_create_screen(ck, key);
-	/* without Transition Issues Jira offers no transition at all: the
-	 * permission's line says what to fix */
+	/* without Create Issues createmeta shows no issue type, without
+	 * Transition Issues Jira offers no transition: the permission's line
+	 * says what to fix */
+	if (create)
+		project_create_screen(ck, key);
 	if (transition)
 		project_done_transition(ck, key);
 }

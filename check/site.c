@@ -30,17 +30,25 @@ static void version_lines(struct check *ck, const char *version,
 	snprintf(buf, sizeof(buf), "Jira %s %s", version ? version : "?",
 		 deployment ? deployment : "");
 	*cloud = deployment && strcmp(deployment, "Cloud") == 0;
-	check_say(ck, *cloud ? CHECK_FAIL : CHECK_OK, "version", buf,
+	/* the per-project createmeta jirafs creates with came with 8.4
+	 * (pycontribs/jira#840, quoting Atlassian's "createmeta REST endpoint
+	 * to be removed") */
+	long have = version_number(version);
+	bool old = have >= 0 && have < 8004000;
+	check_say(ck, *cloud || old ? CHECK_FAIL : CHECK_OK, "version", buf,
 		  *cloud ? "jirafs works with Jira Server and Data Center, "
 			   "not Jira Cloud"
-			 : NULL);
+		  : old ? "jirafs needs Jira 8.4 or later (it creates tickets "
+			  "through the per-project createmeta of 8.4): upgrade "
+			  "Jira"
+			: NULL);
 
 	/* Personal Access Tokens came with Jira 8.14 (Atlassian, "Using
 	 * personal access tokens"; pycontribs/jira#993), incoming OAuth 2.0
 	 * application links with 8.22 (the Jira 8.22 release notes, as
 	 * matrix-org/matrix-hookshot#225 cites them) */
 	const char *m = ck->method;
-	long n = version_number(version);
+	long n = have;
 	long need = strcmp(m, "pat") == 0      ? 8014000
 		    : strcmp(m, "oauth2") == 0 ? 8022000
 					       : 0;
@@ -79,31 +87,26 @@ bool check_site(struct check *ck)
 	case JIRA_ERR_AUTH:
 	case JIRA_ERR_AUTH_DISABLED:
 	case JIRA_ERR_CAPTCHA:
-	case JIRA_ERR_FORBIDDEN: {
-		/* serverInfo is anonymous, but credentials sent with it are
-		 * checked: Jira answered (the account check names the cause);
-		 * the version is asked again without them */
-		struct jira_client *anon = NULL;
-		free(version);
-		free(deployment);
-		version = deployment = NULL;
-		if (jira_client_new(j, NULL, &anon) != 0 ||
-		    jira_server_info(anon, check_deadline(ck), &version,
-				     &deployment, &err) != JIRA_OK) {
-			jira_client_free(anon);
-			if (https)
-				check_tls(ck, NULL);
-			snprintf(buf, sizeof(buf), "%s answers (the version is "
-						   "not shown)",
-				 j->url);
-			check_say(ck, CHECK_OK, "Jira", buf, NULL);
-			return true;
-		}
-		jira_client_free(anon);
-		break;
-	}
+	case JIRA_ERR_FORBIDDEN:
+		/* serverInfo is asked anonymously; a site (or a gateway in
+		 * front of it) that refuses that still answered */
+		if (https)
+			check_tls(ck, NULL);
+		snprintf(buf, sizeof(buf), "%s answers (the version is not "
+					   "shown anonymously: %s)",
+			 j->url, err.msg);
+		check_say(ck, CHECK_OK, "Jira", buf, NULL);
+		return true;
+	case JIRA_ERR_SERVER:
+	case JIRA_ERR_RATE_LIMITED:
+		snprintf(buf, sizeof(buf), "%s answers, but with an error: %s",
+			 j->url, err.msg);
+		check_say(ck, CHECK_FAIL, "Jira", buf,
+			  "Jira is down, starting or in maintenance (or limits "
+			  "this client's rate): check again later");
+		return false;
 	case JIRA_ERR_TLS:
-		check_tls(ck, err.msg);
+		check_tls(ck, &err);
 		return false;
 	case JIRA_ERR_TIMEOUT:
 		snprintf(buf, sizeof(buf), "no answer within %u s", j->timeout_s);
@@ -113,8 +116,13 @@ bool check_site(struct check *ck)
 		return false;
 	case JIRA_ERR_UNREACHABLE:
 		check_say(ck, CHECK_FAIL, "Jira", err.msg,
-			  "check the host name and port in the URL and the "
-			  "network path (proxy=, tunnel=, connect_to=)");
+			  j->tunnel ? "the jump host could not open the way to "
+				      "the URL's host: check that its sshd "
+				      "allows forwarding (AllowTcpForwarding) "
+				      "and that it reaches that host and port"
+				    : "check the host name and port in the URL "
+				      "and the network path (proxy=, tunnel=, "
+				      "connect_to=)");
 		return false;
 	default:
 		snprintf(buf, sizeof(buf), "%s does not answer like Jira "
@@ -192,11 +200,13 @@ static void oauth2_lines(struct check *ck, int64_t before, bool accepted)
 		return;
 	}
 	when(after, at, sizeof(at));
-	snprintf(buf, sizeof(buf), "the access token %s %s (%lld min); the "
-				   "refresh token renews it%s",
+	bool renewed = before > 0 && before <= now;
+	snprintf(buf, sizeof(buf), "the access token %s %s (%lld min); %s",
 		 after > now ? "expires" : "expired", at,
 		 (long long)((after - now) / 60000),
-		 before > 0 && before <= now ? " (it just did)" : "");
+		 renewed ? "the refresh token renewed it just now"
+			 : "then the refresh token renews it (not tried "
+			   "until then)");
 	check_say(ck, CHECK_OK, "OAuth 2.0 tokens", buf, NULL);
 }
 

@@ -153,6 +153,7 @@ int jira_url_check(const char *url, char *errbuf, size_t errsize)
 	int ret = -EINVAL;
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *query = NULL, *frag = NULL;
+	char *user = NULL;
 	if (!u)
 		return -ENOMEM;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
@@ -163,6 +164,7 @@ int jira_url_check(const char *url, char *errbuf, size_t errsize)
 	curl_url_get(u, CURLUPART_HOST, &host, 0);
 	curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+	curl_url_get(u, CURLUPART_USER, &user, 0);
 	if (!scheme || (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
 		snprintf(errbuf, errsize,
 			 "'%s': the URL must start with https:// or http://",
@@ -178,8 +180,18 @@ int jira_url_check(const char *url, char *errbuf, size_t errsize)
 			 "'%s': give the Jira base URL, without ? or #", url);
 		goto out;
 	}
+	/* the URL is shown (ps, /proc/mounts, .jirafs/status): no secret in
+	 * it; the methods read theirs from files */
+	if (user) {
+		snprintf(errbuf, errsize,
+			 "the URL carries a user name (and maybe a password), "
+			 "which ps and /proc/mounts would show: give the bare "
+			 "URL, with user= and password_file=");
+		goto out;
+	}
 	ret = 0;
 out:
+	curl_free(user);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(query);
@@ -317,7 +329,7 @@ void client_gate_leave(struct jira_client *c)
  * handed over as it came (*out stays NULL; release raw). */
 static enum jira_status request_json(struct jira_client *c, const char *method,
 				     const char *path, const char *body,
-				     deadline_t deadline, bool idempotent,
+				     deadline_t deadline, unsigned flags,
 				     bool gated, struct http_response *raw,
 				     cJSON **out, struct jira_error *err)
 {
@@ -335,7 +347,7 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 			.path = path,
 			.body = body,
 			.body_len = body ? strlen(body) : 0,
-			.flags = idempotent ? HTTP_IDEMPOTENT : 0,
+			.flags = flags,
 		};
 		st = http_request(c->http, &req, deadline, &r, err);
 		if (st == JIRA_OK && r.len > 0) {
@@ -375,7 +387,7 @@ static enum jira_status request_json(struct jira_client *c, const char *method,
 					    "%s %s: no time left", method, path);
 		}
 		http_response_release(&r);
-		if (st == JIRA_OK || !idempotent ||
+		if (st == JIRA_OK || !(flags & HTTP_IDEMPOTENT) ||
 		    !jira_status_transient(st) ||
 		    attempt + 1 >= RETRY_ATTEMPTS ||
 		    !backoff(c, err, attempt, deadline))
@@ -393,7 +405,8 @@ enum jira_status client_request_gated(struct jira_client *c,
 				      struct jira_error *err)
 {
 	cJSON *unused = NULL;
-	return request_json(c, method, path, body, deadline, true, true, raw,
+	return request_json(c, method, path, body, deadline, HTTP_IDEMPOTENT,
+			    true, raw,
 			    &unused, err);
 }
 
@@ -421,8 +434,9 @@ enum jira_status jira_request_json(struct jira_client *c, const char *method,
 				   deadline_t deadline, bool idempotent,
 				   cJSON **out, struct jira_error *err)
 {
-	return request_json(c, method, path, body, deadline, idempotent, false,
-			    NULL, out, err);
+	return request_json(c, method, path, body, deadline,
+			    idempotent ? HTTP_IDEMPOTENT : 0, false, NULL, out,
+			    err);
 }
 
 enum jira_status jira_get_json(struct jira_client *c, const char *path,
@@ -461,8 +475,16 @@ enum jira_status jira_server_info(struct jira_client *c, deadline_t deadline,
 {
 	cJSON *j;
 	*version = *deployment = NULL;
-	enum jira_status st =
-		jira_get_json(c, "/rest/api/2/serverInfo", deadline, &j, err);
+	/* anonymous: Jira answers it to anyone, and checks credentials sent
+	 * with it (a wrong password would count as a failed login, and
+	 * bring the CAPTCHA closer, twice per mount) */
+	enum jira_status st = request_json(c, "GET", "/rest/api/2/serverInfo",
+					   NULL, deadline,
+					   HTTP_IDEMPOTENT | HTTP_NO_AUTH,
+					   false, NULL, &j, err);
+	if (st == JIRA_OK && !j)
+		st = jira_error_set(err, JIRA_ERR_BAD_RESPONSE,
+				    "GET /rest/api/2/serverInfo: empty answer");
 	if (st != JIRA_OK)
 		return st;
 	*version = json_strdup(j, "version");

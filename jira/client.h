@@ -108,7 +108,8 @@ enum jira_status jira_get_values(struct jira_client *c, const char *path,
 enum jira_status jira_myself(struct jira_client *c, deadline_t deadline,
 			     char **name, struct jira_error *err);
 
-/* /rest/api/2/serverInfo: version ("10.3.0") and deploymentType. */
+/* /rest/api/2/serverInfo: version ("10.3.0") and deploymentType, asked
+ * without credentials (Jira answers it to anyone). */
 enum jira_status jira_server_info(struct jira_client *c, deadline_t deadline,
 				  char **version, char **deployment,
 				  struct jira_error *err);

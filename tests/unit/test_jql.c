@@ -30,4 +30,8 @@ TEST(url_check)
 	CHECK(strstr(err, "https://") != NULL);
 	CHECK(jira_url_check("https://jira/?x=1", err, sizeof(err)) < 0);
 	CHECK(jira_url_check("not a url", err, sizeof(err)) < 0);
+	/* a secret in the URL would show in ps and /proc/mounts */
+	CHECK(jira_url_check("https://bot:s3cret@jira.example.com", err,
+			     sizeof(err)) < 0);
+	CHECK(strstr(err, "password_file=") != NULL && !strstr(err, "s3cret"));
 }
