@@ -40,7 +40,10 @@
 #define RESTART_MAX_MS 30000
 #define STABLE_MS 30000     /* up this long: the next start waits 1 s again */
 #define UP_ASSUMED_MS 10000 /* a client without -v lines is up after this */
-#define STOP_GRACE_MS 5000  /* SIGTERM to ssh, then SIGKILL after this */
+/* SIGTERM to ssh, then SIGKILL after this: an OpenSSH client with a
+ * forward open can take seconds to act on SIGTERM, and a service manager
+ * (or a test) stopping the agent should not wait on it */
+#define STOP_GRACE_MS 2000
 #define ALIVE_INTERVAL_S 15
 #define ALIVE_COUNT 3
 

@@ -201,6 +201,8 @@ def test_packaged_binary_mounts_reads_and_creates(package, emu, token_file, tmp_
         m.start()
         names = os.listdir(m.p("SEC"))
         key = sorted(n for n in names if n.endswith(".json"))[0][:-5]
+        # the one version, from meson.build, in .jirafs/status too
+        assert json.load(open(m.p(".jirafs", "status")))["jirafs"] == version
         doc = json.load(open(m.p("SEC", key + ".json")))
         assert doc["key"] == key and doc["summary"] == emu.issue(key)["fields"]["summary"]
         since = emu.request_seq()
