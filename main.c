@@ -24,7 +24,7 @@
 #include "auth/oauth1.h"
 #include "check/check.h"
 #include "agent/agent.h"
-#include "fs/config.h"
+#include "cli/options.h"
 #include "fs/fs.h"
 #include "jira/login.h"
 #include "util/log.h"
@@ -101,46 +101,6 @@ static __attribute__((format(printf, 2, 0))) void
 to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	vsyslog((int)level, fmt, ap);
-}
-
-/* Whether an -o option named `name`= is among args. */
-static bool has_opt(const struct fuse_args *args, const char *name)
-{
-	size_t n = strlen(name);
-	for (int i = 1; i < args->argc; i++) {
-		const char *a = args->argv[i];
-		if (strncmp(a, "-o", 2) == 0)
-			a += 2;
-		if (!*a && i + 1 < args->argc)
-			a = args->argv[++i];
-		for (const char *p = a; p; p = strchr(p, ',')) {
-			p += *p == ',';
-			if (strncmp(p, name, n) == 0 && p[n] == '=')
-				return true;
-		}
-	}
-	return false;
-}
-
-/* -o fsname=URL (commas and backslashes escaped for libfuse's option
- * parser) and -o subtype=jirafs, unless given.  0 or -1. */
-static int add_mount_names(struct fuse_args *args, const char *url)
-{
-	if (!has_opt(args, "subtype") &&
-	    fuse_opt_add_arg(args, "-osubtype=jirafs"))
-		return -1;
-	if (has_opt(args, "fsname"))
-		return 0;
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_adds(&sb, "-ofsname=");
-	for (const char *p = url; *p; p++) {
-		if (*p == ',' || *p == '\\')
-			strbuf_addc(&sb, '\\');
-		strbuf_addc(&sb, *p);
-	}
-	int r = fuse_opt_add_arg(args, strbuf_str(&sb));
-	strbuf_release(&sb);
-	return r;
 }
 
 /* Ask Jira who we are; on failure print one line and return the exit
@@ -355,9 +315,7 @@ int main(int argc, char *argv[])
 
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct main_opts mo = { 0 };
-	struct jira_config jcfg = { 0 };
-	struct auth_config acfg = { 0 };
-	struct jira_write_config wcfg = { 0 };
+	struct mount_options mopt = { 0 };
 	struct fuse_cmdline_opts fo = { 0 };
 	struct jirafs fs = { 0 };
 	struct fuse_session *se = NULL;
@@ -376,8 +334,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "jirafs: cannot initialize libcurl\n");
 		return EXIT_USAGE;
 	}
-	fs.jira = &jcfg;
-	fs.wcfg = &wcfg;
+	fs.jira = &mopt.jira;
+	fs.wcfg = &mopt.write;
 	if (fuse_opt_parse(&args, &mo, main_opts, main_proc) < 0)
 		goto out;
 	if (mo.help) {
@@ -401,13 +359,8 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out;
 	}
-	if (config_apply(&args, errbuf, sizeof(errbuf))) {
-		fprintf(stderr, "jirafs: %s\n", errbuf);
-		goto out;
-	}
-	if (fs_opt_parse(&args, &fs.cfg) || jira_opt_parse(&args, &jcfg) ||
-	    jira_write_opt_parse(&args, &wcfg) ||
-	    auth_opt_parse(&args, &acfg) || fuse_parse_cmdline(&args, &fo))
+	if (mount_options_parse(&args, &mopt) ||
+	    fuse_parse_cmdline(&args, &fo))
 		goto out;
 	if (!mo.url || !fo.mountpoint) {
 		fprintf(stderr,
@@ -416,31 +369,26 @@ int main(int argc, char *argv[])
 			argv[0]);
 		goto out;
 	}
-	if (jira_url_check(mo.url, errbuf, sizeof(errbuf))) {
-		fprintf(stderr, "jirafs: %s\n", errbuf);
+	/* a typo in libfuse's options fails here, before anything touches
+	 * the network */
+	if (mount_options_finish(&args, &mopt, &mo.url))
 		goto out;
-	}
-	jcfg.url = mo.url;
-	mo.url = NULL;
-	if (jcfg.cacert) {
-		/* the daemon changes to / when it detaches */
-		char *abs = path_absolute(jcfg.cacert);
-		if (!abs)
-			goto out;
-		free(jcfg.cacert);
-		jcfg.cacert = abs;
-	}
-	log_set_debug(jcfg.debug);
+	fs.cfg = mopt.fs; /* moved: released with the mount */
+	memset(&mopt.fs, 0, sizeof(mopt.fs));
+	fs.uid = mopt.uid;
+	fs.gid = mopt.gid;
+	fs.umask = mopt.umask;
+	log_set_debug(mopt.jira.debug);
 
-	fs.state_dir = fs_state_dir(&fs.cfg, jcfg.url);
+	fs.state_dir = fs_state_dir(&fs.cfg, mopt.jira.url);
 	if (!fs.state_dir)
 		goto out;
-	if (auth_new(&acfg, fs.state_dir, &fs.auth, errbuf, sizeof(errbuf))) {
+	if (auth_new(&mopt.auth, fs.state_dir, &fs.auth, errbuf, sizeof(errbuf))) {
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
-	if (fs.auth->needs_tls && strncmp(jcfg.url, "http://", 7) == 0) {
-		if (!acfg.allow_http) {
+	if (fs.auth->needs_tls && strncmp(mopt.jira.url, "http://", 7) == 0) {
+		if (!mopt.auth.allow_http) {
 			fprintf(stderr,
 				"jirafs: auth=%s would send the password "
 				"unencrypted over http://; use https:// (or "
@@ -451,34 +399,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "jirafs: warning: -o allow_http: the password "
 				"travels unencrypted\n");
 	}
-	if (jcfg.insecure)
+	if (mopt.jira.insecure)
 		fprintf(stderr, "jirafs: warning: -o insecure: the server's "
 				"certificate is not verified\n");
 
-	if (fs_owner_resolve(&fs.cfg, &fs.uid, &fs.gid, &fs.umask, errbuf,
-			     sizeof(errbuf))) {
-		fprintf(stderr, "jirafs: %s\n", errbuf);
-		goto out;
-	}
-	/* Others may use the mount: without default_permissions the kernel
-	 * checks no mode bits on a FUSE mount, and every local user would
-	 * act as the Jira account. */
-	if (fs.cfg.shared &&
-	    fuse_opt_add_arg(&args, "-odefault_permissions")) {
-		fprintf(stderr, "jirafs: out of memory\n");
-		goto out;
-	}
-
-	/* The URL is the mount's source (as sshfs shows host:path) and
-	 * fuse.jirafs its type, unless given: mount -a then knows an fstab
-	 * line is mounted, and findmnt and systemd's What= match it. */
-	if (add_mount_names(&args, jcfg.url)) {
-		fprintf(stderr, "jirafs: out of memory\n");
-		goto out;
-	}
-
-	/* Parses the remaining (libfuse) options: a typo fails here, before
-	 * anything touches the network. */
 	se = jirafs_session_new(&args, &fs);
 	if (!se)
 		goto out;
@@ -537,9 +461,7 @@ out:
 	free(fs.deployment);
 	free(fs.state_dir);
 	auth_free(fs.auth);
-	auth_config_release(&acfg);
-	jira_write_config_release(&wcfg);
-	jira_config_release(&jcfg);
+	mount_options_release(&mopt);
 	fs_config_release(&fs.cfg);
 	free(mo.url);
 	fuse_opt_free_args(&args);

@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <fuse_lowlevel.h>
 #include <fuse_opt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,7 +24,7 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
-#include "fs/config.h"
+#include "cli/options.h"
 #include "fs/fs.h"
 #include "jira/client.h"
 #include "jira/write.h"
@@ -184,24 +183,15 @@ int check_main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct cmdline cl = { 0 };
-	struct fs_config fcfg = { 0 };
-	struct jira_config jcfg = { 0 };
-	struct jira_write_config wcfg = { 0 };
-	struct auth_config acfg = { 0 };
+	struct mount_options mo = { 0 };
 	struct auth *auth = NULL;
 	struct check ck = { 0 };
 	char errbuf[1024] = "", *state_dir = NULL;
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &cl, check_opts, check_proc) < 0 ||
-	    config_apply(&args, errbuf, sizeof(errbuf)) ||
-	    fs_opt_parse(&args, &fcfg) || jira_opt_parse(&args, &jcfg) ||
-	    jira_write_opt_parse(&args, &wcfg) ||
-	    auth_opt_parse(&args, &acfg)) {
-		if (*errbuf)
-			fprintf(stderr, "jirafs: %s\n", errbuf);
+	    mount_options_parse(&args, &mo))
 		goto out;
-	}
 	if (cl.help || !cl.url || cl.extra) {
 		printf("usage: jirafs check URL [-o opt[,opt...]] [--json]\n"
 		       "Check every prerequisite of mounting URL with these "
@@ -210,56 +200,50 @@ int check_main(int argc, char *argv[])
 		ret = cl.help ? 0 : 1;
 		goto out;
 	}
-	if (jira_url_check(cl.url, errbuf, sizeof(errbuf))) {
-		fprintf(stderr, "jirafs: %s\n", errbuf);
+	/* as a mount checks them: a typo fails here (libfuse's included) */
+	if (mount_options_finish(&args, &mo, &cl.url))
 		goto out;
-	}
-	/* what no module took is libfuse's: checked as a mount checks it
-	 * (a typo fails here; libfuse names it), and the owner options */
-	struct fuse_lowlevel_ops none = { 0 };
-	struct fuse_session *se =
-		fuse_session_new(&args, &none, sizeof(none), NULL);
-	if (!se)
-		goto out;
-	fuse_session_destroy(se);
-	uid_t uid;
-	gid_t gid;
-	mode_t um;
-	if (fs_owner_resolve(&fcfg, &uid, &gid, &um, errbuf, sizeof(errbuf))) {
-		fprintf(stderr, "jirafs: %s\n", errbuf);
-		goto out;
-	}
-	jcfg.url = cl.url;
-	cl.url = NULL;
-	log_set_debug(jcfg.debug);
-	state_dir = fs_state_dir(&fcfg, jcfg.url);
+	log_set_debug(mo.jira.debug);
+	state_dir = fs_state_dir(&mo.fs, mo.jira.url);
 	if (!state_dir)
 		goto out;
 	ck.json = cl.json;
 	ck.list = cJSON_CreateArray();
 	if (!ck.list)
 		goto out;
-	ck.jcfg = &jcfg;
-	ck.fcfg = &fcfg;
-	ck.wcfg = &wcfg;
-	ck.acfg = &acfg;
+	ck.jcfg = &mo.jira;
+	ck.fcfg = &mo.fs;
+	ck.wcfg = &mo.write;
+	ck.acfg = &mo.auth;
 	ck.state_dir = state_dir;
 	/* without usable credentials the site is still asked (anonymously)
-	 * for the way there and its version */
-	bool have_auth =
-		auth_new(&acfg, state_dir, &auth, errbuf, sizeof(errbuf)) == 0;
-	if (!have_auth)
-		check_say(&ck, CHECK_FAIL, "credentials", errbuf,
-			  "give the options and secret files the auth= method "
-			  "needs (see jirafs(1), Authentication)");
-	ck.method = have_auth ? auth_name(auth)
-		    : acfg.method ? acfg.method
-				  : "pat";
+	 * for the way there and its version; what is wrong with them is
+	 * said after that, in the order a mount meets it */
+	char why[1024] = "";
+	bool have_auth = auth_new(&mo.auth, state_dir, &auth, why,
+				  sizeof(why)) == 0;
+	ck.method = have_auth	     ? auth_name(auth)
+		    : mo.auth.method ? mo.auth.method
+				     : "pat";
 	/* a password or token over http:// is refused by a mount, and not
 	 * sent by a check either */
-	bool cleartext = have_auth && auth->needs_tls &&
-			 strncmp(jcfg.url, "http://", 7) == 0;
-	if (cleartext && !acfg.allow_http) {
+	ck.cleartext = have_auth && auth->needs_tls && !mo.auth.allow_http &&
+		       strncmp(mo.jira.url, "http://", 7) == 0;
+	bool reached = false;
+	if (!check_network(&ck)) {
+		/* the line says where the way breaks */
+	} else if (jira_client_new(&mo.jira, ck.cleartext ? NULL : auth,
+				   &ck.c) != 0) {
+		check_say(&ck, CHECK_FAIL, "Jira",
+			  mo.jira.tunnel ? "the ssh tunnel could not be started"
+					 : "out of memory",
+			  mo.jira.tunnel ? "check ssh_command= and that ssh is "
+					   "installed (openssh-client)"
+					 : "free some memory and check again");
+	} else {
+		reached = check_site(&ck);
+	}
+	if (ck.cleartext) {
 		snprintf(errbuf, sizeof(errbuf), "auth=%s would send the "
 						 "password unencrypted over "
 						 "http://; a mount refuses it",
@@ -267,25 +251,18 @@ int check_main(int argc, char *argv[])
 		check_say(&ck, CHECK_FAIL, "auth method", errbuf,
 			  "use https:// (or -o allow_http, accepting that "
 			  "anyone on the path can read the password)");
-		have_auth = false;
-	}
-	if (!check_network(&ck)) {
-		/* the line says where the way breaks */
-	} else if (jira_client_new(&jcfg, auth, &ck.c) != 0) {
-		check_say(&ck, CHECK_FAIL, "Jira",
-			  jcfg.tunnel ? "the ssh tunnel could not be started"
-				      : "out of memory",
-			  jcfg.tunnel ? "check ssh_command= and that ssh is "
-					"installed (openssh-client)"
-				      : "free some memory and check again");
-	} else if (check_site(&ck) && have_auth && check_account(&ck)) {
+	} else if (!have_auth) {
+		check_say(&ck, CHECK_FAIL, "credentials", why,
+			  "give the options and secret files the auth= method "
+			  "needs (see jirafs(1), Authentication)");
+	} else if (reached && check_account(&ck)) {
 		check_projects(&ck);
 	}
 	check_state(&ck, state_dir);
 	ret = ck.failed ? 2 : 0;
 	if (ck.json) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "url", jcfg.url);
+		cJSON_AddStringToObject(o, "url", mo.jira.url);
 		cJSON_AddBoolToObject(o, "ok", !ck.failed);
 		cJSON_AddNumberToObject(o, "failed", ck.failed);
 		cJSON_AddNumberToObject(o, "warnings", ck.warned);
@@ -307,10 +284,7 @@ out:
 	free(ck.user);
 	free(state_dir);
 	free(cl.url);
-	auth_config_release(&acfg);
-	jira_write_config_release(&wcfg);
-	jira_config_release(&jcfg);
-	fs_config_release(&fcfg);
+	mount_options_release(&mo);
 	fuse_opt_free_args(&args);
 	return ret;
 }

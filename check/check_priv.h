@@ -30,6 +30,8 @@ struct check {
 	const struct auth_config *acfg;
 	struct jira_client *c;
 	const char *method;    /* auth_name() */
+	bool cleartext;        /* the method's secret would cross http://
+				  (without allow_http): not sent */
 	const char *state_dir;
 	char *user;            /* who Jira says the account is, malloc'd */
 	int64_t oauth2_before; /* the OAuth 2.0 access token's expiry before

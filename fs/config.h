@@ -23,7 +23,9 @@
 #define CONFIG_MAX_BYTES (64 * 1024)
 
 /* Insert the file's options into args (after argv[0]).  0 (also when the
- * default file does not exist), or -1 with a one-line reason in errbuf. */
+ * default file does not exist), or -1 with a one-line reason in errbuf.
+ * args must be made by FUSE_ARGS_INIT: the file's options are inserted
+ * by libfuse, which reallocates the array (a hand-made one aborts it). */
 int config_apply(struct fuse_args *args, char *errbuf, size_t errsize);
 
 /* The file config_apply reads for these args (malloc'd), and whether it

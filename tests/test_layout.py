@@ -10,7 +10,7 @@ import subprocess
 from testenv import ROOT, build_dir
 
 MAX_LINES = 700
-LAYERS = ["main", "agent", "check", "fs", "scan", "jira", "auth", "util"]  # each may use only those after it
+LAYERS = ["main", "agent", "check", "cli", "fs", "scan", "jira", "auth", "util"]  # each may use only those after it
 
 
 def objects():
@@ -92,7 +92,7 @@ def test_includes_point_down_and_fs_never_reaches_auth():
 
 
 def test_no_source_file_is_much_over_700_lines():
-    for folder in ("fs", "jira", "auth", "util", "check", "agent", "scan"):
+    for folder in ("fs", "jira", "auth", "util", "check", "cli", "agent", "scan"):
         for path in glob.glob(os.path.join(ROOT, folder, "*.[ch]")):
             n = sum(1 for _ in open(path))
             assert n <= MAX_LINES, f"{os.path.relpath(path, ROOT)}: {n} lines"

@@ -276,8 +276,25 @@ def test_check_sends_no_password_in_clear_and_refuses_what_a_mount_refuses(
     assert "\u2717 auth method: auth=basic would send the password unencrypted over " \
            "http://; a mount refuses it" in r.stdout
     assert "\u2713 version: Jira 10.3.4" in r.stdout             # asked without it
+    names = [ln.split(":")[0][2:] for ln in r.stdout.splitlines() if ln[:1] in "\u2713\u2717!"]
+    assert names.count("auth method") == 1, r.stdout            # not also "offered"
+    assert names.index("TCP") < names.index("version") < names.index("auth method"), r.stdout
     seen = emu.requests(since=since)
     assert seen and {q["auth"] for q in seen} <= {"anonymous", None}, seen
+    # credentials that cannot be used are said where a mount meets them:
+    # after the way there and the version, which are still asked
+    r = check(jirafs_bin, emu, "auth=oauth2", f"state_dir={tmp_path}/st")
+    assert r.returncode == 2, r.stdout
+    names = [ln.split(":")[0][2:] for ln in r.stdout.splitlines() if ln[:1] in "\u2713\u2717!"]
+    assert names[:5] == ["name resolution", "TCP", "Jira", "version", "auth method"], r.stdout
+    assert names[5] == "credentials" and "\u2717 credentials: auth=oauth2 needs -o client_id" \
+        in r.stdout, r.stdout
+    # a libfuse option is checked as the mount checks it
+    since = emu.request_seq()
+    r = check(jirafs_bin, emu, "auth=pat", f"token_file={secret(tmp_path, 't0', 'alice-pat')}",
+              "max_read=notanumber")
+    assert r.returncode == 1 and "max_read" in r.stderr, r.stderr
+    assert emu.requests(since=since) == []
     # a typo in an option fails as the mount's would, before any request
     tok = secret(tmp_path, "tok", "alice-pat")
     since = emu.request_seq()
