@@ -1,7 +1,9 @@
 /* options.c - see options.h */
 #include "cli/options.h"
 
+#include <fuse_log.h>
 #include <fuse_lowlevel.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,15 @@ static int add_mount_names(struct fuse_args *args, const char *url)
 	return r;
 }
 
+/* What libfuse says while it checks the options: its errors and warnings,
+ * not the debug lines of -d, which the mount's own session prints. */
+static __attribute__((format(printf, 2, 0))) void
+errors_only(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	if (level <= FUSE_LOG_WARNING)
+		vfprintf(stderr, fmt, ap);
+}
+
 int mount_options_finish(struct fuse_args *args, struct mount_options *mo,
 			 char **url)
 {
@@ -108,8 +119,10 @@ int mount_options_finish(struct fuse_args *args, struct mount_options *mo,
 			goto oom;
 		}
 	struct fuse_lowlevel_ops none = { 0 };
+	fuse_set_log_func(errors_only);
 	struct fuse_session *se =
 		fuse_session_new(&copy, &none, sizeof(none), NULL);
+	fuse_set_log_func(NULL); /* libfuse's own again: to stderr */
 	fuse_opt_free_args(&copy);
 	if (!se)
 		return -1;

@@ -79,6 +79,22 @@ def test_unreachable_host_refuses_mount(mount, tmp_path):
     assert "cannot reach" in out and url in out
 
 
+def test_options_checked_once_and_debug_said_once(jirafs_bin, tmp_path):
+    # the options are checked before the network (a typo named by libfuse),
+    # and -d's lines are not doubled by that check
+    tok = tmp_path / "tok"
+    tok.write_text("x\n")
+    tok.chmod(0o600)
+    url = f"http://127.0.0.1:{free_port()}"
+    r = subprocess.run([jirafs_bin, "-d", "-o", f"token_file={tok},timeout=2", url,
+                        str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.count("FUSE library version") == 1, r.stderr
+    r = subprocess.run([jirafs_bin, "-o", f"token_file={tok},max_read=x", url, str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "max_read" in r.stderr and "cannot reach" not in r.stderr
+
+
 def test_bad_url_and_usage(jirafs_bin, tmp_path):
     r = subprocess.run([jirafs_bin, "ftp://x", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 1 and "https://" in r.stderr
