@@ -190,9 +190,8 @@ static int auth_command(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct main_opts mo = { 0 };
-	struct fs_config fcfg = { 0 };
-	struct jira_config jcfg = { 0 };
-	struct auth_config acfg = { 0 };
+	struct mount_options mopt = { 0 };
+	struct fuse_cmdline_opts fo = { 0 };
 	char errbuf[1024] = "";
 	char *state_dir = NULL, *pem = NULL, *key_path = NULL;
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -200,11 +199,25 @@ static int auth_command(int argc, char *argv[])
 
 	args.argc = argc - 1; /* the subcommand is not an option */
 	args.argv = argv + 1;
+	/* the options a mount takes, the config file's included (client_id=
+	 * and cacert= may well be there) */
 	if (fuse_opt_parse(&args, &mo, main_opts, main_proc) < 0 ||
-	    fs_opt_parse(&args, &fcfg) || jira_opt_parse(&args, &jcfg) ||
-	    auth_opt_parse(&args, &acfg))
+	    mount_options_parse(&args, &mopt))
 		goto out;
-	if (mo.help || !*cmd || args.argc > 1) {
+	bool extra = false; /* a word beyond the URL */
+	for (int i = 1; i < args.argc; i++) {
+		if (strcmp(args.argv[i], "-o") == 0)
+			i++;
+		else if (args.argv[i][0] != '-')
+			extra = true;
+	}
+	/* what is left is libfuse's (the config file's allow_other or
+	 * max_threads=, say): of no use here, but a typo fails as it would
+	 * for a mount */
+	if (!extra && !mo.help && (fuse_parse_cmdline(&args, &fo) ||
+				   mount_options_check_fuse(&args)))
+		goto out;
+	if (mo.help || !*cmd || extra) {
 		printf("usage: jirafs auth oauth1-keygen [-o private_key=PATH,"
 		       "state_dir=DIR] [URL]\n"
 		       "       jirafs auth oauth1-login -o consumer_key=KEY"
@@ -219,11 +232,11 @@ static int auth_command(int argc, char *argv[])
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
-	jcfg.url = mo.url;
+	mopt.jira.url = mo.url;
 	mo.url = NULL;
-	log_set_debug(jcfg.debug);
-	if (jcfg.url || fcfg.state_dir) {
-		state_dir = fs_state_dir(&fcfg, jcfg.url ? jcfg.url : "");
+	log_set_debug(mopt.jira.debug);
+	if (mopt.jira.url || mopt.fs.state_dir) {
+		state_dir = fs_state_dir(&mopt.fs, mopt.jira.url ? mopt.jira.url : "");
 		int r = state_dir ? path_mkdirs(state_dir, 0700) : -ENOMEM;
 		if (r) {
 			fprintf(stderr, "jirafs: cannot create %s: %s\n",
@@ -233,7 +246,7 @@ static int auth_command(int argc, char *argv[])
 		}
 	}
 	if (strcmp(cmd, "oauth1-keygen") == 0) {
-		key_path = acfg.private_key ? path_absolute(acfg.private_key)
+		key_path = mopt.auth.private_key ? path_absolute(mopt.auth.private_key)
 			   : state_dir	    ? oauth1_default_key_path(state_dir)
 					    : NULL;
 		if (!key_path) {
@@ -261,19 +274,19 @@ static int auth_command(int argc, char *argv[])
 			cmd);
 		goto out;
 	}
-	if (!jcfg.url) {
+	if (!mopt.jira.url) {
 		fprintf(stderr, "jirafs: auth %s needs the Jira URL\n", cmd);
 		goto out;
 	}
-	if (jcfg.cacert) {
-		char *abs = path_absolute(jcfg.cacert);
-		free(jcfg.cacert);
-		jcfg.cacert = abs;
+	if (mopt.jira.cacert) {
+		char *abs = path_absolute(mopt.jira.cacert);
+		free(mopt.jira.cacert);
+		mopt.jira.cacert = abs;
 	}
 	int r = strcmp(cmd, "oauth1-login") == 0
-			? jira_oauth1_login(&jcfg, &acfg, state_dir, stdin,
+			? jira_oauth1_login(&mopt.jira, &mopt.auth, state_dir, stdin,
 					    stdout, errbuf, sizeof(errbuf))
-			: jira_oauth2_login(&jcfg, &acfg, state_dir, stdin,
+			: jira_oauth2_login(&mopt.jira, &mopt.auth, state_dir, stdin,
 					    stdout, errbuf, sizeof(errbuf));
 	if (r) {
 		fprintf(stderr, "jirafs: %s\n", errbuf);
@@ -284,13 +297,12 @@ static int auth_command(int argc, char *argv[])
 	}
 	ret = 0;
 out:
+	free(fo.mountpoint);
 	free(pem);
 	free(key_path);
 	free(state_dir);
 	free(mo.url);
-	auth_config_release(&acfg);
-	jira_config_release(&jcfg);
-	fs_config_release(&fcfg);
+	mount_options_release(&mopt);
 	if (args.allocated)
 		fuse_opt_free_args(&args);
 	return ret;

@@ -78,6 +78,30 @@ errors_only(enum fuse_log_level level, const char *fmt, va_list ap)
 		vfprintf(stderr, fmt, ap);
 }
 
+int mount_options_check_fuse(const struct fuse_args *args)
+{
+	/* checked by a session that is never mounted (libfuse prints what it
+	 * refuses); on a copy, since a session takes the options it knows
+	 * out of its args */
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	for (int i = 0; i < args->argc; i++)
+		if (fuse_opt_add_arg(&copy, args->argv[i])) {
+			fuse_opt_free_args(&copy);
+			fprintf(stderr, "jirafs: out of memory\n");
+			return -1;
+		}
+	struct fuse_lowlevel_ops none = { 0 };
+	fuse_set_log_func(errors_only);
+	struct fuse_session *se =
+		fuse_session_new(&copy, &none, sizeof(none), NULL);
+	fuse_set_log_func(NULL); /* libfuse's own again: to stderr */
+	fuse_opt_free_args(&copy);
+	if (!se)
+		return -1;
+	fuse_session_destroy(se);
+	return 0;
+}
+
 int mount_options_finish(struct fuse_args *args, struct mount_options *mo,
 			 char **url)
 {
@@ -109,24 +133,8 @@ int mount_options_finish(struct fuse_args *args, struct mount_options *mo,
 	 * line is mounted, and findmnt and systemd's What= match it. */
 	if (add_mount_names(args, mo->jira.url))
 		goto oom;
-	/* libfuse's options, checked by a session that is never mounted
-	 * (libfuse prints what it refuses); on a copy, since a session
-	 * takes the options it knows out of its args */
-	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
-	for (int i = 0; i < args->argc; i++)
-		if (fuse_opt_add_arg(&copy, args->argv[i])) {
-			fuse_opt_free_args(&copy);
-			goto oom;
-		}
-	struct fuse_lowlevel_ops none = { 0 };
-	fuse_set_log_func(errors_only);
-	struct fuse_session *se =
-		fuse_session_new(&copy, &none, sizeof(none), NULL);
-	fuse_set_log_func(NULL); /* libfuse's own again: to stderr */
-	fuse_opt_free_args(&copy);
-	if (!se)
+	if (mount_options_check_fuse(args))
 		return -1;
-	fuse_session_destroy(se);
 	return 0;
 oom:
 	fprintf(stderr, "jirafs: out of memory\n");

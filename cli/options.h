@@ -2,8 +2,8 @@
  * options.h - a mount's whole option chain: the config file, then each
  * module's options, then libfuse's.  The mount (main.c) and `jirafs
  * check` parse through it, so that check judges exactly the options a
- * mount would be given.  (Above fs/: it reaches auth/, which fs/ never
- * does.)
+ * mount would be given; `jirafs auth` reads the same options.  (Above
+ * fs/: it reaches auth/, which fs/ never does.)
  */
 #ifndef JIRAFS_CLI_OPTIONS_H
 #define JIRAFS_CLI_OPTIONS_H
@@ -40,6 +40,11 @@ int mount_options_parse(struct fuse_args *args, struct mount_options *mo);
  * libfuse naming it).  0, or -1 with the reason printed. */
 int mount_options_finish(struct fuse_args *args, struct mount_options *mo,
 			 char **url);
+
+/* What is left in args (after the parsers), checked as libfuse checks it:
+ * 0, or -1 with libfuse's reason printed.  Part of
+ * mount_options_finish(); alone for a command that mounts nothing. */
+int mount_options_check_fuse(const struct fuse_args *args);
 
 void mount_options_release(struct mount_options *mo);
 

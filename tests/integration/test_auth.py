@@ -178,14 +178,23 @@ def test_oauth1_login_without_keygen_says_so(jirafs_bin, tmp_path, fresh_emulato
 
 # ---- OAuth 2.0 -------------------------------------------------------------
 
-def oauth2_login(jirafs_bin, emu, tmp_path, redirect, paste=False, scopes=("READ", "WRITE")):
+def oauth2_login(jirafs_bin, emu, tmp_path, redirect, paste=False, scopes=("READ", "WRITE"),
+                 via_config=False):
     state = tmp_path / "o2state"
     secret = secret_file(tmp_path, "client-secret", "s3cr3t-client")
     emu.oauth2_client("jirafs-client", "s3cr3t-client", [redirect], list(scopes))
     emu.config(oauth2_auto_approve_user="alice")
-    p, url = start_login(jirafs_bin, "oauth2-login",
-                         f"client_id=jirafs-client,client_secret_file={secret},"
-                         f"redirect_uri={redirect},state_dir={state}", emu.url,
+    options = (f"client_id=jirafs-client,client_secret_file={secret},"
+               f"redirect_uri={redirect},state_dir={state}")
+    if via_config:
+        # as a mount reads them: from the config file, with options of the
+        # mount's that the login has no use for (a writer's, libfuse's)
+        cfg = tmp_path / "config"
+        cfg.write_text("\n".join(options.split(",") +
+                                 ["resolution=Done", "allow_other", "max_threads=4"]) + "\n")
+        cfg.chmod(0o600)
+        options = f"config={cfg}"
+    p, url = start_login(jirafs_bin, "oauth2-login", options, emu.url,
                          "/rest/oauth2/latest/authorize?")
     assert "code_challenge_method=S256" in url and "scope=WRITE" in url
 
@@ -226,6 +235,24 @@ def test_oauth2_login_on_loopback_mount_create_comment_close(fresh_emulator, mou
     log = m.log()
     tokens = json.loads((state / "oauth2.json").read_text())
     no_secret_in(log, tokens["access_token"], tokens["refresh_token"], "s3cr3t-client")
+
+
+def test_oauth2_login_reads_the_config_file(fresh_emulator, mount, jirafs_bin, tmp_path):
+    emu = fresh_emulator(extra_args=["--seed", "demo"])
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    state, secret = oauth2_login(jirafs_bin, emu, tmp_path, redirect, via_config=True)
+    m = mount(emu, "auth=oauth2", f"config={tmp_path / 'config'}", f"state_dir={state}",
+              auth=False)
+    assert "SEC" in os.listdir(m.path)
+    # a typo in a libfuse option, and a word too many, fail before any request
+    since = emu.request_seq()
+    r = run_jirafs(jirafs_bin, "auth", "oauth2-login", "-o", f"config={tmp_path / 'config'},"
+                   "max_thread=4", emu.url)
+    assert r.returncode == 1 and "max_thread=4" in r.stderr, r.stderr
+    r = run_jirafs(jirafs_bin, "auth", "oauth2-login", "-o", f"config={tmp_path / 'config'}",
+                   emu.url, "extra")
+    assert r.returncode == 1 and "usage" in r.stdout, r.stdout
+    assert emu.requests(since=since) == []
 
 
 def test_oauth2_pasted_redirect_and_rotation(fresh_emulator, mount, jirafs_bin, tmp_path):
