@@ -236,7 +236,8 @@ static int auth_command(int argc, char *argv[])
 	mo.url = NULL;
 	log_set_debug(mopt.jira.debug);
 	if (mopt.jira.url || mopt.fs.state_dir) {
-		state_dir = fs_state_dir(&mopt.fs, mopt.jira.url ? mopt.jira.url : "");
+		state_dir = fs_state_dir(&mopt.fs,
+					 mopt.jira.url ? mopt.jira.url : "");
 		int r = state_dir ? path_mkdirs(state_dir, 0700) : -ENOMEM;
 		if (r) {
 			fprintf(stderr, "jirafs: cannot create %s: %s\n",
@@ -246,9 +247,10 @@ static int auth_command(int argc, char *argv[])
 		}
 	}
 	if (strcmp(cmd, "oauth1-keygen") == 0) {
-		key_path = mopt.auth.private_key ? path_absolute(mopt.auth.private_key)
-			   : state_dir	    ? oauth1_default_key_path(state_dir)
-					    : NULL;
+		const char *pk = mopt.auth.private_key;
+		key_path = pk	       ? path_absolute(pk)
+			   : state_dir ? oauth1_default_key_path(state_dir)
+				       : NULL;
 		if (!key_path) {
 			fprintf(stderr, "jirafs: where should the key go? give "
 					"-o private_key=PATH, -o state_dir=DIR "
@@ -283,11 +285,13 @@ static int auth_command(int argc, char *argv[])
 		free(mopt.jira.cacert);
 		mopt.jira.cacert = abs;
 	}
+	struct jira_config *jc = &mopt.jira;
+	struct auth_config *ac = &mopt.auth;
 	int r = strcmp(cmd, "oauth1-login") == 0
-			? jira_oauth1_login(&mopt.jira, &mopt.auth, state_dir, stdin,
-					    stdout, errbuf, sizeof(errbuf))
-			: jira_oauth2_login(&mopt.jira, &mopt.auth, state_dir, stdin,
-					    stdout, errbuf, sizeof(errbuf));
+			? jira_oauth1_login(jc, ac, state_dir, stdin, stdout,
+					    errbuf, sizeof(errbuf))
+			: jira_oauth2_login(jc, ac, state_dir, stdin, stdout,
+					    errbuf, sizeof(errbuf));
 	if (r) {
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		ret = r == -EINVAL ? EXIT_USAGE
@@ -395,7 +399,8 @@ int main(int argc, char *argv[])
 	fs.state_dir = fs_state_dir(&fs.cfg, mopt.jira.url);
 	if (!fs.state_dir)
 		goto out;
-	if (auth_new(&mopt.auth, fs.state_dir, &fs.auth, errbuf, sizeof(errbuf))) {
+	if (auth_new(&mopt.auth, fs.state_dir, &fs.auth, errbuf,
+		     sizeof(errbuf))) {
 		fprintf(stderr, "jirafs: %s\n", errbuf);
 		goto out;
 	}
